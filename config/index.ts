@@ -1,0 +1,137 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment. Every variable is documented in `.env.example`.
+ * `loadConfig` validates everything at once and throws a `ConfigError` listing every missing or
+ * invalid variable, so a misconfigured process fails at start-up, not at the first payment.
+ */
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const schema = z
+  .object({
+    // Temporal
+    TEMPORAL_ADDRESS: z.string().min(1).optional(),
+    TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    TEMPORAL_TASK_QUEUE: z.string().min(1).default('amazon-pay'),
+    TEMPORAL_API_KEY: z.string().min(1).optional(),
+    TEMPORAL_TLS: bool.default(false),
+
+    // HTTP API (storefront + IPN endpoint)
+    API_HOST: z.string().min(1).default('127.0.0.1'),
+    API_PORT: port.default(3000),
+    API_KEYS: z.string().optional(),
+    API_KEYS_FILE: z.string().optional(),
+    API_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(64 * 1024),
+    PUBLIC_BASE_URL: z.url().optional(),
+    IPN_PATH: z.string().startsWith('/').default('/amazon-pay/ipn'),
+    IPN_CERT_HOST_PATTERN: z.string().default('^sns\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?$'),
+    IPN_CONFIRM_SUBSCRIPTIONS: bool.default(true),
+
+    // Amazon Pay
+    AMAZON_PAY_PUBLIC_KEY_ID: z.string().min(1).optional(),
+    AMAZON_PAY_PRIVATE_KEY: z.string().min(1).optional(),
+    AMAZON_PAY_PRIVATE_KEY_FILE: z.string().min(1).optional(),
+    AMAZON_PAY_REGION: z
+      .string()
+      .transform((s) => s.toLowerCase())
+      .pipe(z.enum(['na', 'us', 'eu', 'de', 'uk', 'jp']))
+      .transform((r) => (r === 'us' ? 'na' : r === 'de' || r === 'uk' ? 'eu' : r) as 'na' | 'eu' | 'jp')
+      .default('na'),
+    AMAZON_PAY_SANDBOX: bool.default(true),
+    AMAZON_PAY_ALGORITHM: z.enum(['AMZN-PAY-RSASSA-PSS-V2', 'AMZN-PAY-RSASSA-PSS']).default('AMZN-PAY-RSASSA-PSS-V2'),
+    AMAZON_PAY_BASE_URL: z.url().optional(),
+    AMAZON_PAY_STORE_ID: z.string().min(1).optional(),
+    AMAZON_PAY_MERCHANT_ID: z.string().min(1).optional(),
+    AMAZON_PAY_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
+
+    // Embedded default (scripts/start.ts)
+    DATA_DIR: z.string().default('.data'),
+    TEMPORAL_UI_PORT: port.default(8233),
+    TEMPORAL_PORT: port.default(7233),
+    SIMULATOR_PORT: port.default(4010),
+  })
+  .superRefine((env, ctx) => {
+    if (env.AMAZON_PAY_PRIVATE_KEY && env.AMAZON_PAY_PRIVATE_KEY_FILE) {
+      ctx.addIssue({ code: 'custom', path: ['AMAZON_PAY_PRIVATE_KEY_FILE'], message: 'set AMAZON_PAY_PRIVATE_KEY or AMAZON_PAY_PRIVATE_KEY_FILE, not both' });
+    }
+  });
+
+export type Env = z.infer<typeof schema>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\nSee .env.example for every variable.`);
+  }
+}
+
+export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    throw new ConfigError(result.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
+  }
+  return result.data;
+}
+
+export interface AmazonPayCredentials {
+  publicKeyId: string;
+  privateKey: string;
+  region: 'na' | 'eu' | 'jp';
+  sandbox: boolean;
+  algorithm: 'AMZN-PAY-RSASSA-PSS-V2' | 'AMZN-PAY-RSASSA-PSS';
+  /** Overrides the regional host, e.g. a local Amazon Pay simulator. */
+  baseUrl?: string;
+  storeId?: string;
+  merchantId?: string;
+  timeoutMs: number;
+}
+
+/** Amazon Pay credentials, or a ConfigError naming what is missing. Reads the key file if given. */
+export function amazonPayCredentials(env: Env): AmazonPayCredentials {
+  const problems: string[] = [];
+  if (!env.AMAZON_PAY_PUBLIC_KEY_ID) problems.push('AMAZON_PAY_PUBLIC_KEY_ID: required');
+  let privateKey = env.AMAZON_PAY_PRIVATE_KEY?.replace(/\\n/g, '\n');
+  if (!privateKey && env.AMAZON_PAY_PRIVATE_KEY_FILE) {
+    try {
+      privateKey = readFileSync(env.AMAZON_PAY_PRIVATE_KEY_FILE, 'utf8');
+    } catch (err) {
+      problems.push(`AMAZON_PAY_PRIVATE_KEY_FILE: cannot read ${env.AMAZON_PAY_PRIVATE_KEY_FILE} (${(err as Error).message})`);
+    }
+  }
+  if (!privateKey && !env.AMAZON_PAY_PRIVATE_KEY_FILE) problems.push('AMAZON_PAY_PRIVATE_KEY or AMAZON_PAY_PRIVATE_KEY_FILE: required');
+  if (privateKey && !/-----BEGIN (RSA )?PRIVATE KEY-----/.test(privateKey)) {
+    problems.push('AMAZON_PAY_PRIVATE_KEY: not a PEM private key');
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return {
+    publicKeyId: env.AMAZON_PAY_PUBLIC_KEY_ID!,
+    privateKey: privateKey!,
+    region: env.AMAZON_PAY_REGION,
+    sandbox: env.AMAZON_PAY_SANDBOX,
+    algorithm: env.AMAZON_PAY_ALGORITHM,
+    ...(env.AMAZON_PAY_BASE_URL ? { baseUrl: env.AMAZON_PAY_BASE_URL } : {}),
+    ...(env.AMAZON_PAY_STORE_ID ? { storeId: env.AMAZON_PAY_STORE_ID } : {}),
+    ...(env.AMAZON_PAY_MERCHANT_ID ? { merchantId: env.AMAZON_PAY_MERCHANT_ID } : {}),
+    timeoutMs: env.AMAZON_PAY_TIMEOUT_MS,
+  };
+}
+
+/** Storefront API keys from API_KEYS (comma separated) and/or API_KEYS_FILE (one per line). */
+export function apiKeys(env: Env): string[] {
+  const keys = (env.API_KEYS ?? '').split(',');
+  if (env.API_KEYS_FILE) {
+    try {
+      keys.push(...readFileSync(env.API_KEYS_FILE, 'utf8').split('\n'));
+    } catch (err) {
+      throw new ConfigError([`API_KEYS_FILE: cannot read ${env.API_KEYS_FILE} (${(err as Error).message})`]);
+    }
+  }
+  return keys.map((k) => k.trim()).filter((k) => k.length > 0);
+}
