@@ -1,0 +1,20 @@
+// Composition root of every activity the worker registers. Each module owns one concern and gets
+// only the dependencies it needs.
+import type { Client } from '@temporalio/client';
+import type { AmazonPayClient } from '../amazon-pay';
+import { createAmazonPayActivities } from './amazon-pay';
+import { createNotificationActivities } from './notifications';
+
+export interface ActivityDeps {
+  amazonPay: AmazonPayClient;
+  temporal: Client;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...createAmazonPayActivities(deps),
+    ...createNotificationActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,137 @@
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+
+/**
+ * The messages a checkout workflow accepts. The API and tests import these; the workflow
+ * implements them. One workflow owns one Amazon Pay checkout session, so double clicks,
+ * refreshes, IPNs and operator actions are all serialized messages to one owner.
+ */
+
+export const checkoutWorkflowId = (checkoutSessionId: string): string => `checkout-${checkoutSessionId}`;
+
+export interface Price {
+  /** Decimal string, e.g. "14.00" (JPY: no decimals). */
+  amount: string;
+  currencyCode: string;
+}
+
+export type PaymentIntent = 'Authorize' | 'AuthorizeWithCapture' | 'Confirm';
+
+export interface CheckoutInput {
+  checkoutSessionId: string;
+  /** Set when the session was created server-side, so the Web UI shows it from the start. */
+  merchantReferenceId?: string;
+}
+
+export type CheckoutStatusName =
+  | 'AwaitingBuyer' // session open, waiting for the final amount / the buyer at Amazon
+  | 'AwaitingCompletion' // amount set, buyer sent to amazonPayRedirectUrl
+  | 'Completing'
+  | 'AuthorizationPending' // AuthorizationInitiated
+  | 'Authorized'
+  | 'CapturePending' // CaptureInitiated
+  | 'Captured' // fully or partially captured; refunds possible
+  | 'Confirmed' // intent Confirm: charge permission Chargeable, no charge
+  | 'Declined'
+  | 'BuyerCanceled'
+  | 'Expired' // 24 h window passed without completion: nothing charged
+  | 'Canceled' // merchant canceled the authorization, or it expired unused
+  | 'Closed'; // order done, charge permission closed
+
+export interface CheckoutReview {
+  checkoutSessionId: string;
+  state: 'Open' | 'Completed' | 'Canceled';
+  buyer: { buyerId: string | null; name: string | null; email: string | null } | null;
+  shippingAddress: Record<string, string | null> | null;
+  paymentDescriptor: string | null;
+  /** ISO-8601; the 24 h completion deadline. */
+  expiresAt: string;
+}
+
+export interface FinalAmountInput {
+  chargeAmount: Price;
+  totalOrderAmount?: Price;
+  paymentIntent: PaymentIntent;
+  canHandlePendingAuthorization: boolean;
+  merchantReferenceId: string;
+  checkoutResultReturnUrl: string;
+  softDescriptor?: string;
+  merchantStoreName?: string;
+  noteToBuyer?: string;
+}
+
+export interface FinalAmountResult {
+  amazonPayRedirectUrl: string;
+}
+
+export type CompletionOutcome =
+  | {
+      completed: true;
+      chargePermissionId: string;
+      /** null for intent Confirm. */
+      chargeId: string | null;
+      chargeState: string | null;
+      status: CheckoutStatusName;
+    }
+  | {
+      completed: false;
+      status: 'Declined' | 'BuyerCanceled' | 'Expired' | 'Canceled';
+      reasonCode: string | null;
+      message: string;
+    };
+
+export interface CaptureInput {
+  /** Omitted: capture the remaining authorized amount. */
+  amount?: Price;
+  softDescriptor?: string;
+}
+
+export interface RefundInput {
+  amount: Price;
+  softDescriptor?: string;
+}
+
+export interface ChargeSummary {
+  chargeId: string;
+  state: string;
+  reasonCode: string | null;
+  chargeAmount: Price;
+  capturedAmount: Price | null;
+  refundedAmount: Price | null;
+  expiresAt: string | null;
+}
+
+export interface RefundSummary {
+  /** Our sequence number for this refund on the checkout (1, 2, ...). */
+  number: number;
+  refundId: string;
+  state: 'RefundInitiated' | 'Refunded' | 'Declined';
+  reasonCode: string | null;
+  amount: Price;
+}
+
+export interface CheckoutStatus {
+  checkoutSessionId: string;
+  status: CheckoutStatusName;
+  merchantReferenceId: string | null;
+  paymentIntent: PaymentIntent | null;
+  chargeAmount: Price | null;
+  chargePermissionId: string | null;
+  charge: ChargeSummary | null;
+  refunds: RefundSummary[];
+  /** ISO-8601 deadlines the workflow is timing: session expiry, authorization expiry, ... */
+  deadlines: { checkoutExpiresAt: string | null; authorizationExpiresAt: string | null };
+  /** Last Amazon reason code seen (decline, cancel, ...). */
+  lastReasonCode: string | null;
+  final: boolean;
+  updatedAt: string;
+}
+
+export const reviewUpdate = defineUpdate<CheckoutReview>('review');
+export const setFinalAmountUpdate = defineUpdate<FinalAmountResult, [FinalAmountInput]>('setFinalAmount');
+export const completeUpdate = defineUpdate<CompletionOutcome>('complete');
+export const captureUpdate = defineUpdate<ChargeSummary, [CaptureInput]>('capture');
+export const cancelUpdate = defineUpdate<ChargeSummary, [{ reason?: string }]>('cancel');
+export const refundUpdate = defineUpdate<RefundSummary, [RefundInput]>('refund');
+/** The merchant says the order is done: close the charge permission and end the workflow. */
+export const closeUpdate = defineUpdate<CheckoutStatus, [{ reason?: string }]>('close');
+export const statusQuery = defineQuery<CheckoutStatus>('status');

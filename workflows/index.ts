@@ -1,0 +1,4 @@
+// Everything the worker's workflow bundle exports. Keep workflow code deterministic: no Node
+// built-ins, no activity implementations (lint enforces both).
+export * from './checkout';
+export * from './notifications';
