@@ -135,3 +135,13 @@ export function apiKeys(env: Env): string[] {
   }
   return keys.map((k) => k.trim()).filter((k) => k.length > 0);
 }
+
+/** Connection options shared by clients and workers; TEMPORAL_ADDRESS is required here. */
+export function temporalConnectionOptions(env: Env): { address: string; tls?: boolean; apiKey?: string } {
+  if (!env.TEMPORAL_ADDRESS) throw new ConfigError(['TEMPORAL_ADDRESS: required (host:port of the Temporal frontend)']);
+  return {
+    address: env.TEMPORAL_ADDRESS,
+    ...(env.TEMPORAL_TLS || env.TEMPORAL_API_KEY ? { tls: true } : {}),
+    ...(env.TEMPORAL_API_KEY ? { apiKey: env.TEMPORAL_API_KEY } : {}),
+  };
+}

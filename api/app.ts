@@ -1,0 +1,39 @@
+import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { ApiError, errorBody, errorResponse } from './errors';
+import { createCheckoutRoutes, type CheckoutRouteDeps } from './checkout/routes';
+import { createIpnRoutes, type IpnRouteDeps } from './ipn/routes';
+import { openApiDocument } from './openapi';
+
+export interface ApiDeps {
+  checkout: CheckoutRouteDeps;
+  ipn: IpnRouteDeps;
+  /** Called for unexpected errors (answered 500 without details). */
+  onUnexpectedError?: (err: unknown) => void;
+}
+
+/**
+ * The HTTP API process: the storefront's checkout endpoints, the buyer-facing return handler and
+ * the Amazon Pay IPN endpoint. It talks to Temporal only, never to Amazon Pay.
+ */
+export function createApp(deps: ApiDeps): Hono {
+  const app = new Hono();
+
+  app.get('/health', (c) => c.json({ status: 'ok' }));
+  app.get('/openapi.json', (c) => c.json(openApiDocument()));
+  app.route('/', createCheckoutRoutes(deps.checkout));
+  app.route('/', createIpnRoutes(deps.ipn));
+
+  app.notFound((c) => c.json(errorBody('not_found', `No route for ${c.req.method} ${c.req.path}`), 404));
+  app.onError((err, c) => {
+    if (err instanceof ApiError) return errorResponse(c, err);
+    if (err instanceof HTTPException) {
+      const status = err.status;
+      const code = status === 413 ? 'payload_too_large' : status === 401 ? 'unauthorized' : 'bad_request';
+      return c.json(errorBody(code, err.message || 'Bad request'), status);
+    }
+    (deps.onUnexpectedError ?? ((e) => console.error('api: unexpected error', e)))(err);
+    return c.json(errorBody('internal_error', 'An unexpected error occurred; nothing was changed that cannot be retried.'), 500);
+  });
+  return app;
+}

@@ -1,0 +1,29 @@
+import type { Client } from '@temporalio/client';
+import type { Hono } from 'hono';
+import type { Env } from '../config';
+import { createApp } from './app';
+import type { CheckoutRouteDeps } from './checkout/routes';
+
+/** Builds the API from validated configuration; shared by api/main.ts and the main command. */
+export function createApiFromEnv(
+  env: Env,
+  deps: { temporal: Client; buttonSigner: CheckoutRouteDeps['buttonSigner']; apiKeys: string[]; storeId: string | undefined },
+): Hono {
+  return createApp({
+    checkout: {
+      temporal: deps.temporal,
+      taskQueue: env.TEMPORAL_TASK_QUEUE,
+      apiKeys: deps.apiKeys,
+      buttonSigner: deps.buttonSigner,
+      storeId: deps.storeId ?? '',
+    },
+    ipn: {
+      temporal: deps.temporal,
+      taskQueue: env.TEMPORAL_TASK_QUEUE,
+      path: env.IPN_PATH,
+      certHostPattern: new RegExp(env.IPN_CERT_HOST_PATTERN),
+      confirmSubscriptions: env.IPN_CONFIRM_SUBSCRIPTIONS,
+      bodyLimitBytes: env.API_BODY_LIMIT_BYTES,
+    },
+  });
+}

@@ -1,0 +1,34 @@
+// API process entrypoint (`npm run start:api`): the storefront API, the buyer return handler and
+// the IPN endpoint. It needs Temporal and the button-signing key, never a connection to Amazon Pay.
+import { serve } from '@hono/node-server';
+import { Client, Connection } from '@temporalio/client';
+import { amazonPayClientFromCredentials } from '../amazon-pay';
+import { amazonPayCredentials, apiKeys, ConfigError, parseEnv, temporalConnectionOptions } from '../config';
+import { createApiFromEnv } from './compose';
+
+try {
+  const env = parseEnv();
+  const keys = apiKeys(env);
+  if (keys.length === 0) throw new ConfigError(['API_KEYS or API_KEYS_FILE: at least one storefront API key is required']);
+  const credentials = amazonPayCredentials(env);
+  const connection = await Connection.connect(temporalConnectionOptions(env));
+  const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
+  const app = createApiFromEnv(env, {
+    temporal,
+    buttonSigner: amazonPayClientFromCredentials(credentials),
+    apiKeys: keys,
+    storeId: credentials.storeId,
+  });
+  const server = serve({ fetch: app.fetch, hostname: env.API_HOST, port: env.API_PORT }, (info) =>
+    console.log(`api: listening on http://${info.address}:${info.port}`),
+  );
+  const stop = () => {
+    // Stop accepting connections, let in-flight requests finish, then close Temporal.
+    server.close(() => void connection.close().then(() => process.exit(0)));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+} catch (err) {
+  console.error(err instanceof ConfigError ? err.message : err);
+  process.exit(1);
+}

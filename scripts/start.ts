@@ -1,0 +1,179 @@
+/**
+ * The README's first command (`npm start`): the whole service on its embedded default.
+ *
+ * - Temporal: a dev server with SQLite persistence in $DATA_DIR (state survives a restart) and the
+ *   Web UI on :8233, unless TEMPORAL_ADDRESS points at an existing cluster.
+ * - Amazon Pay: the local simulator with a merchant key generated into $DATA_DIR, unless Amazon Pay
+ *   credentials are configured (then the real sandbox or live API).
+ * - The worker and the HTTP API, composed in this process (production runs worker/main.ts and
+ *   api/main.ts as separate processes).
+ *
+ * Ctrl-C shuts down in order: stop accepting HTTP, drain the worker, stop the simulator, stop the
+ * dev server. Nothing is left running.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { serve, type ServerType } from '@hono/node-server';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime } from '@temporalio/worker';
+import { amazonPayClientFromCredentials } from '../amazon-pay';
+import { amazonPayCredentials, apiKeys, ConfigError, parseEnv, type AmazonPayCredentials } from '../config';
+import { createPaymentWorker } from '../worker/worker';
+import { createApiFromEnv } from '../api/compose';
+import { startDevServer, type DevServer } from './dev-server';
+import { ensureTemporalCli, ProvisioningError } from './provision';
+
+const log = (line: string) => console.log(`[start] ${line}`);
+const stack: Array<{ name: string; stop: () => Promise<unknown> }> = [];
+let shuttingDown = false;
+
+async function shutdown(code: number) {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  log('shutting down');
+  for (const { name, stop } of stack.reverse()) {
+    try {
+      await stop();
+      log(`  stopped ${name}`);
+    } catch (err) {
+      log(`  ${name}: ${(err as Error).message}`);
+    }
+  }
+  process.exit(code);
+}
+
+try {
+  // Signals are ours: the Temporal runtime must not shut the worker down before HTTP stops.
+  Runtime.install({ shutdownSignals: [] });
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+
+  const env = parseEnv();
+  const dataDir = resolve(env.DATA_DIR);
+  mkdirSync(dataDir, { recursive: true });
+
+  // Temporal
+  let address = env.TEMPORAL_ADDRESS;
+  let uiUrl: string | undefined;
+  if (!address) {
+    const cliPath = await ensureTemporalCli((l) => log(l));
+    log(`starting the Temporal dev server (${cliPath}), data in ${join(dataDir, 'temporal.db')}`);
+    const server: DevServer = await startDevServer({
+      cliPath,
+      port: env.TEMPORAL_PORT,
+      uiPort: env.TEMPORAL_UI_PORT,
+      dbFile: join(dataDir, 'temporal.db'),
+      namespace: env.TEMPORAL_NAMESPACE,
+      logLevel: 'error',
+    });
+    stack.push({ name: 'Temporal dev server', stop: () => server.stop() });
+    address = server.address;
+    uiUrl = server.uiUrl;
+  }
+
+  // Amazon Pay: real credentials, or the simulator with a key of our own.
+  let credentials: AmazonPayCredentials;
+  let simulator: import('../simulator').RunningSimulator | undefined;
+  if (env.AMAZON_PAY_PUBLIC_KEY_ID) {
+    credentials = amazonPayCredentials(env);
+  } else {
+    const { startSimulator } = await import('../simulator');
+    const key = loadOrCreateMerchantKey(dataDir);
+    const sim = await startSimulator({
+      port: env.SIMULATOR_PORT,
+      publicKeys: { [key.publicKeyId]: key.publicKeyPem },
+    });
+    simulator = sim;
+    stack.push({ name: 'Amazon Pay simulator', stop: () => sim.close() });
+    credentials = {
+      publicKeyId: key.publicKeyId,
+      privateKey: key.privateKeyPem,
+      region: env.AMAZON_PAY_REGION,
+      sandbox: true,
+      algorithm: env.AMAZON_PAY_ALGORITHM,
+      baseUrl: sim.url,
+      storeId: env.AMAZON_PAY_STORE_ID ?? 'amzn1.application-oa2-client.5e1a7e5e1a7e5e1a7e5e1a7e5e1a7e5e',
+      timeoutMs: env.AMAZON_PAY_TIMEOUT_MS,
+    };
+  }
+  const amazonPay = amazonPayClientFromCredentials(credentials);
+
+  // Worker
+  const clientConnection = await Connection.connect({ address });
+  stack.push({ name: 'Temporal client connection', stop: () => clientConnection.close() });
+  const temporal = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE });
+  const nativeConnection = await NativeConnection.connect({ address });
+  stack.push({ name: 'worker connection', stop: () => nativeConnection.close() });
+  log('bundling workflows and starting the worker');
+  const worker = await createPaymentWorker({
+    connection: nativeConnection,
+    namespace: env.TEMPORAL_NAMESPACE,
+    taskQueue: env.TEMPORAL_TASK_QUEUE,
+    amazonPay,
+    temporal,
+  });
+  const running = worker.run();
+  stack.push({
+    name: 'worker (drained)',
+    stop: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    },
+  });
+
+  // HTTP API
+  let keys = apiKeys(env);
+  if (keys.length === 0) {
+    keys = [loadOrCreateApiKey(dataDir)];
+  }
+  // The simulator signs IPNs with its own certificate, served from its own host: trust that host
+  // (and only it) when we run it; real deployments keep the sns.<region>.amazonaws.com pattern.
+  const apiEnv = simulator ? { ...env, IPN_CERT_HOST_PATTERN: `^${new URL(simulator.url).hostname.replace(/\./g, '\\.')}$` } : env;
+  const app = createApiFromEnv(apiEnv, { temporal, buttonSigner: amazonPay, apiKeys: keys, storeId: credentials.storeId });
+  const server: ServerType = await new Promise((res) => {
+    const s = serve({ fetch: app.fetch, hostname: env.API_HOST, port: env.API_PORT }, () => res(s));
+  });
+  // First in the shutdown order: stop accepting HTTP before the worker drains.
+  stack.push({ name: 'HTTP API', stop: () => new Promise<void>((res) => server.close(() => res())) });
+  simulator?.configureIpn({ url: `http://${env.API_HOST}:${env.API_PORT}${env.IPN_PATH}` });
+
+  const apiUrl = `http://${env.API_HOST}:${env.API_PORT}`;
+  console.log(`
+  Amazon Pay on Temporal is running.
+
+    Temporal Web UI     ${uiUrl ?? `(attached to ${address}; use your cluster's UI)`}
+    Temporal frontend   ${address}  (temporal workflow list --address ${address})
+    HTTP API            ${apiUrl}   health: ${apiUrl}/health   OpenAPI: ${apiUrl}/openapi.json
+    API key             ${keys[0]}${env.API_KEYS || env.API_KEYS_FILE ? '' : `   (generated, stored in ${join(dataDir, 'api-key')})`}
+    IPN endpoint        ${apiUrl}${env.IPN_PATH}
+    Amazon Pay          ${simulator ? `simulator at ${simulator.url} (admin: ${simulator.url}/__admin)` : credentials.baseUrl ?? `the real API (${credentials.region}, ${credentials.publicKeyId.toUpperCase().startsWith('LIVE') || !credentials.sandbox ? 'live' : 'sandbox'})`}
+
+  Ctrl-C stops everything.
+`);
+} catch (err) {
+  if (err instanceof ConfigError || err instanceof ProvisioningError) console.error(`\n${err.message}\n`);
+  else console.error(err);
+  await shutdown(1);
+}
+
+function loadOrCreateMerchantKey(dataDir: string): { publicKeyId: string; privateKeyPem: string; publicKeyPem: string } {
+  const file = join(dataDir, 'simulator-merchant-key.json');
+  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const key = {
+    publicKeyId: `SANDBOX-${randomBytes(12).toString('hex').toUpperCase().slice(0, 24)}`,
+    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  };
+  writeFileSync(file, JSON.stringify(key, null, 2), { mode: 0o600 });
+  return key;
+}
+
+function loadOrCreateApiKey(dataDir: string): string {
+  const file = join(dataDir, 'api-key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const key = `sk_dev_${randomBytes(24).toString('base64url')}`;
+  writeFileSync(file, `${key}\n`, { mode: 0o600 });
+  return key;
+}

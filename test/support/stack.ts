@@ -1,0 +1,233 @@
+/**
+ * A complete, disposable stack for integration tests: the Amazon Pay simulator on a free port,
+ * our Amazon Pay client signed with a freshly registered key, a worker on a task queue of its own,
+ * and our HTTP API (as a Hono app for app.request(), and on a real port so the simulator can
+ * deliver IPNs to it). Use it with `await using stack = await startTestStack()`.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
+import { serve, type ServerType } from '@hono/node-server';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Hono } from 'hono';
+import { AmazonPayClient } from '../../amazon-pay';
+import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../simulator';
+import { SimulatorAdmin } from '../../simulator/admin-client';
+import { createApp } from '../../api/app';
+import { createPaymentWorker, workflowsPath } from '../../worker/worker';
+import { generateMerchantKey, type TestKeyPair } from './keys';
+
+export const IPN_PATH = '/amazon-pay/ipn';
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+/** Bundled once per test file (each file runs in its own fork). */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+  return bundle;
+}
+
+const quietLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (m: string) => console.warn(m),
+  error: (m: string) => console.error(m),
+};
+
+export interface StackWorker {
+  /** Stops the in-process worker (drains it). */
+  stop(): Promise<void>;
+  /** Starts a new in-process worker on the same task queue. */
+  start(): Promise<void>;
+  /** Runs worker/main.ts as a child process on the same task queue, for SIGKILL tests. */
+  spawnProcess(): Promise<WorkerProcess>;
+}
+
+export interface WorkerProcess {
+  pid: number;
+  /** SIGKILL: no graceful shutdown, in-flight activities are lost mid-request. */
+  kill(): void;
+  exited: Promise<unknown>;
+}
+
+export interface TestStack extends AsyncDisposable {
+  temporal: Client;
+  namespace: string;
+  taskQueue: string;
+  simulator: RunningSimulator;
+  admin: SimulatorAdmin;
+  amazonPay: AmazonPayClient;
+  merchantKey: TestKeyPair;
+  app: Hono;
+  apiKey: string;
+  apiUrl: string;
+  ipnPath: string;
+  worker: StackWorker;
+}
+
+export interface TestStackOptions {
+  simulator?: SimulatorOptions;
+  /** Start the in-process worker (default true). */
+  worker?: boolean;
+  /** Deliver the simulator's IPNs to our API (default true). */
+  ipn?: boolean;
+  /** Use this Temporal client/connection instead of the dev server (time-skipping stack). */
+  temporal?: { client: Client; nativeConnection: NativeConnection; namespace: string };
+}
+
+export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
+  const cleanups: Array<() => Promise<void>> = [];
+  const dispose = async () => {
+    for (const fn of cleanups.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        console.warn('test stack cleanup failed', err);
+      }
+    }
+  };
+  try {
+    const namespace = options.temporal?.namespace ?? inject('temporalNamespace');
+    let temporal: Client;
+    let nativeConnection: NativeConnection;
+    if (options.temporal) {
+      temporal = options.temporal.client;
+      nativeConnection = options.temporal.nativeConnection;
+    } else {
+      const address = inject('temporalAddress');
+      const connection = await Connection.connect({ address });
+      cleanups.push(() => connection.close());
+      temporal = new Client({ connection, namespace });
+      nativeConnection = await NativeConnection.connect({ address });
+      cleanups.push(() => nativeConnection.close());
+    }
+    const taskQueue = `test-${randomUUID()}`;
+
+    const merchantKey = generateMerchantKey();
+    const simulator = await startSimulator({
+      ...options.simulator,
+      publicKeys: { ...options.simulator?.publicKeys, [merchantKey.publicKeyId]: merchantKey.publicKeyPem },
+    });
+    cleanups.push(() => simulator.close());
+    const admin = new SimulatorAdmin(simulator.url);
+    const amazonPay = new AmazonPayClient({
+      publicKeyId: merchantKey.publicKeyId,
+      privateKey: merchantKey.privateKeyPem,
+      region: 'na',
+      sandbox: true,
+      baseUrl: simulator.url,
+      timeoutMs: 10_000,
+    });
+
+    const apiKey = `test-key-${randomUUID()}`;
+    const app = createApp({
+      checkout: {
+        temporal,
+        taskQueue,
+        apiKeys: [apiKey],
+        buttonSigner: amazonPay,
+        storeId: 'amzn1.application-oa2-client.00000000000000000000000000000000',
+      },
+      ipn: {
+        temporal,
+        taskQueue,
+        path: IPN_PATH,
+        certHostPattern: /^127\.0\.0\.1$/,
+        confirmSubscriptions: true,
+        bodyLimitBytes: 64 * 1024,
+      },
+    });
+    const server: ServerType = await new Promise((resolve) => {
+      const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
+    });
+    cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const addr = server.address();
+    const apiUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    if (options.ipn !== false) simulator.configureIpn({ url: `${apiUrl}${IPN_PATH}` });
+
+    let current: { worker: Worker; running: Promise<void> } | undefined;
+    const start = async () => {
+      if (current) return;
+      const worker = await createPaymentWorker({
+        connection: nativeConnection,
+        namespace,
+        taskQueue,
+        amazonPay,
+        temporal,
+        workflowBundle: await workflowBundle(),
+        shutdownGraceTime: '2s',
+      });
+      current = { worker, running: worker.run() };
+    };
+    const stop = async () => {
+      if (!current) return;
+      const { worker, running } = current;
+      current = undefined;
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+    };
+    const children: WorkerProcess[] = [];
+    const spawnProcess = async (): Promise<WorkerProcess> => {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
+        cwd: repoRoot,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: {
+          ...process.env,
+          TEMPORAL_ADDRESS: options.temporal ? '' : inject('temporalAddress'),
+          TEMPORAL_NAMESPACE: namespace,
+          TEMPORAL_TASK_QUEUE: taskQueue,
+          AMAZON_PAY_PUBLIC_KEY_ID: merchantKey.publicKeyId,
+          AMAZON_PAY_PRIVATE_KEY: merchantKey.privateKeyPem,
+          AMAZON_PAY_REGION: 'na',
+          AMAZON_PAY_SANDBOX: 'true',
+          AMAZON_PAY_BASE_URL: simulator.url,
+        },
+      });
+      let output = '';
+      const exited = new Promise((resolve) => child.on('exit', resolve));
+      await new Promise<void>((resolve, reject) => {
+        const onData = (chunk: Buffer) => {
+          output += chunk.toString();
+          if (output.includes('worker: polling')) resolve();
+        };
+        child.stdout.on('data', onData);
+        child.stderr.on('data', onData);
+        void exited.then(() => reject(new Error(`worker process exited before polling:\n${output}`)));
+      });
+      const handle: WorkerProcess = { pid: child.pid!, kill: () => child.kill('SIGKILL'), exited };
+      children.push(handle);
+      return handle;
+    };
+    cleanups.push(async () => {
+      for (const c of children) {
+        c.kill();
+        await c.exited;
+      }
+    });
+    cleanups.push(stop);
+    if (options.worker !== false) await start();
+
+    return {
+      temporal,
+      namespace,
+      taskQueue,
+      simulator,
+      admin,
+      amazonPay,
+      merchantKey,
+      app,
+      apiKey,
+      apiUrl,
+      ipnPath: IPN_PATH,
+      worker: { start, stop, spawnProcess },
+      [Symbol.asyncDispose]: dispose,
+    };
+  } catch (err) {
+    await dispose();
+    throw err;
+  }
+}

@@ -1,0 +1,34 @@
+import { fileURLToPath } from 'node:url';
+import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import type { AmazonPayClient } from '../amazon-pay';
+import { createActivities } from '../activities';
+
+export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+export interface PaymentWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  amazonPay: AmazonPayClient;
+  /** Client activities use to signal workflows (IPN routing). */
+  temporal: Client;
+  /** A prebuilt bundle (tests bundle once per file); otherwise workflows are bundled at start. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  /** How long in-flight activities may finish after shutdown is requested. */
+  shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+  identity?: string;
+}
+
+/** The one worker of this service: every payment workflow and every Amazon Pay activity. */
+export async function createPaymentWorker(options: PaymentWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
+    activities: createActivities({ amazonPay: options.amazonPay, temporal: options.temporal }),
+    shutdownGraceTime: options.shutdownGraceTime ?? '10s',
+    ...(options.identity ? { identity: options.identity } : {}),
+  });
+}
