@@ -145,3 +145,6 @@ export function temporalConnectionOptions(env: Env): { address: string; tls?: bo
     ...(env.TEMPORAL_API_KEY ? { apiKey: env.TEMPORAL_API_KEY } : {}),
   };
 }
+
+/** Every variable this module reads (documented in .env.example; checked by a test). */
+export const configKeys: readonly string[] = Object.keys(schema.shape);

@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { searchAttributeTypes } from '../workflows/search-attributes';
+import { amazonPayCredentials, apiKeys, ConfigError, configKeys, parseEnv } from './index';
+
+const repoFile = (p: string) => readFileSync(new URL(`../${p}`, import.meta.url), 'utf8');
+
+describe('parseEnv', () => {
+  it('applies the embedded defaults', () => {
+    const env = parseEnv({});
+    expect(env.TEMPORAL_NAMESPACE).toBe('default');
+    expect(env.TEMPORAL_TASK_QUEUE).toBe('amazon-pay');
+    expect(env.API_PORT).toBe(3000);
+    expect(env.AMAZON_PAY_REGION).toBe('na');
+    expect(env.AMAZON_PAY_SANDBOX).toBe(true);
+  });
+
+  it('lists every invalid variable at once, not just the first', () => {
+    let error: unknown;
+    try {
+      parseEnv({ API_PORT: 'eighty', AMAZON_PAY_REGION: 'mars', IPN_PATH: 'no-slash', AMAZON_PAY_SANDBOX: 'perhaps' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    for (const name of ['API_PORT', 'AMAZON_PAY_REGION', 'IPN_PATH', 'AMAZON_PAY_SANDBOX']) expect(problems).toContain(name);
+  });
+
+  it('maps Amazon region aliases like the official SDKs', () => {
+    expect(parseEnv({ AMAZON_PAY_REGION: 'US' }).AMAZON_PAY_REGION).toBe('na');
+    expect(parseEnv({ AMAZON_PAY_REGION: 'de' }).AMAZON_PAY_REGION).toBe('eu');
+    expect(parseEnv({ AMAZON_PAY_REGION: 'uk' }).AMAZON_PAY_REGION).toBe('eu');
+    expect(parseEnv({ AMAZON_PAY_REGION: 'jp' }).AMAZON_PAY_REGION).toBe('jp');
+  });
+});
+
+describe('amazonPayCredentials', () => {
+  it('names every missing credential', () => {
+    expect(() => amazonPayCredentials(parseEnv({}))).toThrow(/AMAZON_PAY_PUBLIC_KEY_ID[\s\S]*AMAZON_PAY_PRIVATE_KEY/);
+  });
+
+  it('rejects a private key that is not PEM and an unreadable key file', () => {
+    expect(() => amazonPayCredentials(parseEnv({ AMAZON_PAY_PUBLIC_KEY_ID: 'SANDBOX-X', AMAZON_PAY_PRIVATE_KEY: 'hunter2' }))).toThrow(/not a PEM/);
+    expect(() =>
+      amazonPayCredentials(parseEnv({ AMAZON_PAY_PUBLIC_KEY_ID: 'SANDBOX-X', AMAZON_PAY_PRIVATE_KEY_FILE: '/nonexistent/key.pem' })),
+    ).toThrow(/cannot read \/nonexistent\/key.pem/);
+  });
+
+  it('accepts a PEM with escaped newlines from a one-line environment variable', () => {
+    const creds = amazonPayCredentials(
+      parseEnv({ AMAZON_PAY_PUBLIC_KEY_ID: 'SANDBOX-X', AMAZON_PAY_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----\\nabc\\n-----END PRIVATE KEY-----' }),
+    );
+    expect(creds.privateKey.split('\n')).toHaveLength(3);
+  });
+});
+
+describe('apiKeys', () => {
+  it('trims and drops empty entries', () => {
+    expect(apiKeys(parseEnv({ API_KEYS: ' a , ,b' }))).toEqual(['a', 'b']);
+  });
+});
+
+describe('documentation and deployment stay in step with the code', () => {
+  it('.env.example documents every variable the config reads, and nothing else', () => {
+    const documented = new Set([...repoFile('.env.example').matchAll(/^#?\s*([A-Z][A-Z0-9_]+)=/gm)].map((m) => m[1]!));
+    for (const key of configKeys) expect(documented, `${key} missing from .env.example`).toContain(key);
+    const simulatorOnly = [...documented].filter((k) => !configKeys.includes(k));
+    for (const key of simulatorOnly) expect(key, `${key} documented but not read by config`).toMatch(/^SIMULATOR_/);
+  });
+
+  it('docker-compose.yml gives the worker and the API only variables the config knows, with valid values', () => {
+    const compose = parse(repoFile('docker-compose.yml'), { merge: true }) as { services: Record<string, { environment?: Record<string, string> }> };
+    for (const service of ['worker', 'api']) {
+      const environment = compose.services[service]!.environment!;
+      for (const key of Object.keys(environment)) expect(configKeys, `${service}: ${key}`).toContain(key);
+      const literal = Object.fromEntries(Object.entries(environment).filter(([, v]) => !String(v).includes('${')));
+      expect(() => parseEnv(literal)).not.toThrow();
+    }
+  });
+
+  it('docker-compose.yml registers exactly the search attributes the workflows use', () => {
+    const compose = repoFile('docker-compose.yml');
+    const line = compose.match(/for sa in ([A-Za-z ]+); do/)![1]!.trim().split(/\s+/).sort();
+    expect(line).toEqual(Object.keys(searchAttributeTypes).sort());
+  });
+});
