@@ -168,18 +168,18 @@ export class AmazonPayClient {
 
   // ---- Checkout Session ----
 
-  createCheckoutSession(body: CreateCheckoutSessionRequest, opts: PostOptions): Promise<CheckoutSession> {
+  async createCheckoutSession(body: CreateCheckoutSessionRequest, opts: PostOptions): Promise<CheckoutSession> {
     return this.call({
       operation: 'createCheckoutSession', method: 'POST', resource: 'checkoutSessions', response: checkoutSessionSchema,
       body, bodySchema: createCheckoutSessionRequestSchema, ...required(opts),
     });
   }
 
-  getCheckoutSession(id: string): Promise<CheckoutSession> {
+  async getCheckoutSession(id: string): Promise<CheckoutSession> {
     return this.call({ operation: 'getCheckoutSession', method: 'GET', resource: `checkoutSessions/${resourceId(id)}`, response: checkoutSessionSchema });
   }
 
-  updateCheckoutSession(id: string, body: UpdateCheckoutSessionRequest): Promise<CheckoutSession> {
+  async updateCheckoutSession(id: string, body: UpdateCheckoutSessionRequest): Promise<CheckoutSession> {
     return this.call({
       operation: 'updateCheckoutSession', method: 'PATCH', resource: `checkoutSessions/${resourceId(id)}`, response: checkoutSessionSchema,
       body, bodySchema: updateCheckoutSessionRequestSchema,
@@ -187,7 +187,7 @@ export class AmazonPayClient {
   }
 
   /** The idempotency key is optional here (Amazon does not enforce it on Complete), but pass one when you can. */
-  completeCheckoutSession(id: string, body: CompleteCheckoutSessionRequest, opts: Partial<PostOptions> = {}): Promise<CheckoutSession> {
+  async completeCheckoutSession(id: string, body: CompleteCheckoutSessionRequest, opts: Partial<PostOptions> = {}): Promise<CheckoutSession> {
     return this.call({
       operation: 'completeCheckoutSession', method: 'POST', resource: `checkoutSessions/${resourceId(id)}/complete`,
       response: checkoutSessionSchema, body, bodySchema: completeCheckoutSessionRequestSchema,
@@ -197,11 +197,11 @@ export class AmazonPayClient {
 
   // ---- Charge Permission ----
 
-  getChargePermission(id: string): Promise<ChargePermission> {
+  async getChargePermission(id: string): Promise<ChargePermission> {
     return this.call({ operation: 'getChargePermission', method: 'GET', resource: `chargePermissions/${resourceId(id)}`, response: chargePermissionSchema });
   }
 
-  updateChargePermission(id: string, body: UpdateChargePermissionRequest): Promise<ChargePermission> {
+  async updateChargePermission(id: string, body: UpdateChargePermissionRequest): Promise<ChargePermission> {
     return this.call({
       operation: 'updateChargePermission', method: 'PATCH', resource: `chargePermissions/${resourceId(id)}`, response: chargePermissionSchema,
       body, bodySchema: updateChargePermissionRequestSchema,
@@ -209,7 +209,7 @@ export class AmazonPayClient {
   }
 
   /** DELETE with a JSON body. */
-  closeChargePermission(id: string, body: CloseChargePermissionRequest): Promise<ChargePermission> {
+  async closeChargePermission(id: string, body: CloseChargePermissionRequest): Promise<ChargePermission> {
     return this.call({
       operation: 'closeChargePermission', method: 'DELETE', resource: `chargePermissions/${resourceId(id)}/close`, response: chargePermissionSchema,
       body, bodySchema: closeChargePermissionRequestSchema,
@@ -219,18 +219,18 @@ export class AmazonPayClient {
   // ---- Charge ----
 
   /** A synchronous decline is an AmazonPayError (422 SoftDeclined/HardDeclined…), not a Declined Charge. */
-  createCharge(body: CreateChargeRequest, opts: PostOptions): Promise<Charge> {
+  async createCharge(body: CreateChargeRequest, opts: PostOptions): Promise<Charge> {
     return this.call({
       operation: 'createCharge', method: 'POST', resource: 'charges', response: chargeSchema,
       body, bodySchema: createChargeRequestSchema, ...required(opts),
     });
   }
 
-  getCharge(id: string): Promise<Charge> {
+  async getCharge(id: string): Promise<Charge> {
     return this.call({ operation: 'getCharge', method: 'GET', resource: `charges/${resourceId(id)}`, response: chargeSchema });
   }
 
-  captureCharge(id: string, body: CaptureChargeRequest, opts: PostOptions): Promise<Charge> {
+  async captureCharge(id: string, body: CaptureChargeRequest, opts: PostOptions): Promise<Charge> {
     return this.call({
       operation: 'captureCharge', method: 'POST', resource: `charges/${resourceId(id)}/capture`, response: chargeSchema,
       body, bodySchema: captureChargeRequestSchema, ...required(opts),
@@ -238,7 +238,7 @@ export class AmazonPayClient {
   }
 
   /** DELETE with a JSON body. */
-  cancelCharge(id: string, body: CancelChargeRequest): Promise<Charge> {
+  async cancelCharge(id: string, body: CancelChargeRequest): Promise<Charge> {
     return this.call({
       operation: 'cancelCharge', method: 'DELETE', resource: `charges/${resourceId(id)}/cancel`, response: chargeSchema,
       body, bodySchema: cancelChargeRequestSchema,
@@ -247,14 +247,14 @@ export class AmazonPayClient {
 
   // ---- Refund ----
 
-  createRefund(body: CreateRefundRequest, opts: PostOptions): Promise<Refund> {
+  async createRefund(body: CreateRefundRequest, opts: PostOptions): Promise<Refund> {
     return this.call({
       operation: 'createRefund', method: 'POST', resource: 'refunds', response: refundSchema,
       body, bodySchema: createRefundRequestSchema, ...required(opts),
     });
   }
 
-  getRefund(id: string): Promise<Refund> {
+  async getRefund(id: string): Promise<Refund> {
     return this.call({ operation: 'getRefund', method: 'GET', resource: `refunds/${resourceId(id)}`, response: refundSchema });
   }
 
