@@ -364,6 +364,8 @@ describe('checked before sending', () => {
     const typo = { chargeId: charge.chargeId, refundAmmount: amount } as unknown as Parameters<AmazonPayClient['createRefund']>[0];
     expect(await failure(client.createRefund(typo, { idempotencyKey: 'k' }))).toMatchObject({ reasonCode: 'InvalidRequest' });
     expect(await failure(client.getCharge('../refunds/x'))).toMatchObject({ reasonCode: 'InvalidRequest' });
+    expect(await failure(client.getRefund('..'))).toMatchObject({ reasonCode: 'InvalidRequest' });
+    expect(await failure(client.cancelCharge('', {}))).toMatchObject({ reasonCode: 'InvalidRequest' });
     expect(amazon.requests).toHaveLength(0);
   });
 });

@@ -132,8 +132,9 @@ interface CallSpec<T> {
   simulationCode?: string | undefined;
 }
 
-// Amazon ids are UUIDs or S01-0000000-0000000[-C000000]; anything else would need escaping decisions in the signature.
-const RESOURCE_ID = /^[A-Za-z0-9._~-]+$/;
+// Amazon ids are UUIDs or S01-0000000-0000000[-C000000]. Dots are excluded too: fetch would resolve '..' in the URL
+// after we signed the unresolved path.
+const RESOURCE_ID = /^[A-Za-z0-9-]+$/;
 const DEFAULT_TIMEOUT_MS = 15_000;
 
 export class AmazonPayClient {
