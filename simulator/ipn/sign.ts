@@ -100,7 +100,7 @@ export function buildSignedNotification(input: BuildNotificationInput, privateKe
       Timestamp: input.timestamp.toISOString(),
       SignatureVersion: input.signatureVersion ?? '1',
       SigningCertURL: input.signingCertUrl,
-      UnsubscribeURL: input.unsubscribeUrl ?? `${new URL(input.signingCertUrl).origin}/?Action=Unsubscribe&SubscriptionArn=${input.topicArn}:${messageId}`,
+      UnsubscribeURL: input.unsubscribeUrl ?? `${URL.canParse(input.signingCertUrl) ? new URL(input.signingCertUrl).origin : ''}/?Action=Unsubscribe&SubscriptionArn=${input.topicArn}`,
     },
     privateKeyPem,
   );

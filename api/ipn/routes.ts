@@ -1,0 +1,182 @@
+import type { Client } from '@temporalio/client';
+import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { amazonPayNotificationSignal, type AmazonPayNotification } from '../../workflows/notification-messages';
+import { notificationInboxWorkflow, notificationInboxWorkflowId, type NotificationInboxOptions } from '../../workflows/notifications';
+import { ApiError, errorResponse } from '../errors';
+import { describeIssues, parseInnerMessage, snsEnvelopeSchema, type SnsConfirmationEnvelope, type SnsNotificationEnvelope } from './messages';
+import { createSnsVerifier, SnsCertificateUnavailableError, SnsVerificationError, trustedSnsUrl, type SnsVerifier } from './verify';
+
+
+export interface IpnLogger {
+  info(message: string, fields: Record<string, unknown>): void;
+  warn(message: string, fields: Record<string, unknown>): void;
+  error(message: string, fields: Record<string, unknown>): void;
+}
+
+export interface IpnRouteDeps {
+  temporal: Client;
+  /** Task queue the notification inbox workflows run on. */
+  taskQueue: string;
+  /** e.g. config IPN_PATH, '/amazon-pay/ipn'. */
+  path: string;
+  /**
+   * Hosts allowed for SigningCertURL and SubscribeURL (config IPN_CERT_HOST_PATTERN). https is
+   * required, except for loopback hosts the pattern explicitly allows (the local simulator).
+   */
+  certHostPattern: RegExp;
+  /** Confirm SNS subscriptions by fetching SubscribeURL (config IPN_CONFIRM_SUBSCRIPTIONS). */
+  confirmSubscriptions: boolean;
+  /** Request body limit; larger bodies get 413 (config API_BODY_LIMIT_BYTES). */
+  bodyLimitBytes: number;
+  /** Used for certificate downloads and subscription confirmation. */
+  fetch?: typeof fetch;
+  logger?: IpnLogger;
+  /** Options passed to inbox workflows this endpoint starts. */
+  inboxOptions?: NotificationInboxOptions;
+  /** How long to wait for Temporal before answering 503. Default 5000 ms (SNS gives up at 15 s). */
+  temporalTimeoutMs?: number;
+  /** Injected for tests; built from certHostPattern and fetch otherwise. */
+  verifier?: SnsVerifier;
+}
+
+/** One JSON line per event on stdout/stderr. Never the request body: only ids and outcomes. */
+export const consoleIpnLogger: IpnLogger = {
+  info: (message, fields) => console.log(JSON.stringify({ level: 'info', component: 'ipn', message, ...fields })),
+  warn: (message, fields) => console.warn(JSON.stringify({ level: 'warn', component: 'ipn', message, ...fields })),
+  error: (message, fields) => console.error(JSON.stringify({ level: 'error', component: 'ipn', message, ...fields })),
+};
+
+const ACCEPTED_TYPES = ['text/plain', 'application/json'];
+
+export function createIpnRoutes(deps: IpnRouteDeps): Hono {
+  const log = deps.logger ?? consoleIpnLogger;
+  const doFetch = deps.fetch ?? fetch;
+  const verifier = deps.verifier ?? createSnsVerifier({ certHostPattern: deps.certHostPattern, fetch: doFetch });
+  const temporalTimeoutMs = deps.temporalTimeoutMs ?? 5000;
+  const app = new Hono();
+
+  const reject = (c: Context, err: ApiError, fields: Record<string, unknown>) => {
+    (err.status >= 500 ? log.error : log.warn)('IPN rejected', { status: err.status, code: err.code, reason: err.message, ...fields });
+    return errorResponse(c, err);
+  };
+
+  app.post(
+    deps.path,
+    bodyLimit({
+      maxSize: deps.bodyLimitBytes,
+      onError: (c) => reject(c, new ApiError(413, 'payload_too_large', `IPN body larger than ${deps.bodyLimitBytes} bytes`), { headerMessageId: headerId(c) }),
+    }),
+    async (c) => {
+      const headerMessageId = headerId(c);
+      const contentType = (c.req.header('content-type') ?? 'text/plain').split(';')[0]!.trim().toLowerCase();
+      if (!ACCEPTED_TYPES.includes(contentType)) {
+        return reject(c, new ApiError(415, 'unsupported_media_type', 'IPN body must be text/plain or application/json'), { headerMessageId });
+      }
+
+      let raw: unknown;
+      try {
+        raw = JSON.parse(await c.req.text());
+      } catch {
+        return reject(c, new ApiError(400, 'ipn_malformed_envelope', 'body is not a JSON SNS envelope'), { headerMessageId });
+      }
+      const parsed = snsEnvelopeSchema.safeParse(raw);
+      if (!parsed.success) {
+        return reject(c, new ApiError(400, 'ipn_malformed_envelope', `invalid SNS envelope: ${describeIssues(parsed.error)}`), { headerMessageId });
+      }
+      const envelope = parsed.data;
+      const ids = { messageId: envelope.MessageId, type: envelope.Type, topicArn: envelope.TopicArn };
+      const headerType = c.req.header('x-amz-sns-message-type');
+      if (headerType && headerType !== envelope.Type) {
+        return reject(c, new ApiError(400, 'ipn_malformed_envelope', 'x-amz-sns-message-type does not match the envelope Type'), ids);
+      }
+
+      try {
+        await verifier.verify(envelope);
+      } catch (err) {
+        if (err instanceof SnsVerificationError) return reject(c, new ApiError(403, err.code, err.message), ids);
+        if (err instanceof SnsCertificateUnavailableError) return reject(c, new ApiError(502, 'ipn_certificate_unavailable', err.message), ids);
+        throw err;
+      }
+
+      switch (envelope.Type) {
+        case 'Notification':
+          return handleNotification(c, envelope, ids);
+        case 'SubscriptionConfirmation':
+          return handleSubscription(c, envelope, ids);
+        case 'UnsubscribeConfirmation':
+          // Only an operator can decide whether this was intended; make it loud.
+          log.warn('SNS UnsubscribeConfirmation received: IPNs for this topic will stop; resubscribe in Seller Central if unintended', ids);
+          return c.json({ received: true }, 200);
+      }
+    },
+  );
+
+  const handleNotification = async (c: Context, envelope: SnsNotificationEnvelope, ids: Record<string, unknown>) => {
+    const inner = parseInnerMessage(envelope.Message);
+    if (!inner.ok) return reject(c, new ApiError(400, inner.code, inner.reason), ids);
+    const m = inner.message;
+    const notification: AmazonPayNotification = {
+      messageId: envelope.MessageId,
+      notificationId: m.notificationId,
+      objectType: m.objectType,
+      objectId: m.objectId,
+      chargePermissionId: m.chargePermissionId,
+      notificationType: m.notificationType,
+      receivedAt: new Date().toISOString(),
+    };
+    const fields = {
+      ...ids,
+      notificationId: m.notificationId,
+      objectType: m.objectType,
+      objectId: m.objectId,
+      chargePermissionId: m.chargePermissionId,
+      notificationType: m.notificationType,
+    };
+    try {
+      await deps.temporal.withDeadline(Date.now() + temporalTimeoutMs, () =>
+        deps.temporal.workflow.signalWithStart(notificationInboxWorkflow, {
+          workflowId: notificationInboxWorkflowId(m.chargePermissionId),
+          taskQueue: deps.taskQueue,
+          args: [{ chargePermissionId: m.chargePermissionId, ...(deps.inboxOptions ? { options: deps.inboxOptions } : {}) }],
+          signal: amazonPayNotificationSignal,
+          signalArgs: [notification],
+        }),
+      );
+    } catch (err) {
+      // Not durable yet: a 5xx makes SNS redeliver the same MessageId later.
+      return reject(c, new ApiError(503, 'temporal_unavailable', 'notification could not be recorded; retry later'), { ...fields, error: (err as Error).message });
+    }
+    log.info('IPN accepted', fields);
+    return c.json({ received: true, messageId: envelope.MessageId }, 200);
+  };
+
+  const handleSubscription = async (c: Context, envelope: SnsConfirmationEnvelope, ids: Record<string, unknown>) => {
+    if (!deps.confirmSubscriptions) {
+      log.warn('SNS SubscriptionConfirmation received; automatic confirmation is off: confirm it by hand', ids);
+      return c.json({ received: true, confirmed: false }, 200);
+    }
+    const url = trustedSnsUrl(envelope.SubscribeURL, deps.certHostPattern, { requirePem: false });
+    if (!url) return reject(c, new ApiError(403, 'ipn_subscribe_url_untrusted', 'SubscribeURL is not on an allowed SNS host'), ids);
+    try {
+      const res = await doFetch(url, { redirect: 'error', signal: AbortSignal.timeout(10_000) });
+      await res.body?.cancel();
+      if (!res.ok) throw new Error(`SubscribeURL answered ${res.status}`);
+    } catch (err) {
+      return reject(c, new ApiError(502, 'ipn_subscription_confirm_failed', 'could not confirm the subscription; retry later'), { ...ids, error: (err as Error).message });
+    }
+    log.info('SNS subscription confirmed', ids);
+    return c.json({ received: true, confirmed: true }, 200);
+  };
+
+  app.onError((err, c) => {
+    log.error('IPN handler failed', { error: err.message, headerMessageId: headerId(c) });
+    return errorResponse(c, new ApiError(500, 'internal_error', 'internal error'));
+  });
+
+  return app;
+}
+
+function headerId(c: Context): string | null {
+  return c.req.header('x-amz-sns-message-id') ?? null;
+}

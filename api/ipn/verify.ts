@@ -1,0 +1,155 @@
+import { X509Certificate, verify as verifySignature } from 'node:crypto';
+import type { SnsEnvelope } from './messages';
+
+/**
+ * SNS message signature verification (SignatureVersion 1 = SHA1withRSA, 2 = SHA256withRSA).
+ *
+ * Why our own and not an npm validator: `sns-validator` and `sns-payload-validator` fetch the
+ * certificate themselves with `https.get` (no injectable fetch, no http at all), and
+ * `sns-payload-validator` hard-codes the AWS host pattern. We need a configurable host allow-list
+ * and plain http for the local simulator's certificate, so the rules (the same as AWS's SDK
+ * validators) are implemented here with node:crypto's X509Certificate:
+ *   - the SigningCertURL must parse, carry no credentials, end in `.pem`, and its host must match
+ *     `certHostPattern` (default `^sns\.<region>\.amazonaws\.com(\.cn)?$`);
+ *   - https is required, except for loopback hosts (127.0.0.1, ::1, localhost) that the pattern
+ *     explicitly allows: traffic to them never leaves the machine, which is what tests against the
+ *     simulator need; nothing else is ever fetched over http;
+ *   - redirects are refused, the response is size-limited and must be one PEM certificate that is
+ *     currently valid;
+ *   - certificates are cached per URL (AWS rotates them by publishing a new URL).
+ * Like the AWS SDK validators, the certificate chain is not verified: trust comes from fetching it
+ * over TLS from an allowed host.
+ */
+
+export class SnsVerificationError extends Error {
+  override readonly name = 'SnsVerificationError';
+  constructor(
+    readonly code: 'ipn_certificate_untrusted' | 'ipn_signature_invalid',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The certificate host is trusted but did not answer usefully: transient, SNS should retry. */
+export class SnsCertificateUnavailableError extends Error {
+  override readonly name = 'SnsCertificateUnavailableError';
+}
+
+export interface SnsVerifierOptions {
+  certHostPattern: RegExp;
+  fetch?: typeof fetch;
+  cacheTtlMs?: number;
+  cacheMaxEntries?: number;
+  fetchTimeoutMs?: number;
+  now?: () => Date;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '[::1]', '::1', 'localhost']);
+const MAX_CERT_BYTES = 16 * 1024;
+
+/** Parses and checks a URL SNS gave us (SigningCertURL, SubscribeURL) against the allow-list. */
+export function trustedSnsUrl(raw: string, hostPattern: RegExp, opts: { requirePem: boolean }): URL | null {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return null;
+  }
+  if (url.username || url.password) return null;
+  const host = url.hostname.toLowerCase();
+  if (!hostPattern.test(host)) return null;
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.has(host))) return null;
+  if (opts.requirePem && !url.pathname.endsWith('.pem')) return null;
+  return url;
+}
+
+const NOTIFICATION_KEYS = ['Message', 'MessageId', 'Subject', 'Timestamp', 'TopicArn', 'Type'] as const;
+const CONFIRMATION_KEYS = ['Message', 'MessageId', 'SubscribeURL', 'Timestamp', 'Token', 'TopicArn', 'Type'] as const;
+
+export function stringToSign(envelope: SnsEnvelope): string {
+  const keys = envelope.Type === 'Notification' ? NOTIFICATION_KEYS : CONFIRMATION_KEYS;
+  let out = '';
+  for (const key of keys) {
+    const value = (envelope as Record<string, unknown>)[key];
+    if (typeof value !== 'string') continue;
+    out += `${key}\n${value}\n`;
+  }
+  return out;
+}
+
+export interface SnsVerifier {
+  verify(envelope: SnsEnvelope): Promise<void>;
+}
+
+export function createSnsVerifier(options: SnsVerifierOptions): SnsVerifier {
+  const ttl = options.cacheTtlMs ?? 24 * 3600_000;
+  const maxEntries = options.cacheMaxEntries ?? 32;
+  const now = options.now ?? (() => new Date());
+  const cache = new Map<string, { cert: X509Certificate; expiresAt: number }>();
+  const loading = new Map<string, Promise<X509Certificate>>();
+
+  const download = async (url: URL): Promise<X509Certificate> => {
+    const doFetch = options.fetch ?? fetch;
+    let res: Response;
+    try {
+      res = await doFetch(url, { redirect: 'error', signal: AbortSignal.timeout(options.fetchTimeoutMs ?? 5000) });
+    } catch (err) {
+      throw new SnsCertificateUnavailableError(`certificate fetch failed: ${(err as Error).message}`);
+    }
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new SnsCertificateUnavailableError(`certificate fetch answered ${res.status}`);
+    }
+    const length = Number(res.headers.get('content-length') ?? '0');
+    if (length > MAX_CERT_BYTES) {
+      await res.body?.cancel();
+      throw new SnsVerificationError('ipn_certificate_untrusted', 'certificate too large');
+    }
+    const pem = await res.text();
+    if (pem.length > MAX_CERT_BYTES || !pem.includes('-----BEGIN CERTIFICATE-----')) {
+      throw new SnsVerificationError('ipn_certificate_untrusted', 'certificate URL did not return a PEM certificate');
+    }
+    try {
+      return new X509Certificate(pem);
+    } catch {
+      throw new SnsVerificationError('ipn_certificate_untrusted', 'certificate could not be parsed');
+    }
+  };
+
+  const certificate = async (url: URL): Promise<X509Certificate> => {
+    const key = url.href;
+    const hit = cache.get(key);
+    if (hit && hit.expiresAt > Date.now()) return hit.cert;
+    let p = loading.get(key);
+    if (!p) {
+      p = download(url).finally(() => loading.delete(key));
+      loading.set(key, p);
+    }
+    const cert = await p;
+    if (cache.size >= maxEntries) cache.delete(cache.keys().next().value!);
+    cache.set(key, { cert, expiresAt: Date.now() + ttl });
+    return cert;
+  };
+
+  return {
+    async verify(envelope) {
+      const url = trustedSnsUrl(envelope.SigningCertURL, options.certHostPattern, { requirePem: true });
+      if (!url) throw new SnsVerificationError('ipn_certificate_untrusted', 'SigningCertURL is not on an allowed SNS host');
+      const cert = await certificate(url);
+      const t = now().getTime();
+      if (t < Date.parse(cert.validFrom) || t > Date.parse(cert.validTo)) {
+        throw new SnsVerificationError('ipn_certificate_untrusted', 'signing certificate is not currently valid');
+      }
+      const algorithm = envelope.SignatureVersion === '2' ? 'RSA-SHA256' : 'RSA-SHA1';
+      const signature = Buffer.from(envelope.Signature, 'base64');
+      let ok = false;
+      try {
+        ok = verifySignature(algorithm, Buffer.from(stringToSign(envelope), 'utf8'), cert.publicKey, signature);
+      } catch {
+        ok = false;
+      }
+      if (!ok) throw new SnsVerificationError('ipn_signature_invalid', 'SNS signature does not verify');
+    },
+  };
+}
