@@ -1,0 +1,62 @@
+import type { Price } from '../checkout-messages';
+
+/**
+ * What the Amazon Pay activities hand back to the checkout workflow: only the fields the
+ * workflow decides on (ids, states, reason codes, amounts, deadlines as ISO-8601), never the raw
+ * Amazon objects. Buyer data appears only in CheckoutReview, which the buyer's own page asks for.
+ */
+
+export interface CheckoutSessionView {
+  checkoutSessionId: string;
+  state: 'Open' | 'Completed' | 'Canceled';
+  reasonCode: string | null;
+  reasonDescription: string | null;
+  expiresAt: string | null;
+  chargePermissionId: string | null;
+  chargeId: string | null;
+  chargeAmount: Price | null;
+  amazonPayRedirectUrl: string | null;
+}
+
+export interface RefundView {
+  refundId: string;
+  chargeId: string;
+  state: 'RefundInitiated' | 'Refunded' | 'Declined';
+  reasonCode: string | null;
+  amount: Price;
+}
+
+export interface ChargePermissionView {
+  chargePermissionId: string;
+  state: 'Chargeable' | 'NonChargeable' | 'Closed';
+  reasonCodes: string[];
+  expiresAt: string | null;
+}
+
+export interface CompleteCheckoutSessionInput {
+  checkoutSessionId: string;
+  chargeAmount: Price;
+  totalOrderAmount?: Price;
+  /** Business operation, e.g. `checkout/<id>/complete/1`; the idempotency key is derived from it. */
+  operationId: string;
+}
+
+export interface CaptureChargeInput {
+  chargeId: string;
+  captureAmount: Price;
+  softDescriptor?: string;
+  operationId: string;
+}
+
+export interface CreateRefundInput {
+  chargeId: string;
+  refundAmount: Price;
+  softDescriptor?: string;
+  operationId: string;
+}
+
+export interface CloseChargePermissionInput {
+  chargePermissionId: string;
+  closureReason: string;
+  cancelPendingCharges: boolean;
+}
