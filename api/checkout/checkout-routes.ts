@@ -1,0 +1,237 @@
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import type { MiddlewareHandler } from 'hono';
+import { WithStartWorkflowOperation } from '@temporalio/client';
+import { ApiError } from '../errors';
+import {
+  cancelUpdate,
+  captureUpdate,
+  checkoutWorkflowId,
+  closeUpdate,
+  refundUpdate,
+  reviewUpdate,
+  setFinalAmountUpdate,
+  statusQuery,
+  type CheckoutInput,
+  type Price,
+} from '../../workflows/checkout-messages';
+import { AmazonCheckoutSessionId, MerchantReferenceId } from '../../workflows/search-attributes';
+import { apiKeySecurity } from '../auth';
+import { completeCheckout } from './completion';
+import { CHECKOUT_WORKFLOW_TYPE, checkoutHandle, withTemporal, type CheckoutRouteDeps, type CheckoutWorkflow } from './deps';
+import { errorResponses, jsonBody, jsonContent, STOREFRONT_ERRORS } from './route-helpers';
+import {
+  CaptureRequestSchema,
+  ChargeSummarySchema,
+  CheckoutIdParamsSchema,
+  CheckoutStatusSchema,
+  CompletionOutcomeSchema,
+  FinalAmountRequestSchema,
+  FinalAmountResultSchema,
+  OptionalIdempotencyHeadersSchema,
+  ReasonRequestSchema,
+  RefundRequestSchema,
+  RefundSummarySchema,
+  ReviewRequestSchema,
+  ReviewSchema,
+} from './schemas';
+
+const TAG = ['Checkouts'];
+const WORKFLOW_ERRORS = [...STOREFRONT_ERRORS, 404, 409, 422] as const;
+
+/**
+ * Idempotency-Key becomes the Temporal update id: the server deduplicates updates by id within a
+ * workflow, so a retried capture or refund returns the first result instead of moving money twice.
+ */
+const updateIdFor = (operation: string, key: string | undefined): string | undefined => (key ? `${operation}:${key}` : undefined);
+
+/**
+ * The checkout's currency is fixed once the final amount is set; a mismatching amount is rejected
+ * here, before the workflow (or Amazon) is asked, so nothing changes.
+ */
+async function assertCheckoutCurrency(deps: CheckoutRouteDeps, checkoutSessionId: string, amounts: (Price | undefined)[]) {
+  const wanted = amounts.filter((a): a is Price => a !== undefined);
+  if (wanted.length === 0) return;
+  const status = await withTemporal(deps, checkoutSessionId, () => checkoutHandle(deps, checkoutSessionId).query(statusQuery));
+  const currency = status.chargeAmount?.currencyCode;
+  const mismatch = currency && wanted.find((a) => a.currencyCode !== currency);
+  if (mismatch) {
+    throw new ApiError(422, 'currency_mismatch', `amount is in ${mismatch.currencyCode} but checkout ${checkoutSessionId} is in ${currency}`);
+  }
+}
+
+export function registerCheckoutRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps, guard: MiddlewareHandler[]) {
+  const params = CheckoutIdParamsSchema;
+
+  const review = createRoute({
+    method: 'post',
+    path: '/v1/checkouts/{checkoutSessionId}/review',
+    tags: TAG,
+    summary: 'Start the checkout (idempotent) and get the buyer, address and payment method',
+    description:
+      'Call from the checkoutReviewReturnUrl page. Starts the checkout workflow for this Amazon checkoutSessionId if it is not running yet (one workflow per session; repeated calls reach the same one) and answers its review. A checkout that has already ended is not restarted (409 checkout_closed).',
+    security: apiKeySecurity,
+    middleware: guard,
+    request: { params, body: jsonBody(ReviewRequestSchema, false) },
+    responses: { 200: jsonContent(ReviewSchema, 'Review'), ...errorResponses(...WORKFLOW_ERRORS) },
+  });
+  app.openapi(review, async (c) => {
+    const { checkoutSessionId } = c.req.valid('param');
+    const { merchantReferenceId } = c.req.valid('json');
+    const input: CheckoutInput = { checkoutSessionId, ...(merchantReferenceId ? { merchantReferenceId } : {}) };
+    const startWorkflowOperation = new WithStartWorkflowOperation<CheckoutWorkflow>(CHECKOUT_WORKFLOW_TYPE, {
+      workflowId: checkoutWorkflowId(checkoutSessionId),
+      taskQueue: deps.taskQueue,
+      args: [input],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      // A session is processed once: a finished checkout must not be started again.
+      workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      typedSearchAttributes: [
+        { key: AmazonCheckoutSessionId, value: checkoutSessionId },
+        ...(merchantReferenceId ? [{ key: MerchantReferenceId, value: merchantReferenceId }] : []),
+      ],
+    });
+    const result = await withTemporal(deps, checkoutSessionId, () =>
+      deps.temporal.workflow.executeUpdateWithStart(reviewUpdate, { startWorkflowOperation }),
+    );
+    return c.json(result, 200);
+  });
+
+  const status = createRoute({
+    method: 'get',
+    path: '/v1/checkouts/{checkoutSessionId}',
+    tags: TAG,
+    summary: "The checkout's full status",
+    security: apiKeySecurity,
+    middleware: guard,
+    request: { params },
+    responses: { 200: jsonContent(CheckoutStatusSchema, 'Status'), ...errorResponses(400, 401, 404, 503, 504) },
+  });
+  app.openapi(status, async (c) => {
+    const { checkoutSessionId } = c.req.valid('param');
+    const result = await withTemporal(deps, checkoutSessionId, () => checkoutHandle(deps, checkoutSessionId).query(statusQuery));
+    return c.json(result, 200);
+  });
+
+  const amount = createRoute({
+    method: 'post',
+    path: '/v1/checkouts/{checkoutSessionId}/amount',
+    tags: TAG,
+    summary: 'Set the final amount; answers the URL to send the buyer to',
+    description:
+      'Updates the Checkout Session with the final amount, payment intent and result return URL. Redirect the buyer to amazonPayRedirectUrl. May be repeated (e.g. after a tax recalculation) until the buyer pays; the currency cannot change.',
+    security: apiKeySecurity,
+    middleware: guard,
+    request: { params, headers: OptionalIdempotencyHeadersSchema, body: jsonBody(FinalAmountRequestSchema) },
+    responses: { 200: jsonContent(FinalAmountResultSchema, 'Redirect URL'), ...errorResponses(...WORKFLOW_ERRORS) },
+  });
+  app.openapi(amount, async (c) => {
+    const { checkoutSessionId } = c.req.valid('param');
+    const body = c.req.valid('json');
+    await assertCheckoutCurrency(deps, checkoutSessionId, [body.chargeAmount]);
+    const updateId = updateIdFor('setFinalAmount', c.req.valid('header')['idempotency-key']);
+    const result = await withTemporal(deps, checkoutSessionId, () =>
+      checkoutHandle(deps, checkoutSessionId).executeUpdate(setFinalAmountUpdate, { args: [body], updateId }),
+    );
+    return c.json(result, 200);
+  });
+
+  const complete = createRoute({
+    method: 'post',
+    path: '/v1/checkouts/{checkoutSessionId}/complete',
+    tags: TAG,
+    summary: 'Complete the checkout after the buyer returned (storefront-forwarded result)',
+    description:
+      'Same as the buyer-facing GET /v1/return/result. Answers as soon as the outcome is known; repeated or concurrent calls get the same answer and Amazon is asked once.',
+    security: apiKeySecurity,
+    middleware: guard,
+    request: { params },
+    responses: { 200: jsonContent(CompletionOutcomeSchema, 'Outcome'), ...errorResponses(...WORKFLOW_ERRORS) },
+  });
+  app.openapi(complete, async (c) => {
+    const { checkoutSessionId } = c.req.valid('param');
+    return c.json(await completeCheckout(deps, checkoutSessionId), 200);
+  });
+
+  const capture = createRoute({
+    method: 'post',
+    path: '/v1/checkouts/{checkoutSessionId}/capture',
+    tags: TAG,
+    summary: 'Capture the authorization (all remaining, or `amount`)',
+    security: apiKeySecurity,
+    middleware: guard,
+    request: { params, headers: OptionalIdempotencyHeadersSchema, body: jsonBody(CaptureRequestSchema, false) },
+    responses: { 200: jsonContent(ChargeSummarySchema, 'The charge'), ...errorResponses(...WORKFLOW_ERRORS) },
+  });
+  app.openapi(capture, async (c) => {
+    const { checkoutSessionId } = c.req.valid('param');
+    const body = c.req.valid('json');
+    await assertCheckoutCurrency(deps, checkoutSessionId, [body.amount]);
+    const updateId = updateIdFor('capture', c.req.valid('header')['idempotency-key']);
+    const result = await withTemporal(deps, checkoutSessionId, () =>
+      checkoutHandle(deps, checkoutSessionId).executeUpdate(captureUpdate, { args: [body], updateId }),
+    );
+    return c.json(result, 200);
+  });
+
+  const cancel = createRoute({
+    method: 'post',
+    path: '/v1/checkouts/{checkoutSessionId}/cancel',
+    tags: TAG,
+    summary: 'Cancel the uncaptured authorization',
+    security: apiKeySecurity,
+    middleware: guard,
+    request: { params, headers: OptionalIdempotencyHeadersSchema, body: jsonBody(ReasonRequestSchema, false) },
+    responses: { 200: jsonContent(ChargeSummarySchema, 'The canceled charge'), ...errorResponses(...WORKFLOW_ERRORS) },
+  });
+  app.openapi(cancel, async (c) => {
+    const { checkoutSessionId } = c.req.valid('param');
+    const body = c.req.valid('json');
+    const updateId = updateIdFor('cancel', c.req.valid('header')['idempotency-key']);
+    const result = await withTemporal(deps, checkoutSessionId, () =>
+      checkoutHandle(deps, checkoutSessionId).executeUpdate(cancelUpdate, { args: [body], updateId }),
+    );
+    return c.json(result, 200);
+  });
+
+  const refund = createRoute({
+    method: 'post',
+    path: '/v1/checkouts/{checkoutSessionId}/refunds',
+    tags: TAG,
+    summary: 'Refund part or all of the captured amount',
+    description: 'Refunds are asynchronous at Amazon: the answer is usually RefundInitiated; GET the checkout for the final state. Send an Idempotency-Key so a retry cannot refund twice.',
+    security: apiKeySecurity,
+    middleware: guard,
+    request: { params, headers: OptionalIdempotencyHeadersSchema, body: jsonBody(RefundRequestSchema) },
+    responses: { 201: jsonContent(RefundSummarySchema, 'The refund'), ...errorResponses(...WORKFLOW_ERRORS) },
+  });
+  app.openapi(refund, async (c) => {
+    const { checkoutSessionId } = c.req.valid('param');
+    const body = c.req.valid('json');
+    await assertCheckoutCurrency(deps, checkoutSessionId, [body.amount]);
+    const updateId = updateIdFor('refund', c.req.valid('header')['idempotency-key']);
+    const result = await withTemporal(deps, checkoutSessionId, () =>
+      checkoutHandle(deps, checkoutSessionId).executeUpdate(refundUpdate, { args: [body], updateId }),
+    );
+    return c.json(result, 201);
+  });
+
+  const close = createRoute({
+    method: 'post',
+    path: '/v1/checkouts/{checkoutSessionId}/close',
+    tags: TAG,
+    summary: 'The order is done: close the charge permission and end the checkout',
+    security: apiKeySecurity,
+    middleware: guard,
+    request: { params, headers: OptionalIdempotencyHeadersSchema, body: jsonBody(ReasonRequestSchema, false) },
+    responses: { 200: jsonContent(CheckoutStatusSchema, 'Final status'), ...errorResponses(...WORKFLOW_ERRORS) },
+  });
+  app.openapi(close, async (c) => {
+    const { checkoutSessionId } = c.req.valid('param');
+    const body = c.req.valid('json');
+    const updateId = updateIdFor('close', c.req.valid('header')['idempotency-key']);
+    const result = await withTemporal(deps, checkoutSessionId, () =>
+      checkoutHandle(deps, checkoutSessionId).executeUpdate(closeUpdate, { args: [body], updateId }),
+    );
+    return c.json(result, 200);
+  });
+}

@@ -1,0 +1,35 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { apiKeyAuth } from '../auth';
+import { errorBody } from '../errors';
+import { jsonBodyLimit } from '../middleware/body-limit';
+import { routeErrorHandler } from '../middleware/route-errors';
+import { registerCheckoutRoutes } from './checkout-routes';
+import type { CheckoutRouteDeps } from './deps';
+import { registerReturnRoutes } from './return-routes';
+import { registerSessionRoutes } from './session-routes';
+
+export type { ButtonSigner, CheckoutRouteDeps } from './deps';
+
+/**
+ * The storefront checkout API and the buyer's result return handler. Mount with
+ * `app.route('/', createCheckoutRoutes(deps))`. Middleware is attached per route (never `use('*')`),
+ * so mounting at '/' does not impose the API key or the body limit on other modules' routes.
+ */
+export function createCheckoutRoutes(deps: CheckoutRouteDeps): OpenAPIHono {
+  const app = new OpenAPIHono({
+    defaultHook: (result, c) => {
+      if (result.success) return;
+      const issues = result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+      const where = result.target === 'json' ? 'body' : result.target;
+      const summary = issues.map((i) => `${i.path || where}: ${i.message}`).join('; ');
+      return c.json(errorBody('validation_error', `invalid ${where}: ${summary}`, { issues }), 400);
+    },
+  });
+  app.onError(routeErrorHandler);
+  // Auth runs before the body is read: an unauthenticated caller cannot make us buffer anything.
+  const guard = [apiKeyAuth(deps.apiKeys), jsonBodyLimit(deps.bodyLimitBytes)];
+  registerSessionRoutes(app, deps, guard);
+  registerCheckoutRoutes(app, deps, guard);
+  registerReturnRoutes(app, deps);
+  return app;
+}
