@@ -90,3 +90,56 @@ export async function submitForm(app: Hono, path: string, form: Record<string, s
   });
   return { status: response.status, location: response.headers.get('location'), text: await response.text() };
 }
+
+type Caller = ReturnType<typeof createCaller>;
+
+export interface CheckoutOptions {
+  intent?: 'Confirm' | 'Authorize' | 'AuthorizeWithCapture';
+  amount?: string;
+  currencyCode?: string;
+  method?: import('./model').PaymentMethodChoice;
+  chargePermissionType?: 'OneTime' | 'Recurring';
+  recurringMetadata?: unknown;
+  canHandlePendingAuthorization?: boolean;
+  totalOrderAmount?: string;
+  complete?: boolean;
+  checkoutCancelUrl?: string;
+}
+
+/** Drives a server-side checkout: create, buyer signs in, update, buyer pays, complete. */
+export async function runCheckout(app: Hono, caller: Caller, o: CheckoutOptions = {}) {
+  const { call, idem } = caller;
+  const currencyCode = o.currencyCode ?? 'USD';
+  const created = await call(
+    'POST',
+    '/checkoutSessions',
+    {
+      storeId: STORE_ID,
+      webCheckoutDetails: { checkoutReviewReturnUrl: 'https://shop.test/review', ...(o.checkoutCancelUrl ? { checkoutCancelUrl: o.checkoutCancelUrl } : {}) },
+      ...(o.chargePermissionType ? { chargePermissionType: o.chargePermissionType } : {}),
+      ...(o.recurringMetadata ? { recurringMetadata: o.recurringMetadata } : {}),
+    },
+    { idempotencyKey: idem() },
+  );
+  if (created.status !== 201) throw new Error(`create failed: ${created.text}`);
+  const checkoutSessionId: string = created.body.checkoutSessionId;
+  await submitForm(app, `/checkout/signin/${checkoutSessionId}`);
+  const updated = await call('PATCH', `/checkoutSessions/${checkoutSessionId}`, {
+    webCheckoutDetails: { checkoutResultReturnUrl: 'https://shop.test/result' },
+    paymentDetails: {
+      paymentIntent: o.intent ?? 'Authorize',
+      chargeAmount: { amount: o.amount ?? '100.00', currencyCode },
+      ...(o.totalOrderAmount ? { totalOrderAmount: { amount: o.totalOrderAmount, currencyCode } } : {}),
+      ...(o.canHandlePendingAuthorization !== undefined ? { canHandlePendingAuthorization: o.canHandlePendingAuthorization } : {}),
+    },
+  });
+  if (updated.status !== 200) throw new Error(`update failed: ${updated.text}`);
+  const redirectUrl: string = updated.body.webCheckoutDetails.amazonPayRedirectUrl;
+  const paid = await submitForm(app, redirectUrl, { method: o.method ?? 'happy' });
+  if (o.complete === false) return { checkoutSessionId, redirectUrl, paid, completed: undefined };
+  const completed = await call('POST', `/checkoutSessions/${checkoutSessionId}/complete`, {
+    chargeAmount: { amount: o.amount ?? '100.00', currencyCode },
+    ...(o.totalOrderAmount ? { totalOrderAmount: { amount: o.totalOrderAmount, currencyCode } } : {}),
+  });
+  return { checkoutSessionId, redirectUrl, paid, completed };
+}
