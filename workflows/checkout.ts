@@ -345,9 +345,14 @@ export async function checkoutWorkflow(input: CheckoutWorkflowInput): Promise<Ch
         if (lastCode === 'AmountMismatch' && tries < 2) {
           // The session's amount was changed behind our back: restore ours, then complete again.
           log.warn('AmountMismatch on complete: re-updating the checkout session', { checkoutSessionId: sid });
-          const updated = await writes.updateCheckoutSession(sid, amount);
-          if (updated.state !== 'Open') session = updated;
-          continue;
+          try {
+            const updated = await writes.updateCheckoutSession(sid, amount);
+            if (updated.state !== 'Open') session = updated;
+            continue;
+          } catch (updateErr) {
+            // Amazon refuses the update once the buyer approved the other amount: report it below.
+            log.warn('checkout session could not be re-updated', { checkoutSessionId: sid, reasonCode: reasonOf(updateErr) });
+          }
         }
         // 422 InvalidCheckoutSessionStatus, CheckoutSessionCanceled, or no answer at all: the
         // session's real state decides. Never cancel on an error: the buyer may have paid.
@@ -356,9 +361,14 @@ export async function checkoutWorkflow(input: CheckoutWorkflowInput): Promise<Ch
     }
     const outcome = session ? await settle(session) : null;
     if (outcome) return outcome;
-    setStatus('AwaitingCompletion');
+    setStatus('AwaitingCompletion', lastCode);
     if (lastCode === 'AmountMismatch') {
-      throw fail('AmountMismatch', 'Amazon Pay still reports a different amount after re-updating the checkout session');
+      const atAmazon = session?.chargeAmount ? `${session.chargeAmount.amount} ${session.chargeAmount.currencyCode}` : 'unknown';
+      throw fail(
+        'AmountMismatch',
+        `The buyer approved ${atAmazon} at Amazon Pay, but this order is for ${amount.chargeAmount.amount} ${amount.chargeAmount.currencyCode}; ` +
+          'nothing was charged: send the buyer through checkout again',
+      );
     }
     throw fail(lastCode ?? 'CheckoutSessionOpen', 'The checkout session is still Open: the buyer has not finished at Amazon Pay yet');
   }

@@ -50,4 +50,167 @@ describe('checkout paths (dev server + simulator)', () => {
     });
     await recordHistory(handle, 'authorize-capture-close');
   });
+
+  it('AuthorizeWithCapture ends captured', async () => {
+    const { handle, outcome } = await paidCheckout(stack, finalAmount('20.00', 'AuthorizeWithCapture'));
+    expect(outcome).toMatchObject({ completed: true, chargeState: 'Captured', status: 'Captured' });
+    if (!outcome.completed) throw new Error('not completed');
+    expect((await movements(outcome.chargePermissionId)).totals).toMatchObject({ captured: '20.00', outstandingAuthorization: '0.00' });
+    expect(await statusOf(handle)).toMatchObject({ status: 'Captured', final: false });
+    await handle.executeUpdate(closeUpdate, { args: [{}] });
+    expect(await handle.result()).toMatchObject({ status: 'Closed' });
+    await recordHistory(handle, 'authorize-with-capture');
+  });
+
+  it('Confirm ends with a Chargeable charge permission and no charge', async () => {
+    const { handle, outcome } = await paidCheckout(stack, finalAmount('15.00', 'Confirm'));
+    expect(outcome).toMatchObject({ completed: true, chargeId: null, chargeState: null, status: 'Confirmed' });
+    if (!outcome.completed) throw new Error('not completed');
+    expect(await handle.result()).toMatchObject({ status: 'Confirmed', final: true, charge: null });
+    expect((await stack.amazonPay.getChargePermission(outcome.chargePermissionId)).statusDetails.state).toBe('Chargeable');
+    expect((await movements(outcome.chargePermissionId)).movements).toHaveLength(0);
+    await recordHistory(handle, 'confirm');
+  });
+
+  it('partial capture captures only what was asked and releases the rest', async () => {
+    const { handle, outcome } = await paidCheckout(stack, finalAmount('50.00', 'Authorize'));
+    if (!outcome.completed) throw new Error('not completed');
+    await expect(handle.executeUpdate(captureUpdate, { args: [{ amount: usd('60.00') }] })).rejects.toThrow(WorkflowUpdateFailedError);
+    const captured = await handle.executeUpdate(captureUpdate, { args: [{ amount: usd('30.00') }] });
+    expect(captured).toMatchObject({ state: 'Captured', capturedAmount: usd('30.00'), chargeAmount: usd('50.00') });
+    const totals = (await movements(outcome.chargePermissionId)).totals;
+    expect(totals).toMatchObject({ authorized: '50.00', captured: '30.00', outstandingAuthorization: '0.00' });
+    // A second capture on the same charge is refused by the workflow, not sent to Amazon.
+    const captures = await countOf(stack, 'captureCharge');
+    await expect(handle.executeUpdate(captureUpdate, { args: [{ amount: usd('20.00') }] })).rejects.toThrow(WorkflowUpdateFailedError);
+    expect(await countOf(stack, 'captureCharge')).toBe(captures);
+    await handle.executeUpdate(closeUpdate, { args: [{}] });
+  });
+
+  it('cancel releases the authorization and ends Canceled', async () => {
+    const { handle, outcome } = await paidCheckout(stack, finalAmount('12.00', 'Authorize'));
+    if (!outcome.completed) throw new Error('not completed');
+    const canceled = await handle.executeUpdate(cancelUpdate, { args: [{ reason: 'Out of stock' }] });
+    expect(canceled).toMatchObject({ state: 'Canceled', reasonCode: 'MerchantCanceled' });
+    expect(await handle.result()).toMatchObject({ status: 'Canceled', final: true, lastReasonCode: 'MerchantCanceled' });
+    expect((await movements(outcome.chargePermissionId)).totals).toMatchObject({ captured: '0.00', outstandingAuthorization: '0.00' });
+    expect((await stack.amazonPay.getChargePermission(outcome.chargePermissionId)).statusDetails.state).toBe('Closed');
+    await recordHistory(handle, 'cancel');
+  });
+
+  it('a decline at Amazon ends Declined without money moving', async () => {
+    const { handle, checkoutSessionId, outcome } = await paidCheckout(stack, finalAmount('33.00', 'Authorize'), 'declinedAtAmazon');
+    expect(outcome).toMatchObject({ completed: false, status: 'Declined', reasonCode: 'Declined' });
+    expect(await handle.result()).toMatchObject({ status: 'Declined', final: true, chargePermissionId: null });
+    expect((await stack.admin.moneyMovements({ checkoutSessionId })).movements).toHaveLength(0);
+    await recordHistory(handle, 'declined-at-amazon');
+  });
+
+  it('a buyer who cancels at Amazon ends BuyerCanceled', async () => {
+    const { handle, checkoutSessionId, outcome } = await paidCheckout(stack, finalAmount('33.00', 'Authorize'), 'buyerCancel');
+    expect(outcome).toMatchObject({ completed: false, status: 'BuyerCanceled', reasonCode: 'BuyerCanceled' });
+    expect(await handle.result()).toMatchObject({ status: 'BuyerCanceled', final: true });
+    expect((await stack.admin.moneyMovements({ checkoutSessionId })).movements).toHaveLength(0);
+  });
+
+  it('double and concurrent completes get one answer from one Complete call', async () => {
+    const { handle } = await openCheckout(stack);
+    await buyerPays(stack, handle, finalAmount('25.00', 'Authorize'), 'happy');
+    const before = await countOf(stack, 'completeCheckoutSession');
+    const concurrent = await Promise.all([1, 2, 3].map(() => handle.executeUpdate(completeUpdate)));
+    const again = await handle.executeUpdate(completeUpdate);
+    expect(await countOf(stack, 'completeCheckoutSession')).toBe(before + 1);
+    for (const o of [...concurrent, again]) expect(o).toEqual(concurrent[0]);
+    expect(concurrent[0]).toMatchObject({ completed: true, status: 'Authorized' });
+    // After completion the amount can no longer change.
+    await expect(handle.executeUpdate(setFinalAmountUpdate, { args: [finalAmount('1.00', 'Authorize')] })).rejects.toThrow(WorkflowUpdateFailedError);
+    await handle.executeUpdate(cancelUpdate, { args: [{}] });
+    await handle.result();
+  });
+
+  it('a second setFinalAmount before completion re-updates the session; the buyer pays the last amount', async () => {
+    const { handle } = await openCheckout(stack);
+    await handle.executeUpdate(setFinalAmountUpdate, { args: [finalAmount('10.00', 'AuthorizeWithCapture')] });
+    await buyerPays(stack, handle, finalAmount('12.50', 'AuthorizeWithCapture'), 'happy');
+    const outcome = await handle.executeUpdate(completeUpdate);
+    if (!outcome.completed) throw new Error('not completed');
+    expect((await movements(outcome.chargePermissionId)).totals).toMatchObject({ captured: '12.50' });
+    await handle.executeUpdate(closeUpdate, { args: [{}] });
+  });
+
+  it('an amount changed behind the workflow after the redirect is reported as AmountMismatch, never charged or crashed', async () => {
+    const { handle, checkoutSessionId } = await openCheckout(stack);
+    const { amazonPayRedirectUrl } = await handle.executeUpdate(setFinalAmountUpdate, { args: [finalAmount('40.00', 'AuthorizeWithCapture')] });
+    // Another process (a second tab, a tax recalculation) changes the amount at Amazon.
+    await stack.amazonPay.updateCheckoutSession(checkoutSessionId, { paymentDetails: { chargeAmount: usd('44.00') } });
+    await stack.admin.pay(amazonPayRedirectUrl, 'happy');
+    const failure = await handle.executeUpdate(completeUpdate).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect((failure as WorkflowUpdateFailedError).cause).toMatchObject({ type: 'AmountMismatch' });
+    const status = await statusOf(handle);
+    expect(status).toMatchObject({ status: 'AwaitingCompletion', final: false, lastReasonCode: 'AmountMismatch' });
+    expect((failure as WorkflowUpdateFailedError).cause?.message).toMatch(/approved 44.00 USD .* 40.00 USD/);
+    expect((await stack.admin.moneyMovements({ checkoutSessionId })).totals).toMatchObject({ captured: '0.00' });
+    await handle.terminate('test done');
+  });
+
+  it('refunds: partial, several, a declined one, and one over the limit refused before calling Amazon', async () => {
+    const { handle, outcome } = await paidCheckout(stack, finalAmount('100.00', 'AuthorizeWithCapture'));
+    if (!outcome.completed) throw new Error('not completed');
+    const first = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('30.00') }] });
+    expect(first).toMatchObject({ number: 1, state: 'RefundInitiated' });
+    await waitForStatus(handle, (s) => s.refunds[0]?.state === 'Refunded');
+
+    const original = stack.amazonPay.createRefund.bind(stack.amazonPay);
+    stack.amazonPay.createRefund = (body, opts) => original(body, { ...opts, simulationCode: 'RefundDeclined' });
+    try {
+      await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00') }] });
+    } finally {
+      stack.amazonPay.createRefund = original;
+    }
+    let status = await waitForStatus(handle, (s) => s.refunds[1]?.state === 'Declined');
+    expect(status.refunds[1]).toMatchObject({ number: 2, state: 'Declined', reasonCode: 'AmazonRejected' });
+
+    // 30 refunded; at most 100 + min(15 %, 75) = 115 in total: 90 more is refused by the workflow itself.
+    const calls = await countOf(stack, 'createRefund');
+    const refused = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('90.00') }] }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect((refused as WorkflowUpdateFailedError).cause).toMatchObject({ type: 'TransactionAmountExceeded' });
+    expect(await countOf(stack, 'createRefund')).toBe(calls);
+
+    await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('70.00') }] });
+    status = await waitForStatus(handle, (s) => s.refunds[2]?.state === 'Refunded');
+    expect(status.refunds.map((r) => [r.number, r.state])).toEqual([
+      [1, 'Refunded'],
+      [2, 'Declined'],
+      [3, 'Refunded'],
+    ]);
+    expect((await movements(outcome.chargePermissionId)).totals).toMatchObject({ captured: '100.00', refunded: '100.00', net: '0.00' });
+    await handle.executeUpdate(closeUpdate, { args: [{}] });
+    expect(await handle.result()).toMatchObject({ status: 'Closed' });
+    await recordHistory(handle, 'refunds');
+  });
+
+  it('a pending authorization is resolved by the IPN, long before the first poll', async () => {
+    const started = Date.now();
+    const amount = finalAmount('18.00', 'Authorize', { canHandlePendingAuthorization: true });
+    const { handle, outcome } = await paidCheckout(stack, amount, 'pendingThenAuthorized');
+    expect(outcome).toMatchObject({ completed: true, chargeState: 'AuthorizationInitiated', status: 'AuthorizationPending' });
+    const getsBefore = await countOf(stack, 'getCharge');
+    await waitForStatus(handle, hasStatus('Authorized'), { timeoutMs: 20_000 });
+    expect(Date.now() - started).toBeLessThan(25_000);
+    // Only the GET the notification triggered (the IPN carries no state), no poll.
+    expect((await countOf(stack, 'getCharge')) - getsBefore).toBeLessThanOrEqual(2);
+    await handle.executeUpdate(captureUpdate, { args: [{}] });
+    await handle.executeUpdate(closeUpdate, { args: [{}] });
+    expect(await handle.result()).toMatchObject({ status: 'Closed' });
+    await recordHistory(handle, 'pending-authorization-ipn');
+  });
+
+  it('a pending authorization that is declined ends Declined', async () => {
+    const amount = finalAmount('18.00', 'Authorize', { canHandlePendingAuthorization: true });
+    const { handle, outcome } = await paidCheckout(stack, amount, 'pendingThenDeclined');
+    expect(outcome).toMatchObject({ completed: true, status: 'AuthorizationPending' });
+    expect(await handle.result()).toMatchObject({ status: 'Declined', final: true, lastReasonCode: 'HardDeclined' });
+  });
 });
