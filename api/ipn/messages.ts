@@ -86,7 +86,7 @@ export function parseInnerMessage(text: string): InnerMessageResult {
   if (!parsed.success) {
     const version = parsed.error.issues.find((i) => i.path[0] === 'notificationversion');
     if (version) return { ok: false, code: 'ipn_unsupported_version', reason: version.message };
-    return { ok: false, code: 'ipn_malformed_message', reason: describeIssues(parsed.error) };
+    return { ok: false, code: 'ipn_malformed_message', reason: describeIssues(parsed.error, DOCUMENTED_KEY) };
   }
   const m = parsed.data;
   return {
@@ -102,9 +102,19 @@ export function parseInnerMessage(text: string): InnerMessageResult {
   };
 }
 
-export function describeIssues(error: z.ZodError): string {
+const DOCUMENTED_KEY: Record<string, string> = {
+  merchantid: 'MerchantID',
+  objecttype: 'ObjectType',
+  objectid: 'ObjectId',
+  chargepermissionid: 'ChargePermissionId',
+  notificationtype: 'NotificationType',
+  notificationid: 'NotificationId',
+  notificationversion: 'NotificationVersion',
+};
+
+export function describeIssues(error: z.ZodError, rename: Record<string, string> = {}): string {
   return error.issues
     .slice(0, 5)
-    .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
+    .map((i) => `${i.path.map((p) => rename[String(p)] ?? String(p)).join('.') || '(root)'}: ${i.message}`)
     .join('; ');
 }
