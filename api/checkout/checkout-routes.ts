@@ -17,7 +17,7 @@ import {
 import { AmazonCheckoutSessionId, MerchantReferenceId } from '../../workflows/search-attributes';
 import { apiKeySecurity } from '../auth';
 import { completeCheckout } from './completion';
-import { CHECKOUT_WORKFLOW_TYPE, checkoutHandle, withTemporal, type CheckoutRouteDeps, type CheckoutWorkflow } from './deps';
+import { CHECKOUT_WORKFLOW_TYPE, checkoutHandle, updateCheckout, withTemporal, type CheckoutRouteDeps, type CheckoutWorkflow } from './deps';
 import { errorResponses, jsonBody, jsonContent, STOREFRONT_ERRORS } from './route-helpers';
 import {
   CaptureRequestSchema,
@@ -129,8 +129,8 @@ export function registerCheckoutRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps
     const body = c.req.valid('json');
     await assertCheckoutCurrency(deps, checkoutSessionId, [body.chargeAmount]);
     const updateId = updateIdFor('setFinalAmount', c.req.valid('header')['idempotency-key']);
-    const result = await withTemporal(deps, checkoutSessionId, () =>
-      checkoutHandle(deps, checkoutSessionId).executeUpdate(setFinalAmountUpdate, { args: [body], updateId }),
+    const result = await updateCheckout(deps, checkoutSessionId, (handle) =>
+      handle.executeUpdate(setFinalAmountUpdate, { args: [body], updateId }),
     );
     return c.json(result, 200);
   });
@@ -167,8 +167,8 @@ export function registerCheckoutRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps
     const body = c.req.valid('json');
     await assertCheckoutCurrency(deps, checkoutSessionId, [body.amount]);
     const updateId = updateIdFor('capture', c.req.valid('header')['idempotency-key']);
-    const result = await withTemporal(deps, checkoutSessionId, () =>
-      checkoutHandle(deps, checkoutSessionId).executeUpdate(captureUpdate, { args: [body], updateId }),
+    const result = await updateCheckout(deps, checkoutSessionId, (handle) =>
+      handle.executeUpdate(captureUpdate, { args: [body], updateId }),
     );
     return c.json(result, 200);
   });
@@ -187,8 +187,8 @@ export function registerCheckoutRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps
     const { checkoutSessionId } = c.req.valid('param');
     const body = c.req.valid('json');
     const updateId = updateIdFor('cancel', c.req.valid('header')['idempotency-key']);
-    const result = await withTemporal(deps, checkoutSessionId, () =>
-      checkoutHandle(deps, checkoutSessionId).executeUpdate(cancelUpdate, { args: [body], updateId }),
+    const result = await updateCheckout(deps, checkoutSessionId, (handle) =>
+      handle.executeUpdate(cancelUpdate, { args: [body], updateId }),
     );
     return c.json(result, 200);
   });
@@ -209,8 +209,8 @@ export function registerCheckoutRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps
     const body = c.req.valid('json');
     await assertCheckoutCurrency(deps, checkoutSessionId, [body.amount]);
     const updateId = updateIdFor('refund', c.req.valid('header')['idempotency-key']);
-    const result = await withTemporal(deps, checkoutSessionId, () =>
-      checkoutHandle(deps, checkoutSessionId).executeUpdate(refundUpdate, { args: [body], updateId }),
+    const result = await updateCheckout(deps, checkoutSessionId, (handle) =>
+      handle.executeUpdate(refundUpdate, { args: [body], updateId }),
     );
     return c.json(result, 201);
   });
@@ -229,8 +229,8 @@ export function registerCheckoutRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps
     const { checkoutSessionId } = c.req.valid('param');
     const body = c.req.valid('json');
     const updateId = updateIdFor('close', c.req.valid('header')['idempotency-key']);
-    const result = await withTemporal(deps, checkoutSessionId, () =>
-      checkoutHandle(deps, checkoutSessionId).executeUpdate(closeUpdate, { args: [body], updateId }),
+    const result = await updateCheckout(deps, checkoutSessionId, (handle) =>
+      handle.executeUpdate(closeUpdate, { args: [body], updateId }),
     );
     return c.json(result, 200);
   });

@@ -4,8 +4,13 @@ import { checkoutHandle, withTemporal, type CheckoutRouteDeps } from './deps';
 
 const UNSUCCESSFUL: ReadonlySet<string> = new Set(['Declined', 'BuyerCanceled', 'Expired', 'Canceled']);
 
-/** The completion outcome a finished checkout's status implies, or null if it never completed. */
-export function outcomeFromStatus(status: CheckoutStatus): CompletionOutcome | null {
+/**
+ * The completion outcome of a checkout whose workflow has ended, or null if it never completed.
+ * Uses the memoized outcome when the status carries it (`completion`, requested from the workflow
+ * side); otherwise rebuilds it, and then only a not-completed outcome's `message` can differ.
+ */
+export function outcomeFromStatus(status: CheckoutStatus & { completion?: CompletionOutcome | null }): CompletionOutcome | null {
+  if (status.completion) return status.completion;
   if (status.chargePermissionId) {
     return {
       completed: true,

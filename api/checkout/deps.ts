@@ -1,4 +1,6 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/common';
+import { ApiError } from '../errors';
 import { checkoutWorkflowId, type CheckoutInput } from '../../workflows/checkout-messages';
 import { toApiError } from './temporal-errors';
 
@@ -53,3 +55,24 @@ export async function withTemporal<T>(deps: CheckoutRouteDeps, checkoutSessionId
 
 export const checkoutHandle = (deps: CheckoutRouteDeps, checkoutSessionId: string): WorkflowHandle<CheckoutWorkflow> =>
   deps.temporal.workflow.getHandle<CheckoutWorkflow>(checkoutWorkflowId(checkoutSessionId));
+
+/**
+ * Sends an update to an existing checkout. Temporal refuses updates to an ended workflow with the
+ * same NotFound as for an unknown one; a describe tells them apart, so an ended checkout is a 409.
+ */
+export async function updateCheckout<T>(
+  deps: CheckoutRouteDeps,
+  checkoutSessionId: string,
+  send: (handle: WorkflowHandle<CheckoutWorkflow>) => Promise<T>,
+): Promise<T> {
+  const handle = checkoutHandle(deps, checkoutSessionId);
+  return withTemporal(deps, checkoutSessionId, async () => {
+    try {
+      return await send(handle);
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+      const { status } = await handle.describe(); // unknown checkout: throws WorkflowNotFoundError again (404)
+      throw new ApiError(409, 'checkout_closed', `checkout ${checkoutSessionId} has ended (${status.name}); GET it for its final status`);
+    }
+  });
+}

@@ -34,10 +34,11 @@ export const CurrencySchema = z.enum(CURRENCIES).openapi({ description: 'ISO 421
 
 export const PriceSchema = z
   .strictObject({
-    amount: z.string().max(16).openapi({ example: '14.00', description: 'Decimal string; at most 2 decimals (none for JPY); > 0; ≤ 150000 (JPY ≤ 10000000).' }),
+    amount: z.string().regex(DECIMAL, 'must be a positive decimal string with at most 2 decimals, e.g. "14.00"').openapi({ example: '14.00', description: 'Decimal string; at most 2 decimals (none for JPY); > 0; ≤ 150000 (JPY ≤ 10000000).' }),
     currencyCode: CurrencySchema,
   })
   .superRefine((price, ctx) => {
+    if (!DECIMAL.test(price.amount)) return; // already reported by the field's regex
     const problem = amountProblem(price.amount, price.currencyCode);
     if (problem) ctx.addIssue({ code: 'custom', path: ['amount'], message: `amount ${problem}` });
   })
@@ -74,18 +75,19 @@ export const IdempotencyKeySchema = z
   .openapi({ description: 'Retries with the same key get the first answer instead of repeating the operation.', example: 'refund-order-1042-1' });
 
 export const OptionalIdempotencyHeadersSchema = z.object({
-  'idempotency-key': IdempotencyKeySchema.optional().openapi({ param: { name: 'Idempotency-Key', in: 'header' } }),
+  'idempotency-key': IdempotencyKeySchema.optional().openapi({ param: { name: 'idempotency-key', in: 'header' } }),
 });
 
 export const RequiredIdempotencyHeadersSchema = z.object({
-  'idempotency-key': IdempotencyKeySchema.openapi({ param: { name: 'Idempotency-Key', in: 'header', required: true } }),
+  'idempotency-key': IdempotencyKeySchema.openapi({ param: { name: 'idempotency-key', in: 'header', required: true } }),
 });
 
 // ---- requests ----
 
 export const ButtonConfigRequestSchema = z
   .strictObject({
-    amount: PriceSchema.openapi({ description: 'Cart total; sets the currency and the estimatedOrderAmount shown on the button.' }),
+    /** Cart total: the button's estimatedOrderAmount. */
+    amount: PriceSchema,
     checkoutReviewReturnUrl: httpUrl,
     checkoutCancelUrl: httpUrl.optional(),
     merchantReferenceId: MerchantReferenceIdSchema.optional(),

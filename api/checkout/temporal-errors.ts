@@ -27,12 +27,15 @@ const CONFLICT = new Set([
   'AlreadyFinal',
   'NotCompleted',
   'BuyerNotReturned',
+  'ChargeAmountNotSet',
+  'CheckoutSessionOpen',
+  'CheckoutSessionNotReady',
 ]);
 // gRPC status codes (grpc-js is only a transitive dependency).
 const grpcStatus = { DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8, UNAVAILABLE: 14 } as const;
 
 const NOT_FOUND = new Set(['ResourceNotFound', 'CheckoutSessionNotFound']);
-const UPSTREAM_UNAVAILABLE = new Set(['ServiceUnavailable', 'InternalServerError', 'NetworkError', 'Timeout', 'TooManyRequests']);
+const UPSTREAM_UNAVAILABLE = new Set(['AmazonPayUnavailable', 'ServiceUnavailable', 'InternalServerError', 'NetworkError', 'Timeout', 'TooManyRequests']);
 
 /** HTTP status for an ApplicationFailure type; anything unlisted is a business rejection (422). */
 export function statusForFailureType(type: string): ContentfulStatusCode {
@@ -60,6 +63,10 @@ export function toApiError(err: unknown, checkoutSessionId?: string): ApiError {
   }
   if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowFailedError) {
     const failure = applicationFailureIn(err.cause);
+    // A validator that throws a plain Error arrives as type 'Error': the checkout's state refused the request.
+    if (failure?.type === 'Error' && err instanceof WorkflowUpdateFailedError) {
+      return new ApiError(409, 'checkout_state_conflict', failure.message);
+    }
     if (failure?.type) {
       return new ApiError(statusForFailureType(failure.type), failure.type, failure.message || err.message, failureDetails(failure));
     }
