@@ -9,7 +9,10 @@ type OpenAPIDocument = ReturnType<OpenAPIHono['getOpenAPI31Document']>;
  * The OpenAPI 3.1 document, generated from the same route definitions and zod schemas the API
  * serves. The routes are built with inert dependencies: generating the document never calls them.
  */
+let cached: OpenAPIDocument | undefined;
+
 export function openApiDocument(options: { serverUrl?: string } = {}): OpenAPIDocument {
+  if (!options.serverUrl && cached) return cached;
   const inert = {
     temporal: {} as Client,
     taskQueue: '',
@@ -21,7 +24,7 @@ export function openApiDocument(options: { serverUrl?: string } = {}): OpenAPIDo
   for (const [name, scheme] of Object.entries(securitySchemes)) {
     routes.openAPIRegistry.registerComponent('securitySchemes', name, scheme);
   }
-  return routes.getOpenAPI31Document({
+  const document = routes.getOpenAPI31Document({
     openapi: '3.1.0',
     info: {
       title: 'Amazon Pay checkout orchestration API',
@@ -31,4 +34,6 @@ export function openApiDocument(options: { serverUrl?: string } = {}): OpenAPIDo
     },
     ...(options.serverUrl ? { servers: [{ url: options.serverUrl }] } : {}),
   });
+  if (!options.serverUrl) cached = document;
+  return document;
 }

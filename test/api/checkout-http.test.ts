@@ -7,13 +7,14 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PaymentMethodChoice } from '../../simulator/admin-client';
+import { createCheckoutRoutes } from '../../api/checkout/routes';
 import { checkoutWorkflowId, type CheckoutStatus } from '../../workflows/checkout-messages';
 import { startTestStack, type TestStack } from '../support/stack';
 
 let stack: TestStack;
 
 beforeAll(async () => {
-  stack = await startTestStack({ simulator: { delays: { refundMs: 300 } } });
+  stack = await startTestStack({ simulator: { delays: { refundMs: 300, pendingAuthorizationMs: 1500 } } });
 });
 afterAll(async () => {
   await stack?.[Symbol.asyncDispose]();
@@ -75,10 +76,10 @@ async function buyerClicksButton(): Promise<string> {
 }
 
 /** Review, amount, buyer pays; answers the path + query Amazon sends the buyer back to. */
-async function checkoutUntilReturn(method: PaymentMethodChoice, amount = '49.99'): Promise<{ id: string; returnPath: string }> {
+async function checkoutUntilReturn(method: PaymentMethodChoice, amount: Record<string, unknown> = amountBody()): Promise<{ id: string; returnPath: string }> {
   const id = await buyerClicksButton();
   await json(await api('POST', `/v1/checkouts/${id}/review`), 200);
-  const { amazonPayRedirectUrl } = await json<{ amazonPayRedirectUrl: string }>(await api('POST', `/v1/checkouts/${id}/amount`, amountBody(amount)), 200);
+  const { amazonPayRedirectUrl } = await json<{ amazonPayRedirectUrl: string }>(await api('POST', `/v1/checkouts/${id}/amount`, amount), 200);
   const { location } = await stack.admin.pay(amazonPayRedirectUrl, method);
   const url = new URL(location);
   return { id, returnPath: `${url.pathname}${url.search}` };
@@ -233,6 +234,33 @@ describe('storefront checkout over HTTP', () => {
     await expectError(await api('POST', `/v1/checkouts/${id}/refunds`, { amount: { amount: 'abc', currencyCode: 'USD' } }), 400, 'validation_error');
     expect(await stateOf(id)).toEqual(captured);
     expect(await count('createRefund')).toBe(refundsBefore);
+  });
+
+  it('a pending authorization is answered as soon as it is known, and settles in the background', async () => {
+    const { id, returnPath } = await checkoutUntilReturn('pendingThenAuthorized', amountBody('30.00', { canHandlePendingAuthorization: true }));
+    const outcome = await json(await stack.app.request(returnPath), 200);
+    expect(outcome).toMatchObject({ completed: true, status: 'AuthorizationPending', chargeState: 'AuthorizationInitiated' });
+    const deadline = Date.now() + 20_000;
+    while ((await statusOf(id)).status !== 'Authorized' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect((await statusOf(id)).status).toBe('Authorized');
+  });
+
+  it('with a storefront result URL configured, the return handler redirects (303) with the outcome', async () => {
+    const routes = createCheckoutRoutes({
+      temporal: stack.temporal,
+      taskQueue: stack.taskQueue,
+      apiKeys: [stack.apiKey],
+      buttonSigner: stack.amazonPay,
+      storeId: 'amzn1.application-oa2-client.00000000000000000000000000000000',
+      resultRedirectUrl: 'https://shop.example/order/result?lang=en',
+    });
+    const { id, returnPath } = await checkoutUntilReturn('happy');
+    const res = await routes.request(returnPath);
+    expect(res.status).toBe(303);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    const target = new URL(res.headers.get('location')!);
+    expect(`${target.origin}${target.pathname}`).toBe('https://shop.example/order/result');
+    expect(Object.fromEntries(target.searchParams)).toEqual({ lang: 'en', amazonCheckoutSessionId: id, outcome: 'completed', status: 'Authorized' });
   });
 
   it('the return handler acts only on known sessions: unknown -> 404, nothing started', async () => {
