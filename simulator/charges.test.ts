@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { createSimulator } from './index';
+import type { PaymentMethodChoice } from './model';
 import { createCaller, generateTestKey, runCheckout, submitForm } from './test-support';
 
 const key = generateTestKey('SANDBOX-CHARGES');
@@ -19,7 +20,7 @@ async function authorizedCharge(s: ReturnType<typeof setup>, amount = '100.00') 
   return { chargeId: completed!.body.chargeId as string, cpId: completed!.body.chargePermissionId as string, checkoutSessionId };
 }
 
-async function recurringPermission(s: ReturnType<typeof setup>, method: Parameters<typeof runCheckout>[2]['method'] = 'happy') {
+async function recurringPermission(s: ReturnType<typeof setup>, method: PaymentMethodChoice = 'happy') {
   const { completed } = await runCheckout(s.sim.app, s.caller, { intent: 'Confirm', chargePermissionType: 'Recurring', recurringMetadata: recurring, amount: '14.00', method });
   return completed!.body.chargePermissionId as string;
 }

@@ -76,7 +76,7 @@ describe('request authentication', () => {
     headers.authorization = headers.authorization!.replace('AMZN-PAY-RSASSA-PSS ', 'AMZN-PAY-RSASSA-PSS-V2 ');
     const res = await sim.app.request(`http://x${url}`, { method: 'POST', headers, body: payload });
     expect(res.status).toBe(403);
-    expect((await res.json()).reasonCode).toBe('InvalidRequestSignature');
+    expect(((await res.json()) as { reasonCode: string }).reasonCode).toBe('InvalidRequestSignature');
   });
 
   it('rejects a tampered body and echoes the string to sign', async () => {
@@ -132,7 +132,7 @@ describe('request authentication', () => {
     expect(unsigned.headers.get('x-amz-pay-request-id')).toBeTruthy();
 
     const malformed = await sim.app.request('http://x/sandbox/v2/checkoutSessions/x', { headers: { authorization: 'Bearer abc', 'x-amz-pay-date': '20250101T000000Z' } });
-    expect((await malformed.json()).reasonCode).toBe('InvalidAuthentication');
+    expect(((await malformed.json()) as { reasonCode: string }).reasonCode).toBe('InvalidAuthentication');
   });
 
   it('rejects dates outside the skew window, measured on wall time not the simulator clock', async () => {
