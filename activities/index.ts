@@ -3,6 +3,7 @@
 import type { Client } from '@temporalio/client';
 import type { AmazonPayClient } from '../amazon-pay';
 import { createAmazonPayActivities } from './amazon-pay';
+import { createCheckoutSessionActivities } from './checkout-session';
 import { createNotificationActivities } from './notifications';
 
 export interface ActivityDeps {
@@ -13,6 +14,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createAmazonPayActivities(deps),
+    ...createCheckoutSessionActivities(deps),
     ...createNotificationActivities(deps),
   };
 }

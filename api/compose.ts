@@ -16,6 +16,8 @@ export function createApiFromEnv(
       apiKeys: deps.apiKeys,
       buttonSigner: deps.buttonSigner,
       storeId: deps.storeId ?? '',
+      bodyLimitBytes: env.API_BODY_LIMIT_BYTES,
+      createSessionWorkflowType: 'createCheckoutSessionWorkflow',
     },
     ipn: {
       temporal: deps.temporal,

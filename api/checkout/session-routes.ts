@@ -39,20 +39,9 @@ export function createCheckoutSessionPayload(body: ButtonConfigRequest, storeId:
 }
 export type CreateCheckoutSessionPayload = ReturnType<typeof createCheckoutSessionPayload>;
 
-/**
- * Contract for server-side creation, implemented by the workflow side (not by this module):
- * a workflow of type `deps.createSessionWorkflowType` taking one CreateCheckoutSessionWorkflowInput,
- * calling Create Checkout Session in an activity with an idempotency key derived from its own
- * workflow id, and returning CreatedCheckoutSession. Its workflow id is
- * `create-checkout-session-<Idempotency-Key>`, so a retried request reaches the same workflow.
- */
-export interface CreateCheckoutSessionWorkflowInput {
-  payload: CreateCheckoutSessionPayload;
-}
-export interface CreatedCheckoutSession {
-  checkoutSessionId: string;
-  amazonPayRedirectUrl: string | null;
-}
+/** Server-side creation runs workflows/checkout-session-creation.ts (by type name: the API never loads workflow code). */
+export type { CreateCheckoutSessionWorkflowInput, CreatedCheckoutSession } from '../../workflows/checkout-session-creation';
+import type { CreateCheckoutSessionWorkflowInput, CreatedCheckoutSession } from '../../workflows/checkout-session-creation';
 
 const requestHash = (payload: unknown): string => createHash('sha256').update(JSON.stringify(payload)).digest('hex');
 

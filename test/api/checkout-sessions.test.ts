@@ -1,51 +1,18 @@
 /**
- * Server-side Checkout Session creation (POST /v1/checkout-sessions) against the contract in
- * api/checkout/session-routes.ts, with the reference workflow in ./workflows.ts on a worker of its own.
+ * Server-side Checkout Session creation (POST /v1/checkout-sessions) through the product's
+ * createCheckoutSessionWorkflow, which also starts the checkout workflow that owns the session.
  */
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createCheckoutRoutes } from '../../api/checkout/routes';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { checkoutWorkflowId } from '../../workflows/checkout-messages';
 import { startTestStack, type TestStack } from '../support/stack';
-import { createSessionActivities } from './session-activities';
-
-const STORE_ID = 'amzn1.application-oa2-client.00000000000000000000000000000000';
-const quiet = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: (m: string) => console.error(m) };
 
 let stack: TestStack;
-let routes: ReturnType<typeof createCheckoutRoutes>;
-let stopWorker: () => Promise<void>;
 
 beforeAll(async () => {
   stack = await startTestStack();
-  const taskQueue = `sessions-${randomUUID()}`;
-  const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
-  const worker = await Worker.create({
-    connection,
-    namespace: stack.namespace,
-    taskQueue,
-    workflowBundle: await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)), logger: quiet }),
-    activities: createSessionActivities(stack.amazonPay),
-    shutdownGraceTime: '1s',
-  });
-  const running = worker.run();
-  stopWorker = async () => {
-    worker.shutdown();
-    await running;
-    await connection.close();
-  };
-  routes = createCheckoutRoutes({
-    temporal: stack.temporal,
-    taskQueue,
-    apiKeys: [stack.apiKey],
-    buttonSigner: stack.amazonPay,
-    storeId: STORE_ID,
-    createSessionWorkflowType: 'createCheckoutSessionWorkflow',
-  });
 });
 afterAll(async () => {
-  await stopWorker?.();
   await stack?.[Symbol.asyncDispose]();
 });
 
@@ -56,7 +23,7 @@ const body = (merchantReferenceId = 'cart-9') => ({
 });
 
 function create(key: string, payload: unknown) {
-  return routes.request('/v1/checkout-sessions', {
+  return stack.app.request('/v1/checkout-sessions', {
     method: 'POST',
     headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json', 'idempotency-key': key },
     body: JSON.stringify(payload),
@@ -77,6 +44,9 @@ describe('POST /v1/checkout-sessions', () => {
     const retry = await create(key, body());
     expect(await retry.json()).toEqual(first);
     expect((await creations()) - before).toBe(1);
+    // The checkout workflow owns the session (and its 24-hour window) from the moment it exists.
+    const owner = await stack.temporal.workflow.getHandle(checkoutWorkflowId(first.checkoutSessionId)).describe();
+    expect(owner.status.name).toBe('RUNNING');
 
     // The created session continues like a button-created one: the buyer signs in, the storefront reviews it.
     await stack.admin.signIn(first.checkoutSessionId);

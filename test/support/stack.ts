@@ -131,6 +131,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
         apiKeys: [apiKey],
         buttonSigner: amazonPay,
         storeId: 'amzn1.application-oa2-client.00000000000000000000000000000000',
+        bodyLimitBytes: 64 * 1024,
+        createSessionWorkflowType: 'createCheckoutSessionWorkflow',
       },
       ipn: {
         temporal,
