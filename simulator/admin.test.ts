@@ -107,6 +107,22 @@ describe('admin client over HTTP', () => {
     expect((await admin.objects()).checkoutSessions).toEqual([]);
   });
 
+  it('survives a client that disconnects while its response is held; a retry with the same key replays', async () => {
+    await admin.setFaults({ holdResponses: { operation: 'createCheckoutSession', ms: 400 } });
+    const payload = JSON.stringify(createBody);
+    const url = '/sandbox/v2/checkoutSessions';
+    const headers = signRequest({ method: 'POST', url, body: payload, headers: { 'x-amz-pay-idempotency-key': 'held-key' }, publicKeyId: key.publicKeyId, privateKeyPem: key.privateKeyPem, host: new URL(sim.url).host });
+    const aborted = fetch(`${sim.url}${url}`, { method: 'POST', headers, body: payload, signal: AbortSignal.timeout(100) });
+    await expect(aborted).rejects.toThrow();
+    const retry = await signedFetch('POST', '/checkoutSessions', createBody, { 'x-amz-pay-idempotency-key': 'held-key' });
+    expect(retry.status).toBe(201);
+    expect((await admin.objects()).checkoutSessions.filter((x) => (x as { checkoutSessionId: string }).checkoutSessionId === retry.body.checkoutSessionId)).toHaveLength(1);
+    expect((await admin.requestCounts()).byIdempotencyKey['held-key']).toBe(2);
+    await new Promise((r) => setTimeout(r, 400));
+    const res = await fetch(`${sim.url}/__admin/clock`);
+    expect(res.headers.get('x-amz-pay-request-id')).toBeTruthy();
+  });
+
   it('fixes and closes a permission as the buyer, and reports errors', async () => {
     await expect(admin.fixPaymentMethod('S01-0000000-0000000')).rejects.toBeInstanceOf(SimulatorAdminError);
     await expect(admin.closeChargePermissionAsBuyer('S01-0000000-0000000')).rejects.toThrow(/HTTP 404/);
