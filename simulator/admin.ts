@@ -60,6 +60,11 @@ const ipnSchema = z.strictObject({
   reorderRate: z.number().min(0).max(1).optional(),
   delayMs: z.number().int().min(0).optional(),
   lossRate: z.number().min(0).max(1).optional(),
+  duplicateCopies: z.number().int().min(1).max(10).optional(),
+  reorderHoldMs: z.number().int().min(0).optional(),
+  signatureVersion: z.enum(['1', '2']).optional(),
+  retryBaseMs: z.number().int().min(1).optional(),
+  retryMaxMs: z.number().int().min(1).optional(),
 });
 
 /** Introspection and control, unsigned, under /__admin. Never part of the Amazon surface. */

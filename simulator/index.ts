@@ -44,7 +44,13 @@ export interface SimulatorOptions {
   checkoutSessionCanceledStatus?: 400 | 422;
   /** Origin buyers reach the simulator at (amazonPayRedirectUrl); default: the listening URL or the request origin. */
   publicBaseUrl?: string;
-  ipn?: { url?: string; duplicateRate?: number; reorderRate?: number; delayMs?: number; lossRate?: number };
+  /** IPN delivery and its faults (see simulator/ipn/index.ts for each knob). */
+  ipn?: Partial<
+    Pick<
+      IpnDispatcherOptions,
+      'url' | 'duplicateRate' | 'duplicateCopies' | 'reorderRate' | 'reorderHoldMs' | 'delayMs' | 'lossRate' | 'signatureVersion' | 'retryBaseMs' | 'retryMaxMs'
+    >
+  >;
   /** For deterministic fault injection in tests. */
   random?: () => number;
 }
@@ -66,6 +72,7 @@ export interface RunningSimulator extends AsyncDisposable {
   app: Hono;
   clock: SimClock;
   engine: SimulatorEngine;
+  ipn: IpnDispatcher;
   registerPublicKey(publicKeyId: string, pem: string, merchantId?: string): void;
   configureIpn(options: SimulatorOptions['ipn']): void;
   close(): Promise<void>;
@@ -224,6 +231,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     app: simulator.app,
     clock: simulator.clock,
     engine: simulator.engine,
+    ipn: simulator.ipn,
     registerPublicKey: simulator.registerPublicKey,
     configureIpn: simulator.configureIpn,
     close,

@@ -14,7 +14,7 @@ const ipnStats = async (stack: { admin: { ipnStats(): Promise<unknown> } }) => (
 describe.concurrent('checkout and IPN faults', () => {
   it('duplicates: each IPN delivered three times; the checkout acts once', async () => {
     await using stack = await startTestStack({ simulator: simulatorDelays });
-    stack.simulator.configureIpn({ duplicateRate: 1, duplicateCopies: 2 } as Parameters<typeof stack.simulator.configureIpn>[0]);
+    stack.simulator.configureIpn({ duplicateRate: 1, duplicateCopies: 2 });
     const amount = finalAmount('18.00', 'Authorize', { canHandlePendingAuthorization: true });
     const { handle, outcome } = await paidCheckout(stack, amount, 'pendingThenAuthorized');
     expect(outcome).toMatchObject({ completed: true, status: 'AuthorizationPending' });
