@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { WithStartWorkflowOperation, type WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { PaymentMethodChoice } from '../../simulator/admin-client';
 import type { TestStack } from '../support/stack';
 import {
@@ -40,15 +40,16 @@ export async function openCheckout(stack: TestStack): Promise<{ checkoutSessionI
   );
   const checkoutSessionId = session.checkoutSessionId;
   await stack.admin.signIn(checkoutSessionId);
-  const startWorkflowOperation = new WithStartWorkflowOperation<typeof checkoutWorkflow>('checkoutWorkflow', {
+  // start + update rather than update-with-start: the Java time-skipping server lacks ExecuteMultiOperation.
+  const handle = await stack.temporal.workflow.start<typeof checkoutWorkflow>('checkoutWorkflow', {
     workflowId: checkoutWorkflowId(checkoutSessionId),
     taskQueue: stack.taskQueue,
     args: [{ checkoutSessionId }],
     workflowIdConflictPolicy: 'USE_EXISTING',
   });
-  const review = await stack.temporal.workflow.executeUpdateWithStart(reviewUpdate, { startWorkflowOperation });
+  const review = await handle.executeUpdate(reviewUpdate);
   if (review.state !== 'Open' || !review.buyer) throw new Error(`unexpected review ${JSON.stringify(review)}`);
-  return { checkoutSessionId, handle: await startWorkflowOperation.workflowHandle() };
+  return { checkoutSessionId, handle };
 }
 
 /** setFinalAmount, then the buyer pays at Amazon with `method`. */

@@ -1,0 +1,136 @@
+// Day-scale deadlines on the time-skipping test server. The workflow's timers keep their real
+// durations (24 h, 7 d, 30 d); every test moves the simulator's clock and Temporal's in step.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Client, type WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { startTimeSkippingStack, type TimeSkippingStack } from '../support/time-skipping';
+import { searchAttributeTypes } from '../../workflows/search-attributes';
+import { captureUpdate, setFinalAmountUpdate } from '../../workflows/checkout-messages';
+import { countOf, finalAmount, openCheckout, paidCheckout, statusOf, usd } from './helpers';
+import { recordHistory } from './record';
+import type { checkoutWorkflow } from '../../workflows/checkout';
+
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
+
+let stack: TimeSkippingStack;
+
+beforeAll(async () => {
+  // No IPNs: every pending object here is resolved by the workflow's own fallback polling.
+  stack = await startTimeSkippingStack({
+    ipn: false,
+    simulator: { delays: { pendingAuthorizationMs: 10_000, captureInitiatedMs: 10_000, refundMs: 10_000 } },
+  });
+  // The dev server gets these at start; the test server needs them registered (workaround for test/support).
+  await stack.env.connection.operatorService.addSearchAttributes({
+    namespace: stack.namespace,
+    searchAttributes: Object.fromEntries(
+      Object.keys(searchAttributeTypes).map((name) => [name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+    ),
+  });
+});
+afterEach(async () => {
+  // Guards the tests' premise: Amazon's clock and Temporal's move together.
+  const drift = (await stack.env.currentTimeMs()) - (await stack.admin.now()).getTime();
+  expect(Math.abs(drift)).toBeLessThan(MINUTE);
+});
+afterAll(async () => {
+  await stack?.[Symbol.asyncDispose]();
+});
+
+/**
+ * The time-skipping client's result() lets the test server skip time freely (years, once the
+ * workflow is done), which would leave Amazon's clock behind: wait through a plain client instead.
+ */
+function resultOf(handle: WorkflowHandle) {
+  const plain = new Client({ connection: stack.env.connection, namespace: stack.namespace });
+  return plain.workflow.getHandle<typeof checkoutWorkflow>(handle.workflowId).result();
+}
+
+/** Time passes for Amazon and for Temporal alike. */
+async function elapse(ms: number): Promise<void> {
+  await stack.admin.advanceClock(ms);
+  await stack.sleep(ms);
+}
+
+describe('checkout deadlines (time-skipping)', () => {
+  it('a buyer who never returns: the workflow waits the full 24 hours, confirms with a GET, ends Expired, nothing moved', async () => {
+    const { handle, checkoutSessionId } = await openCheckout(stack);
+    await handle.executeUpdate(setFinalAmountUpdate, { args: [finalAmount('30.00', 'Authorize')] });
+    const { deadlines } = await statusOf(handle);
+    expect(Date.parse(deadlines.checkoutExpiresAt!) - (await stack.admin.now()).getTime()).toBeGreaterThan(23 * HOUR);
+
+    await elapse(23 * HOUR);
+    expect(await statusOf(handle)).toMatchObject({ status: 'AwaitingCompletion', final: false });
+    const gets = await countOf(stack, 'getCheckoutSession');
+
+    await elapse(HOUR + MINUTE);
+    expect(await resultOf(handle)).toMatchObject({ status: 'Expired', final: true, lastReasonCode: 'Expired', chargePermissionId: null });
+    expect(await countOf(stack, 'getCheckoutSession')).toBe(gets + 1);
+    expect((await stack.admin.moneyMovements({ checkoutSessionId })).movements).toHaveLength(0);
+    await recordHistory(handle, 'expired-24h');
+  });
+
+  it('a pending authorization is resolved by polling when no IPN arrives; polling stops once final', async () => {
+    const amount = finalAmount('21.00', 'Authorize', { canHandlePendingAuthorization: true });
+    const { handle, outcome } = await paidCheckout(stack, amount, 'pendingThenAuthorized');
+    expect(outcome).toMatchObject({ completed: true, status: 'AuthorizationPending' });
+    await stack.admin.advanceClock(10_000); // Amazon authorizes; nobody tells us
+    expect(await statusOf(handle)).toMatchObject({ status: 'AuthorizationPending' });
+
+    const gets = await countOf(stack, 'getCharge');
+    await stack.sleep(31_000); // the first poll
+    expect(await statusOf(handle)).toMatchObject({ status: 'Authorized' });
+    expect(await countOf(stack, 'getCharge')).toBe(gets + 1);
+
+    await elapse(6 * HOUR);
+    expect(await countOf(stack, 'getCharge')).toBe(gets + 1);
+    await handle.terminate('test done');
+  });
+
+  it('a capture more than 7 days after authorization waits through CaptureInitiated', async () => {
+    const { handle, outcome } = await paidCheckout(stack, finalAmount('45.00', 'Authorize'));
+    if (!outcome.completed) throw new Error('not completed');
+    await elapse(8 * DAY);
+    const pending = await handle.executeUpdate(captureUpdate, { args: [{}] });
+    expect(pending).toMatchObject({ state: 'CaptureInitiated' });
+    expect(await statusOf(handle)).toMatchObject({ status: 'CapturePending' });
+
+    await stack.admin.advanceClock(10_000);
+    await stack.sleep(31_000);
+    expect(await statusOf(handle)).toMatchObject({ status: 'Captured', charge: { state: 'Captured', capturedAmount: usd('45.00') } });
+    const money = await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId });
+    expect(money.movements.filter((m) => m.kind === 'capture')).toHaveLength(1);
+    await handle.terminate('test done');
+  });
+
+  it('an authorization left uncaptured is warned about 2 days ahead, then confirmed Canceled/ExpiredUnused at 30 days', async () => {
+    const { handle, outcome } = await paidCheckout(stack, finalAmount('60.00', 'Authorize'));
+    if (!outcome.completed) throw new Error('not completed');
+    const { deadlines } = await statusOf(handle);
+    expect(deadlines.authorizationExpiresAt).not.toBeNull();
+
+    await elapse(27 * DAY);
+    expect((await handle.describe()).memo?.authorizationExpiryWarning).toBeUndefined();
+    await elapse(DAY + HOUR);
+    const warned = await handle.describe();
+    expect(warned.memo?.authorizationExpiryWarning).toMatchObject({ chargeId: outcome.chargeId });
+    expect(await statusOf(handle)).toMatchObject({ status: 'Authorized', final: false });
+
+    await elapse(2 * DAY);
+    expect(await resultOf(handle)).toMatchObject({ status: 'Canceled', final: true, lastReasonCode: 'ExpiredUnused' });
+    const totals = (await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).totals;
+    expect(totals).toMatchObject({ authorized: '60.00', captured: '0.00', outstandingAuthorization: '0.00' });
+    await recordHistory(handle, 'authorization-expired');
+  });
+
+  it('a captured order stays open for refunds, then closes itself when the refund window ends', async () => {
+    const { handle, outcome } = await paidCheckout(stack, finalAmount('10.00', 'AuthorizeWithCapture'));
+    if (!outcome.completed) throw new Error('not completed');
+    await elapse(179 * DAY);
+    expect(await statusOf(handle)).toMatchObject({ status: 'Captured', final: false });
+    await elapse(2 * DAY);
+    expect(await resultOf(handle)).toMatchObject({ status: 'Closed', final: true });
+  });
+});
