@@ -226,6 +226,7 @@ const paymentDetailsRequest = z.strictObject({
   softDescriptor: z.string().max(16).optional(),
   allowOvercharge: z.boolean().optional(),
   extendExpiration: z.boolean().optional(),
+  estimateOrderTotal: requestPrice.optional(),
 });
 const providerMetadataRequest = z.strictObject({ providerReferenceId: z.string().optional() });
 const addressRequest = z.strictObject({
@@ -284,6 +285,8 @@ export const updateCheckoutSessionRequestSchema = z.strictObject({
   supplementaryData: z.string().optional(),
   platformId: z.string().optional(),
   providerMetadata: providerMetadataRequest.optional(),
+  // Multi-address checkout (§2.8): its shape is not documented in our reference, so it is passed through.
+  multiAddressesCheckoutMetadata: z.array(z.record(z.string(), z.unknown())).optional(),
 });
 export type UpdateCheckoutSessionRequest = z.input<typeof updateCheckoutSessionRequestSchema>;
 
