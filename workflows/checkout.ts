@@ -63,7 +63,40 @@ const DEADLINE_GRACE_CHECKS = 6;
 const HISTORY_LIMIT = 5_000;
 const SEEN_NOTIFICATIONS_KEPT = 200;
 
-const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m' } as const;
+/** Amazon's business answers: never retried by Temporal, handled by name in the workflow. */
+const BUSINESS_REASON_CODES = [
+  'AmountMismatch',
+  'CheckoutSessionCanceled',
+  'InvalidCheckoutSessionStatus',
+  'InvalidChargePermissionStatus',
+  'InvalidChargeStatus',
+  'ChargePermissionNotModifiable',
+  'TransactionAmountExceeded',
+  'TransactionCountExceeded',
+  'CurrencyMismatch',
+  'SoftDeclined',
+  'HardDeclined',
+  'AmazonRejected',
+  'PaymentMethodNotAllowed',
+  'MFANotCompleted',
+  'TransactionTimedOut',
+  'ResourceNotFound',
+  'DuplicateIdempotencyKey',
+  'InvalidParameterValue',
+  'InvalidParameterCombination',
+  'MissingParameterValue',
+  'UnrecognizedField',
+  'InvalidIdempotencyKey',
+  'UnauthorizedAccess',
+  'InvalidAccountStatus',
+  'InvalidRequestSignature',
+];
+const retry = {
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval: '1m',
+  nonRetryableErrorTypes: BUSINESS_REASON_CODES,
+};
 const base: ActivityOptions = { startToCloseTimeout: '30s', heartbeatTimeout: '5s' };
 /** GETs are harmless to repeat: retry until they answer, within an hour. */
 const reads = proxyActivities<Activities>({ ...base, scheduleToCloseTimeout: '1h', retry });

@@ -9,6 +9,7 @@ import {
   refundUpdate,
   setFinalAmountUpdate,
 } from '../../workflows/checkout-messages';
+import { amazonPayNotificationSignal, type AmazonPayNotification } from '../../workflows/notification-messages';
 import { buyerPays, countOf, finalAmount, hasStatus, openCheckout, paidCheckout, statusOf, usd, waitForStatus } from './helpers';
 import { recordHistory } from './record';
 
@@ -212,5 +213,68 @@ describe('checkout paths (dev server + simulator)', () => {
     const { handle, outcome } = await paidCheckout(stack, amount, 'pendingThenDeclined');
     expect(outcome).toMatchObject({ completed: true, status: 'AuthorizationPending' });
     expect(await handle.result()).toMatchObject({ status: 'Declined', final: true, lastReasonCode: 'HardDeclined' });
+  });
+
+  it('a session completed behind our back (a cron sweep): the 422 leads to a GET and the order is kept, never canceled', async () => {
+    const { handle, checkoutSessionId } = await openCheckout(stack);
+    const amount = finalAmount('27.00', 'Authorize');
+    // Completing before the buyer paid is refused by Amazon (422) and reported; nothing is canceled.
+    await handle.executeUpdate(setFinalAmountUpdate, { args: [amount] });
+    const early = await handle.executeUpdate(completeUpdate).catch((e: unknown) => e);
+    expect((early as WorkflowUpdateFailedError).cause).toMatchObject({ type: 'InvalidCheckoutSessionStatus' });
+    expect(await statusOf(handle)).toMatchObject({ status: 'AwaitingCompletion', final: false });
+
+    await buyerPays(stack, handle, amount, 'happy');
+    await stack.amazonPay.completeCheckoutSession(checkoutSessionId, { chargeAmount: amount.chargeAmount }, { idempotencyKey: 'cronsweep' + checkoutSessionId.slice(0, 20).replace(/-/g, '') });
+    const cancels = await countOf(stack, 'cancelCharge');
+    const outcome = await handle.executeUpdate(completeUpdate);
+    expect(outcome).toMatchObject({ completed: true, status: 'Authorized', chargeState: 'Authorized' });
+    expect(await countOf(stack, 'cancelCharge')).toBe(cancels);
+    if (!outcome.completed) throw new Error('not completed');
+    expect((await movements(outcome.chargePermissionId)).totals).toMatchObject({ authorized: '27.00', outstandingAuthorization: '27.00' });
+    await handle.executeUpdate(captureUpdate, { args: [{}] });
+    await handle.executeUpdate(closeUpdate, { args: [{}] });
+    expect(await handle.result()).toMatchObject({ status: 'Closed' });
+  });
+
+  it('notifications are deduplicated, unknown objects ignored, and a stale read never rolls a captured charge back', async () => {
+    // Only the notifications this test sends reach the workflow.
+    stack.simulator.configureIpn({ lossRate: 1 });
+    const { handle, outcome } = await paidCheckout(stack, finalAmount('16.00', 'AuthorizeWithCapture')).finally(() =>
+      stack.simulator.configureIpn({ lossRate: 0 }),
+    );
+    if (!outcome.completed || !outcome.chargeId) throw new Error('not completed');
+    await waitForStatus(handle, hasStatus('Captured'));
+    const notification = (messageId: string, objectId = outcome.chargeId!): AmazonPayNotification => ({
+      messageId,
+      notificationId: `n-${messageId}`,
+      objectType: 'CHARGE',
+      objectId,
+      chargePermissionId: outcome.chargePermissionId,
+      notificationType: 'STATE_CHANGE',
+      receivedAt: new Date().toISOString(),
+    });
+
+    // A replica answering with an older state, like an out-of-order or late IPN would suggest.
+    const original = stack.amazonPay.getCharge.bind(stack.amazonPay);
+    let staleReads = 0;
+    stack.amazonPay.getCharge = async (id) => {
+      const charge = await original(id);
+      staleReads++;
+      return { ...charge, statusDetails: { ...charge.statusDetails, state: 'Authorized' } };
+    };
+    try {
+      for (let i = 0; i < 3; i++) await handle.signal(amazonPayNotificationSignal, notification('late-1'));
+      await handle.signal(amazonPayNotificationSignal, notification('unknown-1', `${outcome.chargePermissionId}-C9999999`));
+      const deadline = Date.now() + 10_000;
+      while (staleReads === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 300));
+    } finally {
+      stack.amazonPay.getCharge = original;
+    }
+    expect(staleReads).toBe(1);
+    expect(await statusOf(handle)).toMatchObject({ status: 'Captured', charge: { state: 'Captured' }, final: false });
+    await handle.executeUpdate(closeUpdate, { args: [{}] });
+    expect(await handle.result()).toMatchObject({ status: 'Closed', charge: { state: 'Captured' } });
   });
 });
