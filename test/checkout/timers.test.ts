@@ -133,4 +133,34 @@ describe('checkout deadlines (time-skipping)', () => {
     await elapse(2 * DAY);
     expect(await resultOf(handle)).toMatchObject({ status: 'Closed', final: true });
   });
+
+  it('an authorization still pending after 24 h plus a margin is canceled: nothing stays pending', async () => {
+    const amount = finalAmount('19.00', 'Authorize', { canHandlePendingAuthorization: true });
+    // Amazon keeps answering AuthorizationInitiated (it should resolve within 24 h; here it never does).
+    const original = stack.amazonPay.getCharge.bind(stack.amazonPay);
+    stack.amazonPay.getCharge = async (id) => {
+      const charge = await original(id);
+      return charge.statusDetails.state === 'Authorized' ? { ...charge, statusDetails: { ...charge.statusDetails, state: 'AuthorizationInitiated' } } : charge;
+    };
+    try {
+      const { handle, outcome } = await paidCheckout(stack, amount, 'pendingThenAuthorized');
+      expect(outcome).toMatchObject({ completed: true, status: 'AuthorizationPending' });
+      const gets = await countOf(stack, 'getCharge');
+      await elapse(24 * HOUR);
+      expect(await statusOf(handle)).toMatchObject({ status: 'AuthorizationPending' });
+      // Backing off 30 s, 1 m, 2 m ... capped at 1 h: a few dozen GETs a day, not thousands.
+      const polls = (await countOf(stack, 'getCharge')) - gets;
+      expect(polls).toBeGreaterThan(10);
+      expect(polls).toBeLessThan(40);
+      await elapse(2 * HOUR + MINUTE);
+      expect(await resultOf(handle)).toMatchObject({ status: 'Canceled', final: true, lastReasonCode: 'MerchantCanceled' });
+      if (!outcome.completed) throw new Error('not completed');
+      expect((await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).totals).toMatchObject({
+        captured: '0.00',
+        outstandingAuthorization: '0.00',
+      });
+    } finally {
+      stack.amazonPay.getCharge = original;
+    }
+  });
 });
