@@ -242,15 +242,21 @@ export async function checkoutWorkflow(input: CheckoutWorkflowInput): Promise<Ch
     };
   }
 
+  let published = '';
   function publish(): void {
     s.updatedAt = nowIso();
-    upsertSearchAttributes([
-      { key: CheckoutStatusKey, value: s.status },
-      { key: AmazonCheckoutSessionId, value: sid },
-      ...(s.merchantReferenceId ? [{ key: MerchantReferenceId, value: s.merchantReferenceId }] : []),
-      ...(s.chargePermissionId ? [{ key: AmazonChargePermissionId, value: s.chargePermissionId }] : []),
-      ...(s.charge ? [{ key: AmazonChargeId, value: s.charge.chargeId }] : []),
-    ]);
+    const attributes = [s.status, sid, s.merchantReferenceId, s.chargePermissionId, s.charge?.chargeId].join('|');
+    // Each upsert is a history event: only when something operators search by changed.
+    if (attributes !== published) {
+      published = attributes;
+      upsertSearchAttributes([
+        { key: CheckoutStatusKey, value: s.status },
+        { key: AmazonCheckoutSessionId, value: sid },
+        ...(s.merchantReferenceId ? [{ key: MerchantReferenceId, value: s.merchantReferenceId }] : []),
+        ...(s.chargePermissionId ? [{ key: AmazonChargePermissionId, value: s.chargePermissionId }] : []),
+        ...(s.charge ? [{ key: AmazonChargeId, value: s.charge.chargeId }] : []),
+      ]);
+    }
     const amount = s.finalAmount ? ` ${s.finalAmount.chargeAmount.amount} ${s.finalAmount.chargeAmount.currencyCode} ${s.finalAmount.paymentIntent}` : '';
     const charge = s.charge ? `, charge ${s.charge.chargeId} ${s.charge.state}` : '';
     const refunds = s.refunds.length ? `, ${s.refunds.length} refund(s)` : '';
