@@ -1,3 +1,11 @@
+/**
+ * One workflow per Amazon Pay checkout session (`checkoutWorkflowId`). It owns every step, so double
+ * clicks, refreshes, IPNs and operator actions are serialized messages to one owner:
+ * review -> setFinalAmount (Update Checkout Session, then the redirect URL) -> complete (once,
+ * memoized) -> authorization / capture / cancel / refunds -> close. Amazon's deadlines are timers
+ * (24 h session, 24 h pending authorization, 30-day authorization, refund window), each confirmed
+ * by a GET. IPNs are hints: the object is read back and only forward transitions are applied.
+ */
 import {
   ActivityFailure,
   ApplicationFailure,
@@ -135,6 +143,8 @@ export interface CheckoutWorkflowInput extends CheckoutInput {
   resume?: CheckoutState;
   /** Overrides REFUND_WINDOW_DAYS. */
   refundWindowDays?: number;
+  /** Continue as new past this many history events (default HISTORY_LIMIT, or when the server suggests it). */
+  historyLimit?: number;
 }
 
 const FINAL_STATUSES: CheckoutStatusName[] = ['Declined', 'BuyerCanceled', 'Expired', 'Canceled', 'Closed', 'Confirmed'];
@@ -664,11 +674,11 @@ export async function checkoutWorkflow(input: CheckoutWorkflowInput): Promise<Ch
     await registerNotifications();
     while (!s.final) {
       await guarded(step);
-      if (!s.final && (workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > HISTORY_LIMIT)) {
-        await condition(allHandlersFinished);
-        if (!busy && !completing) {
-          await continueAsNew<typeof checkoutWorkflow>({ ...input, resume: s });
-        }
+      const longHistory = workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > (input.historyLimit ?? HISTORY_LIMIT);
+      if (longHistory && !s.final && !s.closeRequested) {
+        // A close handler waits for this loop to finish the order: it must not wait for the close.
+        await condition(() => (allHandlersFinished() && !busy) || s.closeRequested !== null);
+        if (!s.closeRequested) await continueAsNew<typeof checkoutWorkflow>({ ...input, resume: s });
       }
     }
   }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { PaymentMethodChoice } from '../../simulator/admin-client';
 import type { TestStack } from '../support/stack';
 import {
@@ -14,10 +14,10 @@ import {
   type PaymentIntent,
   type Price,
 } from '../../workflows/checkout-messages';
-import type { checkoutWorkflow } from '../../workflows/checkout';
+import type { checkoutWorkflow, CheckoutWorkflowInput } from '../../workflows/checkout';
 
 export const STORE_ID = 'amzn1.application-oa2-client.00000000000000000000000000000000';
-export type CheckoutHandle = WorkflowHandle<typeof checkoutWorkflow>;
+export type CheckoutHandle = WorkflowHandleWithFirstExecutionRunId<typeof checkoutWorkflow>;
 
 export const usd = (amount: string): Price => ({ amount, currencyCode: 'USD' });
 
@@ -33,7 +33,7 @@ export function finalAmount(amount: string, paymentIntent: PaymentIntent, extra:
 }
 
 /** The buyer clicked the button and signed in; the shop's review page starts the workflow (like the API does). */
-export async function openCheckout(stack: TestStack): Promise<{ checkoutSessionId: string; handle: CheckoutHandle }> {
+export async function openCheckout(stack: TestStack, input: Partial<CheckoutWorkflowInput> = {}): Promise<{ checkoutSessionId: string; handle: CheckoutHandle }> {
   const session = await stack.amazonPay.createCheckoutSession(
     { storeId: STORE_ID, webCheckoutDetails: { checkoutReviewReturnUrl: 'https://shop.example/review' } },
     { idempotencyKey: randomUUID().replace(/-/g, '') },
@@ -44,7 +44,7 @@ export async function openCheckout(stack: TestStack): Promise<{ checkoutSessionI
   const handle = await stack.temporal.workflow.start<typeof checkoutWorkflow>('checkoutWorkflow', {
     workflowId: checkoutWorkflowId(checkoutSessionId),
     taskQueue: stack.taskQueue,
-    args: [{ checkoutSessionId }],
+    args: [{ ...input, checkoutSessionId }],
     workflowIdConflictPolicy: 'USE_EXISTING',
   });
   const review = await handle.executeUpdate(reviewUpdate);
@@ -59,8 +59,13 @@ export async function buyerPays(stack: TestStack, handle: CheckoutHandle, amount
 }
 
 /** Open, set the amount, pay, complete: the usual way to a completed checkout. */
-export async function paidCheckout(stack: TestStack, amount: FinalAmountInput, method: PaymentMethodChoice = 'happy') {
-  const { checkoutSessionId, handle } = await openCheckout(stack);
+export async function paidCheckout(
+  stack: TestStack,
+  amount: FinalAmountInput,
+  method: PaymentMethodChoice = 'happy',
+  input: Partial<CheckoutWorkflowInput> = {},
+) {
+  const { checkoutSessionId, handle } = await openCheckout(stack, input);
   await buyerPays(stack, handle, amount, method);
   const outcome = await handle.executeUpdate(completeUpdate);
   return { checkoutSessionId, handle, outcome };

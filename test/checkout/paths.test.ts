@@ -277,4 +277,19 @@ describe('checkout paths (dev server + simulator)', () => {
     await handle.executeUpdate(closeUpdate, { args: [{}] });
     expect(await handle.result()).toMatchObject({ status: 'Closed', charge: { state: 'Captured' } });
   });
+
+  it('a long-lived order continues as new without losing its state', async () => {
+    const { handle, outcome } = await paidCheckout(stack, finalAmount('40.00', 'AuthorizeWithCapture'), 'happy', { historyLimit: 30 });
+    if (!outcome.completed) throw new Error('not completed');
+    await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('15.00') }] });
+    await waitForStatus(handle, (s) => s.refunds[0]?.state === 'Refunded');
+    await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00') }] });
+    const status = await waitForStatus(handle, (s) => s.refunds[1]?.state === 'Refunded');
+    expect((await handle.describe()).runId).not.toBe(handle.firstExecutionRunId);
+    expect(status).toMatchObject({ status: 'Captured', chargePermissionId: outcome.chargePermissionId, charge: { chargeId: outcome.chargeId } });
+    expect(status.refunds.map((r) => r.number)).toEqual([1, 2]);
+    await handle.executeUpdate(closeUpdate, { args: [{}] });
+    expect(await handle.result()).toMatchObject({ status: 'Closed', refunds: [{ number: 1 }, { number: 2 }] });
+    expect((await movements(outcome.chargePermissionId)).totals).toMatchObject({ refunded: '20.00', net: '20.00' });
+  });
 });
