@@ -1,10 +1,8 @@
 // Day-scale deadlines on the time-skipping test server. The workflow's timers keep their real
 // durations (24 h, 7 d, 30 d); every test moves the simulator's clock and Temporal's in step.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Client, type WorkflowHandle } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import type { WorkflowHandle } from '@temporalio/client';
 import { startTimeSkippingStack, type TimeSkippingStack } from '../support/time-skipping';
-import { searchAttributeTypes } from '../../workflows/search-attributes';
 import { captureUpdate, setFinalAmountUpdate } from '../../workflows/checkout-messages';
 import { countOf, finalAmount, openCheckout, paidCheckout, statusOf, usd } from './helpers';
 import { recordHistory } from './record';
@@ -22,13 +20,6 @@ beforeAll(async () => {
     ipn: false,
     simulator: { delays: { pendingAuthorizationMs: 10_000, captureInitiatedMs: 10_000, refundMs: 10_000 } },
   });
-  // The dev server gets these at start; the test server needs them registered (workaround for test/support).
-  await stack.env.connection.operatorService.addSearchAttributes({
-    namespace: stack.namespace,
-    searchAttributes: Object.fromEntries(
-      Object.keys(searchAttributeTypes).map((name) => [name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
-    ),
-  });
 });
 afterEach(async () => {
   // Guards the tests' premise: Amazon's clock and Temporal's move together.
@@ -39,20 +30,8 @@ afterAll(async () => {
   await stack?.[Symbol.asyncDispose]();
 });
 
-/**
- * The time-skipping client's result() lets the test server skip time freely (years, once the
- * workflow is done), which would leave Amazon's clock behind: wait through a plain client instead.
- */
-function resultOf(handle: WorkflowHandle) {
-  const plain = new Client({ connection: stack.env.connection, namespace: stack.namespace });
-  return plain.workflow.getHandle<typeof checkoutWorkflow>(handle.workflowId).result();
-}
-
-/** Time passes for Amazon and for Temporal alike. */
-async function elapse(ms: number): Promise<void> {
-  await stack.admin.advanceClock(ms);
-  await stack.sleep(ms);
-}
+const resultOf = (handle: WorkflowHandle) => stack.resultOf<Awaited<ReturnType<typeof checkoutWorkflow>>>(handle);
+const elapse = (ms: number) => stack.elapse(ms);
 
 describe('checkout deadlines (time-skipping)', () => {
   it('a buyer who never returns: the workflow waits the full 24 hours, confirms with a GET, ends Expired, nothing moved', async () => {

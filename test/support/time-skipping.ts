@@ -5,13 +5,23 @@
  * The test server has no visibility (no list by search attribute).
  */
 import { inject } from 'vitest';
+import { Client, type WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { searchAttributeTypes } from '../../workflows/search-attributes';
 import { startTestStack, type TestStack, type TestStackOptions } from './stack';
 
 export interface TimeSkippingStack extends TestStack {
   env: TestWorkflowEnvironment;
   /** Advances Temporal's clock by ms (timers due in that span fire). */
   sleep(ms: number): Promise<void>;
+  /** Advances Amazon's (the simulator's) clock and Temporal's together. */
+  elapse(ms: number): Promise<void>;
+  /**
+   * A workflow's result without letting the test server skip time on its own: the time-skipping
+   * client's result() skips freely (years, once nothing is pending), leaving Amazon's clock behind.
+   */
+  resultOf<T>(handle: WorkflowHandle): Promise<T>;
 }
 
 export async function startTimeSkippingStack(options: Omit<TestStackOptions, 'temporal'> = {}): Promise<TimeSkippingStack> {
@@ -19,6 +29,14 @@ export async function startTimeSkippingStack(options: Omit<TestStackOptions, 'te
     server: { executable: { type: 'existing-path', path: inject('timeSkippingServerPath') } },
   });
   try {
+    // The dev server registers these at start (scripts/dev-server.ts); the test server needs a call.
+    await env.connection.operatorService.addSearchAttributes({
+      namespace: env.namespace ?? 'default',
+      searchAttributes: Object.fromEntries(
+        Object.keys(searchAttributeTypes).map((name) => [name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
+      ),
+    });
+    const plain = new Client({ connection: env.connection, namespace: env.namespace ?? 'default' });
     const stack = await startTestStack({
       ...options,
       temporal: { client: env.client, nativeConnection: env.nativeConnection, namespace: env.namespace ?? 'default' },
@@ -27,6 +45,11 @@ export async function startTimeSkippingStack(options: Omit<TestStackOptions, 'te
       ...stack,
       env,
       sleep: (ms) => env.sleep(ms),
+      elapse: async (ms) => {
+        await stack.admin.advanceClock(ms);
+        await env.sleep(ms);
+      },
+      resultOf: <T>(handle: WorkflowHandle) => plain.workflow.getHandle(handle.workflowId).result() as Promise<T>,
       [Symbol.asyncDispose]: async () => {
         await stack[Symbol.asyncDispose]();
         await env.teardown();
