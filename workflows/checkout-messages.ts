@@ -122,6 +122,8 @@ export interface CheckoutStatus {
   deadlines: { checkoutExpiresAt: string | null; authorizationExpiresAt: string | null };
   /** Last Amazon reason code seen (decline, cancel, ...). */
   lastReasonCode: string | null;
+  /** The answer every complete gets (null until the outcome is known), kept after the workflow ends. */
+  completion: CompletionOutcome | null;
   final: boolean;
   updatedAt: string;
 }

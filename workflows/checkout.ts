@@ -247,6 +247,7 @@ export async function checkoutWorkflow(input: CheckoutWorkflowInput): Promise<Ch
         authorizationExpiresAt: s.charge?.state === 'Authorized' ? s.charge.expiresAt : null,
       },
       lastReasonCode: s.lastReasonCode,
+      completion: s.completion,
       final: s.final,
       updatedAt: s.updatedAt,
     };

@@ -6,10 +6,10 @@ const UNSUCCESSFUL: ReadonlySet<string> = new Set(['Declined', 'BuyerCanceled', 
 
 /**
  * The completion outcome of a checkout whose workflow has ended, or null if it never completed.
- * Uses the memoized outcome when the status carries it (`completion`, requested from the workflow
- * side); otherwise rebuilds it, and then only a not-completed outcome's `message` can differ.
+ * Uses the workflow's memoized outcome (`completion`), so a refresh after the workflow ended gets
+ * the very answer the first complete got; histories from before that field existed are rebuilt.
  */
-export function outcomeFromStatus(status: CheckoutStatus & { completion?: CompletionOutcome | null }): CompletionOutcome | null {
+export function outcomeFromStatus(status: CheckoutStatus): CompletionOutcome | null {
   if (status.completion) return status.completion;
   if (status.chargePermissionId) {
     return {
