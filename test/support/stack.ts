@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
 import { serve, type ServerType } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Hono } from 'hono';
 import { AmazonPayClient } from '../../amazon-pay';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../simulator';
@@ -21,6 +21,21 @@ import { generateMerchantKey, type TestKeyPair } from './keys';
 
 export const IPN_PATH = '/amazon-pay/ipn';
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+
+let runtimeInstalled = false;
+/** Worker logs at WARN and above: test output shows failures, not every state change. */
+function installQuietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  try {
+    Runtime.install({
+      logger: new DefaultLogger('WARN'),
+      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
+    });
+  } catch {
+    // Already installed by the test file itself.
+  }
+}
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** Bundled once per test file (each file runs in its own fork). */
@@ -80,6 +95,7 @@ export interface TestStackOptions {
 }
 
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
+  installQuietRuntime();
   const cleanups: Array<() => Promise<void>> = [];
   const dispose = async () => {
     for (const fn of cleanups.reverse()) {
