@@ -3,15 +3,21 @@
 import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { amazonPayClientFromCredentials } from '../amazon-pay';
-import { amazonPayCredentials, apiKeys, ConfigError, parseEnv, temporalConnectionOptions } from '../config';
+import { amazonPayCredentials, apiKeys, ConfigError, parseEnv, readAll, temporalConnectionOptions } from '../config';
 import { createApiFromEnv } from './compose';
 
 try {
   const env = parseEnv();
-  const keys = apiKeys(env);
-  if (keys.length === 0) throw new ConfigError(['API_KEYS or API_KEYS_FILE: at least one storefront API key is required']);
-  const credentials = amazonPayCredentials(env);
-  const connection = await Connection.connect(temporalConnectionOptions(env));
+  const { keys, credentials, temporalOptions } = readAll({
+    keys: () => {
+      const keys = apiKeys(env);
+      if (keys.length === 0) throw new ConfigError(['API_KEYS or API_KEYS_FILE: at least one storefront API key is required']);
+      return keys;
+    },
+    credentials: () => amazonPayCredentials(env),
+    temporalOptions: () => temporalConnectionOptions(env),
+  });
+  const connection = await Connection.connect(temporalOptions);
   const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
   const app = createApiFromEnv(env, {
     temporal,

@@ -148,3 +148,22 @@ export function temporalConnectionOptions(env: Env): { address: string; tls?: bo
 
 /** Every variable this module reads (documented in .env.example; checked by a test). */
 export const configKeys: readonly string[] = Object.keys(schema.shape);
+
+/**
+ * Runs several config readers and throws one ConfigError with every problem of every reader, so
+ * a process that lacks three settings says so at once instead of one restart at a time.
+ */
+export function readAll<T extends Record<string, () => unknown>>(readers: T): { [K in keyof T]: ReturnType<T[K]> } {
+  const problems: string[] = [];
+  const values: Record<string, unknown> = {};
+  for (const [name, read] of Object.entries(readers)) {
+    try {
+      values[name] = read();
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      problems.push(...err.problems);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return values as { [K in keyof T]: ReturnType<T[K]> };
+}

@@ -4,13 +4,15 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { amazonPayClientFromCredentials } from '../amazon-pay';
-import { amazonPayCredentials, ConfigError, parseEnv, temporalConnectionOptions } from '../config';
+import { amazonPayCredentials, ConfigError, parseEnv, readAll, temporalConnectionOptions } from '../config';
 import { createPaymentWorker } from './worker';
 
 try {
   const env = parseEnv();
-  const credentials = amazonPayCredentials(env);
-  const connectionOptions = temporalConnectionOptions(env);
+  const { credentials, connectionOptions } = readAll({
+    credentials: () => amazonPayCredentials(env),
+    connectionOptions: () => temporalConnectionOptions(env),
+  });
   const connection = await NativeConnection.connect(connectionOptions);
   const clientConnection = await Connection.connect(connectionOptions);
   const temporal = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE });

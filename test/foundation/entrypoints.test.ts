@@ -1,0 +1,63 @@
+// Production runs the worker and the API as separate processes. Each fails fast naming every
+// missing setting, and the API process serves its health endpoint once configured.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, inject, it } from 'vitest';
+import { freePort } from '../../scripts/dev-server';
+import { generateMerchantKey } from '../support/keys';
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const blank = {
+  TEMPORAL_ADDRESS: '', AMAZON_PAY_PUBLIC_KEY_ID: '', AMAZON_PAY_PRIVATE_KEY: '', AMAZON_PAY_PRIVATE_KEY_FILE: '', API_KEYS: '', API_KEYS_FILE: '',
+};
+
+function runEntrypoint(file: string, env: Record<string, string>, until?: (output: string) => boolean) {
+  const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: repoRoot, env: { ...process.env, ...blank, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  return new Promise<{ code: number | null; output: string; stop: () => void }>((resolve) => {
+    const onData = (c: Buffer) => {
+      output += c.toString();
+      if (until?.(output)) resolve({ code: null, output, stop: () => child.kill('SIGTERM') });
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => resolve({ code, output, stop: () => undefined }));
+  });
+}
+
+describe('separate entrypoints', () => {
+  for (const file of ['worker/main.ts', 'api/main.ts']) {
+    it(`${file} refuses to start without configuration and lists every missing variable at once`, async () => {
+      const { code, output } = await runEntrypoint(file, {});
+      expect(code).toBe(1);
+      for (const name of ['AMAZON_PAY_PUBLIC_KEY_ID', 'AMAZON_PAY_PRIVATE_KEY', 'TEMPORAL_ADDRESS']) expect(output).toContain(name);
+      if (file === 'api/main.ts') expect(output).toContain('API_KEYS');
+      expect(output).not.toMatch(/\n\s+at /); // a message, not a stack trace
+    });
+  }
+
+  it('api/main.ts serves /health against a real Temporal and stops on SIGTERM', async () => {
+    const key = generateMerchantKey();
+    const port = await freePort();
+    const started = await runEntrypoint(
+      'api/main.ts',
+      {
+        TEMPORAL_ADDRESS: inject('temporalAddress'),
+        AMAZON_PAY_PUBLIC_KEY_ID: key.publicKeyId,
+        AMAZON_PAY_PRIVATE_KEY: key.privateKeyPem,
+        API_KEYS: 'k1',
+        API_PORT: String(port),
+      },
+      (out) => out.includes('api: listening'),
+    );
+    try {
+      expect(started.code).toBeNull();
+      const res = await fetch(`http://127.0.0.1:${port}/health`);
+      expect(res.status).toBe(200);
+      const unauthorized = await fetch(`http://127.0.0.1:${port}/v1/checkouts/x`, { headers: { authorization: 'Bearer wrong' } });
+      expect(unauthorized.status).toBe(401);
+    } finally {
+      started.stop();
+    }
+  });
+});
