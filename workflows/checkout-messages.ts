@@ -8,6 +8,10 @@ import { defineQuery, defineUpdate } from '@temporalio/workflow';
 
 export const checkoutWorkflowId = (checkoutSessionId: string): string => `checkout-${checkoutSessionId}`;
 
+/** The one-line summary operators see for a checkout in the Web UI (no personal data). */
+export const checkoutSummary = (checkoutSessionId: string, merchantReferenceId?: string): string =>
+  `Amazon Pay checkout ${checkoutSessionId}${merchantReferenceId ? ` for order ${merchantReferenceId}` : ''}`;
+
 export interface Price {
   /** Decimal string, e.g. "14.00" (JPY: no decimals). */
   amount: string;

@@ -1,6 +1,6 @@
 import { ParentClosePolicy, proxyActivities, startChild, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { checkoutWorkflowId } from './checkout-messages';
+import { checkoutSummary, checkoutWorkflowId } from './checkout-messages';
 import { checkoutWorkflow } from './checkout';
 
 /**
@@ -32,12 +32,14 @@ const { createCheckoutSession } = proxyActivities<Activities>({
 
 export async function createCheckoutSessionWorkflow(input: CreateCheckoutSessionWorkflowInput): Promise<CreatedCheckoutSession> {
   const created = await createCheckoutSession(input.payload, `${workflowInfo().workflowId}/create`);
+  const merchantReferenceId = input.payload.merchantMetadata?.merchantReferenceId;
   await startChild(checkoutWorkflow, {
     workflowId: checkoutWorkflowId(created.checkoutSessionId),
+    staticSummary: checkoutSummary(created.checkoutSessionId, merchantReferenceId),
     args: [
       {
         checkoutSessionId: created.checkoutSessionId,
-        ...(input.payload.merchantMetadata?.merchantReferenceId ? { merchantReferenceId: input.payload.merchantMetadata.merchantReferenceId } : {}),
+        ...(merchantReferenceId ? { merchantReferenceId } : {}),
       },
     ],
     parentClosePolicy: ParentClosePolicy.ABANDON,

@@ -5,6 +5,7 @@ import { ApiError } from '../errors';
 import {
   cancelUpdate,
   captureUpdate,
+  checkoutSummary,
   checkoutWorkflowId,
   closeUpdate,
   refundUpdate,
@@ -85,6 +86,7 @@ export function registerCheckoutRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps
       workflowIdConflictPolicy: 'USE_EXISTING',
       // A session is processed once: a finished checkout must not be started again.
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      staticSummary: checkoutSummary(checkoutSessionId, merchantReferenceId),
       typedSearchAttributes: [
         { key: AmazonCheckoutSessionId, value: checkoutSessionId },
         ...(merchantReferenceId ? [{ key: MerchantReferenceId, value: merchantReferenceId }] : []),

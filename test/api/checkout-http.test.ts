@@ -101,7 +101,9 @@ describe('storefront checkout over HTTP', () => {
     const again = await json(await api('POST', `/v1/checkouts/${id}/review`), 200);
     expect(again).toMatchObject({ checkoutSessionId: id, state: 'Open' });
     expect((await handle.describe()).runId).toBe(firstRun);
-    expect((await handle.describe()).searchAttributes).toMatchObject({ AmazonCheckoutSessionId: [id] });
+    const described = await handle.describe();
+    expect(described.searchAttributes).toMatchObject({ AmazonCheckoutSessionId: [id] });
+    expect(await described.staticSummary()).toBe(`Amazon Pay checkout ${id}`);
 
     const { amazonPayRedirectUrl } = await json<{ amazonPayRedirectUrl: string }>(await api('POST', `/v1/checkouts/${id}/amount`, amountBody()), 200);
     expect(amazonPayRedirectUrl).toMatch(/^https?:\/\//);

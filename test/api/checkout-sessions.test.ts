@@ -47,6 +47,7 @@ describe('POST /v1/checkout-sessions', () => {
     // The checkout workflow owns the session (and its 24-hour window) from the moment it exists.
     const owner = await stack.temporal.workflow.getHandle(checkoutWorkflowId(first.checkoutSessionId)).describe();
     expect(owner.status.name).toBe('RUNNING');
+    expect(await owner.staticSummary()).toBe(`Amazon Pay checkout ${first.checkoutSessionId} for order cart-9`);
 
     // The created session continues like a button-created one: the buyer signs in, the storefront reviews it.
     await stack.admin.signIn(first.checkoutSessionId);
