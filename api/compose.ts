@@ -26,6 +26,10 @@ export function createApiFromEnv(
       certHostPattern: new RegExp(env.IPN_CERT_HOST_PATTERN),
       confirmSubscriptions: env.IPN_CONFIRM_SUBSCRIPTIONS,
       bodyLimitBytes: env.API_BODY_LIMIT_BYTES,
+      inboxOptions: {
+        unmatchedAfterMs: env.IPN_UNMATCHED_AFTER_MS,
+        lingerAfterOwnerClosedMs: env.IPN_LINGER_AFTER_OWNER_CLOSED_MS,
+      },
     },
   });
 }

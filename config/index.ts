@@ -32,6 +32,10 @@ const schema = z
     IPN_PATH: z.string().startsWith('/').default('/amazon-pay/ipn'),
     IPN_CERT_HOST_PATTERN: z.string().default('^sns\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?$'),
     IPN_CONFIRM_SUBSCRIPTIONS: bool.default(true),
+    /** How long an IPN's charge permission may wait for its owner before it is marked Unmatched. */
+    IPN_UNMATCHED_AFTER_MS: z.coerce.number().int().positive().default(15 * 60 * 1000),
+    /** How long late IPNs are still recorded after their owner closed. */
+    IPN_LINGER_AFTER_OWNER_CLOSED_MS: z.coerce.number().int().positive().default(7 * 24 * 3600 * 1000),
 
     // Amazon Pay
     AMAZON_PAY_PUBLIC_KEY_ID: z.string().min(1).optional(),
