@@ -1,0 +1,198 @@
+/**
+ * Up to completion: the amount, the one Complete Checkout Session call every complete shares,
+ * and Amazon's 24 h deadline for the buyer.
+ */
+import { condition, log } from '@temporalio/workflow';
+import type { CheckoutReview, CompletionOutcome, FinalAmountInput, FinalAmountResult } from '../checkout-messages';
+import { DAY, DEADLINE_GRACE_CHECKS, msUntil } from './constants';
+import { samePrice } from './money';
+import type { CheckoutOwner } from './owner';
+import { asUpdateFailure, fail, reads, reasonOf, writes } from './proxies';
+import type { CheckoutSessionView } from './views';
+
+export async function review(o: CheckoutOwner): Promise<CheckoutReview> {
+  try {
+    const review = await reads.getCheckoutReview(o.sid);
+    if (review.expiresAt) o.s.checkoutExpiresAt = review.expiresAt;
+    return review;
+  } catch (err) {
+    throw asUpdateFailure(err);
+  }
+}
+
+export async function setFinalAmount(o: CheckoutOwner, amount: FinalAmountInput): Promise<FinalAmountResult> {
+  const s = o.s;
+  if (s.completion || o.completing || s.final) throw fail('InvalidCheckoutSessionStatus', 'The checkout was already completed or ended');
+  let session: CheckoutSessionView;
+  try {
+    session = await writes.updateCheckoutSession(o.sid, amount);
+  } catch (err) {
+    throw asUpdateFailure(err);
+  }
+  if (session.expiresAt) s.checkoutExpiresAt = session.expiresAt;
+  if (session.state !== 'Open') {
+    await settle(o, session);
+    throw fail('InvalidCheckoutSessionStatus', `The checkout session is ${session.state}`);
+  }
+  if (!samePrice(session.chargeAmount, amount.chargeAmount) || !session.amazonPayRedirectUrl) {
+    throw fail('CheckoutSessionNotReady', 'Amazon Pay did not accept the amount or has no redirect URL yet (has the buyer signed in?)');
+  }
+  s.finalAmount = amount;
+  s.merchantReferenceId = amount.merchantReferenceId;
+  o.setStatus('AwaitingCompletion');
+  return { amazonPayRedirectUrl: session.amazonPayRedirectUrl };
+}
+
+export async function complete(o: CheckoutOwner): Promise<CompletionOutcome> {
+  // Every complete (double click, refresh, retry, concurrent) shares the first one's answer.
+  o.completing ??= o.exclusive(() => completeOnce(o));
+  try {
+    return await o.completing;
+  } catch (err) {
+    o.completing = undefined;
+    throw asUpdateFailure(err);
+  }
+}
+
+function outcomeOf(session: CheckoutSessionView): CompletionOutcome | null {
+  if (session.state === 'Canceled') {
+    const code = session.reasonCode;
+    const st = code === 'Declined' || code === 'BuyerCanceled' || code === 'Expired' ? code : 'Canceled';
+    return {
+      completed: false,
+      status: st,
+      reasonCode: code,
+      message: session.reasonDescription ?? `Checkout session canceled by Amazon Pay (${code ?? 'no reason given'})`,
+    };
+  }
+  return null;
+}
+
+/** Records the session's final state (Completed or Canceled). Returns null while it is still Open. */
+async function settle(o: CheckoutOwner, session: CheckoutSessionView): Promise<CompletionOutcome | null> {
+  const s = o.s;
+  if (session.expiresAt) s.checkoutExpiresAt = session.expiresAt;
+  const notCompleted = outcomeOf(session);
+  if (notCompleted) {
+    s.completion = notCompleted;
+    if (!notCompleted.completed) o.setStatus(notCompleted.status, notCompleted.reasonCode);
+    s.final = true;
+    o.publish();
+    return notCompleted;
+  }
+  if (session.state !== 'Completed' || !session.chargePermissionId) return null;
+  s.chargePermissionId = session.chargePermissionId;
+  o.publish(); // the ids are visible before anything else can go wrong
+  if (session.chargeId) {
+    s.charge = null;
+    o.applyCharge(await reads.getCharge(session.chargeId));
+  } else {
+    o.setStatus('Confirmed');
+  }
+  s.completion = {
+    completed: true,
+    chargePermissionId: session.chargePermissionId,
+    chargeId: session.chargeId,
+    chargeState: s.charge?.state ?? null,
+    status: s.status,
+  };
+  o.version++;
+  return s.completion;
+}
+
+async function completeOnce(o: CheckoutOwner): Promise<CompletionOutcome> {
+  const { s, sid } = o;
+  if (s.completion) return s.completion;
+  const amount = s.finalAmount;
+  if (!amount) throw fail('ChargeAmountNotSet', 'setFinalAmount must be called before complete');
+  o.setStatus('Completing');
+  let lastCode: string | null = null;
+  let session: CheckoutSessionView | undefined;
+  for (let tries = 0; tries < 3 && !session; tries++) {
+    s.completeAttempts++;
+    try {
+      session = await writes.completeCheckoutSession({
+        checkoutSessionId: sid,
+        chargeAmount: amount.chargeAmount,
+        ...(amount.totalOrderAmount ? { totalOrderAmount: amount.totalOrderAmount } : {}),
+        operationId: `checkout/${sid}/complete/${s.completeAttempts}`,
+      });
+    } catch (err) {
+      lastCode = reasonOf(err);
+      if (lastCode === 'AmountMismatch' && tries < 2) {
+        // The session's amount was changed behind our back: restore ours, then complete again.
+        log.warn('AmountMismatch on complete: re-updating the checkout session', { checkoutSessionId: sid });
+        try {
+          const updated = await writes.updateCheckoutSession(sid, amount);
+          if (updated.state !== 'Open') session = updated;
+          continue;
+        } catch (updateErr) {
+          // Amazon refuses the update once the buyer approved the other amount: report it below.
+          log.warn('checkout session could not be re-updated', { checkoutSessionId: sid, reasonCode: reasonOf(updateErr) });
+        }
+      }
+      // 422 InvalidCheckoutSessionStatus, CheckoutSessionCanceled, or no answer at all: the
+      // session's real state decides. Never cancel on an error: the buyer may have paid.
+      session = await reads.getCheckoutSession(sid);
+    }
+  }
+  const outcome = session ? await settle(o, session) : null;
+  if (outcome) return outcome;
+  o.setStatus('AwaitingCompletion', lastCode);
+  if (lastCode === 'AmountMismatch') {
+    const atAmazon = session?.chargeAmount ? `${session.chargeAmount.amount} ${session.chargeAmount.currencyCode}` : 'unknown';
+    throw fail(
+      'AmountMismatch',
+      `The buyer approved ${atAmazon} at Amazon Pay, but this order is for ${amount.chargeAmount.amount} ${amount.chargeAmount.currencyCode}; ` +
+        'nothing was charged: send the buyer through checkout again',
+    );
+  }
+  throw fail(lastCode ?? 'CheckoutSessionOpen', 'The checkout session is still Open: the buyer has not finished at Amazon Pay yet');
+}
+
+/** Waits for the buyer until Amazon's deadline, then reads the session to learn how it ended. */
+export async function awaitCompletion(o: CheckoutOwner): Promise<void> {
+  const { s, sid } = o;
+  if (!s.checkoutExpiresAt) {
+    try {
+      const session = await reads.getCheckoutSession(sid);
+      if (await settle(o, session)) return;
+    } catch (err) {
+      if (reasonOf(err) === 'ResourceNotFound') {
+        s.completion = { completed: false, status: 'Canceled', reasonCode: 'ResourceNotFound', message: 'Amazon Pay does not know this checkout session' };
+        o.setStatus('Canceled', 'ResourceNotFound');
+        s.final = true;
+        return;
+      }
+      log.error('could not read the checkout session; timing 24 h from now', { checkoutSessionId: sid, error: String(err) });
+    }
+    s.checkoutExpiresAt ??= new Date(Date.now() + DAY).toISOString();
+    o.publish();
+  }
+  let graceChecks = 0;
+  while (!s.completion) {
+    // Amazon's own deadline, never shortened: the buyer has the full 24 hours.
+    const left = msUntil(s.checkoutExpiresAt!);
+    if (left > 0 && (await condition(() => s.completion !== null, left))) break;
+    if (o.completing) {
+      await condition(() => !o.busy && (s.completion !== null || o.completing === undefined));
+      continue;
+    }
+    const outcome = await o.guarded(async () => {
+      const session = await reads.getCheckoutSession(sid);
+      return (await settle(o, session)) ?? false;
+    });
+    if (outcome || s.completion) break;
+    if (++graceChecks > DEADLINE_GRACE_CHECKS) {
+      // Past the deadline by an hour and Amazon still says Open: we will never complete it, so
+      // Amazon cancels it (and any authorization it made) by itself.
+      s.completion = { completed: false, status: 'Expired', reasonCode: 'Expired', message: 'The buyer did not complete the checkout within 24 hours' };
+      o.setStatus('Expired', 'Expired');
+      s.final = true;
+      break;
+    }
+    s.checkoutExpiresAt = new Date(Date.now() + 10 * 60 * 1000).toISOString();
+  }
+  // A complete that was in flight when the session expired answers from the state recorded above.
+  await condition(() => !o.busy);
+}

@@ -1,0 +1,24 @@
+/*
+ * Defaults, documented here because they are business decisions:
+ * - the order stays open for refunds REFUND_WINDOW_DAYS after capture (a OneTime charge permission
+ *   lives 180 days), then the workflow closes the charge permission and ends;
+ * - an unused authorization is warned about AUTH_EXPIRY_WARNING_MS before Amazon cancels it
+ *   (30 days after authorization, Canceled/ExpiredUnused);
+ * - pending objects (AuthorizationInitiated, CaptureInitiated, RefundInitiated) are polled as a
+ *   fallback to IPNs: 30 s, 1 m, 2 m ... capped at 1 h; a pending authorization is given 24 h plus
+ *   a margin, then canceled so no orphan authorization can remain.
+ */
+export const REFUND_WINDOW_DAYS = 180;
+export const DAY = 24 * 60 * 60 * 1000;
+export const AUTH_EXPIRY_WARNING_MS = 2 * DAY;
+export const PENDING_AUTHORIZATION_LIMIT_MS = DAY + 60 * 60 * 1000;
+const POLL_INITIAL_MS = 30_000;
+const POLL_MAX_MS = 60 * 60 * 1000;
+export const DEADLINE_GRACE_CHECKS = 6;
+export const HISTORY_LIMIT = 5_000;
+export const SEEN_NOTIFICATIONS_KEPT = 200;
+
+// Workflow time: Date is the deterministic clock of the workflow sandbox.
+export const nowIso = () => new Date().toISOString();
+export const msUntil = (iso: string) => Date.parse(iso) - Date.now();
+export const pollDelay = (polls: number) => Math.min(POLL_INITIAL_MS * 2 ** Math.min(polls, 20), POLL_MAX_MS);

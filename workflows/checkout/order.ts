@@ -1,0 +1,158 @@
+/**
+ * After completion the workflow owns the order until it is final: it reacts to IPNs, merchant
+ * requests and Amazon's deadlines, polls pending objects, and closes the charge permission.
+ */
+import { allHandlersFinished, condition, continueAsNew, log, upsertMemo, workflowInfo } from '@temporalio/workflow';
+import type { ChargeSummary, CheckoutStatusName } from '../checkout-messages';
+import type { checkoutWorkflow } from '../checkout';
+import { AUTH_EXPIRY_WARNING_MS, DAY, HISTORY_LIMIT, PENDING_AUTHORIZATION_LIMIT_MS, nowIso, pollDelay } from './constants';
+import type { CheckoutOwner } from './owner';
+import { bestEffort, reads, reasonOf, writes } from './proxies';
+
+export async function ownOrder(o: CheckoutOwner): Promise<void> {
+  const s = o.s;
+  if (s.final) return; // intent Confirm: the charge permission stays Chargeable for later charges
+  await registerNotifications(o);
+  while (!s.final) {
+    await o.guarded(() => step(o));
+    const longHistory = workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > (o.input.historyLimit ?? HISTORY_LIMIT);
+    if (longHistory && !s.final && !s.closeRequested) {
+      // A close handler waits for this loop to finish the order: it must not wait for the close.
+      await condition(() => (allHandlersFinished() && !o.busy) || s.closeRequested !== null);
+      if (!s.closeRequested) await continueAsNew<typeof checkoutWorkflow>({ ...o.input, resume: s });
+    }
+  }
+}
+
+/** One turn of the post-completion loop: react to notifications, requests and deadlines. */
+async function step(o: CheckoutOwner): Promise<void> {
+  const s = o.s;
+  await processInbox(o);
+  const seen = o.version;
+  const changed = () => o.version !== seen || s.inbox.length > 0;
+  const charge = s.charge;
+
+  if (!charge) {
+    // Intent Confirm: the charge permission stays Chargeable for a later charge; nothing to wait for.
+    o.setStatus('Confirmed');
+    return;
+  }
+  const pendingRefund = s.refunds.find((r) => r.state === 'RefundInitiated');
+  const pendingCharge = charge.state === 'AuthorizationInitiated' || charge.state === 'CaptureInitiated';
+
+  if (s.closeRequested && !pendingRefund && charge.state !== 'CaptureInitiated') {
+    await o.exclusive(() => closeOrder(o, s.closeRequested!.reason));
+    return;
+  }
+  if (pendingCharge) {
+    if (await condition(changed, pollDelay(s.pendingPolls))) return;
+    s.pendingPolls++;
+    await o.refreshCharge();
+    const since = s.pendingSince ? Date.parse(s.pendingSince) : Date.now();
+    if (s.charge?.state === 'AuthorizationInitiated' && Date.now() - since > PENDING_AUTHORIZATION_LIMIT_MS) {
+      log.error('authorization still pending after 24 h: canceling it', { chargeId: charge.chargeId });
+      await o.exclusive(async () => {
+        o.applyCharge(await writes.cancelCharge({ chargeId: charge.chargeId, cancellationReason: 'Authorization pending too long' }));
+      });
+    }
+    return;
+  }
+  if (pendingRefund) {
+    if (await condition(changed, pollDelay(s.refundPolls))) return;
+    s.refundPolls++;
+    o.applyRefund(await reads.getRefund(pendingRefund.refundId));
+    return;
+  }
+  switch (charge.state) {
+    case 'Authorized':
+      return awaitCaptureOrExpiry(o, charge, changed);
+    case 'Captured': {
+      const windowEnds = Date.parse(s.capturedAt ?? s.updatedAt) + o.refundWindowMs;
+      if (await condition(changed, Math.max(windowEnds - Date.now(), 1))) return;
+      s.closeRequested ??= { reason: 'Refund window ended' };
+      return;
+    }
+    default:
+      // Declined or Canceled: nothing can happen any more; release the charge permission.
+      await o.exclusive(() => closeOrder(o, 'Payment ' + charge.state.toLowerCase(), charge.state as CheckoutStatusName));
+  }
+}
+
+async function awaitCaptureOrExpiry(o: CheckoutOwner, charge: ChargeSummary, changed: () => boolean): Promise<void> {
+  const s = o.s;
+  const expiresAt = charge.expiresAt ? Date.parse(charge.expiresAt) : Date.parse(s.updatedAt) + 30 * DAY;
+  if (!s.expiryWarned) {
+    const warnIn = expiresAt - AUTH_EXPIRY_WARNING_MS - Date.now();
+    if (warnIn > 0 && (await condition(changed, warnIn))) return;
+    s.expiryWarned = true;
+    log.warn('authorization expires soon and is not captured', { chargeId: charge.chargeId, expiresAt: charge.expiresAt });
+    upsertMemo({ authorizationExpiryWarning: { chargeId: charge.chargeId, expiresAt: charge.expiresAt, warnedAt: nowIso() } });
+    o.publish();
+    return;
+  }
+  const left = expiresAt - Date.now();
+  const wait = left > 0 ? left : pollDelay(s.pendingPolls++);
+  if (await condition(changed, wait)) return;
+  // Amazon cancels it (Canceled/ExpiredUnused); the GET confirms rather than assumes.
+  await o.refreshCharge();
+}
+
+async function closeOrder(o: CheckoutOwner, reason: string, finalStatus: CheckoutStatusName = 'Closed'): Promise<void> {
+  const s = o.s;
+  const cpId = s.chargePermissionId!;
+  const live = s.charge && (s.charge.state === 'Authorized' || s.charge.state === 'AuthorizationInitiated');
+  try {
+    await writes.closeChargePermission({ chargePermissionId: cpId, closureReason: reason.slice(0, 255), cancelPendingCharges: !!live });
+  } catch (err) {
+    // Amazon closes a OneTime charge permission by itself once the order is fully captured.
+    if (reasonOf(err) !== 'InvalidChargePermissionStatus') throw err;
+    const cp = await reads.getChargePermission(cpId);
+    if (cp.state !== 'Closed' && !live) log.warn('charge permission could not be closed', { chargePermissionId: cpId, state: cp.state });
+  }
+  if (live) await o.refreshCharge();
+  if (finalStatus === 'Closed') o.setStatus('Closed');
+  s.final = true;
+  o.publish();
+}
+
+async function processInbox(o: CheckoutOwner): Promise<void> {
+  const s = o.s;
+  while (s.inbox.length > 0) {
+    const n = s.inbox[0]!;
+    // IPNs carry no state: GET the object, apply only forward transitions.
+    if (n.objectType === 'CHARGE' && s.charge?.chargeId === n.objectId) {
+      await o.refreshCharge();
+    } else if (n.objectType === 'REFUND' && s.refunds.some((r) => r.refundId === n.objectId)) {
+      o.applyRefund(await reads.getRefund(n.objectId));
+    } else if (n.objectType === 'CHARGE_PERMISSION' && n.objectId === s.chargePermissionId) {
+      const cp = await reads.getChargePermission(n.objectId);
+      log.info('charge permission notification', { chargePermissionId: cp.chargePermissionId, state: cp.state, reasons: cp.reasonCodes });
+    } else if (n.objectType === 'CHARGEBACK') {
+      log.warn('chargeback filed', { chargePermissionId: n.chargePermissionId, objectId: n.objectId });
+      s.lastReasonCode = 'Chargeback';
+      upsertMemo({ chargeback: { objectId: n.objectId, receivedAt: n.receivedAt } });
+      o.publish();
+    } else {
+      log.info('notification for an object this checkout does not track', { objectType: n.objectType, objectId: n.objectId });
+    }
+    s.inbox.shift();
+  }
+}
+
+async function registerNotifications(o: CheckoutOwner): Promise<void> {
+  try {
+    await bestEffort.registerNotificationOwner({ chargePermissionId: o.s.chargePermissionId!, ownerWorkflowId: workflowInfo().workflowId });
+    o.s.notificationOwnerRegistered = true;
+  } catch (err) {
+    // Polling is the fallback: losing IPNs only slows pending objects down.
+    log.warn('could not register for notifications; relying on polling', { error: String(err) });
+  }
+}
+
+export async function releaseNotifications(o: CheckoutOwner): Promise<void> {
+  try {
+    await bestEffort.notificationOwnerClosed({ chargePermissionId: o.s.chargePermissionId!, ownerWorkflowId: workflowInfo().workflowId });
+  } catch (err) {
+    log.warn('could not release the notification inbox', { error: String(err) });
+  }
+}

@@ -1,0 +1,201 @@
+import { ActivityFailure, ApplicationFailure, condition, log, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import type {
+  ChargeSummary,
+  CheckoutStatus,
+  CheckoutStatusName,
+  CompletionOutcome,
+  PaymentIntent,
+  RefundSummary,
+} from '../checkout-messages';
+import type { AmazonPayNotification } from '../notification-messages';
+import {
+  AmazonChargeId,
+  AmazonChargePermissionId,
+  AmazonCheckoutSessionId,
+  CheckoutStatus as CheckoutStatusKey,
+  MerchantReferenceId,
+} from '../search-attributes';
+import { DAY, REFUND_WINDOW_DAYS, SEEN_NOTIFICATIONS_KEPT, nowIso, pollDelay } from './constants';
+import { reads, reasonOf } from './proxies';
+import { initialState, type CheckoutState, type CheckoutWorkflowInput } from './state';
+import type { RefundView } from './views';
+
+const FINAL_STATUSES: CheckoutStatusName[] = ['Declined', 'BuyerCanceled', 'Expired', 'Canceled', 'Closed', 'Confirmed'];
+const CHARGE_RANK: Record<string, number> = {
+  AuthorizationInitiated: 1,
+  Authorized: 2,
+  CaptureInitiated: 3,
+  Captured: 4,
+  Canceled: 5,
+  Declined: 5,
+};
+const STATUS_OF_CHARGE: Record<string, CheckoutStatusName> = {
+  AuthorizationInitiated: 'AuthorizationPending',
+  Authorized: 'Authorized',
+  CaptureInitiated: 'CapturePending',
+  Captured: 'Captured',
+  Canceled: 'Canceled',
+  Declined: 'Declined',
+};
+
+/**
+ * The single owner of one checkout: its state, the forward-only transitions applied to it, and
+ * what one run needs besides (the message serialization and the last published attributes).
+ */
+export class CheckoutOwner {
+  readonly sid: string;
+  readonly s: CheckoutState;
+  readonly refundWindowMs: number;
+  /** Bumped by every message that may change what the main loop waits for. */
+  version = 0;
+  /** An exclusive section (an update or a loop step talking to Amazon) is running. */
+  busy = false;
+  /** The first complete's answer, shared by every later complete. */
+  completing: Promise<CompletionOutcome> | undefined;
+  private published = '';
+
+  constructor(readonly input: CheckoutWorkflowInput) {
+    this.sid = input.checkoutSessionId;
+    this.refundWindowMs = (input.refundWindowDays ?? REFUND_WINDOW_DAYS) * DAY;
+    this.s = initialState(input);
+  }
+
+  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    await condition(() => !this.busy);
+    this.busy = true;
+    try {
+      return await fn();
+    } finally {
+      this.busy = false;
+      this.version++;
+    }
+  }
+
+  status(): CheckoutStatus {
+    const s = this.s;
+    return {
+      checkoutSessionId: this.sid,
+      status: s.status,
+      merchantReferenceId: s.merchantReferenceId,
+      paymentIntent: (s.finalAmount?.paymentIntent ?? null) as PaymentIntent | null,
+      chargeAmount: s.finalAmount?.chargeAmount ?? null,
+      chargePermissionId: s.chargePermissionId,
+      charge: s.charge,
+      refunds: s.refunds,
+      deadlines: {
+        checkoutExpiresAt: s.checkoutExpiresAt,
+        authorizationExpiresAt: s.charge?.state === 'Authorized' ? s.charge.expiresAt : null,
+      },
+      lastReasonCode: s.lastReasonCode,
+      completion: s.completion,
+      final: s.final,
+      updatedAt: s.updatedAt,
+    };
+  }
+
+  publish(): void {
+    const s = this.s;
+    s.updatedAt = nowIso();
+    const attributes = [s.status, this.sid, s.merchantReferenceId, s.chargePermissionId, s.charge?.chargeId].join('|');
+    // Each upsert is a history event: only when something operators search by changed.
+    if (attributes !== this.published) {
+      this.published = attributes;
+      upsertSearchAttributes([
+        { key: CheckoutStatusKey, value: s.status },
+        { key: AmazonCheckoutSessionId, value: this.sid },
+        ...(s.merchantReferenceId ? [{ key: MerchantReferenceId, value: s.merchantReferenceId }] : []),
+        ...(s.chargePermissionId ? [{ key: AmazonChargePermissionId, value: s.chargePermissionId }] : []),
+        ...(s.charge ? [{ key: AmazonChargeId, value: s.charge.chargeId }] : []),
+      ]);
+    }
+    const amount = s.finalAmount ? ` ${s.finalAmount.chargeAmount.amount} ${s.finalAmount.chargeAmount.currencyCode} ${s.finalAmount.paymentIntent}` : '';
+    const charge = s.charge ? `, charge ${s.charge.chargeId} ${s.charge.state}` : '';
+    const refunds = s.refunds.length ? `, ${s.refunds.length} refund(s)` : '';
+    const reason = s.lastReasonCode ? ` (${s.lastReasonCode})` : '';
+    const warning =
+      s.expiryWarned && s.charge?.state === 'Authorized' ? `\n\nWarning: authorization expires unused at ${s.charge.expiresAt}: capture or cancel it` : '';
+    setCurrentDetails(`**${s.status}**${reason}${amount}${charge}${refunds}${warning}`);
+  }
+
+  setStatus(next: CheckoutStatusName, reasonCode?: string | null): void {
+    const s = this.s;
+    if (s.final) return;
+    if (reasonCode) s.lastReasonCode = reasonCode;
+    if (next !== s.status) log.info('checkout status', { checkoutSessionId: this.sid, from: s.status, to: next });
+    s.status = next;
+    if (FINAL_STATUSES.includes(next) && next !== 'Canceled' && next !== 'Declined') s.final = true;
+    this.publish();
+  }
+
+  /** Forward-only: a late or duplicate answer can never roll a charge back. */
+  applyCharge(next: ChargeSummary): void {
+    const s = this.s;
+    const cur = s.charge;
+    if (cur && cur.chargeId !== next.chargeId) return;
+    if (cur && next.state !== cur.state) {
+      const regress = (CHARGE_RANK[next.state] ?? 0) <= (CHARGE_RANK[cur.state] ?? 0) || cur.state === 'Captured';
+      if (regress) {
+        log.warn('ignored backward charge transition', { chargeId: next.chargeId, from: cur.state, to: next.state });
+        return;
+      }
+    }
+    if (cur?.state !== next.state) {
+      s.pendingSince = next.state.endsWith('Initiated') ? nowIso() : null;
+      s.pendingPolls = 0;
+    }
+    if (next.state === 'Captured' && !s.capturedAt) s.capturedAt = nowIso();
+    s.charge = next;
+    const mapped = STATUS_OF_CHARGE[next.state];
+    if (mapped && !s.final) this.setStatus(mapped, next.reasonCode);
+    this.publish();
+    this.version++;
+  }
+
+  applyRefund(view: RefundView): RefundSummary | undefined {
+    const s = this.s;
+    const r = s.refunds.find((x) => x.refundId === view.refundId);
+    if (!r) return undefined;
+    if (r.state === 'RefundInitiated' && view.state !== 'RefundInitiated') {
+      r.state = view.state;
+      r.reasonCode = view.reasonCode;
+      if (view.state === 'Declined') s.lastReasonCode = view.reasonCode ?? 'RefundDeclined';
+      s.refundPolls = 0;
+      this.publish();
+      this.version++;
+    }
+    return r;
+  }
+
+  async refreshCharge(): Promise<void> {
+    if (this.s.charge) this.applyCharge(await reads.getCharge(this.s.charge.chargeId));
+  }
+
+  /** Queues an IPN for the main loop, once per messageId/notificationId. */
+  receive(n: AmazonPayNotification): void {
+    const s = this.s;
+    if (s.seenNotifications.includes(n.messageId) || s.seenNotifications.includes(n.notificationId)) return;
+    s.seenNotifications.push(n.messageId, n.notificationId);
+    s.seenNotifications = s.seenNotifications.slice(-SEEN_NOTIFICATIONS_KEPT);
+    s.inbox.push(n);
+    this.version++;
+  }
+
+  /**
+   * Amazon failures in the main loop never fail the workflow: the order and its ids stay
+   * recorded and queryable, and the step is tried again after a backoff.
+   */
+  async guarded<T>(fn: () => Promise<T>): Promise<T | false> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!(err instanceof ActivityFailure) && !(err instanceof ApplicationFailure)) throw err;
+        this.s.lastReasonCode = reasonOf(err) ?? this.s.lastReasonCode;
+        log.error('checkout step failed; retrying', { checkoutSessionId: this.sid, error: err.message, reasonCode: reasonOf(err) });
+        this.publish();
+        await condition(() => this.s.final, pollDelay(attempt));
+        if (this.s.final) return false;
+      }
+    }
+  }
+}

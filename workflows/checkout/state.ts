@@ -1,0 +1,69 @@
+import type { ChargeSummary, CheckoutInput, CheckoutStatusName, CompletionOutcome, FinalAmountInput, RefundSummary } from '../checkout-messages';
+import type { AmazonPayNotification } from '../notification-messages';
+import { nowIso } from './constants';
+
+/** Everything a run knows about its checkout; carried over by continueAsNew. */
+export interface CheckoutState {
+  checkoutSessionId: string;
+  status: CheckoutStatusName;
+  merchantReferenceId: string | null;
+  finalAmount: FinalAmountInput | null;
+  checkoutExpiresAt: string | null;
+  completion: CompletionOutcome | null;
+  completeAttempts: number;
+  chargePermissionId: string | null;
+  charge: ChargeSummary | null;
+  pendingSince: string | null;
+  pendingPolls: number;
+  captures: number;
+  refunds: RefundSummary[];
+  refundPolls: number;
+  capturedAt: string | null;
+  expiryWarned: boolean;
+  lastReasonCode: string | null;
+  notificationOwnerRegistered: boolean;
+  seenNotifications: string[];
+  inbox: AmazonPayNotification[];
+  closeRequested: { reason: string } | null;
+  final: boolean;
+  updatedAt: string;
+}
+
+export interface CheckoutWorkflowInput extends CheckoutInput {
+  /** Carried over by continueAsNew. */
+  resume?: CheckoutState;
+  /** Overrides REFUND_WINDOW_DAYS. */
+  refundWindowDays?: number;
+  /** Continue as new past this many history events (default HISTORY_LIMIT, or when the server suggests it). */
+  historyLimit?: number;
+}
+
+export function initialState(input: CheckoutWorkflowInput): CheckoutState {
+  return (
+    input.resume ?? {
+      checkoutSessionId: input.checkoutSessionId,
+      status: 'AwaitingBuyer',
+      merchantReferenceId: input.merchantReferenceId ?? null,
+      finalAmount: null,
+      checkoutExpiresAt: null,
+      completion: null,
+      completeAttempts: 0,
+      chargePermissionId: null,
+      charge: null,
+      pendingSince: null,
+      pendingPolls: 0,
+      captures: 0,
+      refunds: [],
+      refundPolls: 0,
+      capturedAt: null,
+      expiryWarned: false,
+      lastReasonCode: null,
+      notificationOwnerRegistered: false,
+      seenNotifications: [],
+      inbox: [],
+      closeRequested: null,
+      final: false,
+      updatedAt: nowIso(),
+    }
+  );
+}
