@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
+import { startSimulator } from '../../simulator';
+import { generateMerchantKey } from '../support/keys';
 import { freePort } from '../../scripts/dev-server';
 import { ensureTemporalCli } from '../../scripts/provision';
 
@@ -93,5 +95,42 @@ describe('npm start (the embedded default)', () => {
     expect(await second.exited).toBe(0);
     expect(processesUsing(dataDir)).toEqual([]);
     expect(second.output()).toContain('stopped Temporal dev server');
+  });
+
+  it('attaches to TEMPORAL_ADDRESS and talks to the configured Amazon Pay instead of starting its own', async () => {
+    if (process.env.TEMPORAL_ADDRESS) return; // needs the dev server of this test run
+    const dataDir = mkdtempSync(join(tmpdir(), 'amazon-pay-attach-'));
+    const key = generateMerchantKey();
+    // Stands in for Amazon Pay: an external service the product only knows by its base URL.
+    await using amazon = await startSimulator({ publicKeys: { [key.publicKeyId]: key.publicKeyPem } });
+    const apiPort = String(await freePort());
+    const started = await startMain({
+      DATA_DIR: dataDir,
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      AMAZON_PAY_PUBLIC_KEY_ID: key.publicKeyId,
+      AMAZON_PAY_PRIVATE_KEY: key.privateKeyPem,
+      AMAZON_PAY_BASE_URL: amazon.url,
+      AMAZON_PAY_STORE_ID: 'amzn1.application-oa2-client.00000000000000000000000000000000',
+      API_KEYS: 'attach-key',
+      API_PORT: apiPort,
+      SIMULATOR_PORT: String(await freePort()),
+    });
+    try {
+      const out = started.output();
+      expect(out).toContain(`attached to ${inject('temporalAddress')}`);
+      expect(out).toContain(`Amazon Pay          ${amazon.url}`);
+      expect(out).not.toContain('simulator at');
+      expect(out).not.toContain('starting the Temporal dev server');
+      const res = await fetch(`http://127.0.0.1:${apiPort}/v1/checkout-sessions/button-config`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer attach-key', 'content-type': 'application/json' },
+        body: JSON.stringify({ amount: { amount: '5.00', currencyCode: 'USD' }, checkoutReviewReturnUrl: 'https://shop.example/review' }),
+      });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { publicKeyId: string }).publicKeyId).toBe(key.publicKeyId);
+    } finally {
+      started.child.kill('SIGINT');
+    }
+    expect(await started.exited).toBe(0);
   });
 });
