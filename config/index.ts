@@ -59,6 +59,8 @@ const schema = z
     TEMPORAL_UI_PORT: port.default(8233),
     TEMPORAL_PORT: port.default(7233),
     SIMULATOR_PORT: port.default(4010),
+    /** The demo storefront `npm start` serves next to the simulator; 0 turns it off. */
+    DEMO_PORT: port.default(3001),
   })
   .superRefine((env, ctx) => {
     if (env.AMAZON_PAY_PRIVATE_KEY && env.AMAZON_PAY_PRIVATE_KEY_FILE) {

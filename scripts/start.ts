@@ -138,6 +138,23 @@ try {
   stack.push({ name: 'HTTP API', stop: () => new Promise<void>((res) => server.close(() => res())) });
   simulator?.configureIpn({ url: `http://${env.API_HOST}:${env.API_PORT}${env.IPN_PATH}` });
 
+  // A demo shop to click through a checkout, only against the simulator (it is not the product).
+  let demoUrl: string | undefined;
+  if (simulator && env.DEMO_PORT !== 0) {
+    const { startDemoStorefront } = await import('../demo/storefront');
+    const demo = await startDemoStorefront({
+      apiUrl: `http://${env.API_HOST}:${env.API_PORT}`,
+      apiKey: keys[0]!,
+      port: env.DEMO_PORT,
+      hostname: env.API_HOST,
+      amazonPayScriptUrl: `${simulator.url}/checkout.js`,
+      temporalUiUrl: uiUrl ?? null,
+      temporalNamespace: env.TEMPORAL_NAMESPACE,
+    });
+    demoUrl = demo.url;
+    stack.push({ name: 'demo storefront', stop: () => demo.close() });
+  }
+
   const apiUrl = `http://${env.API_HOST}:${env.API_PORT}`;
   console.log(`
   Amazon Pay on Temporal is running.
@@ -147,7 +164,7 @@ try {
     HTTP API            ${apiUrl}   health: ${apiUrl}/health   OpenAPI: ${apiUrl}/openapi.json
     API key             ${keys[0]}${env.API_KEYS || env.API_KEYS_FILE ? '' : `   (generated, stored in ${join(dataDir, 'api-key')})`}
     IPN endpoint        ${apiUrl}${env.IPN_PATH}
-    Amazon Pay          ${simulator ? `simulator at ${simulator.url} (admin: ${simulator.url}/__admin)` : credentials.baseUrl ?? `the real API (${credentials.region}, ${credentials.publicKeyId.toUpperCase().startsWith('LIVE') || !credentials.sandbox ? 'live' : 'sandbox'})`}
+${demoUrl ? `    Demo storefront     ${demoUrl}   (a demo shop: buy something, then watch it in the Web UI)\n` : ''}    Amazon Pay          ${simulator ? `simulator at ${simulator.url} (admin: ${simulator.url}/__admin)` : credentials.baseUrl ?? `the real API (${credentials.region}, ${credentials.publicKeyId.toUpperCase().startsWith('LIVE') || !credentials.sandbox ? 'live' : 'sandbox'})`}
 
   Ctrl-C stops everything.
 `);

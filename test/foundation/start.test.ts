@@ -63,6 +63,7 @@ describe('npm start (the embedded default)', () => {
       TEMPORAL_UI_PORT: String(await freePort()),
       API_PORT: String(await freePort()),
       SIMULATOR_PORT: String(await freePort()),
+      DEMO_PORT: String(await freePort()),
     };
     const env = { DATA_DIR: dataDir, ...ports };
     const cli = await ensureTemporalCli();
@@ -75,6 +76,9 @@ describe('npm start (the embedded default)', () => {
       const ui = await fetch(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}/`);
       expect(ui.status).toBe(200);
       expect(first.output()).toContain(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}`);
+      const shop = await fetch(`http://127.0.0.1:${ports.DEMO_PORT}/`);
+      expect(shop.status).toBe(200);
+      expect(await shop.text()).toContain('renderButton');
       // A workflow nobody polls for: it only has to outlive the restart.
       await run(cli, ['workflow', 'start', '--address', address, '--type', 'persistenceProbe', '--task-queue', 'nobody', '--workflow-id', 'persistence-probe']);
     } finally {
