@@ -5,7 +5,7 @@
 import { allHandlersFinished, condition, continueAsNew, log, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { ChargeSummary, CheckoutStatusName } from '../checkout-messages';
 import type { checkoutWorkflow } from '../checkout';
-import { AUTH_EXPIRY_WARNING_MS, DAY, HISTORY_LIMIT, PENDING_AUTHORIZATION_LIMIT_MS, nowIso, pollDelay } from './constants';
+import { AUTH_EXPIRY_WARNING_MS, DAY, HISTORY_LIMIT, PENDING_AUTHORIZATION_LIMIT_MS, REFUND_WINDOW_DAYS, nowIso, pollDelay } from './constants';
 import type { CheckoutOwner } from './owner';
 import { bestEffort, reads, reasonOf, writes } from './proxies';
 
@@ -67,7 +67,7 @@ async function step(o: CheckoutOwner): Promise<void> {
     case 'Authorized':
       return awaitCaptureOrExpiry(o, charge, changed);
     case 'Captured': {
-      const windowEnds = Date.parse(s.capturedAt ?? s.updatedAt) + o.refundWindowMs;
+      const windowEnds = Date.parse(s.capturedAt ?? s.updatedAt) + (o.input.refundWindowDays ?? REFUND_WINDOW_DAYS) * DAY;
       if (await condition(changed, Math.max(windowEnds - Date.now(), 1))) return;
       s.closeRequested ??= { reason: 'Refund window ended' };
       return;

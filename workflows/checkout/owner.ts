@@ -15,7 +15,7 @@ import {
   CheckoutStatus as CheckoutStatusKey,
   MerchantReferenceId,
 } from '../search-attributes';
-import { DAY, REFUND_WINDOW_DAYS, SEEN_NOTIFICATIONS_KEPT, nowIso, pollDelay } from './constants';
+import { SEEN_NOTIFICATIONS_KEPT, nowIso, pollDelay } from './constants';
 import { reads, reasonOf } from './proxies';
 import { initialState, type CheckoutState, type CheckoutWorkflowInput } from './state';
 import type { RefundView } from './views';
@@ -44,8 +44,8 @@ const STATUS_OF_CHARGE: Record<string, CheckoutStatusName> = {
  */
 export class CheckoutOwner {
   readonly sid: string;
+  /** The durable part, handed to the next run by continueAsNew. */
   readonly s: CheckoutState;
-  readonly refundWindowMs: number;
   /** Bumped by every message that may change what the main loop waits for. */
   version = 0;
   /** An exclusive section (an update or a loop step talking to Amazon) is running. */
@@ -56,7 +56,6 @@ export class CheckoutOwner {
 
   constructor(readonly input: CheckoutWorkflowInput) {
     this.sid = input.checkoutSessionId;
-    this.refundWindowMs = (input.refundWindowDays ?? REFUND_WINDOW_DAYS) * DAY;
     this.s = initialState(input);
   }
 
