@@ -28,6 +28,7 @@ import { toMinor } from './checkout/money';
 import { cancel, capture, checkRefundable, close, refund } from './checkout/operations';
 import { ownOrder, releaseNotifications } from './checkout/order';
 import { CheckoutOwner } from './checkout/owner';
+import { fail } from './checkout/proxies';
 import type { CheckoutWorkflowInput } from './checkout/state';
 
 export type { CheckoutState, CheckoutWorkflowInput } from './checkout/state';
@@ -39,34 +40,38 @@ export async function checkoutWorkflow(input: CheckoutWorkflowInput): Promise<Ch
   setHandler(statusQuery, () => o.status());
   setHandler(amazonPayNotificationSignal, (n) => o.receive(n));
   setHandler(reviewUpdate, () => review(o));
+  // Validators reject with the same failure type the handler would, so callers get a specific
+  // reason (InvalidChargeStatus, ...) and a rejected update leaves no trace in the history.
   setHandler(setFinalAmountUpdate, (amount) => o.exclusive(() => setFinalAmount(o, amount)), {
     validator: (amount) => {
-      if (s.completion || o.completing || s.final) throw new Error('The checkout was already completed or ended');
-      toMinor(amount.chargeAmount);
-      if (amount.totalOrderAmount) toMinor(amount.totalOrderAmount);
+      if (s.completion || o.completing || s.final) throw fail('InvalidCheckoutSessionStatus', 'The checkout was already completed or ended');
+      validAmount(amount.chargeAmount);
+      if (amount.totalOrderAmount) validAmount(amount.totalOrderAmount);
     },
   });
   setHandler(completeUpdate, () => complete(o), {
     validator: () => {
-      if (!s.completion && !o.completing && !s.finalAmount) throw new Error('Set the final amount (setFinalAmount) before complete');
+      if (!s.completion && !o.completing && !s.finalAmount) throw fail('ChargeAmountNotSet', 'Set the final amount (setFinalAmount) before complete');
     },
   });
   setHandler(captureUpdate, (req) => o.exclusive(() => capture(o, req)), {
     validator: (req) => {
-      if (s.charge?.state !== 'Authorized' || s.closeRequested || s.final) throw new Error(`Nothing to capture: the charge is ${s.charge?.state ?? 'missing'}`);
-      if (req.amount) toMinor(req.amount);
+      if (s.charge?.state !== 'Authorized' || s.closeRequested || s.final) {
+        throw fail('InvalidChargeStatus', `Nothing to capture: the charge is ${s.charge?.state ?? 'missing'}`);
+      }
+      if (req.amount) validAmount(req.amount);
     },
   });
   setHandler(cancelUpdate, (req) => o.exclusive(() => cancel(o, req)), {
     validator: (_req) => {
       const st = s.charge?.state;
-      if (st !== 'Authorized' && st !== 'AuthorizationInitiated') throw new Error(`Nothing to cancel: the charge is ${st ?? 'missing'}`);
+      if (st !== 'Authorized' && st !== 'AuthorizationInitiated') throw fail('InvalidChargeStatus', `Nothing to cancel: the charge is ${st ?? 'missing'}`);
     },
   });
   setHandler(refundUpdate, (req) => o.exclusive(() => refund(o, req)), { validator: (req) => checkRefundable(o, req.amount) });
   setHandler(closeUpdate, (req) => close(o, req), {
     validator: (_req) => {
-      if (!s.completion?.completed && !s.final) throw new Error('Nothing to close before the checkout is completed');
+      if (!s.completion?.completed && !s.final) throw fail('NotCompleted', 'Nothing to close before the checkout is completed');
     },
   });
 
@@ -80,4 +85,12 @@ export async function checkoutWorkflow(input: CheckoutWorkflowInput): Promise<Ch
   }
   await condition(allHandlersFinished);
   return o.status();
+}
+
+function validAmount(price: Parameters<typeof toMinor>[0]): void {
+  try {
+    toMinor(price);
+  } catch (err) {
+    throw fail('InvalidParameterValue', (err as Error).message);
+  }
 }

@@ -188,9 +188,8 @@ describe('storefront checkout over HTTP', () => {
     // Before the amount: complete and capture are refused by the checkout's state.
     const initial = await stateOf(id);
     expect(initial.status).toBe('AwaitingBuyer');
-    await expectError(await api('POST', `/v1/checkouts/${id}/complete`), 409, 'checkout_state_conflict');
-    const capture = await api('POST', `/v1/checkouts/${id}/capture`, {});
-    expect(capture.status).toBe(409);
+    await expectError(await api('POST', `/v1/checkouts/${id}/complete`), 409, 'ChargeAmountNotSet');
+    await expectError(await api('POST', `/v1/checkouts/${id}/capture`, {}), 409, 'InvalidChargeStatus');
     expect(await stateOf(id)).toEqual(initial);
 
     const updatesBefore = await count('updateCheckoutSession');

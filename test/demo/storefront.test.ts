@@ -175,7 +175,7 @@ describe('demo storefront', () => {
     const { id, reviewUrl } = await clickAmazonPay('?tee=1');
     expect((await browse(reviewUrl)).status).toBe(200);
     const early = await browse(`${shop.url}/orders/${id}/capture`, { idempotencyKey: 'demo-early' });
-    expectMessage(early, 409, 'checkout_state_conflict');
+    expectMessage(early, 409, 'InvalidChargeStatus');
 
     // A refund amount the API rejects.
     expectMessage(await browse(`${shop.url}/orders/${id}/refund`, { amount: 'lots' }), 400, 'validation_error');
