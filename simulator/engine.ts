@@ -928,11 +928,7 @@ export class SimulatorEngine {
     const charge = this.charge(ctx, id);
     const amount = parsePrice(input.captureAmount, 'captureAmount');
     if (charge.state !== 'Authorized') {
-      throw new AmazonPayApiError(
-        422,
-        'InvalidChargeStatus',
-        `You tried to call an operation on a Charge that is in a state where that operation is not allowed. Charge state: ${charge.state}`,
-      );
+      throw invalidChargeStatus(charge);
     }
     if (amount.currencyCode !== charge.chargeAmount.currencyCode) {
       throw new AmazonPayApiError(400, 'CurrencyMismatch', 'The captureAmount currency does not match the Charge currency.');
@@ -957,11 +953,7 @@ export class SimulatorEngine {
     const charge = this.charge(ctx, id);
     if (charge.state === 'Canceled') return charge;
     if (charge.state !== 'Authorized' && charge.state !== 'AuthorizationInitiated') {
-      throw new AmazonPayApiError(
-        422,
-        'InvalidChargeStatus',
-        `You tried to call an operation on a Charge that is in a state where that operation is not allowed. Charge state: ${charge.state}`,
-      );
+      throw invalidChargeStatus(charge);
     }
     this.cancelCharge(charge, 'MerchantCanceled', input.cancellationReason ?? 'Canceled by the merchant.');
     this.notifyCharge(charge);
@@ -987,11 +979,7 @@ export class SimulatorEngine {
     const charge = this.charge(ctx, input.chargeId);
     const amount = parsePrice(input.refundAmount, 'refundAmount');
     if (charge.state !== 'Captured') {
-      throw new AmazonPayApiError(
-        422,
-        'InvalidChargeStatus',
-        `You tried to call an operation on a Charge that is in a state where that operation is not allowed. Charge state: ${charge.state}`,
-      );
+      throw invalidChargeStatus(charge);
     }
     if (amount.currencyCode !== charge.chargeAmount.currencyCode) {
       throw new AmazonPayApiError(400, 'CurrencyMismatch', 'The refundAmount currency does not match the Charge currency.');
@@ -1089,4 +1077,12 @@ export function withQuery(url: string, name: string, value: string): string {
   const u = new URL(url);
   u.searchParams.set(name, value);
   return u.toString();
+}
+
+function invalidChargeStatus(charge: Charge): AmazonPayApiError {
+  return new AmazonPayApiError(
+    422,
+    'InvalidChargeStatus',
+    `You tried to call an operation on a Charge that is in a state where that operation is not allowed. Charge state: ${charge.state}`,
+  );
 }

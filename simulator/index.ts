@@ -67,15 +67,9 @@ export interface Simulator extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-export interface RunningSimulator extends AsyncDisposable {
+/** A simulator listening on a port. */
+export interface RunningSimulator extends Pick<Simulator, 'app' | 'clock' | 'engine' | 'ipn' | 'registerPublicKey' | 'configureIpn' | 'close'>, AsyncDisposable {
   url: string;
-  app: Hono;
-  clock: SimClock;
-  engine: SimulatorEngine;
-  ipn: IpnDispatcher;
-  registerPublicKey(publicKeyId: string, pem: string, merchantId?: string): void;
-  configureIpn(options: SimulatorOptions['ipn']): void;
-  close(): Promise<void>;
 }
 
 export const DEFAULT_MERCHANT_ID = 'A2SIMULATORMRCH';
