@@ -1,6 +1,7 @@
-// Replays every recorded checkout history (test/fixtures/histories/*.json) against the current
-// workflow code: a change that would break running workflows (non-determinism) fails here.
-// Record new fixtures with `RECORD_HISTORIES=1 npx vitest run --project integration test/checkout`.
+// Replays every recorded history (test/fixtures/histories/*.json: checkouts, session creation,
+// notification inboxes) against the current workflow code: a change that would break running
+// workflows (non-determinism) fails here. Record new fixtures with
+// `RECORD_HISTORIES=1 npx vitest run --project integration test/checkout test/ipn/routing.test.ts test/api/checkout-sessions.test.ts`.
 import { readdir, readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { Worker } from '@temporalio/worker';
@@ -8,7 +9,7 @@ import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { HISTORIES_DIR } from './checkout/record';
 import { workflowBundle } from './support/stack';
 
-describe('replay of recorded checkout histories', () => {
+describe('replay of recorded workflow histories', () => {
   it('every fixture replays without non-determinism', async () => {
     const files = (await readdir(HISTORIES_DIR)).filter((f) => f.endsWith('.json')).sort();
     expect(files.length).toBeGreaterThan(0);

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkoutWorkflowId } from '../../workflows/checkout-messages';
+import { recordHistory } from '../checkout/record';
 import { startTestStack, type TestStack } from '../support/stack';
 
 let stack: TestStack;
@@ -48,6 +49,7 @@ describe('POST /v1/checkout-sessions', () => {
     const owner = await stack.temporal.workflow.getHandle(checkoutWorkflowId(first.checkoutSessionId)).describe();
     expect(owner.status.name).toBe('RUNNING');
     expect(await owner.staticSummary()).toBe(`Amazon Pay checkout ${first.checkoutSessionId} for order cart-9`);
+    await recordHistory(stack.temporal.workflow.getHandle(`create-checkout-session-${key}`), 'create-checkout-session');
 
     // The created session continues like a button-created one: the buyer signs in, the storefront reviews it.
     await stack.admin.signIn(first.checkoutSessionId);

@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createIpnRoutes } from '../../api/ipn';
 import { notificationInboxWorkflowId } from '../../workflows/notifications';
 import { startTestStack, type TestStack } from '../support/stack';
+import { recordHistory } from '../checkout/record';
 import { finishOwnerSignal } from './owner-workflow';
 import { eventually, inboxView, newChargePermissionId, ownerReceived, serveApp, startOwner, startIpnSender, startRoutingWorker } from './support';
 
@@ -60,6 +61,7 @@ describe('IPN routing through the charge permission inbox', () => {
     const s = await eventually(owner.state, (st) => st.received.length === 2);
     expect(ownerReceived(s)).toEqual(ids);
     expect(await inboxView(stack.temporal, cp)).toMatchObject({ status: 'Routing', waiting: [], counts: { received: 2, forwarded: 2 } });
+    await recordHistory(stack.temporal.workflow.getHandle(notificationInboxWorkflowId(cp)), 'inbox-buffered-then-routed');
   });
 
   it('duplicates: each IPN delivered three times reaches the owner once', async () => {
@@ -76,6 +78,7 @@ describe('IPN routing through the charge permission inbox', () => {
     const s = await owner.state();
     expect(ownerReceived(s)).toEqual(ids);
     expect(s.duplicatesIgnored).toBe(0);
+    await recordHistory(stack.temporal.workflow.getHandle(notificationInboxWorkflowId(cp)), 'inbox-duplicates');
   });
 
   it('reordering and delay: every IPN arrives exactly once, in whatever order', async () => {
@@ -103,6 +106,7 @@ describe('IPN routing through the charge permission inbox', () => {
     const inbox = await stack.temporal.workflow.getHandle(notificationInboxWorkflowId(cp)).describe();
     expect(inbox.status.name).toBe('RUNNING');
     expect(inbox.searchAttributes.NotificationStatus).toEqual(['Late']);
+    await recordHistory(stack.temporal.workflow.getHandle(notificationInboxWorkflowId(cp)), 'inbox-late-after-owner-closed');
   });
 
   it('records as late when the owner ended without saying so (terminated)', async () => {
