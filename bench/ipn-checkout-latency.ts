@@ -7,73 +7,41 @@
 //
 //   npx tsx bench/ipn-checkout-latency.ts [checkouts=20]
 import { randomUUID } from 'node:crypto';
-import { generateKeyPairSync } from 'node:crypto';
 import { serve } from '@hono/node-server';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime } from '@temporalio/worker';
 import { Hono } from 'hono';
-import { AmazonPayClient } from '../amazon-pay';
 import { createApp } from '../api/app';
-import { startDevServer } from '../scripts/dev-server';
-import { ensureTemporalCli } from '../scripts/provision';
-import { startSimulator } from '../simulator';
-import { SimulatorAdmin } from '../simulator/admin-client';
 import { checkoutWorkflowId, completeUpdate, reviewUpdate, setFinalAmountUpdate, statusQuery } from '../workflows/checkout-messages';
-import { createPaymentWorker } from '../worker/worker';
+import { percentiles, startBenchStack, STORE_ID } from './support';
 
 const count = Number(process.argv[2] ?? 20);
-const quiet = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: (m: string) => console.error(m) };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-Runtime.install({ logger: quiet });
-const dev = await startDevServer({ cliPath: await ensureTemporalCli(), headless: true, logLevel: 'error' });
-const cleanup: Array<() => Promise<unknown>> = [() => dev.stop()];
+await using stack = await startBenchStack({ delays: { pendingAuthorizationMs: 60_000 } });
+const { admin, amazonPay, simulator, temporal, taskQueue } = stack;
+
+// Our API on a real port, wrapped to timestamp each IPN as it arrives.
+const received: Array<{ at: number; body: string }> = [];
+const api = createApp({
+  checkout: { temporal, taskQueue, apiKeys: ['bench'], buttonSigner: amazonPay, storeId: STORE_ID },
+  ipn: { temporal, taskQueue, path: '/amazon-pay/ipn', certHostPattern: /^127\.0\.0\.1$/, confirmSubscriptions: false, bodyLimitBytes: 65536, logger: { info: () => undefined, warn: () => undefined, error: () => undefined } },
+});
+const front = new Hono();
+front.use('/amazon-pay/ipn', async (c, next) => {
+  received.push({ at: performance.now(), body: await c.req.raw.clone().text() });
+  await next();
+});
+front.route('/', api);
+const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
+  const s = serve({ fetch: front.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
+});
+const address = server.address();
+simulator.configureIpn({ url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/amazon-pay/ipn` });
+
+const latencies: number[] = [];
 try {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const publicKeyId = 'SANDBOX-BENCHIPN';
-  const simulator = await startSimulator({
-    publicKeys: { [publicKeyId]: publicKey.export({ type: 'spki', format: 'pem' }).toString() },
-    delays: { pendingAuthorizationMs: 60_000 },
-  });
-  cleanup.unshift(() => simulator.close());
-  const admin = new SimulatorAdmin(simulator.url);
-  const amazonPay = new AmazonPayClient({ publicKeyId, privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), region: 'na', sandbox: true, baseUrl: simulator.url });
-  const connection = await Connection.connect({ address: dev.address });
-  cleanup.unshift(() => connection.close());
-  const temporal = new Client({ connection, namespace: dev.namespace });
-  const native = await NativeConnection.connect({ address: dev.address });
-  cleanup.unshift(() => native.close());
-  const taskQueue = `bench-${randomUUID()}`;
-  const worker = await createPaymentWorker({ connection: native, namespace: dev.namespace, taskQueue, amazonPay, temporal, shutdownGraceTime: '2s' });
-  const running = worker.run();
-  cleanup.unshift(async () => {
-    worker.shutdown();
-    await running;
-  });
-
-  // Our API on a real port, wrapped to timestamp each IPN as it arrives.
-  const received: Array<{ at: number; body: string }> = [];
-  const api = createApp({
-    checkout: { temporal, taskQueue, apiKeys: ['bench'], buttonSigner: amazonPay, storeId: 'amzn1.application-oa2-client.00000000000000000000000000000000' },
-    ipn: { temporal, taskQueue, path: '/amazon-pay/ipn', certHostPattern: /^127\.0\.0\.1$/, confirmSubscriptions: false, bodyLimitBytes: 65536, logger: { info: () => undefined, warn: () => undefined, error: () => undefined } },
-  });
-  const front = new Hono();
-  front.use('/amazon-pay/ipn', async (c, next) => {
-    received.push({ at: performance.now(), body: await c.req.raw.clone().text() });
-    await next();
-  });
-  front.route('/', api);
-  const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
-    const s = serve({ fetch: front.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
-  });
-  cleanup.unshift(() => new Promise((r) => server.close(r)));
-  const address = server.address();
-  simulator.configureIpn({ url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/amazon-pay/ipn` });
-
-  const latencies: number[] = [];
   for (let n = 0; n < count; n++) {
     const session = await amazonPay.createCheckoutSession(
-      { storeId: 'amzn1.application-oa2-client.00000000000000000000000000000000', webCheckoutDetails: { checkoutReviewReturnUrl: 'https://shop.example/review' } },
+      { storeId: STORE_ID, webCheckoutDetails: { checkoutReviewReturnUrl: 'https://shop.example/review' } },
       { idempotencyKey: randomUUID().replace(/-/g, '') },
     );
     await admin.signIn(session.checkoutSessionId);
@@ -105,10 +73,9 @@ try {
       await sleep(5);
     }
   }
-  const s = [...latencies].sort((a, b) => a - b);
-  const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!.toFixed(0);
-  console.log(`IPN -> checkout Authorized on ${new Date().toISOString()} (dev server in memory, 1 worker, same machine)`);
-  console.log(`n=${s.length}  median ${q(0.5)} ms  p90 ${q(0.9)} ms  min ${s[0]!.toFixed(0)} ms  max ${s[s.length - 1]!.toFixed(0)} ms`);
 } finally {
-  for (const fn of cleanup) await fn().catch(() => undefined);
+  await new Promise((r) => server.close(r));
 }
+const p = percentiles(latencies);
+console.log(`IPN -> checkout Authorized on ${new Date().toISOString()} (dev server in memory, 1 worker, same machine)`);
+console.log(`n=${latencies.length}  median ${p.median.toFixed(0)} ms  p90 ${p.p90.toFixed(0)} ms  min ${p.min.toFixed(0)} ms  max ${p.max.toFixed(0)} ms`);
