@@ -28,6 +28,13 @@ describe('parseEnv', () => {
     for (const name of ['API_PORT', 'AMAZON_PAY_REGION', 'IPN_PATH', 'AMAZON_PAY_SANDBOX']) expect(problems).toContain(name);
   });
 
+  it('refuses an SNS host pattern that is not anchored or not a regular expression', () => {
+    expect(() => parseEnv({ IPN_CERT_HOST_PATTERN: 'amazonaws\\.com' })).toThrow(/IPN_CERT_HOST_PATTERN: must be anchored/);
+    expect(() => parseEnv({ IPN_CERT_HOST_PATTERN: '^(sns$' })).toThrow(/not a valid regular expression/);
+    expect(new RegExp(parseEnv({}).IPN_CERT_HOST_PATTERN).test('sns.us-east-1.amazonaws.com')).toBe(true);
+    expect(new RegExp(parseEnv({}).IPN_CERT_HOST_PATTERN).test('sns.us-east-1.amazonaws.com.attacker.example')).toBe(false);
+  });
+
   it('maps Amazon region aliases like the official SDKs', () => {
     expect(parseEnv({ AMAZON_PAY_REGION: 'US' }).AMAZON_PAY_REGION).toBe('na');
     expect(parseEnv({ AMAZON_PAY_REGION: 'de' }).AMAZON_PAY_REGION).toBe('eu');

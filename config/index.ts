@@ -30,7 +30,18 @@ const schema = z
     API_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(64 * 1024),
     PUBLIC_BASE_URL: z.url().optional(),
     IPN_PATH: z.string().startsWith('/').default('/amazon-pay/ipn'),
-    IPN_CERT_HOST_PATTERN: z.string().default('^sns\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?$'),
+    IPN_CERT_HOST_PATTERN: z
+      .string()
+      .default('^sns\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?$')
+      .refine((p) => p.startsWith('^') && p.endsWith('$'), 'must be anchored (^...$): an unanchored pattern trusts look-alike hosts')
+      .refine((p) => {
+        try {
+          new RegExp(p);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'is not a valid regular expression'),
     IPN_CONFIRM_SUBSCRIPTIONS: bool.default(true),
     /** How long an IPN's charge permission may wait for its owner before it is marked Unmatched. */
     IPN_UNMATCHED_AFTER_MS: z.coerce.number().int().positive().default(15 * 60 * 1000),
