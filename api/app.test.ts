@@ -4,6 +4,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createApp } from './app';
+import { silentIpnLogger } from './ipn';
 
 const connection = await Connection.connect({ address: '127.0.0.1:1', connectTimeout: 100 }).catch(() => undefined);
 const client = new Client({ connection: connection ?? Connection.lazy({ address: '127.0.0.1:1' }) });
@@ -24,7 +25,7 @@ const app = createApp({
   },
   ipn: {
     temporal: client, taskQueue: 'never-used', path: '/amazon-pay/ipn', certHostPattern: /^127\.0\.0\.1$/, confirmSubscriptions: false, bodyLimitBytes: 1024,
-    logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+    logger: silentIpnLogger,
   },
   onUnexpectedError: (err) => {
     throw new Error(`unexpected error reached the global handler: ${String(err)}`);

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { createApp } from '../api/app';
+import { silentIpnLogger } from '../api/ipn';
 import { checkoutWorkflowId, completeUpdate, reviewUpdate, setFinalAmountUpdate, statusQuery } from '../workflows/checkout-messages';
 import { percentiles, startBenchStack, STORE_ID } from './support';
 
@@ -23,7 +24,7 @@ const { admin, amazonPay, simulator, temporal, taskQueue } = stack;
 const received: Array<{ at: number; body: string }> = [];
 const api = createApp({
   checkout: { temporal, taskQueue, apiKeys: ['bench'], buttonSigner: amazonPay, storeId: STORE_ID },
-  ipn: { temporal, taskQueue, path: '/amazon-pay/ipn', certHostPattern: /^127\.0\.0\.1$/, confirmSubscriptions: false, bodyLimitBytes: 65536, logger: { info: () => undefined, warn: () => undefined, error: () => undefined } },
+  ipn: { temporal, taskQueue, path: '/amazon-pay/ipn', certHostPattern: /^127\.0\.0\.1$/, confirmSubscriptions: false, bodyLimitBytes: 65536, logger: silentIpnLogger },
 });
 const front = new Hono();
 front.use('/amazon-pay/ipn', async (c, next) => {

@@ -16,7 +16,7 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { Hono } from 'hono';
 import { createNotificationActivities } from '../activities/notifications';
-import { createIpnRoutes } from '../api/ipn';
+import { createIpnRoutes, silentIpnLogger } from '../api/ipn';
 import { ensureTemporalCli } from '../scripts/provision';
 import { startDevServer } from '../scripts/dev-server';
 import { buildSignedNotification, createSigningIdentity, snsHeaders, topicArnFor } from '../simulator/ipn';
@@ -25,7 +25,6 @@ import { notificationInboxQuery, notificationInboxWorkflowId } from '../workflow
 
 const warmCount = Number(process.argv[2] ?? 50);
 const coldCount = Number(process.argv[3] ?? 10);
-const silent = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 function listen(app: Hono): Promise<{ url: string; server: ServerType }> {
   return new Promise((resolve) => {
@@ -75,7 +74,7 @@ async function main() {
     const certHost = await listen(new Hono().get(`/sns/${identity.certName}`, (c) => c.text(identity.certificatePem)));
     cleanup.unshift(() => new Promise((r) => certHost.server.close(r)));
     const api = await listen(
-      createIpnRoutes({ temporal, taskQueue, path: '/amazon-pay/ipn', certHostPattern: /^127\.0\.0\.1$/, confirmSubscriptions: false, bodyLimitBytes: 64 * 1024, logger: silent }),
+      createIpnRoutes({ temporal, taskQueue, path: '/amazon-pay/ipn', certHostPattern: /^127\.0\.0\.1$/, confirmSubscriptions: false, bodyLimitBytes: 64 * 1024, logger: silentIpnLogger }),
     );
     cleanup.unshift(() => new Promise((r) => api.server.close(r)));
     const certUrl = `${certHost.url}/sns/${identity.certName}`;

@@ -47,6 +47,9 @@ export const consoleIpnLogger: IpnLogger = {
   error: (message, fields) => console.error(JSON.stringify({ level: 'error', component: 'ipn', message, ...fields })),
 };
 
+/** For tests and benchmarks that assert on answers, not on log lines. */
+export const silentIpnLogger: IpnLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
 const ACCEPTED_TYPES = ['text/plain', 'application/json'];
 
 export function createIpnRoutes(deps: IpnRouteDeps): Hono {

@@ -2,7 +2,7 @@
 // port, the endpoint signals the charge permission inbox, the inbox forwards to the owner.
 import { Client, Connection } from '@temporalio/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createIpnRoutes } from '../../api/ipn';
+import { createIpnRoutes, silentIpnLogger, type IpnRouteDeps } from '../../api/ipn';
 import { notificationInboxWorkflowId } from '../../workflows/notifications';
 import { startTestStack, type TestStack } from '../support/stack';
 import { recordHistory } from '../checkout/record';
@@ -36,6 +36,20 @@ function ipn(cp: string, n: number, objectType: 'CHARGE' | 'REFUND' | 'CHARGE_PE
     sender.ipn.notify({ objectType, objectId, chargePermissionId: cp, notificationType: 'STATE_CHANGE' });
   }
   return ids.sort();
+}
+
+/** Our IPN routes beside the stack's, with other inbox waits or another Temporal client. */
+function ipnRoutes(overrides: Partial<IpnRouteDeps>) {
+  return createIpnRoutes({
+    temporal: stack.temporal,
+    taskQueue: stack.taskQueue,
+    path: stack.ipnPath,
+    certHostPattern: /^127\.0\.0\.1$/,
+    confirmSubscriptions: false,
+    bodyLimitBytes: 64 * 1024,
+    logger: silentIpnLogger,
+    ...overrides,
+  });
 }
 
 describe('IPN routing through the charge permission inbox', () => {
@@ -134,16 +148,7 @@ describe('IPN routing through the charge permission inbox', () => {
 
 describe('IPNs nobody owns', () => {
   it('marks the inbox Unmatched after the wait (operators find it by search attribute) and still answers 2xx', async () => {
-    const app = createIpnRoutes({
-      temporal: stack.temporal,
-      taskQueue: stack.taskQueue,
-      path: stack.ipnPath,
-      certHostPattern: /^127\.0\.0\.1$/,
-      confirmSubscriptions: false,
-      bodyLimitBytes: 64 * 1024,
-      inboxOptions: { unmatchedAfterMs: 1500 },
-      logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
-    });
+    const app = ipnRoutes({ inboxOptions: { unmatchedAfterMs: 1500 } });
     await using server = await serveApp(app);
     sender.ipn.configure({ url: `${server.url}${stack.ipnPath}` });
     const cp = newChargePermissionId();
@@ -171,16 +176,7 @@ describe('IPNs nobody owns', () => {
   });
 
   it('attributes an IPN arriving after the inbox ended to the closed owner (found by AmazonChargePermissionId)', async () => {
-    const app = createIpnRoutes({
-      temporal: stack.temporal,
-      taskQueue: stack.taskQueue,
-      path: stack.ipnPath,
-      certHostPattern: /^127\.0\.0\.1$/,
-      confirmSubscriptions: false,
-      bodyLimitBytes: 64 * 1024,
-      inboxOptions: { unmatchedAfterMs: 1000, lingerAfterOwnerClosedMs: 500 },
-      logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
-    });
+    const app = ipnRoutes({ inboxOptions: { unmatchedAfterMs: 1000, lingerAfterOwnerClosedMs: 500 } });
     await using server = await serveApp(app);
     sender.ipn.configure({ url: `${server.url}${stack.ipnPath}` });
     const cp = newChargePermissionId();
@@ -203,16 +199,7 @@ describe('Temporal unavailable', () => {
   it('answers 5xx while Temporal cannot be reached, and the SNS redelivery succeeds once it can', async () => {
     const deadConnection = Connection.lazy({ address: '127.0.0.1:1' });
     const dead = new Client({ connection: deadConnection, namespace: stack.namespace });
-    const deps = {
-      taskQueue: stack.taskQueue,
-      path: stack.ipnPath,
-      certHostPattern: /^127\.0\.0\.1$/,
-      confirmSubscriptions: false,
-      bodyLimitBytes: 64 * 1024,
-      temporalTimeoutMs: 1000,
-      logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
-    };
-    let current = createIpnRoutes({ ...deps, temporal: dead });
+    let current = ipnRoutes({ temporal: dead, temporalTimeoutMs: 1000 });
     await using server = await serveApp({ fetch: (req: Request) => current.fetch(req) });
     sender.ipn.configure({ url: `${server.url}${stack.ipnPath}`, retryBaseMs: 300, retryMaxMs: 600 });
     const cp = newChargePermissionId();
@@ -223,7 +210,7 @@ describe('Temporal unavailable', () => {
     await eventually(async () => sender.ipn.stats().failedAttempts, (n) => n >= before + 2, 20_000);
     const rec = sender.ipn.stats().recent.find((r) => r.chargePermissionId === cp);
     expect(rec?.lastStatus).toBe(503);
-    current = createIpnRoutes({ ...deps, temporal: stack.temporal });
+    current = ipnRoutes({ temporalTimeoutMs: 1000 });
     const s = await eventually(owner.state, (st) => st.received.length === 1, 20_000);
     expect(ownerReceived(s)).toEqual(ids);
     await deadConnection.close().catch(() => undefined);
