@@ -1,11 +1,12 @@
 // What the benchmarks share: an in-memory Temporal dev server, the Amazon Pay simulator with a
 // fresh merchant key, our client signed with it, and one payment worker. Outside vitest, so it
 // does not use test/support/stack.ts (which reads vitest's provided server address).
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { AmazonPayClient } from '../amazon-pay';
 import { startDevServer, type DevServer } from '../scripts/dev-server';
+import { generateMerchantKey } from '../scripts/merchant-key';
 import { ensureTemporalCli } from '../scripts/provision';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../simulator';
 import { SimulatorAdmin } from '../simulator/admin-client';
@@ -32,11 +33,10 @@ export async function startBenchStack(simulatorOptions: SimulatorOptions = {}): 
   try {
     const dev = await startDevServer({ cliPath: await ensureTemporalCli(), headless: true, logLevel: 'error' });
     cleanup.unshift(() => dev.stop());
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const publicKeyId = 'SANDBOX-BENCHKEY';
-    const simulator = await startSimulator({ ...simulatorOptions, publicKeys: { [publicKeyId]: publicKey.export({ type: 'spki', format: 'pem' }).toString() } });
+    const key = generateMerchantKey();
+    const simulator = await startSimulator({ ...simulatorOptions, publicKeys: { [key.publicKeyId]: key.publicKeyPem } });
     cleanup.unshift(() => simulator.close());
-    const amazonPay = new AmazonPayClient({ publicKeyId, privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), region: 'na', sandbox: true, baseUrl: simulator.url });
+    const amazonPay = new AmazonPayClient({ publicKeyId: key.publicKeyId, privateKey: key.privateKeyPem, region: 'na', sandbox: true, baseUrl: simulator.url });
 
     const connection = await Connection.connect({ address: dev.address });
     cleanup.unshift(() => connection.close());

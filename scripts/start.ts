@@ -12,7 +12,7 @@
  * dev server. Nothing is left running.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
@@ -22,6 +22,7 @@ import { amazonPayCredentials, apiKeys, ConfigError, parseEnv, type AmazonPayCre
 import { createPaymentWorker } from '../worker/worker';
 import { createApiFromEnv } from '../api/compose';
 import { startDevServer, type DevServer } from './dev-server';
+import { generateMerchantKey, type MerchantKeyPair } from './merchant-key';
 import { ensureTemporalCli, ProvisioningError } from './provision';
 
 const log = (line: string) => console.log(`[start] ${line}`);
@@ -136,14 +137,15 @@ try {
   });
   // First in the shutdown order: stop accepting HTTP before the worker drains.
   stack.push({ name: 'HTTP API', stop: () => new Promise<void>((res) => server.close(() => res())) });
-  simulator?.configureIpn({ url: `http://${env.API_HOST}:${env.API_PORT}${env.IPN_PATH}` });
+  const apiUrl = `http://${env.API_HOST}:${env.API_PORT}`;
+  simulator?.configureIpn({ url: `${apiUrl}${env.IPN_PATH}` });
 
   // A demo shop to click through a checkout, only against the simulator (it is not the product).
   let demoUrl: string | undefined;
   if (simulator && env.DEMO_PORT !== 0) {
     const { startDemoStorefront } = await import('../demo/storefront');
     const demo = await startDemoStorefront({
-      apiUrl: `http://${env.API_HOST}:${env.API_PORT}`,
+      apiUrl,
       apiKey: keys[0]!,
       port: env.DEMO_PORT,
       hostname: env.API_HOST,
@@ -155,7 +157,6 @@ try {
     stack.push({ name: 'demo storefront', stop: () => demo.close() });
   }
 
-  const apiUrl = `http://${env.API_HOST}:${env.API_PORT}`;
   console.log(`
   Amazon Pay on Temporal is running.
 
@@ -174,15 +175,10 @@ ${demoUrl ? `    Demo storefront     ${demoUrl}   (a demo shop: buy something, t
   await shutdown(1);
 }
 
-function loadOrCreateMerchantKey(dataDir: string): { publicKeyId: string; privateKeyPem: string; publicKeyPem: string } {
+function loadOrCreateMerchantKey(dataDir: string): MerchantKeyPair {
   const file = join(dataDir, 'simulator-merchant-key.json');
   if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8'));
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const key = {
-    publicKeyId: `SANDBOX-${randomBytes(12).toString('hex').toUpperCase().slice(0, 24)}`,
-    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-  };
+  const key = generateMerchantKey();
   writeFileSync(file, JSON.stringify(key, null, 2), { mode: 0o600 });
   return key;
 }
