@@ -32,7 +32,7 @@ describe('throttling and faults', () => {
   it('holds the response of one operation after processing it', async () => {
     const sim = createSimulator({ publicKeys: { [key.publicKeyId]: key.publicKeyPem } });
     const { call, idem } = createCaller(sim.app, key);
-    const res = await sim.app.request('http://x/__admin/faults', { method: 'POST', body: JSON.stringify({ holdResponses: { operation: 'createCheckoutSession', ms: 300 } }) });
+    const res = await sim.app.request('http://x/__admin/faults', { method: 'POST', body: JSON.stringify({ holdResponses: { operation: 'createCheckoutSession', ms: 1_000 } }) });
     expect(res.status).toBe(200);
     const started = Date.now();
     const pending = call('POST', '/checkoutSessions', createBody, { idempotencyKey: idem() });
@@ -40,10 +40,11 @@ describe('throttling and faults', () => {
     expect(sim.engine.sessions.size).toBe(1);
     const done = await pending;
     expect(done.status).toBe(201);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(990);
     const quick = Date.now();
     await call('POST', '/checkoutSessions', createBody, { idempotencyKey: idem() });
-    expect(Date.now() - quick).toBeLessThan(250);
+    // Held once: the next call is not held (a generous bound, well under the hold, for a loaded machine).
+    expect(Date.now() - quick).toBeLessThan(700);
   });
 
   it('rejects invalid admin input', async () => {

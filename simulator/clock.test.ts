@@ -6,13 +6,14 @@ describe('SimClock', () => {
     const clock = new SimClock();
     const start = clock.nowMs();
     const seen: Array<[string, number]> = [];
-    clock.after(3_000, 'c', () => seen.push(['c', clock.nowMs() - start]));
-    clock.after(1_000, 'a', () => {
+    // Absolute due times: after() reads the wall clock again, which may have moved on by a ms.
+    clock.at(start + 3_000, 'c', () => seen.push(['c', clock.nowMs() - start]));
+    clock.at(start + 1_000, 'a', () => {
       seen.push(['a', clock.nowMs() - start]);
       // A deadline scheduled by a deadline still runs within the same advance when due.
       clock.after(500, 'b', () => seen.push(['b', clock.nowMs() - start]));
     });
-    clock.after(10_000, 'late', () => seen.push(['late', 0]));
+    clock.at(start + 10_000, 'late', () => seen.push(['late', 0]));
     clock.advance(5_000);
     expect(seen.map(([l]) => l)).toEqual(['a', 'b', 'c']);
     expect(seen[0]![1]).toBe(1_000);
