@@ -10,14 +10,14 @@ const createBody = { storeId: STORE_ID, webCheckoutDetails: { checkoutReviewRetu
 
 describe('throttling and faults', () => {
   it('answers 429 TooManyRequests once the bucket is empty, then recovers at the restore rate', async () => {
-    const sim = createSimulator({ publicKeys: { [key.publicKeyId]: key.publicKeyPem }, throttling: { getCheckoutSession: { maxQuota: 2, restorePerSecond: 20 } } });
+    const sim = createSimulator({ publicKeys: { [key.publicKeyId]: key.publicKeyPem }, throttling: { getCheckoutSession: { maxQuota: 2, restorePerSecond: 2 } } });
     const { call } = createCaller(sim.app, key);
     expect((await call('GET', '/checkoutSessions/a')).status).toBe(404);
     expect((await call('GET', '/checkoutSessions/a')).status).toBe(404);
     const throttled = await call('GET', '/checkoutSessions/a');
     expect(throttled.status).toBe(429);
     expect(throttled.body.reasonCode).toBe('TooManyRequests');
-    await new Promise((r) => setTimeout(r, 120));
+    await new Promise((r) => setTimeout(r, 600));
     expect((await call('GET', '/checkoutSessions/a')).status).toBe(404);
   });
 
@@ -36,7 +36,7 @@ describe('throttling and faults', () => {
     expect(res.status).toBe(200);
     const started = Date.now();
     const pending = call('POST', '/checkoutSessions', createBody, { idempotencyKey: idem() });
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 300));
     expect(sim.engine.sessions.size).toBe(1);
     const done = await pending;
     expect(done.status).toBe(201);

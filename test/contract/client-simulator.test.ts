@@ -703,13 +703,13 @@ describe('throttling (§9)', () => {
 
   it('a per-operation bucket throttles only its operation and refills at its restore rate', async () => {
     const created = await createSession();
-    await admin.setFaults({ throttling: { getCheckoutSession: { maxQuota: 2, restorePerSecond: 5 } } });
+    await admin.setFaults({ throttling: { getCheckoutSession: { maxQuota: 2, restorePerSecond: 1 } } });
     await client.getCheckoutSession(created.checkoutSessionId);
     await client.getCheckoutSession(created.checkoutSessionId);
     await expectAmazonError(client.getCheckoutSession(created.checkoutSessionId), { status: 429, reasonCode: 'TooManyRequests', retryable: true });
     // Other operations have no bucket.
     await client.updateCheckoutSession(created.checkoutSessionId, { merchantMetadata: { merchantReferenceId: 'order-1' } });
-    await sleep(300);
+    await sleep(1_100);
     expect((await client.getCheckoutSession(created.checkoutSessionId)).merchantMetadata?.merchantReferenceId).toBe('order-1');
   });
 });
