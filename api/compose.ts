@@ -1,6 +1,6 @@
 import type { Client } from '@temporalio/client';
 import type { Hono } from 'hono';
-import type { Env } from '../config';
+import { wholeMatch, type Env } from '../config';
 import { createApp } from './app';
 import type { CheckoutRouteDeps } from './checkout/routes';
 
@@ -23,7 +23,8 @@ export function createApiFromEnv(
       temporal: deps.temporal,
       taskQueue: env.TEMPORAL_TASK_QUEUE,
       path: env.IPN_PATH,
-      certHostPattern: new RegExp(env.IPN_CERT_HOST_PATTERN),
+      certHostPattern: wholeMatch(env.IPN_CERT_HOST_PATTERN),
+      ...(env.IPN_TOPIC_ARN_PATTERN ? { topicArnPattern: wholeMatch(env.IPN_TOPIC_ARN_PATTERN) } : {}),
       confirmSubscriptions: env.IPN_CONFIRM_SUBSCRIPTIONS,
       bodyLimitBytes: env.API_BODY_LIMIT_BYTES,
       inboxOptions: {

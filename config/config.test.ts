@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { searchAttributeTypes } from '../workflows/search-attributes';
-import { amazonPayCredentials, apiKeys, ConfigError, configKeys, parseEnv } from './index';
+import { amazonPayCredentials, apiKeys, ConfigError, configKeys, parseEnv, wholeMatch } from './index';
 
 const repoFile = (p: string) => readFileSync(new URL(`../${p}`, import.meta.url), 'utf8');
 
@@ -31,8 +31,18 @@ describe('parseEnv', () => {
   it('refuses an SNS host pattern that is not anchored or not a regular expression', () => {
     expect(() => parseEnv({ IPN_CERT_HOST_PATTERN: 'amazonaws\\.com' })).toThrow(/IPN_CERT_HOST_PATTERN: must be anchored/);
     expect(() => parseEnv({ IPN_CERT_HOST_PATTERN: '^(sns$' })).toThrow(/not a valid regular expression/);
-    expect(new RegExp(parseEnv({}).IPN_CERT_HOST_PATTERN).test('sns.us-east-1.amazonaws.com')).toBe(true);
-    expect(new RegExp(parseEnv({}).IPN_CERT_HOST_PATTERN).test('sns.us-east-1.amazonaws.com.attacker.example')).toBe(false);
+    expect(wholeMatch(parseEnv({}).IPN_CERT_HOST_PATTERN).test('sns.us-east-1.amazonaws.com')).toBe(true);
+    expect(wholeMatch(parseEnv({}).IPN_CERT_HOST_PATTERN).test('sns.us-east-1.amazonaws.com.attacker.example')).toBe(false);
+    expect(() => parseEnv({ IPN_TOPIC_ARN_PATTERN: 'A2SHOP' })).toThrow(/IPN_TOPIC_ARN_PATTERN: must be anchored/);
+  });
+
+  it('matches a configured pattern whole on every alternative (^a|b$ does not let xb through)', () => {
+    const pattern = parseEnv({ IPN_CERT_HOST_PATTERN: '^sns\\.us-east-1\\.amazonaws\\.com|cdn\\.example$' }).IPN_CERT_HOST_PATTERN;
+    expect(new RegExp(pattern).test('attacker-cdn.example')).toBe(true); // the trap wholeMatch closes
+    expect(wholeMatch(pattern).test('attacker-cdn.example')).toBe(false);
+    expect(wholeMatch(pattern).test('sns.us-east-1.amazonaws.com.attacker.example')).toBe(false);
+    expect(wholeMatch(pattern).test('cdn.example')).toBe(true);
+    expect(wholeMatch(pattern).test('sns.us-east-1.amazonaws.com')).toBe(true);
   });
 
   it('maps Amazon region aliases like the official SDKs', () => {

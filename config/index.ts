@@ -13,6 +13,27 @@ const bool = z
 
 const port = z.coerce.number().int().min(0).max(65535);
 
+/** A regular expression from the environment; wholeMatch() makes every alternative match whole. */
+const anchoredPattern = z
+  .string()
+  .refine((p) => p.startsWith('^') && p.endsWith('$'), 'must be anchored (^...$): an unanchored pattern trusts look-alike values')
+  .refine((p) => {
+    try {
+      new RegExp(p);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'is not a valid regular expression');
+
+/**
+ * `^a|b$` is anchored at its ends yet lets `xb` through on its second alternative; wrapping it as
+ * `^(?:^a|b$)$` makes every alternative match the whole value.
+ */
+export function wholeMatch(pattern: string): RegExp {
+  return new RegExp(`^(?:${pattern})$`);
+}
+
 const schema = z
   .object({
     // Temporal
@@ -30,18 +51,9 @@ const schema = z
     API_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(64 * 1024),
     PUBLIC_BASE_URL: z.url().optional(),
     IPN_PATH: z.string().startsWith('/').default('/amazon-pay/ipn'),
-    IPN_CERT_HOST_PATTERN: z
-      .string()
-      .default('^sns\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?$')
-      .refine((p) => p.startsWith('^') && p.endsWith('$'), 'must be anchored (^...$): an unanchored pattern trusts look-alike hosts')
-      .refine((p) => {
-        try {
-          new RegExp(p);
-          return true;
-        } catch {
-          return false;
-        }
-      }, 'is not a valid regular expression'),
+    IPN_CERT_HOST_PATTERN: anchoredPattern.default('^sns\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?$'),
+    /** When set, only IPNs and subscription confirmations from SNS topics matching it are accepted. */
+    IPN_TOPIC_ARN_PATTERN: anchoredPattern.optional(),
     IPN_CONFIRM_SUBSCRIPTIONS: bool.default(true),
     /** How long an IPN's charge permission may wait for its owner before it is marked Unmatched. */
     IPN_UNMATCHED_AFTER_MS: z.coerce.number().int().positive().default(15 * 60 * 1000),

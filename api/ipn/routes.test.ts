@@ -164,7 +164,11 @@ describe('IPN endpoint', () => {
       `http://evil.example.org/sns/${identity.certName}`,
       `http://cdn.example.com/sns/${identity.certName}`,
       `${CERT_BASE}/cert.txt`,
+      `${CERT_BASE}/other.pem`,
       `http://user:pw@127.0.0.1:4010/sns/${identity.certName}`,
+      // A trusted host, but another port, or a file that is not an SNS signing certificate.
+      `https://cdn.example.com:8443/${identity.certName}`,
+      `https://cdn.example.com/uploads/avatar.pem`,
       'not a url',
     ]) {
       const res = await post(h.app, signed({ certUrl }));
@@ -180,6 +184,49 @@ describe('IPN endpoint', () => {
     const res = await post(h.app, signed({ certUrl: `${CERT_BASE}/SimpleNotificationService-missing.pem` }));
     expect(res.status).toBe(502);
     expect((await errorOf(res)).code).toBe('ipn_certificate_unavailable');
+  });
+
+  it('a certificate download that breaks or overflows mid-body is 502 or 403, never a 500; failures are not refetched at once', async () => {
+    let downloads = 0;
+    const streamed = (chunks: string[], fail: boolean) =>
+      new Response(
+        new ReadableStream({
+          start(controller) {
+            for (const chunk of chunks) controller.enqueue(new TextEncoder().encode(chunk));
+            if (fail) controller.error(new Error('socket hang up'));
+            else controller.close();
+          },
+        }),
+      );
+    const h = harness({
+      fetch: (async (input: string | URL | Request) => {
+        downloads++;
+        const url = String(input);
+        if (url.endsWith('-broken.pem')) return streamed(['-----BEGIN CERTIFICATE-----\n'], true);
+        return streamed(Array.from({ length: 20 }, () => 'x'.repeat(1024)), false); // no content-length, 20 KB
+      }) as typeof fetch,
+    });
+    const broken = await post(h.app, signed({ certUrl: `${CERT_BASE}/SimpleNotificationService-broken.pem` }));
+    expect(broken.status).toBe(502);
+    expect((await errorOf(broken)).code).toBe('ipn_certificate_unavailable');
+    const huge = await post(h.app, signed({ certUrl: `${CERT_BASE}/SimpleNotificationService-huge.pem` }));
+    expect(huge.status).toBe(403);
+    expect((await errorOf(huge)).message).toMatch(/too large/);
+    // SNS redelivers quickly; a URL that just failed is not downloaded again on every POST.
+    expect((await post(h.app, signed({ certUrl: `${CERT_BASE}/SimpleNotificationService-broken.pem` }))).status).toBe(502);
+    expect(downloads).toBe(2);
+    expect(h.signals).toHaveLength(0);
+  });
+
+  it('with a topic allow-list, a genuinely signed message from another topic is refused and changes nothing', async () => {
+    const h = harness({ topicArnPattern: /^arn:aws:sns:us-east-1:291180941288:A2OTHERSHOP$/ });
+    const res = await post(h.app, signed());
+    expect(res.status).toBe(403);
+    expect((await errorOf(res)).code).toBe('ipn_topic_untrusted');
+    expect(h.signals).toHaveLength(0);
+    const ours = harness({ topicArnPattern: /^arn:aws:sns:us-east-1:291180941288:A2123456U54T1BM$/ });
+    expect((await post(ours.app, signed())).status).toBe(200);
+    expect(ours.signals).toHaveLength(1);
   });
 
   it('rejects malformed envelopes and messages with 400 and a reason', async () => {
@@ -266,12 +313,21 @@ describe('IPN endpoint', () => {
       expect(res.status).toBe(200);
       expect(await res.json()).toMatchObject({ confirmed: false });
       expect(off.fetched).not.toContain(allowed);
+      // The operator confirms by hand from the log line.
+      expect(off.logs.find((l) => /confirm it by opening subscribeUrl/.test(l.message))?.fields.subscribeUrl).toBe(allowed);
 
       const h = harness();
       const evil = 'https://evil.example.org/?Action=ConfirmSubscription';
       const bad = await post(h.app, confirmation('SubscriptionConfirmation', evil));
       expect(bad.status).toBe(403);
       expect(h.fetched).not.toContain(evil);
+    });
+
+    it('never confirms a subscription to a topic outside the allow-list', async () => {
+      const h = harness({ topicArnPattern: /^arn:aws:sns:[a-z0-9-]+:[0-9]+:A2OTHERSHOP$/ });
+      const res = await post(h.app, confirmation('SubscriptionConfirmation', allowed));
+      expect(res.status).toBe(403);
+      expect(h.fetched).not.toContain(allowed);
     });
 
     it('logs an UnsubscribeConfirmation for operators', async () => {

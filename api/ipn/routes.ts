@@ -25,6 +25,12 @@ export interface IpnRouteDeps {
    * required, except for loopback hosts the pattern explicitly allows (the local simulator).
    */
   certHostPattern: RegExp;
+  /**
+   * SNS topics we accept messages from (config IPN_TOPIC_ARN_PATTERN). A valid signature only
+   * proves that SNS sent the message, not whose topic it came from: without this, anyone's topic
+   * subscribed to our URL is believed. Checked after the signature, since TopicArn is signed.
+   */
+  topicArnPattern?: RegExp;
   /** Confirm SNS subscriptions by fetching SubscribeURL (config IPN_CONFIRM_SUBSCRIPTIONS). */
   confirmSubscriptions: boolean;
   /** Request body limit; larger bodies get 413 (config API_BODY_LIMIT_BYTES). */
@@ -101,6 +107,9 @@ export function createIpnRoutes(deps: IpnRouteDeps): Hono {
         if (err instanceof SnsCertificateUnavailableError) return reject(c, new ApiError(502, 'ipn_certificate_unavailable', err.message), ids);
         throw err;
       }
+      if (deps.topicArnPattern && !deps.topicArnPattern.test(envelope.TopicArn)) {
+        return reject(c, new ApiError(403, 'ipn_topic_untrusted', 'TopicArn is not an allowed Amazon Pay topic'), ids);
+      }
 
       switch (envelope.Type) {
         case 'Notification':
@@ -156,7 +165,8 @@ export function createIpnRoutes(deps: IpnRouteDeps): Hono {
 
   const handleSubscription = async (c: Context, envelope: SnsConfirmationEnvelope, ids: Record<string, unknown>) => {
     if (!deps.confirmSubscriptions) {
-      log.warn('SNS SubscriptionConfirmation received; automatic confirmation is off: confirm it by hand', ids);
+      // The URL (topic and one-time token, no personal data) is what an operator needs to confirm.
+      log.warn('SNS SubscriptionConfirmation received; automatic confirmation is off: confirm it by opening subscribeUrl', { ...ids, subscribeUrl: envelope.SubscribeURL });
       return c.json({ received: true, confirmed: false }, 200);
     }
     const url = trustedSnsUrl(envelope.SubscribeURL, deps.certHostPattern, { requirePem: false });

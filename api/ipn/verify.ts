@@ -9,11 +9,11 @@ import type { SnsEnvelope } from './messages';
  * `sns-payload-validator` hard-codes the AWS host pattern. We need a configurable host allow-list
  * and plain http for the local simulator's certificate, so the rules (the same as AWS's SDK
  * validators) are implemented here with node:crypto's X509Certificate:
- *   - the SigningCertURL must parse, carry no credentials, end in `.pem`, and its host must match
- *     `certHostPattern` (default `^sns\.<region>\.amazonaws\.com(\.cn)?$`);
- *   - https is required, except for loopback hosts (127.0.0.1, ::1, localhost) that the pattern
- *     explicitly allows: traffic to them never leaves the machine, which is what tests against the
- *     simulator need; nothing else is ever fetched over http;
+ *   - the SigningCertURL must parse, carry no credentials, name a `SimpleNotificationService-<id>.pem`
+ *     file, and its host must match `certHostPattern` (default `^sns\.<region>\.amazonaws\.com(\.cn)?$`);
+ *   - https on its default port is required, except for loopback hosts (127.0.0.1, ::1, localhost)
+ *     that the pattern explicitly allows: traffic to them never leaves the machine, which is what
+ *     tests against the simulator need; nothing else is ever fetched over http or another port;
  *   - redirects are refused, the response is size-limited and must be one PEM certificate that is
  *     currently valid;
  *   - certificates are cached per URL (AWS rotates them by publishing a new URL).
@@ -47,6 +47,10 @@ export interface SnsVerifierOptions {
 
 const LOOPBACK = new Set(['127.0.0.1', '[::1]', '::1', 'localhost']);
 const MAX_CERT_BYTES = 16 * 1024;
+const MAX_CONCURRENT_DOWNLOADS = 4;
+const FAILURE_BACKOFF_MS = 30_000;
+// The file name AWS publishes its signing certificates under (the simulator copies it).
+const SNS_CERT_FILE = /\/SimpleNotificationService-[A-Za-z0-9]+\.pem$/;
 
 /** Parses and checks a URL SNS gave us (SigningCertURL, SubscribeURL) against the allow-list. */
 export function trustedSnsUrl(raw: string, hostPattern: RegExp, opts: { requirePem: boolean }): URL | null {
@@ -59,8 +63,10 @@ export function trustedSnsUrl(raw: string, hostPattern: RegExp, opts: { requireP
   if (url.username || url.password) return null;
   const host = url.hostname.toLowerCase();
   if (!hostPattern.test(host)) return null;
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.has(host))) return null;
-  if (opts.requirePem && !url.pathname.endsWith('.pem')) return null;
+  const loopback = LOOPBACK.has(host);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) return null;
+  if (url.port !== '' && !loopback) return null;
+  if (opts.requirePem && !SNS_CERT_FILE.test(url.pathname)) return null;
   return url;
 }
 
@@ -88,6 +94,7 @@ export function createSnsVerifier(options: SnsVerifierOptions): SnsVerifier {
   const now = options.now ?? (() => new Date());
   const cache = new Map<string, { cert: X509Certificate; expiresAt: number }>();
   const loading = new Map<string, Promise<X509Certificate>>();
+  const failures = new Map<string, number>();
 
   const download = async (url: URL): Promise<X509Certificate> => {
     const doFetch = options.fetch ?? fetch;
@@ -101,13 +108,8 @@ export function createSnsVerifier(options: SnsVerifierOptions): SnsVerifier {
       await res.body?.cancel();
       throw new SnsCertificateUnavailableError(`certificate fetch answered ${res.status}`);
     }
-    const length = Number(res.headers.get('content-length') ?? '0');
-    if (length > MAX_CERT_BYTES) {
-      await res.body?.cancel();
-      throw new SnsVerificationError('ipn_certificate_untrusted', 'certificate too large');
-    }
-    const pem = await res.text();
-    if (pem.length > MAX_CERT_BYTES || !pem.includes('-----BEGIN CERTIFICATE-----')) {
+    const pem = await readLimited(res, MAX_CERT_BYTES);
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
       throw new SnsVerificationError('ipn_certificate_untrusted', 'certificate URL did not return a PEM certificate');
     }
     try {
@@ -121,9 +123,19 @@ export function createSnsVerifier(options: SnsVerifierOptions): SnsVerifier {
     const key = url.href;
     const hit = cache.get(key);
     if (hit && hit.expiresAt > Date.now()) return hit.cert;
+    const failedUntil = failures.get(key);
+    if (failedUntil !== undefined && failedUntil > Date.now()) throw new SnsCertificateUnavailableError('certificate fetch failed recently; retry later');
     let p = loading.get(key);
     if (!p) {
-      p = download(url).finally(() => loading.delete(key));
+      // Anyone can POST an envelope naming a certificate: bound the downloads that causes.
+      if (loading.size >= MAX_CONCURRENT_DOWNLOADS) throw new SnsCertificateUnavailableError('too many certificate downloads in flight; retry later');
+      p = download(url)
+        .catch((err: unknown) => {
+          if (failures.size >= maxEntries) failures.delete(failures.keys().next().value!);
+          failures.set(key, Date.now() + FAILURE_BACKOFF_MS);
+          throw err;
+        })
+        .finally(() => loading.delete(key));
       loading.set(key, p);
     }
     const cert = await p;
@@ -152,4 +164,32 @@ export function createSnsVerifier(options: SnsVerifierOptions): SnsVerifier {
       if (!ok) throw new SnsVerificationError('ipn_signature_invalid', 'SNS signature does not verify');
     },
   };
+}
+
+/** Reads at most `limit` bytes of a body; a broken or oversized body never becomes a 500. */
+async function readLimited(res: Response, limit: number): Promise<string> {
+  if (Number(res.headers.get('content-length') ?? '0') > limit) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new SnsVerificationError('ipn_certificate_untrusted', 'certificate too large');
+  }
+  if (!res.body) return '';
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        await reader.cancel().catch(() => undefined);
+        throw new SnsVerificationError('ipn_certificate_untrusted', 'certificate too large');
+      }
+      chunks.push(value);
+    }
+  } catch (err) {
+    if (err instanceof SnsVerificationError) throw err;
+    throw new SnsCertificateUnavailableError(`certificate download failed: ${(err as Error).message}`);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
