@@ -8,13 +8,15 @@ import { createApiFromEnv } from './compose';
 
 try {
   const env = parseEnv();
-  const { keys, credentials, temporalOptions } = readAll({
+  const { keys, credentials, storeId, temporalOptions } = readAll({
     keys: () => {
       const keys = apiKeys(env);
       if (keys.length === 0) throw new ConfigError(['API_KEYS or API_KEYS_FILE: at least one storefront API key is required']);
       return keys;
     },
     credentials: () => amazonPayCredentials(env),
+    // The button payload and server-side sessions carry it; without it every checkout would fail.
+    storeId: () => env.AMAZON_PAY_STORE_ID ?? missing('AMAZON_PAY_STORE_ID: required (the client id of your Amazon Pay store, from Seller Central)'),
     temporalOptions: () => temporalConnectionOptions(env),
   });
   const connection = await Connection.connect(temporalOptions);
@@ -23,18 +25,29 @@ try {
     temporal,
     buttonSigner: amazonPayClientFromCredentials(credentials),
     apiKeys: keys,
-    storeId: credentials.storeId,
+    storeId,
   });
   const server = serve({ fetch: app.fetch, hostname: env.API_HOST, port: env.API_PORT }, (info) =>
     console.log(`api: listening on http://${info.address}:${info.port}`),
   );
+  server.once('error', (err) => {
+    console.error(`api: cannot listen on ${env.API_HOST}:${env.API_PORT}: ${err.message}`);
+    void connection.close().finally(() => process.exit(1));
+  });
+  let stopping = false;
   const stop = () => {
+    if (stopping) return;
+    stopping = true;
     // Stop accepting connections, let in-flight requests finish, then close Temporal.
-    server.close(() => void connection.close().then(() => process.exit(0)));
+    server.close(() => void connection.close().finally(() => process.exit(0)));
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 } catch (err) {
   console.error(err instanceof ConfigError ? err.message : err);
   process.exit(1);
+}
+
+function missing(problem: string): never {
+  throw new ConfigError([problem]);
 }

@@ -18,7 +18,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { amazonPayClientFromCredentials } from '../amazon-pay';
-import { amazonPayCredentials, apiKeys, ConfigError, parseEnv, type AmazonPayCredentials } from '../config';
+import { amazonPayCredentials, apiKeys, ConfigError, parseEnv, temporalConnectionOptions, type AmazonPayCredentials } from '../config';
 import { createPaymentWorker } from '../worker/worker';
 import { createApiFromEnv } from '../api/compose';
 import { startDevServer, type DevServer } from './dev-server';
@@ -101,10 +101,11 @@ try {
   const amazonPay = amazonPayClientFromCredentials(credentials);
 
   // Worker
-  const clientConnection = await Connection.connect({ address });
+  const connectionOptions = env.TEMPORAL_ADDRESS ? temporalConnectionOptions(env) : { address };
+  const clientConnection = await Connection.connect(connectionOptions);
   stack.push({ name: 'Temporal client connection', stop: () => clientConnection.close() });
   const temporal = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE });
-  const nativeConnection = await NativeConnection.connect({ address });
+  const nativeConnection = await NativeConnection.connect(connectionOptions);
   stack.push({ name: 'worker connection', stop: () => nativeConnection.close() });
   log('bundling workflows and starting the worker');
   const worker = await createPaymentWorker({
@@ -115,6 +116,10 @@ try {
     temporal,
   });
   const running = worker.run();
+  running.catch((err: unknown) => {
+    console.error('[start] the worker stopped with an error:', err);
+    void shutdown(1);
+  });
   stack.push({
     name: 'worker (drained)',
     stop: async () => {
@@ -132,8 +137,10 @@ try {
   // (and only it) when we run it; real deployments keep the sns.<region>.amazonaws.com pattern.
   const apiEnv = simulator ? { ...env, IPN_CERT_HOST_PATTERN: `^${new URL(simulator.url).hostname.replace(/\./g, '\\.')}$` } : env;
   const app = createApiFromEnv(apiEnv, { temporal, buttonSigner: amazonPay, apiKeys: keys, storeId: credentials.storeId });
-  const server: ServerType = await new Promise((res) => {
+  const server: ServerType = await new Promise((res, rej) => {
     const s = serve({ fetch: app.fetch, hostname: env.API_HOST, port: env.API_PORT }, () => res(s));
+    // EADDRINUSE and friends: fail through shutdown, which stops what already runs (the dev server).
+    s.once('error', rej);
   });
   // First in the shutdown order: stop accepting HTTP before the worker drains.
   stack.push({ name: 'HTTP API', stop: () => new Promise<void>((res) => server.close(() => res())) });
@@ -171,6 +178,7 @@ ${demoUrl ? `    Demo storefront     ${demoUrl}   (a demo shop: buy something, t
 `);
 } catch (err) {
   if (err instanceof ConfigError || err instanceof ProvisioningError) console.error(`\n${err.message}\n`);
+  else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') console.error(`\n${(err as Error).message}: another process holds this port; stop it or set the port variable (see .env.example)\n`);
   else console.error(err);
   await shutdown(1);
 }

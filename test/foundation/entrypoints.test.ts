@@ -31,7 +31,7 @@ describe('separate entrypoints', () => {
       const { code, output } = await runEntrypoint(file, {});
       expect(code).toBe(1);
       for (const name of ['AMAZON_PAY_PUBLIC_KEY_ID', 'AMAZON_PAY_PRIVATE_KEY', 'TEMPORAL_ADDRESS']) expect(output).toContain(name);
-      if (file === 'api/main.ts') expect(output).toContain('API_KEYS');
+      if (file === 'api/main.ts') for (const name of ['API_KEYS', 'AMAZON_PAY_STORE_ID']) expect(output).toContain(name);
       expect(output).not.toMatch(/\n\s+at /); // a message, not a stack trace
     });
   }
@@ -45,6 +45,7 @@ describe('separate entrypoints', () => {
         TEMPORAL_ADDRESS: inject('temporalAddress'),
         AMAZON_PAY_PUBLIC_KEY_ID: key.publicKeyId,
         AMAZON_PAY_PRIVATE_KEY: key.privateKeyPem,
+        AMAZON_PAY_STORE_ID: 'amzn1.application-oa2-client.0123456789abcdef0123456789abcdef',
         API_KEYS: 'k1',
         API_PORT: String(port),
       },
