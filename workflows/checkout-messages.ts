@@ -92,6 +92,12 @@ export interface CaptureInput {
 export interface RefundInput {
   amount: Price;
   softDescriptor?: string;
+  /**
+   * The caller's idempotency key (the API's Idempotency-Key). A refund with a key already used on
+   * this checkout returns the first refund, also after continue-as-new (where Temporal's update-id
+   * deduplication no longer reaches), and the key Amazon sees is derived from it.
+   */
+  requestId?: string;
 }
 
 export interface ChargeSummary {

@@ -25,7 +25,7 @@ import {
 import { amazonPayNotificationSignal } from './notification-messages';
 import { awaitCompletion, complete, review, setFinalAmount } from './checkout/completion';
 import { toMinor } from './checkout/money';
-import { cancel, capture, checkRefundable, close, refund } from './checkout/operations';
+import { cancel, capture, close, refund, validateRefund } from './checkout/operations';
 import { ownOrder, releaseNotifications } from './checkout/order';
 import { CheckoutOwner } from './checkout/owner';
 import { fail } from './checkout/proxies';
@@ -68,7 +68,7 @@ export async function checkoutWorkflow(input: CheckoutWorkflowInput): Promise<Ch
       if (st !== 'Authorized' && st !== 'AuthorizationInitiated') throw fail('InvalidChargeStatus', `Nothing to cancel: the charge is ${st ?? 'missing'}`);
     },
   });
-  setHandler(refundUpdate, (req) => o.exclusive(() => refund(o, req)), { validator: (req) => checkRefundable(o, req.amount) });
+  setHandler(refundUpdate, (req) => o.exclusive(() => refund(o, req)), { validator: (req) => validateRefund(o, req) });
   setHandler(closeUpdate, (req) => close(o, req), {
     validator: (_req) => {
       if (!s.completion?.completed && !s.final) throw fail('NotCompleted', 'Nothing to close before the checkout is completed');

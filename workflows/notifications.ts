@@ -254,7 +254,15 @@ export async function notificationInboxWorkflow(input: NotificationInboxInput): 
     if (!state.owner && state.queue.length > 0 && state.awaitingSince !== null && now >= state.awaitingSince + opts.unmatchedAfterMs) {
       if (!state.ownerLookupDone) {
         state.ownerLookupDone = true;
-        const found = await findNotificationOwner({ chargePermissionId: state.chargePermissionId, excludeWorkflowId: workflowInfo().workflowId });
+        // A failed lookup (Temporal's visibility unreachable past the activity's retries) must not
+        // fail the inbox and lose its queue: the IPNs stay recorded as Unmatched for an operator,
+        // and an owner that registers later still claims them.
+        const found = await findNotificationOwner({ chargePermissionId: state.chargePermissionId, excludeWorkflowId: workflowInfo().workflowId }).catch(
+          (err: unknown) => {
+            log.error('Notification owner lookup failed', { chargePermissionId: state.chargePermissionId, error: (err as Error).message });
+            return null;
+          },
+        );
         if (found) {
           setOwner(found.workflowId, !found.running);
           continue;
@@ -280,7 +288,11 @@ export async function notificationInboxWorkflow(input: NotificationInboxInput): 
       wakeAt = endAt;
     } else if (state.owner) {
       if (now >= nextOwnerCheck) {
-        const ownerState = await describeNotificationOwner({ ownerWorkflowId: state.owner.workflowId });
+        // Unknown (the check failed) counts as still running: we look again at the next interval.
+        const ownerState = await describeNotificationOwner({ ownerWorkflowId: state.owner.workflowId }).catch((err: unknown) => {
+          log.warn('Notification owner check failed; trying again later', { ownerWorkflowId: state.owner?.workflowId, error: (err as Error).message });
+          return 'Running' as const;
+        });
         nextOwnerCheck = Date.now() + opts.ownerCheckIntervalMs;
         if (ownerState !== 'Running' && state.owner && !state.owner.closedAt) {
           state.owner.closedAt = new Date().toISOString();

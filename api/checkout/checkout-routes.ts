@@ -210,9 +210,10 @@ export function registerCheckoutRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps
     const { checkoutSessionId } = c.req.valid('param');
     const body = c.req.valid('json');
     await assertCheckoutCurrency(deps, checkoutSessionId, [body.amount]);
-    const updateId = updateIdFor('refund', c.req.valid('header')['idempotency-key']);
+    const key = c.req.valid('header')['idempotency-key'];
+    const updateId = updateIdFor('refund', key);
     const result = await updateCheckout(deps, checkoutSessionId, (handle) =>
-      handle.executeUpdate(refundUpdate, { args: [body], updateId }),
+      handle.executeUpdate(refundUpdate, { args: [{ ...body, ...(key ? { requestId: key } : {}) }], updateId }),
     );
     return c.json(result, 201);
   });

@@ -150,6 +150,14 @@ async function completeOnce(o: CheckoutOwner): Promise<CompletionOutcome> {
   throw fail(lastCode ?? 'CheckoutSessionOpen', 'The checkout session is still Open: the buyer has not finished at Amazon Pay yet');
 }
 
+/** Amazon does not know the session (never created, or deleted after 30 days): nothing to wait for. */
+function endAsUnknown(o: CheckoutOwner): CompletionOutcome {
+  o.s.completion = { completed: false, status: 'Canceled', reasonCode: 'ResourceNotFound', message: 'Amazon Pay does not know this checkout session' };
+  o.setStatus('Canceled', 'ResourceNotFound');
+  o.s.final = true;
+  return o.s.completion;
+}
+
 /** Waits for the buyer until Amazon's deadline, then reads the session to learn how it ended. */
 export async function awaitCompletion(o: CheckoutOwner): Promise<void> {
   const { s, sid } = o;
@@ -159,9 +167,7 @@ export async function awaitCompletion(o: CheckoutOwner): Promise<void> {
       if (await settle(o, session)) return;
     } catch (err) {
       if (reasonOf(err) === 'ResourceNotFound') {
-        s.completion = { completed: false, status: 'Canceled', reasonCode: 'ResourceNotFound', message: 'Amazon Pay does not know this checkout session' };
-        o.setStatus('Canceled', 'ResourceNotFound');
-        s.final = true;
+        endAsUnknown(o);
         return;
       }
       log.error('could not read the checkout session; timing 24 h from now', { checkoutSessionId: sid, error: String(err) });
@@ -178,11 +184,21 @@ export async function awaitCompletion(o: CheckoutOwner): Promise<void> {
       await condition(() => !o.busy && (s.completion !== null || o.completing === undefined));
       continue;
     }
-    const outcome = await o.guarded(async () => {
-      const session = await reads.getCheckoutSession(sid);
-      return (await settle(o, session)) ?? false;
-    });
+    // In the exclusive section, so a complete arriving now waits for this read and then decides.
+    const outcome = await o.guarded(() =>
+      o.exclusive(async () => {
+        if (s.completion) return s.completion;
+        try {
+          return (await settle(o, await reads.getCheckoutSession(sid))) ?? false;
+        } catch (err) {
+          if (reasonOf(err) !== 'ResourceNotFound') throw err;
+          return endAsUnknown(o);
+        }
+      }),
+    );
     if (outcome || s.completion) break;
+    // A complete that started meanwhile decides how this checkout ends, not the deadline.
+    if (o.completing) continue;
     if (++graceChecks > DEADLINE_GRACE_CHECKS) {
       // Past the deadline by an hour and Amazon still says Open: we will never complete it, so
       // Amazon cancels it (and any authorization it made) by itself.

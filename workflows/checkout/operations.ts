@@ -49,10 +49,27 @@ export async function cancel(o: CheckoutOwner, req: { reason?: string }): Promis
   return s.charge!;
 }
 
+/** The refund an idempotency key already created; the same key with another amount is refused. */
+function earlierRefund(o: CheckoutOwner, req: RefundInput): RefundSummary | undefined {
+  const refundId = req.requestId ? o.s.refundRequests?.[req.requestId] : undefined;
+  const earlier = refundId ? o.s.refunds.find((r) => r.refundId === refundId) : undefined;
+  if (earlier && (earlier.amount.currencyCode !== req.amount.currencyCode || toMinor(earlier.amount) !== toMinor(req.amount))) {
+    throw fail('idempotency_key_reused', `This Idempotency-Key already refunded ${earlier.amount.amount} ${earlier.amount.currencyCode}`);
+  }
+  return earlier;
+}
+
+/** The refund update's validator: a repeated request passes (it gets the first answer). */
+export function validateRefund(o: CheckoutOwner, req: RefundInput): void {
+  if (!earlierRefund(o, req)) checkRefundable(o, req.amount);
+}
+
 export function checkRefundable(o: CheckoutOwner, amount: Price): void {
   const s = o.s;
   const charge = s.charge;
   if (!charge || charge.state !== 'Captured' || s.final) throw fail('InvalidChargeStatus', `Nothing to refund: the charge is ${charge?.state ?? 'missing'}`);
+  // Closing releases the charge permission; a refund started now could outlive the order.
+  if (s.closeRequested) throw fail('InvalidChargePermissionStatus', 'The order is being closed; no new refunds');
   const captured = charge.capturedAmount ?? charge.chargeAmount;
   if (amount.currencyCode !== captured.currencyCode) throw fail('CurrencyMismatch', 'Refund currency differs from the charge currency');
   const refunded = s.refunds.filter((r) => r.state !== 'Declined').reduce((sum, r) => sum + toMinor(r.amount), 0);
@@ -65,21 +82,29 @@ export function checkRefundable(o: CheckoutOwner, amount: Price): void {
 
 export async function refund(o: CheckoutOwner, req: RefundInput): Promise<RefundSummary> {
   const s = o.s;
+  const earlier = earlierRefund(o, req);
+  if (earlier) return earlier;
   checkRefundable(o, req.amount);
-  const number = s.refunds.length + 1;
+  // Every call gets a key of its own (a refused one is used up: Amazon stores its answer), and a
+  // caller's key maps to one Amazon key, so its retries are deduplicated at Amazon too.
+  s.refundAttempts = (s.refundAttempts ?? s.refunds.length) + 1;
+  const operationId = req.requestId ? `checkout/${o.sid}/refund/request/${req.requestId}` : `checkout/${o.sid}/refund/${s.refundAttempts}`;
   let view: RefundView;
   try {
     view = await writes.createRefund({
       chargeId: s.charge!.chargeId,
       refundAmount: req.amount,
       ...(req.softDescriptor ? { softDescriptor: req.softDescriptor } : {}),
-      operationId: `checkout/${o.sid}/refund/${number}`,
+      operationId,
     });
   } catch (err) {
     throw asUpdateFailure(err);
   }
-  const refund: RefundSummary = { number, refundId: view.refundId, state: 'RefundInitiated', reasonCode: null, amount: req.amount };
+  const known = s.refunds.find((r) => r.refundId === view.refundId);
+  if (known) return known;
+  const refund: RefundSummary = { number: s.refunds.length + 1, refundId: view.refundId, state: 'RefundInitiated', reasonCode: null, amount: req.amount };
   s.refunds.push(refund);
+  if (req.requestId) (s.refundRequests ??= {})[req.requestId] = view.refundId;
   o.applyRefund(view);
   o.publish();
   return refund;

@@ -41,7 +41,11 @@ async function step(o: CheckoutOwner): Promise<void> {
   const pendingCharge = charge.state === 'AuthorizationInitiated' || charge.state === 'CaptureInitiated';
 
   if (s.closeRequested && !pendingRefund && charge.state !== 'CaptureInitiated') {
-    await o.exclusive(() => closeOrder(o, s.closeRequested!.reason));
+    await o.exclusive(async () => {
+      // Checked again inside the section: a refund or capture that held it may have started one.
+      const stillPending = s.refunds.some((r) => r.state === 'RefundInitiated') || s.charge?.state === 'CaptureInitiated';
+      if (!stillPending) await closeOrder(o, s.closeRequested!.reason);
+    });
     return;
   }
   if (pendingCharge) {
@@ -104,8 +108,17 @@ async function closeOrder(o: CheckoutOwner, reason: string, finalStatus: Checkou
   try {
     await writes.closeChargePermission({ chargePermissionId: cpId, closureReason: reason.slice(0, 255), cancelPendingCharges: !!live });
   } catch (err) {
-    // Amazon closes a OneTime charge permission by itself once the order is fully captured.
-    if (reasonOf(err) !== 'InvalidChargePermissionStatus') throw err;
+    // Amazon closes a OneTime charge permission by itself once the order is fully captured; one
+    // it no longer knows (ResourceNotFound) cannot be closed either: retrying would never end.
+    const reason = reasonOf(err);
+    if (reason === 'ResourceNotFound') {
+      log.warn('charge permission unknown to Amazon Pay; closing the order without it', { chargePermissionId: cpId });
+      if (finalStatus === 'Closed') o.setStatus('Closed');
+      s.final = true;
+      o.publish();
+      return;
+    }
+    if (reason !== 'InvalidChargePermissionStatus') throw err;
     const cp = await reads.getChargePermission(cpId);
     if (cp.state !== 'Closed' && !live) log.warn('charge permission could not be closed', { chargePermissionId: cpId, state: cp.state });
   }

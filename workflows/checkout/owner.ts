@@ -60,7 +60,11 @@ export class CheckoutOwner {
   }
 
   async exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    await condition(() => !this.busy);
+    // A loop, not one condition: the SDK releases every waiter whose condition holds in the same
+    // pass, so each one checks again after waking and only the first takes the section. It always
+    // waits once, even when free, so uncontended runs schedule exactly as recorded histories did.
+    do await condition(() => !this.busy);
+    while (this.busy);
     this.busy = true;
     try {
       return await fn();

@@ -17,6 +17,10 @@ export interface CheckoutState {
   pendingPolls: number;
   captures: number;
   refunds: RefundSummary[];
+  /** Refund calls made (a refund Amazon refused uses one up: its key is never sent again). */
+  refundAttempts?: number;
+  /** The caller's idempotency key -> refundId of the refund it created. */
+  refundRequests?: Record<string, string>;
   refundPolls: number;
   capturedAt: string | null;
   expiryWarned: boolean;
@@ -54,6 +58,8 @@ export function initialState(input: CheckoutWorkflowInput): CheckoutState {
       pendingPolls: 0,
       captures: 0,
       refunds: [],
+      refundAttempts: 0,
+      refundRequests: {},
       refundPolls: 0,
       capturedAt: null,
       expiryWarned: false,

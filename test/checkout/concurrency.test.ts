@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkflowUpdateFailedError, WorkflowUpdateStage } from '@temporalio/client';
+import { startTestStack, type TestStack } from '../support/stack';
+import { captureUpdate, closeUpdate, refundUpdate } from '../../workflows/checkout-messages';
+import { countOf, finalAmount, paidCheckout, usd, waitForStatus } from './helpers';
+import { recordHistory } from './record';
+
+// Operations that reach one checkout at the same moment (two operators, a retried request racing
+// the original, close during a refund) are serialized by the workflow: nothing runs twice.
+let stack: TestStack;
+
+beforeAll(async () => {
+  // Refunds stay RefundInitiated long enough to close the order while one is pending.
+  stack = await startTestStack({ simulator: { delays: { refundMs: 2_000 } } });
+});
+afterAll(async () => {
+  await stack?.[Symbol.asyncDispose]();
+});
+
+const failureType = async (p: Promise<unknown>) => {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+  return ((err as WorkflowUpdateFailedError).cause as { type?: string }).type;
+};
+
+describe('concurrent operations on one checkout', () => {
+  it('refunds sent at once each get their own refund and idempotency key', async () => {
+    const { handle, outcome } = await paidCheckout(stack, finalAmount('100.00', 'AuthorizeWithCapture'));
+    if (!outcome.completed) throw new Error('not completed');
+    const before = await countOf(stack, 'createRefund');
+    const refunds = await Promise.all(['1.00', '2.00', '3.00', '3.00'].map((amount) => handle.executeUpdate(refundUpdate, { args: [{ amount: usd(amount) }] })));
+    expect(new Set(refunds.map((r) => r.refundId)).size).toBe(4);
+    expect(new Set(refunds.map((r) => r.number))).toEqual(new Set([1, 2, 3, 4]));
+    expect((await countOf(stack, 'createRefund')) - before).toBe(4);
+    const status = await waitForStatus(handle, (s) => s.refunds.length === 4 && s.refunds.every((r) => r.state === 'Refunded'), { timeoutMs: 30_000 });
+    expect(status.refunds).toHaveLength(4);
+    expect((await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).totals).toMatchObject({ captured: '100.00', refunded: '9.00' });
+    await handle.executeUpdate(closeUpdate, { args: [{}] });
+    await recordHistory(handle, 'concurrent-refunds');
+  });
+
+  it('two captures sent at once: one captures, the other is refused, Amazon sees one capture', async () => {
+    const { handle, outcome } = await paidCheckout(stack, finalAmount('50.00', 'Authorize'));
+    if (!outcome.completed) throw new Error('not completed');
+    const before = await countOf(stack, 'captureCharge');
+    const results = await Promise.allSettled([handle.executeUpdate(captureUpdate, { args: [{}] }), handle.executeUpdate(captureUpdate, { args: [{}] })]);
+    const captured = results.filter((r) => r.status === 'fulfilled');
+    expect(captured).toHaveLength(1);
+    const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(await failureType(Promise.reject(refused.reason))).toBe('InvalidChargeStatus');
+    expect((await countOf(stack, 'captureCharge')) - before).toBe(1);
+    expect((await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).totals).toMatchObject({ captured: '50.00' });
+    await handle.executeUpdate(closeUpdate, { args: [{}] });
+  });
+
+  it('a refund repeated with the same requestId returns the first refund, without Temporal update ids; another amount is refused', async () => {
+    const { handle, outcome } = await paidCheckout(stack, finalAmount('40.00', 'AuthorizeWithCapture'));
+    if (!outcome.completed) throw new Error('not completed');
+    const before = await countOf(stack, 'createRefund');
+    // No updateId: this is what a retry looks like after continue-as-new, where Temporal no longer
+    // remembers the first update; the workflow's own record must answer it.
+    const first = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('15.00'), requestId: 'storefront-key-1' }] });
+    const again = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('15.00'), requestId: 'storefront-key-1' }] });
+    expect(again.refundId).toBe(first.refundId);
+    expect(await failureType(handle.executeUpdate(refundUpdate, { args: [{ amount: usd('16.00'), requestId: 'storefront-key-1' }] }))).toBe('idempotency_key_reused');
+    expect((await countOf(stack, 'createRefund')) - before).toBe(1);
+    const status = await waitForStatus(handle, (s) => s.refunds[0]?.state === 'Refunded', { timeoutMs: 30_000 });
+    expect(status.refunds).toHaveLength(1);
+    await handle.executeUpdate(closeUpdate, { args: [{}] });
+  });
+
+  it('close waits for a pending refund to settle and refuses new refunds meanwhile', async () => {
+    const { handle, outcome } = await paidCheckout(stack, finalAmount('60.00', 'AuthorizeWithCapture'));
+    if (!outcome.completed) throw new Error('not completed');
+    const pending = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('10.00') }] });
+    expect(pending.state).toBe('RefundInitiated');
+    const closing = await handle.startUpdate(closeUpdate, { args: [{}], waitForStage: WorkflowUpdateStage.ACCEPTED });
+    const before = await countOf(stack, 'createRefund');
+    expect(await failureType(handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00') }] }))).toBe('InvalidChargePermissionStatus');
+    expect(await countOf(stack, 'createRefund')).toBe(before);
+    const closed = await closing.result();
+    expect(closed).toMatchObject({ status: 'Closed', final: true });
+    expect(closed.refunds.map((r) => r.state)).toEqual(['Refunded']);
+    expect((await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).totals).toMatchObject({ refunded: '10.00' });
+    await recordHistory(handle, 'close-during-refund');
+  });
+});
