@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import type { SimClock } from './clock';
 import type { RequestContext, SimulatorEngine } from './engine';
-import { AmazonPayApiError } from './errors';
+import { AmazonPayApiError, notFound } from './errors';
 import type { Environment, OperationName } from './model';
 import {
   cancelChargeSchema,
@@ -70,6 +70,15 @@ export interface RequestCounts {
   byIdempotencyKey: Record<string, number>;
 }
 
+/** The resource id from the path; a malformed percent-escape names nothing that can exist. */
+function decodeId(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw notFound('resource', raw);
+  }
+}
+
 export interface ApiDeps {
   engine: SimulatorEngine;
   keys: PublicKeyRegistry;
@@ -120,7 +129,7 @@ export function createApiHandler(deps: ApiDeps) {
       const route = candidates.find((r) => r.method === method);
       if (!route) throw new AmazonPayApiError(405, 'RequestNotSupported', `${method} is not supported on ${url.pathname}.`);
       const operation = route.operation;
-      const id = decodeURIComponent(route.pattern.exec(resource)?.[1] ?? '');
+      const id = decodeId(route.pattern.exec(resource)?.[1] ?? '');
       deps.counts.byOperation[operation] = (deps.counts.byOperation[operation] ?? 0) + 1;
       const idempotencyKey = c.req.header('x-amz-pay-idempotency-key');
       if (idempotencyKey !== undefined) {

@@ -135,6 +135,20 @@ describe('request authentication', () => {
     expect(((await malformed.json()) as { reasonCode: string }).reasonCode).toBe('InvalidAuthentication');
   });
 
+  it.each([
+    ['an empty name', (signed: string) => signed.replace('x-amz-pay-date;', 'x-amz-pay-date;;')],
+    ['a name with a space', (signed: string) => `a b;${signed}`],
+    ['a name with a colon', (signed: string) => `${signed};x:y`],
+  ])('answers 403 InvalidRequestSignature, not 500, when SignedHeaders holds %s', async (_what, edit) => {
+    const { sim } = setup();
+    const url = '/sandbox/v2/charges/S01-0000000-0000000-C000000';
+    const headers = signRequest({ method: 'GET', url, publicKeyId: key.publicKeyId, privateKeyPem: key.privateKeyPem, host: 'h' });
+    headers.authorization = headers.authorization!.replace(/SignedHeaders=([^,]+)/, (_m, signed: string) => `SignedHeaders=${edit(signed)}`);
+    const res = await sim.app.request(`http://x${url}`, { headers });
+    expect(res.status).toBe(403);
+    expect(((await res.json()) as { reasonCode: string }).reasonCode).toBe('InvalidRequestSignature');
+  });
+
   it('rejects dates outside the skew window, measured on wall time not the simulator clock', async () => {
     const { call, sim } = setup();
     const old = await call('GET', '/checkoutSessions/x', undefined, { date: new Date(Date.now() - 16 * 60_000) });
@@ -168,5 +182,12 @@ describe('request authentication', () => {
     expect((await call('GET', '/nothing/here')).body.reasonCode).toBe('ResourceNotFound');
     const wrongMethod = await call('PUT', '/charges/abc', {});
     expect(wrongMethod.status).toBe(405);
+    // A malformed percent-escape in the id names nothing: 404, not a URIError turned into 500.
+    for (const path of ['/charges/%E0%A4%A', '/checkoutSessions/%', '/chargePermissions/%ZZ']) {
+      const bad = await call('GET', path);
+      expect(bad.status, path).toBe(404);
+      expect(bad.body.reasonCode, path).toBe('ResourceNotFound');
+    }
+    expect((await call('DELETE', '/charges/%E0%A4%A/cancel', {})).status).toBe(404);
   });
 });

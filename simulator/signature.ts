@@ -131,9 +131,17 @@ export interface VerifiedRequest {
 
 const KNOWN_REGIONS = new Set(['na', 'us', 'eu', 'de', 'uk', 'jp']);
 
+/** An HTTP field name (RFC 9110 token), lower case. Anything else cannot be a header the client sent. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
+
 export function verifyRequest(input: VerifyRequestInput): VerifiedRequest {
   const auth = parseAuthorization(input.header('authorization'));
   const signedNames = auth.signedHeaders.split(';').map((n) => n.trim().toLowerCase());
+  // Checked before any look-up: Headers.get throws a TypeError on an invalid name (`a;;b`, `a b`).
+  const badName = signedNames.find((name) => !HEADER_NAME.test(name));
+  if (badName !== undefined) {
+    throw new AmazonPayApiError(403, 'InvalidRequestSignature', `SignedHeaders lists '${badName}', which is not a valid header name.`);
+  }
   if (signedNames.includes('authorization')) {
     throw new AmazonPayApiError(403, 'InvalidAuthentication', 'The authorization header cannot be signed.');
   }
