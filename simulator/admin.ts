@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
-import type { FaultState, RequestCounts } from './api';
+import { type FaultState, type RequestCounts, requestCountsJson } from './api';
 import type { SimClock } from './clock';
 import type { SimulatorEngine } from './engine';
 import type { OperationName } from './model';
@@ -105,7 +105,7 @@ export function createAdminRoutes(deps: AdminDeps): Hono {
       refunds: [...engine.refunds.values()].map((r) => ({ ...refundView(r), merchantId: r.merchantId, chargePermissionId: r.chargePermissionId })),
     });
   });
-  app.get('/requests', (c) => c.json(deps.counts));
+  app.get('/requests', (c) => c.json(requestCountsJson(deps.counts)));
   app.get('/money-movements', (c) => {
     const chargePermissionId = c.req.query('chargePermissionId');
     const checkoutSessionId = c.req.query('checkoutSessionId');

@@ -67,8 +67,18 @@ export interface FaultState {
 
 export interface RequestCounts {
   byOperation: Record<string, number>;
-  byIdempotencyKey: Record<string, number>;
+  /** A Map, not an object: keys come from the client, and `constructor` or `__proto__` must count like any other. */
+  byIdempotencyKey: Map<string, number>;
 }
+
+/** The admin JSON shape of the counts (`/__admin/requests`, read by `admin-client.ts`). */
+export const requestCountsJson = (counts: RequestCounts) => ({
+  byOperation: counts.byOperation,
+  byIdempotencyKey: Object.fromEntries(counts.byIdempotencyKey),
+});
+
+/** §5: at most 32 characters from a-z A-Z 0-9 - _. */
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9_-]{1,32}$/;
 
 /** The resource id from the path; a malformed percent-escape names nothing that can exist. */
 function decodeId(raw: string): string {
@@ -132,9 +142,6 @@ export function createApiHandler(deps: ApiDeps) {
       const id = decodeId(route.pattern.exec(resource)?.[1] ?? '');
       deps.counts.byOperation[operation] = (deps.counts.byOperation[operation] ?? 0) + 1;
       const idempotencyKey = c.req.header('x-amz-pay-idempotency-key');
-      if (idempotencyKey !== undefined) {
-        deps.counts.byIdempotencyKey[idempotencyKey] = (deps.counts.byIdempotencyKey[idempotencyKey] ?? 0) + 1;
-      }
 
       const body = method === 'GET' ? '' : await c.req.text();
       const verified = verifyRequest({
@@ -147,6 +154,10 @@ export function createApiHandler(deps: ApiDeps) {
         nowMs: Date.now(),
         clockSkewMs: deps.clockSkewMs,
       });
+      // Counted once the caller is known and the key is one Amazon would accept, so junk cannot grow the table.
+      if (idempotencyKey !== undefined && IDEMPOTENCY_KEY.test(idempotencyKey)) {
+        deps.counts.byIdempotencyKey.set(idempotencyKey, (deps.counts.byIdempotencyKey.get(idempotencyKey) ?? 0) + 1);
+      }
       const keyEnv: Environment | undefined = /^live/i.test(verified.publicKeyId)
         ? 'Live'
         : /^sandbox/i.test(verified.publicKeyId)
@@ -196,7 +207,7 @@ export function createApiHandler(deps: ApiDeps) {
           }
         } else {
           if (idempotencyKey === '') throw new AmazonPayApiError(400, 'MissingHeaderValue', 'The header x-amz-pay-idempotency-key has no value.');
-          if (!/^[A-Za-z0-9_-]{1,32}$/.test(idempotencyKey)) {
+          if (!IDEMPOTENCY_KEY.test(idempotencyKey)) {
             throw new AmazonPayApiError(400, 'InvalidHeaderValue', 'The value provided for header x-amz-pay-idempotency-key is invalid.');
           }
           storeKey = `${verified.merchantId}\n${env}\n${idempotencyKey}`;

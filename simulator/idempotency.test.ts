@@ -98,4 +98,19 @@ describe('idempotency', () => {
     const counts = await (await sim.app.request('http://x/__admin/requests')).json();
     expect(counts).toEqual({ byOperation: { createCheckoutSession: 2, getCheckoutSession: 1 }, byIdempotencyKey: { counted: 2 } });
   });
+
+  it('counts a key only on a verified request whose key Amazon would accept, whatever its name', async () => {
+    const { sim, call } = setup();
+    const stranger = createCaller(sim.app, generateTestKey('SANDBOX-UNREGISTERED'));
+    for (const k of ['constructor', 'constructor', '__proto__', 'toString']) {
+      expect((await call('POST', '/checkoutSessions', body, { idempotencyKey: k })).status).toBe(201);
+    }
+    expect((await call('POST', '/checkoutSessions', body, { idempotencyKey: 'x'.repeat(5000) })).body.reasonCode).toBe('InvalidHeaderValue');
+    expect((await call('POST', '/checkoutSessions', body, { idempotencyKey: 'has space' })).body.reasonCode).toBe('InvalidHeaderValue');
+    expect((await stranger.call('POST', '/checkoutSessions', body, { idempotencyKey: 'unverified' })).status).toBe(403);
+    const counts = (await (await sim.app.request('http://x/__admin/requests')).json()) as { byIdempotencyKey: Record<string, number> };
+    expect(counts.byIdempotencyKey).toEqual(JSON.parse('{"constructor":2,"__proto__":1,"toString":1}'));
+    await sim.app.request('http://x/__admin/reset', { method: 'POST' });
+    expect(await (await sim.app.request('http://x/__admin/requests')).json()).toEqual({ byOperation: {}, byIdempotencyKey: {} });
+  });
 });

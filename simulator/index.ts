@@ -102,7 +102,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   const throttle = new Throttle(initialThrottling);
   const initialFaults = { errorRate: options.faults?.errorRate ?? 0, latencyMs: options.faults?.latencyMs ?? 0 };
   const faults: FaultState = { ...initialFaults, hold: undefined };
-  const counts: RequestCounts = { byOperation: {}, byIdempotencyKey: {} };
+  const counts: RequestCounts = { byOperation: {}, byIdempotencyKey: new Map() };
   const idempotency = new Map<string, { fingerprint: string; status: number; body: string }>();
   const random = options.random ?? Math.random;
 
@@ -113,7 +113,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     engine.reset();
     idempotency.clear();
     counts.byOperation = {};
-    counts.byIdempotencyKey = {};
+    counts.byIdempotencyKey.clear();
     Object.assign(faults, initialFaults, { hold: undefined });
     throttle.configure(initialThrottling);
   };
