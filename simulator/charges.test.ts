@@ -220,6 +220,23 @@ describe('Charge Permission', () => {
     expect(afterClose.body.reasonCode).toBe('ChargePermissionNotModifiable');
   });
 
+  it('a rejected Update changes nothing: an invalid recurringMetadata leaves merchantMetadata as it was', async () => {
+    const s = setup();
+    const cpId = await recurringPermission(s);
+    const before = (await s.call('GET', `/chargePermissions/${cpId}`)).body;
+    const bad = await s.call('PATCH', `/chargePermissions/${cpId}`, {
+      merchantMetadata: { merchantReferenceId: 'sub-2', noteToBuyer: 'new plan' },
+      recurringMetadata: { frequency: { unit: 'Month', value: '1' }, amount: usd('1.234') },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.reasonCode).toBe('InvalidParameterValue');
+    expect((await s.call('GET', `/chargePermissions/${cpId}`)).body).toEqual(before);
+    const oneTime = (await runCheckout(s.sim.app, s.caller, { intent: 'Confirm' })).completed!.body.chargePermissionId;
+    const wrongType = await s.call('PATCH', `/chargePermissions/${oneTime}`, { merchantMetadata: { merchantReferenceId: 'x' }, recurringMetadata: recurring });
+    expect(wrongType.body.reasonCode).toBe('InvalidParameterCombination');
+    expect((await s.call('GET', `/chargePermissions/${oneTime}`)).body.merchantMetadata.merchantReferenceId).toBeNull();
+  });
+
   it('uses the legacy closure spelling when configured', async () => {
     const s = setup({ closureReasonSpelling: 'legacy' });
     const cpId = await recurringPermission(s);

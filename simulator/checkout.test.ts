@@ -70,6 +70,74 @@ describe('Checkout Session', () => {
     expect(jpy.body.paymentDetails.chargeAmount).toEqual({ amount: '500', currencyCode: 'JPY' });
   });
 
+  it('a rejected Update changes nothing, so the session is never left half-written or wedged', async () => {
+    const { sim, call, idem } = setup();
+    const created = await call('POST', '/checkoutSessions', createBody, { idempotencyKey: idem() });
+    const id = created.body.checkoutSessionId;
+    const before = (await call('GET', `/checkoutSessions/${id}`)).body;
+    const usd = (amount: string) => ({ amount, currencyCode: 'USD' });
+
+    const badAmount = await call('PATCH', `/checkoutSessions/${id}`, {
+      webCheckoutDetails: { checkoutResultReturnUrl: 'https://shop.test/result' },
+      paymentDetails: { paymentIntent: 'Authorize', chargeAmount: usd('1.234') },
+      merchantMetadata: { merchantReferenceId: 'order-1' },
+    });
+    expect(badAmount.status).toBe(400);
+    expect(badAmount.body.reasonCode).toBe('InvalidParameterValue');
+
+    const mismatch = await call('PATCH', `/checkoutSessions/${id}`, {
+      paymentDetails: { paymentIntent: 'Authorize', chargeAmount: usd('10.00'), totalOrderAmount: { amount: '10.00', currencyCode: 'EUR' } },
+    });
+    expect(mismatch.status).toBe(400);
+    expect(mismatch.body.reasonCode).toBe('CurrencyMismatch');
+
+    const oneTime = await call('PATCH', `/checkoutSessions/${id}`, {
+      paymentDetails: { paymentIntent: 'Confirm' },
+      merchantMetadata: { merchantReferenceId: 'order-2' },
+      recurringMetadata: { frequency: { unit: 'Month', value: '1' } },
+    });
+    expect(oneTime.status).toBe(400);
+    expect(oneTime.body.reasonCode).toBe('InvalidParameterCombination');
+
+    const after = (await call('GET', `/checkoutSessions/${id}`)).body;
+    expect(after).toEqual(before);
+    expect(sim.engine.sessions.get(id)).toMatchObject({ recurringMetadata: null, paymentDetails: { paymentIntent: null, chargeAmount: null } });
+
+    // Not wedged: the next valid Update goes through, and a Recurring upgrade with its metadata is one request.
+    const fine = await call('PATCH', `/checkoutSessions/${id}`, {
+      webCheckoutDetails: { checkoutResultReturnUrl: 'https://shop.test/result' },
+      paymentDetails: { paymentIntent: 'Authorize', chargeAmount: usd('10.00') },
+    });
+    expect(fine.status).toBe(200);
+    expect(fine.body.paymentDetails).toMatchObject({ paymentIntent: 'Authorize', chargeAmount: usd('10.00') });
+    const upgrade = await call('PATCH', `/checkoutSessions/${id}`, {
+      chargePermissionType: 'Recurring',
+      recurringMetadata: { frequency: { unit: 'Month', value: '1' } },
+    });
+    expect(upgrade.status).toBe(200);
+    expect(upgrade.body).toMatchObject({ chargePermissionType: 'Recurring', recurringMetadata: { frequency: { unit: 'Month', value: '1' } } });
+  });
+
+  it('refuses a chargeAmount above the per-transaction maximum (§2.5) on Create and Update', async () => {
+    const { call, idem } = setup();
+    const withAmount = (amount: string, currencyCode: string) => ({ ...createBody, paymentDetails: { chargeAmount: { amount, currencyCode } } });
+    for (const [amount, currencyCode] of [['150000.01', 'USD'], ['150001', 'EUR'], ['150000.01', 'GBP'], ['10000001', 'JPY']] as const) {
+      const created = await call('POST', '/checkoutSessions', withAmount(amount, currencyCode), { idempotencyKey: idem() });
+      expect(created.status, `${amount} ${currencyCode}`).toBe(400);
+      expect(created.body.reasonCode).toBe('InvalidParameterValue');
+      expect(created.body.message).toContain('paymentDetails.chargeAmount');
+    }
+    const atMax = await call('POST', '/checkoutSessions', withAmount('10000000', 'JPY'), { idempotencyKey: idem() });
+    expect(atMax.status).toBe(201);
+    const id = atMax.body.checkoutSessionId;
+    const over = await call('PATCH', `/checkoutSessions/${id}`, { paymentDetails: { chargeAmount: { amount: '10000001', currencyCode: 'JPY' } } });
+    expect(over.status).toBe(400);
+    expect(over.body.reasonCode).toBe('InvalidParameterValue');
+    expect((await call('GET', `/checkoutSessions/${id}`)).body.paymentDetails.chargeAmount).toEqual({ amount: '10000000', currencyCode: 'JPY' });
+    const usdMax = await call('PATCH', `/checkoutSessions/${id}`, { paymentDetails: { chargeAmount: { amount: '150000.00', currencyCode: 'USD' } } });
+    expect(usdMax.status).toBe(200);
+  });
+
   it('completes once: the authorization from the payment page is revealed, not repeated', async () => {
     const { sim, caller, call, notify } = setup();
     const { checkoutSessionId, paid, completed } = await runCheckout(sim.app, caller, { amount: '30.00' });

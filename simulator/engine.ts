@@ -1,6 +1,6 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { SimClock } from './clock';
-import { AmazonPayApiError, BuyerPageError, notFound } from './errors';
+import { AmazonPayApiError, BuyerPageError, invalidParameter, notFound } from './errors';
 import { type CurrencyCode, type Money, maxTransactionMinor, parsePrice, toPrice, money } from './money';
 import {
   type Charge,
@@ -255,13 +255,22 @@ export class SimulatorEngine {
     return ids.map((constraintId) => ({ constraintId, description: CONSTRAINTS[constraintId] }));
   }
 
-  private applyPaymentDetails(s: CheckoutSession, input: PaymentDetailsInput | null | undefined): void {
-    if (!input) return;
-    const pd = s.paymentDetails;
+  /**
+   * The payment details after `input`, validated; `current` is left alone, so a rejected request
+   * changes nothing (the caller commits the result only once every check has passed).
+   */
+  private paymentDetailsWith(current: CheckoutSession['paymentDetails'], input: PaymentDetailsInput | null | undefined): CheckoutSession['paymentDetails'] {
+    const pd = { ...current };
+    if (!input) return pd;
     if (input.paymentIntent !== undefined) pd.paymentIntent = input.paymentIntent ?? null;
     if (input.canHandlePendingAuthorization !== undefined) pd.canHandlePendingAuthorization = input.canHandlePendingAuthorization ?? false;
-    if (input.chargeAmount !== undefined)
+    if (input.chargeAmount !== undefined) {
       pd.chargeAmount = input.chargeAmount ? parsePrice(input.chargeAmount, 'paymentDetails.chargeAmount') : null;
+      // §2.5: the session's chargeAmount becomes the Charge, so the per-transaction maximum applies here already.
+      if (pd.chargeAmount && pd.chargeAmount.minor > maxTransactionMinor(pd.chargeAmount.currencyCode)) {
+        throw invalidParameter('paymentDetails.chargeAmount.amount', `It exceeds the maximum of ${toPrice(money(maxTransactionMinor(pd.chargeAmount.currencyCode), pd.chargeAmount.currencyCode)).amount} ${pd.chargeAmount.currencyCode} for a single charge.`);
+      }
+    }
     if (input.totalOrderAmount !== undefined)
       pd.totalOrderAmount = input.totalOrderAmount ? parsePrice(input.totalOrderAmount, 'paymentDetails.totalOrderAmount') : null;
     if (input.softDescriptor !== undefined) pd.softDescriptor = input.softDescriptor ?? null;
@@ -271,6 +280,7 @@ export class SimulatorEngine {
     if (pd.chargeAmount && pd.totalOrderAmount && pd.chargeAmount.currencyCode !== pd.totalOrderAmount.currencyCode) {
       throw new AmazonPayApiError(400, 'CurrencyMismatch', 'The currency of chargeAmount and totalOrderAmount must be the same.');
     }
+    return pd;
   }
 
   createCheckoutSession(ctx: RequestContext, input: CreateCheckoutSessionInput, opts: { withBuyer?: boolean } = {}): CheckoutSession {
@@ -330,7 +340,7 @@ export class SimulatorEngine {
       buyerPaid: false,
       expiryDeadline: undefined,
     };
-    this.applyPaymentDetails(s, input.paymentDetails);
+    s.paymentDetails = this.paymentDetailsWith(s.paymentDetails, input.paymentDetails);
     if (processOrder && (!s.paymentDetails.paymentIntent || !s.paymentDetails.chargeAmount)) {
       throw new AmazonPayApiError(400, 'MissingParameterValue', 'Value is missing for the required parameter paymentDetails');
     }
@@ -362,19 +372,27 @@ export class SimulatorEngine {
     if (s.buyerPaid) {
       throw new AmazonPayApiError(422, 'InvalidCheckoutSessionStatus', 'The buyer already completed the payment for this Checkout Session; it can no longer be updated.');
     }
+    // Everything is worked out on copies and checked before the session is touched: a 400 changes nothing.
+    const webCheckoutDetails = { ...s.webCheckoutDetails };
     const w = input.webCheckoutDetails;
     if (w) {
-      if (w.checkoutReviewReturnUrl !== undefined) s.webCheckoutDetails.checkoutReviewReturnUrl = w.checkoutReviewReturnUrl ?? null;
-      if (w.checkoutResultReturnUrl !== undefined) s.webCheckoutDetails.checkoutResultReturnUrl = w.checkoutResultReturnUrl ?? null;
-      if (w.checkoutCancelUrl !== undefined) s.webCheckoutDetails.checkoutCancelUrl = w.checkoutCancelUrl ?? null;
+      if (w.checkoutReviewReturnUrl !== undefined) webCheckoutDetails.checkoutReviewReturnUrl = w.checkoutReviewReturnUrl ?? null;
+      if (w.checkoutResultReturnUrl !== undefined) webCheckoutDetails.checkoutResultReturnUrl = w.checkoutResultReturnUrl ?? null;
+      if (w.checkoutCancelUrl !== undefined) webCheckoutDetails.checkoutCancelUrl = w.checkoutCancelUrl ?? null;
     }
-    this.applyPaymentDetails(s, input.paymentDetails);
-    s.merchantMetadata = mergeMerchantMetadata(s.merchantMetadata, input.merchantMetadata);
-    if (input.chargePermissionType) s.chargePermissionType = input.chargePermissionType;
-    if (input.recurringMetadata !== undefined) s.recurringMetadata = parseRecurringMetadata(input.recurringMetadata, 'recurringMetadata');
-    if (s.chargePermissionType !== 'Recurring' && s.recurringMetadata) {
+    const paymentDetails = this.paymentDetailsWith(s.paymentDetails, input.paymentDetails);
+    const merchantMetadata = mergeMerchantMetadata(s.merchantMetadata, input.merchantMetadata);
+    const chargePermissionType = input.chargePermissionType ?? s.chargePermissionType;
+    const recurringMetadata =
+      input.recurringMetadata !== undefined ? parseRecurringMetadata(input.recurringMetadata, 'recurringMetadata') : s.recurringMetadata;
+    if (chargePermissionType !== 'Recurring' && recurringMetadata) {
       throw new AmazonPayApiError(400, 'InvalidParameterCombination', 'recurringMetadata is only allowed when chargePermissionType is Recurring.');
     }
+    s.webCheckoutDetails = webCheckoutDetails;
+    s.paymentDetails = paymentDetails;
+    s.merchantMetadata = merchantMetadata;
+    s.chargePermissionType = chargePermissionType;
+    s.recurringMetadata = recurringMetadata;
     if (input.supplementaryData !== undefined) s.supplementaryData = input.supplementaryData ?? null;
     if (input.platformId !== undefined) s.platformId = input.platformId ?? null;
     if (input.providerMetadata !== undefined) s.providerMetadata = { providerReferenceId: input.providerMetadata?.providerReferenceId ?? null };
@@ -606,10 +624,12 @@ export class SimulatorEngine {
         throw new AmazonPayApiError(422, 'ChargePermissionNotModifiable', 'The Charge Permission is Closed and cannot be modified.');
       }
     }
-    cp.merchantMetadata = mergeMerchantMetadata(cp.merchantMetadata, input.merchantMetadata);
-    if (input.recurringMetadata !== undefined) {
-      cp.recurringMetadata = parseRecurringMetadata(input.recurringMetadata, 'recurringMetadata');
-    }
+    // Parsed before anything is written: an invalid recurringMetadata must not leave the new merchantMetadata behind.
+    const merchantMetadata = mergeMerchantMetadata(cp.merchantMetadata, input.merchantMetadata);
+    const recurringMetadata =
+      input.recurringMetadata !== undefined ? parseRecurringMetadata(input.recurringMetadata, 'recurringMetadata') : cp.recurringMetadata;
+    cp.merchantMetadata = merchantMetadata;
+    cp.recurringMetadata = recurringMetadata;
     cp.lastUpdated = this.now();
     return cp;
   }
@@ -851,11 +871,7 @@ export class SimulatorEngine {
       throw new AmazonPayApiError(400, 'InvalidParameterCombination', 'softDescriptor can only be set when captureNow is true.');
     }
     if (cp.state !== 'Chargeable') {
-      throw new AmazonPayApiError(
-        422,
-        'InvalidChargePermissionStatus',
-        `You tried to call an operation on a Charge Permission that is in a state where that operation is not allowed. Charge Permission state: ${cp.state}${cp.reasons ? ` (${cp.reasons.map((r) => r.reasonCode).join(', ')})` : ''}`,
-      );
+      throw invalidChargePermissionStatus(cp);
     }
     if (amount.currencyCode !== cp.currency) {
       throw new AmazonPayApiError(400, 'CurrencyMismatch', `The currency ${amount.currencyCode} does not match the Charge Permission currency ${cp.currency}.`);
@@ -1084,5 +1100,13 @@ function invalidChargeStatus(charge: Charge): AmazonPayApiError {
     422,
     'InvalidChargeStatus',
     `You tried to call an operation on a Charge that is in a state where that operation is not allowed. Charge state: ${charge.state}`,
+  );
+}
+
+function invalidChargePermissionStatus(cp: ChargePermission): AmazonPayApiError {
+  return new AmazonPayApiError(
+    422,
+    'InvalidChargePermissionStatus',
+    `You tried to call an operation on a Charge Permission that is in a state where that operation is not allowed. Charge Permission state: ${cp.state}${cp.reasons ? ` (${cp.reasons.map((r) => r.reasonCode).join(', ')})` : ''}`,
   );
 }
