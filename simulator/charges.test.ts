@@ -93,13 +93,18 @@ describe('Charge', () => {
     expect(late.body.reasonCode).toBe('InvalidChargeStatus');
   });
 
-  it('cancels an authorized charge (DELETE with a body), idempotently', async () => {
+  it('cancels an authorized charge (DELETE with a body); a Canceled or Captured one answers 422 InvalidChargeStatus (§3.3, §4.2)', async () => {
     const s = setup();
     const { chargeId } = await authorizedCharge(s);
     const canceled = await s.call('DELETE', `/charges/${chargeId}/cancel`, { cancellationReason: 'Out of stock' });
     expect(canceled.body.statusDetails).toMatchObject({ state: 'Canceled', reasonCode: 'MerchantCanceled', reasonDescription: 'Out of stock' });
-    const again = await s.call('DELETE', `/charges/${chargeId}/cancel`, { cancellationReason: 'Out of stock' });
-    expect(again.status).toBe(200);
+    s.notify.mockClear();
+    const again = await s.call('DELETE', `/charges/${chargeId}/cancel`, { cancellationReason: 'Changed my mind' });
+    expect(again.status).toBe(422);
+    expect(again.body.reasonCode).toBe('InvalidChargeStatus');
+    expect(again.body.message).toContain('Charge state: Canceled');
+    expect((await s.call('GET', `/charges/${chargeId}`)).body.statusDetails).toMatchObject({ state: 'Canceled', reasonDescription: 'Out of stock' });
+    expect(s.notify).not.toHaveBeenCalled();
     const { chargeId: capturedId } = await authorizedCharge(s);
     await s.call('POST', `/charges/${capturedId}/capture`, { captureAmount: usd(100) }, { idempotencyKey: s.idem() });
     const tooLate = await s.call('DELETE', `/charges/${capturedId}/cancel`, {});
@@ -202,8 +207,23 @@ describe('Charge Permission', () => {
     const closed = await s.call('DELETE', `/chargePermissions/${cancel.cpId}/close`, { closureReason: 'done', cancelPendingCharges: true });
     expect(closed.body.statusDetails).toMatchObject({ state: 'Closed', reasons: [{ reasonCode: 'MerchantClosed', reasonDescription: 'done' }] });
     expect((await s.call('GET', `/charges/${cancel.chargeId}`)).body.statusDetails).toMatchObject({ state: 'Canceled', reasonCode: 'ChargePermissionCanceled' });
-    const again = await s.call('DELETE', `/chargePermissions/${cancel.cpId}/close`, { closureReason: 'done' });
-    expect(again.status).toBe(200);
+    s.notify.mockClear();
+    const again = await s.call('DELETE', `/chargePermissions/${cancel.cpId}/close`, { closureReason: 'again' });
+    expect(again.status).toBe(422);
+    expect(again.body.reasonCode).toBe('InvalidChargePermissionStatus');
+    expect(again.body.message).toContain('Charge Permission state: Closed');
+    expect((await s.call('GET', `/chargePermissions/${cancel.cpId}`)).body.statusDetails.reasons).toEqual([{ reasonCode: 'MerchantClosed', reasonDescription: 'done' }]);
+    expect(s.notify).not.toHaveBeenCalled();
+  });
+
+  it('closing a permission Amazon already closed is 422 InvalidChargePermissionStatus too (§3.2: Closed allows Get only)', async () => {
+    const s = setup();
+    const { chargeId, cpId } = await authorizedCharge(s);
+    await s.call('POST', `/charges/${chargeId}/capture`, { captureAmount: usd(100) }, { idempotencyKey: s.idem() });
+    expect((await s.call('GET', `/chargePermissions/${cpId}`)).body.statusDetails.reasons).toEqual([expect.objectContaining({ reasonCode: 'AmazonClosed' })]);
+    const close = await s.call('DELETE', `/chargePermissions/${cpId}/close`, { closureReason: 'order shipped' });
+    expect(close.status).toBe(422);
+    expect(close.body.reasonCode).toBe('InvalidChargePermissionStatus');
   });
 
   it('updates merchantMetadata and recurringMetadata, not after closure', async () => {

@@ -636,8 +636,10 @@ export class SimulatorEngine {
 
   closeChargePermissionByMerchant(ctx: RequestContext, id: string, input: CloseChargePermissionInput): ChargePermission {
     const cp = this.chargePermission(ctx, id);
-    // DELETE is idempotent: closing a Closed permission answers it as it is.
-    if (cp.state === 'Closed') return cp;
+    // §3.2: a Closed permission allows Get only (and a limited Update); §4.2: Close in the wrong state is 422.
+    if (cp.state === 'Closed') {
+      throw invalidChargePermissionStatus(cp);
+    }
     if (input.cancelPendingCharges) this.cancelPendingChargesOf(cp, 'ChargePermissionCanceled');
     this.closeChargePermission(cp, this.closureReason('merchant'), input.closureReason ?? 'Closed by the merchant.');
     return cp;
@@ -967,7 +969,7 @@ export class SimulatorEngine {
 
   cancelChargeByMerchant(ctx: RequestContext, id: string, input: CancelChargeInput): Charge {
     const charge = this.charge(ctx, id);
-    if (charge.state === 'Canceled') return charge;
+    // §3.3: Cancel is allowed in AuthorizationInitiated and Authorized only; a Canceled charge allows Get (§4.2: 422).
     if (charge.state !== 'Authorized' && charge.state !== 'AuthorizationInitiated') {
       throw invalidChargeStatus(charge);
     }
