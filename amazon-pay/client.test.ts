@@ -368,4 +368,14 @@ describe('checked before sending', () => {
     expect(await failure(client.cancelCharge('', {}))).toMatchObject({ reasonCode: 'InvalidRequest' });
     expect(amazon.requests).toHaveLength(0);
   });
+
+  it('rejects amounts with too many decimals for the currency and a soft descriptor without captureNow, sending nothing', async () => {
+    const yen = { chargePermissionId: 'S01-1', chargeAmount: { amount: '1400.50', currencyCode: 'JPY' } };
+    expect(await failure(client.createCharge(yen, { idempotencyKey: 'k' }))).toMatchObject({ reasonCode: 'InvalidRequest', retryable: false });
+    const mills = { captureAmount: { amount: '5.005', currencyCode: 'EUR' } };
+    expect(await failure(client.captureCharge(charge.chargeId, mills, { idempotencyKey: 'k' }))).toMatchObject({ reasonCode: 'InvalidRequest' });
+    const descriptor = { chargePermissionId: 'S01-1', chargeAmount: amount, softDescriptor: 'SHOP' };
+    expect(await failure(client.createCharge(descriptor, { idempotencyKey: 'k' }))).toMatchObject({ reasonCode: 'InvalidRequest' });
+    expect(amazon.requests).toHaveLength(0);
+  });
 });

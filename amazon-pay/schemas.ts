@@ -205,7 +205,20 @@ export const errorBodySchema = z.looseObject({ reasonCode: z.string().min(1), me
 
 // ---- Request bodies: validated before sending, strict like Amazon (400 UnrecognizedField) so typos fail here ----
 
-const requestPrice = z.strictObject({ amount: decimalAmount, currencyCode });
+/** Minor-unit digits per currency: JPY has none, every other currency Amazon Pay takes has two (§2.1). */
+const currencyDecimals = (code: string): number => (code === 'JPY' ? 0 : 2);
+
+const requestPrice = z.strictObject({ amount: decimalAmount, currencyCode }).superRefine((price, ctx) => {
+  const decimals = price.amount.split('.')[1]?.length ?? 0;
+  const allowed = currencyDecimals(price.currencyCode);
+  if (decimals > allowed) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['amount'],
+      message: allowed === 0 ? `${price.currencyCode} amounts have no decimals` : `${price.currencyCode} amounts have at most ${allowed} decimals`,
+    });
+  }
+});
 const merchantMetadataRequest = z.strictObject({
   merchantReferenceId: z.string().optional(),
   merchantStoreName: z.string().max(50).optional(),
@@ -309,20 +322,27 @@ export const closeChargePermissionRequestSchema = z.strictObject({
 });
 export type CloseChargePermissionRequest = z.input<typeof closeChargePermissionRequestSchema>;
 
-export const createChargeRequestSchema = z.strictObject({
-  chargePermissionId: z.string().min(1),
-  chargeAmount: requestPrice,
-  captureNow: z.boolean().optional(),
-  canHandlePendingAuthorization: z.boolean().optional(),
-  /** At most 16 characters, shown as `AMZ* <descriptor>`; only with captureNow. */
-  softDescriptor: z.string().max(16).optional(),
-  merchantMetadata: merchantMetadataRequest.optional(),
-  providerMetadata: providerMetadataRequest.optional(),
-  platformId: z.string().optional(),
-  chargeInitiator: z.enum(['CITU', 'MITU', 'CITR', 'MITR']).optional(),
-  channel: z.enum(['Web', 'Phone', 'App', 'Alexa', 'PointOfSale', 'FireTv', 'Offline', 'Amazon']).optional(),
-  webCheckoutDetails: z.strictObject({ checkoutResultReturnUrl: z.string().optional() }).optional(),
-});
+export const createChargeRequestSchema = z
+  .strictObject({
+    chargePermissionId: z.string().min(1),
+    chargeAmount: requestPrice,
+    captureNow: z.boolean().optional(),
+    canHandlePendingAuthorization: z.boolean().optional(),
+    /** At most 16 characters, shown as `AMZ* <descriptor>`; only with captureNow. */
+    softDescriptor: z.string().max(16).optional(),
+    merchantMetadata: merchantMetadataRequest.optional(),
+    providerMetadata: providerMetadataRequest.optional(),
+    platformId: z.string().optional(),
+    chargeInitiator: z.enum(['CITU', 'MITU', 'CITR', 'MITR']).optional(),
+    channel: z.enum(['Web', 'Phone', 'App', 'Alexa', 'PointOfSale', 'FireTv', 'Offline', 'Amazon']).optional(),
+    webCheckoutDetails: z.strictObject({ checkoutResultReturnUrl: z.string().optional() }).optional(),
+  })
+  .superRefine((body, ctx) => {
+    // §2.5: Amazon only takes a soft descriptor on a charge that is captured right away.
+    if (body.softDescriptor !== undefined && body.captureNow !== true) {
+      ctx.addIssue({ code: 'custom', path: ['softDescriptor'], message: 'softDescriptor is only allowed when captureNow is true' });
+    }
+  });
 export type CreateChargeRequest = z.input<typeof createChargeRequestSchema>;
 
 export const captureChargeRequestSchema = z.strictObject({
