@@ -351,10 +351,18 @@ describe('one-time checkout (§2, §3)', () => {
     expect(charge.chargeAmount).toEqual({ amount: '1500', currencyCode: 'JPY' });
     const captured = await client.captureCharge(charge.chargeId, { captureAmount: { amount: '1500', currencyCode: 'JPY' } }, { idempotencyKey: newKey() });
     expect(captured.captureAmount).toEqual({ amount: '1500', currencyCode: 'JPY' });
+    // Our client refuses yen decimals before sending; Amazon (the simulator) answers them with 400.
+    const before = await admin.requestCounts();
     await expectAmazonError(
       client.createRefund({ chargeId: charge.chargeId, refundAmount: { amount: '10.5', currencyCode: 'JPY' } }, { idempotencyKey: newKey() }),
-      { status: 400, reasonCode: 'InvalidParameterValue' },
+      { status: 0, reasonCode: 'InvalidRequest' },
     );
+    expect((await admin.requestCounts()).byOperation).toEqual(before.byOperation);
+    const raw = await rawSignedRequest(sim.url, sandboxKey, 'POST', '/v2/refunds', JSON.stringify({ chargeId: charge.chargeId, refundAmount: { amount: '10.5', currencyCode: 'JPY' } }), {
+      headers: { 'x-amz-pay-idempotency-key': newKey('raw') },
+    });
+    expect(raw.status).toBe(400);
+    expect(raw.body).toMatchObject({ reasonCode: 'InvalidParameterValue' });
   });
 
   it('accepts amounts as JSON numbers and always answers strings (§2.1)', async () => {
@@ -878,19 +886,17 @@ describe('recurring (§8)', () => {
     const pending = await client.createCharge({ chargePermissionId: cancelCp, chargeAmount: usd('14.00') }, { idempotencyKey: newKey('auth') });
     await client.closeChargePermission(cancelCp, { closureReason: 'Subscription Cancelled', cancelPendingCharges: true });
     expect((await client.getCharge(pending.chargeId)).statusDetails).toMatchObject({ state: 'Canceled', reasonCode: 'ChargePermissionCanceled' });
-    // Closing again is harmless (DELETE).
-    expect((await client.closeChargePermission(cancelCp, { closureReason: 'again' })).statusDetails.state).toBe('Closed');
+    // Closing again is a wrong-state call (§3.2: a Closed permission allows Get only).
+    await expectAmazonError(client.closeChargePermission(cancelCp, { closureReason: 'again' }), { status: 422, reasonCode: 'InvalidChargePermissionStatus' });
   });
 
-  it('softDescriptor without captureNow: 400 InvalidParameterCombination (§2.5)', async () => {
+  it('softDescriptor without captureNow: refused by our client, 400 InvalidParameterCombination from Amazon (§2.5)', async () => {
     const { completed } = await runCheckout(client, admin, recurring);
-    await expectAmazonError(
-      client.createCharge(
-        { chargePermissionId: completed!.chargePermissionId!, chargeAmount: usd('14.00'), softDescriptor: 'CONTRACT SUB' },
-        { idempotencyKey: newKey('charge') },
-      ),
-      { status: 400, reasonCode: 'InvalidParameterCombination' },
-    );
+    const body = { chargePermissionId: completed!.chargePermissionId!, chargeAmount: usd('14.00'), softDescriptor: 'CONTRACT SUB' };
+    await expectAmazonError(client.createCharge(body, { idempotencyKey: newKey('charge') }), { status: 0, reasonCode: 'InvalidRequest' });
+    const raw = await rawSignedRequest(sim.url, sandboxKey, 'POST', '/v2/charges', JSON.stringify(body), { headers: { 'x-amz-pay-idempotency-key': newKey('raw') } });
+    expect(raw.status).toBe(400);
+    expect(raw.body).toMatchObject({ reasonCode: 'InvalidParameterCombination' });
   });
 
   it("the 'hardDecline' instrument passes checkout, then Create Charge is 422 HardDeclined and the CP NonChargeable/PaymentMethodInvalid", async () => {
