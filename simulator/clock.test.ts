@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { SimClock } from './clock';
 
 describe('SimClock', () => {
@@ -32,6 +32,32 @@ describe('SimClock', () => {
     await new Promise((r) => setTimeout(r, 80));
     expect(fired).toBe(1);
     expect(() => clock.advance(-1)).toThrow(RangeError);
+    clock.close();
+  });
+
+  it('keeps deadlines in due order with ties in scheduling order, without re-sorting on every insert', () => {
+    const clock = new SimClock();
+    const start = clock.nowMs();
+    const scheduled: Array<{ label: string; at: number; seq: number }> = [];
+    const ran: string[] = [];
+    const sort = vi.spyOn(Array.prototype, 'sort');
+    try {
+      // Few distinct due times, so many ties; inserted in no particular order.
+      for (let seq = 0; seq < 400; seq++) {
+        const at = start + ((seq * 7919) % 23) * 100;
+        const label = `d${seq}`;
+        scheduled.push({ label, at, seq });
+        clock.at(at, label, () => ran.push(label));
+      }
+      expect(sort).not.toHaveBeenCalled();
+    } finally {
+      sort.mockRestore();
+    }
+    const expected = [...scheduled].sort((a, b) => a.at - b.at || a.seq - b.seq).map((d) => d.label);
+    expect(clock.pending().map((d) => d.label)).toEqual(expected);
+    clock.cancel(clock.at(start + 50, 'canceled', () => ran.push('canceled')));
+    clock.advance(3_000);
+    expect(ran).toEqual(expected);
     clock.close();
   });
 });

@@ -33,8 +33,16 @@ export class SimClock {
   /** Schedules `run` at simulator time `at`; returns an id for cancel(). */
   at(at: number, label: string, run: () => void): number {
     const id = this.nextId++;
-    this.deadlines.push({ id, at, label, run });
-    this.deadlines.sort((a, b) => a.at - b.at || a.id - b.id);
+    // Kept sorted by (at, id): ids only grow, so the new deadline goes after every one due at or
+    // before `at` (binary search for that upper bound instead of re-sorting on every insert).
+    let low = 0;
+    let high = this.deadlines.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (this.deadlines[mid]!.at <= at) low = mid + 1;
+      else high = mid;
+    }
+    this.deadlines.splice(low, 0, { id, at, label, run });
     this.arm();
     return id;
   }
