@@ -383,3 +383,35 @@ describe('recurring charges', () => {
     expect((await s.call('GET', `/chargePermissions/${cpId}`)).body.statusDetails).toMatchObject({ state: 'Closed', reasons: [{ reasonCode: 'Expired' }] });
   });
 });
+
+describe('per-object totals', () => {
+  it("read only the permission's own charges and the charge's own refunds, never every object of the simulator", async () => {
+    const s = setup();
+    const a = await authorizedCharge(s);
+    const b = await authorizedCharge(s);
+    const cpId = await recurringPermission(s);
+    const allCharges = vi.spyOn(s.sim.engine.charges, 'values');
+    const allRefunds = vi.spyOn(s.sim.engine.refunds, 'values');
+
+    // OneTime balance (limits, Create Charge) and captured total (closure once captured in full).
+    await s.call('POST', `/charges/${a.chargeId}/capture`, { captureAmount: usd(60) }, { idempotencyKey: s.idem() });
+    expect((await s.call('GET', `/chargePermissions/${a.cpId}`)).body.limits.amountBalance).toEqual(usd('40.00'));
+    const tooMuch = await s.call('POST', '/charges', { chargePermissionId: a.cpId, chargeAmount: usd('40.01') }, { idempotencyKey: s.idem() });
+    expect(tooMuch.body.reasonCode).toBe('TransactionAmountExceeded');
+    await s.call('POST', '/charges', { chargePermissionId: a.cpId, chargeAmount: usd(40), captureNow: true }, { idempotencyKey: s.idem() });
+    expect((await s.call('GET', `/chargePermissions/${a.cpId}`)).body.statusDetails.state).toBe('Closed');
+    // Recurring monthly usage (limits, Create Charge).
+    await s.call('POST', '/charges', { chargePermissionId: cpId, chargeAmount: usd(14), captureNow: true }, { idempotencyKey: s.idem() });
+    expect((await s.call('GET', `/chargePermissions/${cpId}`)).body.limits.amountBalance).toEqual(usd('986.00'));
+    // Refunded-or-pending total: 60 captured, so at most 69 (60 + 15 %).
+    expect((await s.call('POST', '/refunds', { chargeId: a.chargeId, refundAmount: usd(50) }, { idempotencyKey: s.idem() })).status).toBe(201);
+    const over = await s.call('POST', '/refunds', { chargeId: a.chargeId, refundAmount: usd('19.01') }, { idempotencyKey: s.idem() });
+    expect(over.body.reasonCode).toBe('TransactionAmountExceeded');
+    // Pending charges canceled with the permission.
+    await s.call('DELETE', `/chargePermissions/${b.cpId}/close`, { closureReason: 'done', cancelPendingCharges: true });
+    expect((await s.call('GET', `/charges/${b.chargeId}`)).body.statusDetails).toMatchObject({ state: 'Canceled', reasonCode: 'ChargePermissionCanceled' });
+
+    expect(allCharges).not.toHaveBeenCalled();
+    expect(allRefunds).not.toHaveBeenCalled();
+  });
+});

@@ -148,6 +148,9 @@ export class SimulatorEngine {
   readonly charges = new Map<string, Charge>();
   readonly refunds = new Map<string, Refund>();
   readonly movements: MoneyMovement[] = [];
+  /** Each permission's charges and each charge's refunds, in creation order, so per-object totals never scan the whole simulator. */
+  private readonly chargesByPermission = new Map<string, Charge[]>();
+  private readonly refundsByCharge = new Map<string, Refund[]>();
 
   constructor(private readonly options: EngineOptions) {}
 
@@ -168,7 +171,17 @@ export class SimulatorEngine {
     this.chargePermissions.clear();
     this.charges.clear();
     this.refunds.clear();
+    this.chargesByPermission.clear();
+    this.refundsByCharge.clear();
     this.movements.length = 0;
+  }
+
+  private chargesOf(cp: ChargePermission): readonly Charge[] {
+    return this.chargesByPermission.get(cp.chargePermissionId) ?? [];
+  }
+
+  private refundsOf(charge: Charge): readonly Refund[] {
+    return this.refundsByCharge.get(charge.chargeId) ?? [];
   }
 
   // ---------------------------------------------------------------- ids, look-ups, notifications
@@ -646,8 +659,8 @@ export class SimulatorEngine {
   }
 
   private cancelPendingChargesOf(cp: ChargePermission, reasonCode: string): void {
-    for (const charge of this.charges.values()) {
-      if (charge.chargePermissionId === cp.chargePermissionId && (charge.state === 'Authorized' || charge.state === 'AuthorizationInitiated')) {
+    for (const charge of this.chargesOf(cp)) {
+      if (charge.state === 'Authorized' || charge.state === 'AuthorizationInitiated') {
         this.cancelCharge(charge, reasonCode, 'The Charge Permission was closed.');
         this.notifyCharge(charge);
       }
@@ -681,8 +694,8 @@ export class SimulatorEngine {
     const now = new Date(this.now());
     const monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
     let used = 0;
-    for (const c of this.charges.values()) {
-      if (c.chargePermissionId !== cp.chargePermissionId || c.creation < monthStart) continue;
+    for (const c of this.chargesOf(cp)) {
+      if (c.creation < monthStart) continue;
       if (c.state === 'Captured' || c.state === 'CaptureInitiated') used += c.captureAmount?.minor ?? c.chargeAmount.minor;
       else if (c.state === 'Authorized' || c.state === 'AuthorizationInitiated') used += c.chargeAmount.minor;
     }
@@ -697,8 +710,7 @@ export class SimulatorEngine {
   /** OneTime permissions: what is still chargeable against the order amount. */
   private oneTimeBalance(cp: ChargePermission): number {
     let used = 0;
-    for (const c of this.charges.values()) {
-      if (c.chargePermissionId !== cp.chargePermissionId) continue;
+    for (const c of this.chargesOf(cp)) {
       if (c.state === 'Captured' || c.state === 'CaptureInitiated') used += c.captureAmount?.minor ?? 0;
       else if (c.state === 'Authorized' || c.state === 'AuthorizationInitiated') used += c.chargeAmount.minor;
     }
@@ -762,6 +774,9 @@ export class SimulatorEngine {
       deadlines: [],
     };
     this.charges.set(charge.chargeId, charge);
+    const siblings = this.chargesByPermission.get(cp.chargePermissionId);
+    if (siblings) siblings.push(charge);
+    else this.chargesByPermission.set(cp.chargePermissionId, [charge]);
     return charge;
   }
 
@@ -857,8 +872,8 @@ export class SimulatorEngine {
 
   private capturedTotal(cp: ChargePermission): number {
     let total = 0;
-    for (const c of this.charges.values()) {
-      if (c.chargePermissionId === cp.chargePermissionId && c.state === 'Captured') total += c.captureAmount?.minor ?? 0;
+    for (const c of this.chargesOf(cp)) {
+      if (c.state === 'Captured') total += c.captureAmount?.minor ?? 0;
     }
     return total;
   }
@@ -989,7 +1004,7 @@ export class SimulatorEngine {
 
   private refundedOrPendingMinor(charge: Charge): number {
     let total = 0;
-    for (const r of this.refunds.values()) if (r.chargeId === charge.chargeId && r.state !== 'Declined') total += r.refundAmount.minor;
+    for (const r of this.refundsOf(charge)) if (r.state !== 'Declined') total += r.refundAmount.minor;
     return total;
   }
 
@@ -1025,6 +1040,9 @@ export class SimulatorEngine {
       creation: now,
     };
     this.refunds.set(refund.refundId, refund);
+    const siblings = this.refundsByCharge.get(charge.chargeId);
+    if (siblings) siblings.push(refund);
+    else this.refundsByCharge.set(charge.chargeId, [refund]);
     const notifyRefund = () =>
       this.notify({ objectType: 'REFUND', objectId: refund.refundId, chargePermissionId: refund.chargePermissionId, notificationType: 'STATE_CHANGE' });
     this.clock.after(this.timings.refundMs, `refund ${refund.refundId} settles`, () => {
