@@ -3,7 +3,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WorkflowHandle } from '@temporalio/client';
 import { startTimeSkippingStack, type TimeSkippingStack } from '../support/time-skipping';
-import { captureUpdate, setFinalAmountUpdate } from '../../workflows/checkout-messages';
+import { captureUpdate, closeUpdate, refundUpdate, setFinalAmountUpdate } from '../../workflows/checkout-messages';
+import { amazonPayNotificationSignal } from '../../workflows/notification-messages';
+import { AmazonPayError } from '../../amazon-pay';
 import { countOf, finalAmount, openCheckout, paidCheckout, statusOf, usd } from './helpers';
 import { recordHistory } from './record';
 import type { checkoutWorkflow } from '../../workflows/checkout';
@@ -111,6 +113,51 @@ describe('checkout deadlines (time-skipping)', () => {
     expect(await statusOf(handle)).toMatchObject({ status: 'Captured', final: false });
     await elapse(2 * DAY);
     expect(await resultOf(handle)).toMatchObject({ status: 'Closed', final: true });
+  });
+
+  it('a notification whose object cannot be read is dropped after a few tries; the ones behind it are still applied', async () => {
+    const { handle, outcome } = await paidCheckout(stack, finalAmount('50.00', 'AuthorizeWithCapture'));
+    if (!outcome.completed) throw new Error('not completed');
+    const refund = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00') }] });
+    const original = stack.amazonPay.getChargePermission.bind(stack.amazonPay);
+    let reads = 0;
+    stack.amazonPay.getChargePermission = async () => {
+      reads++;
+      throw new AmazonPayError({ status: 404, reasonCode: 'ResourceNotFound', message: 'not visible to this merchant', retryable: false });
+    };
+    try {
+      const base = { chargePermissionId: outcome.chargePermissionId, notificationType: 'STATE_CHANGE', receivedAt: new Date().toISOString() };
+      await handle.signal(amazonPayNotificationSignal, { ...base, messageId: 'm-cp', notificationId: 'n-cp', objectType: 'CHARGE_PERMISSION', objectId: outcome.chargePermissionId });
+      await stack.admin.advanceClock(10_000); // Amazon settles the refund
+      await handle.signal(amazonPayNotificationSignal, { ...base, messageId: 'm-refund', notificationId: 'n-refund', objectType: 'REFUND', objectId: refund.refundId });
+      await elapse(5 * MINUTE);
+      expect((await statusOf(handle)).refunds[0]).toMatchObject({ refundId: refund.refundId, state: 'Refunded' });
+      expect(reads).toBe(3);
+    } finally {
+      stack.amazonPay.getChargePermission = original;
+    }
+    await handle.executeUpdate(closeUpdate, { args: [{}] });
+  });
+
+  it('days of failing reads still continue as new when the history grows, and the order finishes once Amazon answers', async () => {
+    const { handle, outcome } = await paidCheckout(stack, finalAmount('30.00', 'AuthorizeWithCapture'), 'happy', { historyLimit: 80 });
+    if (!outcome.completed) throw new Error('not completed');
+    const original = stack.amazonPay.getRefund.bind(stack.amazonPay);
+    stack.amazonPay.getRefund = async () => {
+      throw new AmazonPayError({ status: 400, reasonCode: 'InvalidRequest', message: 'refused', retryable: false });
+    };
+    let refund;
+    try {
+      refund = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('3.00') }] });
+      await elapse(3 * DAY);
+      expect((await handle.describe()).runId).not.toBe(handle.firstExecutionRunId);
+      expect((await statusOf(handle)).refunds[0]).toMatchObject({ refundId: refund.refundId, state: 'RefundInitiated' });
+    } finally {
+      stack.amazonPay.getRefund = original;
+    }
+    await elapse(2 * HOUR);
+    expect((await statusOf(handle)).refunds[0]).toMatchObject({ refundId: refund.refundId, state: 'Refunded' });
+    await handle.executeUpdate(closeUpdate, { args: [{}] });
   });
 
   it('an authorization still pending after 24 h plus a margin is canceled: nothing stays pending', async () => {

@@ -17,6 +17,8 @@ const POLL_MAX_MS = 60 * 60 * 1000;
 export const DEADLINE_GRACE_CHECKS = 6;
 export const HISTORY_LIMIT = 5_000;
 export const SEEN_NOTIFICATIONS_KEPT = 200;
+/** Reads of one notification's object before the notification is dropped (polling remains). */
+export const NOTIFICATION_ATTEMPTS = 3;
 
 // Workflow time: Date is the deterministic clock of the workflow sandbox.
 export const nowIso = () => new Date().toISOString();

@@ -5,7 +5,8 @@
 import { allHandlersFinished, condition, continueAsNew, log, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { ChargeSummary, CheckoutStatusName } from '../checkout-messages';
 import type { checkoutWorkflow } from '../checkout';
-import { AUTH_EXPIRY_WARNING_MS, DAY, HISTORY_LIMIT, PENDING_AUTHORIZATION_LIMIT_MS, REFUND_WINDOW_DAYS, nowIso, pollDelay } from './constants';
+import type { AmazonPayNotification } from '../notification-messages';
+import { AUTH_EXPIRY_WARNING_MS, DAY, HISTORY_LIMIT, NOTIFICATION_ATTEMPTS, PENDING_AUTHORIZATION_LIMIT_MS, REFUND_WINDOW_DAYS, nowIso, pollDelay } from './constants';
 import type { CheckoutOwner } from './owner';
 import { bestEffort, reads, reasonOf, writes } from './proxies';
 
@@ -13,10 +14,11 @@ export async function ownOrder(o: CheckoutOwner): Promise<void> {
   const s = o.s;
   if (s.final) return; // intent Confirm: the charge permission stays Chargeable for later charges
   await registerNotifications(o);
+  const longHistory = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > (o.input.historyLimit ?? HISTORY_LIMIT);
   while (!s.final) {
-    await o.guarded(() => step(o));
-    const longHistory = workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > (o.input.historyLimit ?? HISTORY_LIMIT);
-    if (longHistory && !s.final && !s.closeRequested) {
+    // Not while a close is requested: its caller waits in this run, so this run must finish it.
+    await o.guarded(() => step(o), { yieldWhen: () => longHistory() && !s.closeRequested });
+    if (longHistory() && !s.final && !s.closeRequested) {
       // A close handler waits for this loop to finish the order: it must not wait for the close.
       await condition(() => (allHandlersFinished() && !o.busy) || s.closeRequested !== null);
       if (!s.closeRequested) await continueAsNew<typeof checkoutWorkflow>({ ...o.input, resume: s });
@@ -132,23 +134,37 @@ async function processInbox(o: CheckoutOwner): Promise<void> {
   const s = o.s;
   while (s.inbox.length > 0) {
     const n = s.inbox[0]!;
-    // IPNs carry no state: GET the object, apply only forward transitions.
-    if (n.objectType === 'CHARGE' && s.charge?.chargeId === n.objectId) {
-      await o.refreshCharge();
-    } else if (n.objectType === 'REFUND' && s.refunds.some((r) => r.refundId === n.objectId)) {
-      o.applyRefund(await reads.getRefund(n.objectId));
-    } else if (n.objectType === 'CHARGE_PERMISSION' && n.objectId === s.chargePermissionId) {
-      const cp = await reads.getChargePermission(n.objectId);
-      log.info('charge permission notification', { chargePermissionId: cp.chargePermissionId, state: cp.state, reasons: cp.reasonCodes });
-    } else if (n.objectType === 'CHARGEBACK') {
-      log.warn('chargeback filed', { chargePermissionId: n.chargePermissionId, objectId: n.objectId });
-      s.lastReasonCode = 'Chargeback';
-      upsertMemo({ chargeback: { objectId: n.objectId, receivedAt: n.receivedAt } });
-      o.publish();
-    } else {
-      log.info('notification for an object this checkout does not track', { objectType: n.objectType, objectId: n.objectId });
+    try {
+      await applyNotification(o, n);
+    } catch (err) {
+      // One notification whose object cannot be read must not hold up the others for ever: after
+      // a few tries it is dropped (it is only a hint; the pending-object poll still reads the truth).
+      s.inboxHeadFailures = (s.inboxHeadFailures ?? 0) + 1;
+      if (s.inboxHeadFailures < NOTIFICATION_ATTEMPTS) throw err;
+      log.error('dropping a notification whose object could not be read', { objectType: n.objectType, objectId: n.objectId, error: String(err) });
     }
+    s.inboxHeadFailures = 0;
     s.inbox.shift();
+  }
+}
+
+async function applyNotification(o: CheckoutOwner, n: AmazonPayNotification): Promise<void> {
+  const s = o.s;
+  // IPNs carry no state: GET the object, apply only forward transitions.
+  if (n.objectType === 'CHARGE' && s.charge?.chargeId === n.objectId) {
+    await o.refreshCharge();
+  } else if (n.objectType === 'REFUND' && s.refunds.some((r) => r.refundId === n.objectId)) {
+    o.applyRefund(await reads.getRefund(n.objectId));
+  } else if (n.objectType === 'CHARGE_PERMISSION' && n.objectId === s.chargePermissionId) {
+    const cp = await reads.getChargePermission(n.objectId);
+    log.info('charge permission notification', { chargePermissionId: cp.chargePermissionId, state: cp.state, reasons: cp.reasonCodes });
+  } else if (n.objectType === 'CHARGEBACK') {
+    log.warn('chargeback filed', { chargePermissionId: n.chargePermissionId, objectId: n.objectId });
+    s.lastReasonCode = 'Chargeback';
+    upsertMemo({ chargeback: { objectId: n.objectId, receivedAt: n.receivedAt } });
+    o.publish();
+  } else {
+    log.info('notification for an object this checkout does not track', { objectType: n.objectType, objectId: n.objectId });
   }
 }
 

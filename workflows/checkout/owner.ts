@@ -187,7 +187,7 @@ export class CheckoutOwner {
    * Amazon failures in the main loop never fail the workflow: the order and its ids stay
    * recorded and queryable, and the step is tried again after a backoff.
    */
-  async guarded<T>(fn: () => Promise<T>): Promise<T | false> {
+  async guarded<T>(fn: () => Promise<T>, opts: { yieldWhen?: () => boolean } = {}): Promise<T | false> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await fn();
@@ -196,6 +196,8 @@ export class CheckoutOwner {
         this.s.lastReasonCode = reasonOf(err) ?? this.s.lastReasonCode;
         log.error('checkout step failed; retrying', { checkoutSessionId: this.sid, error: err.message, reasonCode: reasonOf(err) });
         this.publish();
+        // Days of failures grow the history: let the caller continue as new, then try again there.
+        if (opts.yieldWhen?.()) return false;
         await condition(() => this.s.final, pollDelay(attempt));
         if (this.s.final) return false;
       }

@@ -28,6 +28,8 @@ export interface CheckoutState {
   notificationOwnerRegistered: boolean;
   seenNotifications: string[];
   inbox: AmazonPayNotification[];
+  /** Failed reads of the notification at the head of the inbox. */
+  inboxHeadFailures?: number;
   closeRequested: { reason: string } | null;
   final: boolean;
   updatedAt: string;
