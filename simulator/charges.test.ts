@@ -415,3 +415,79 @@ describe('per-object totals', () => {
     expect(allRefunds).not.toHaveBeenCalled();
   });
 });
+
+describe('ChargeInProgress (§3.2, §8.3)', () => {
+  const cpIpns = (s: ReturnType<typeof setup>, cpId: string) =>
+    s.notify.mock.calls.filter(([n]) => n.objectType === 'CHARGE_PERMISSION' && n.objectId === cpId).map(([n]) => n.notificationType);
+
+  it('a pending charge makes the permission NonChargeable/ChargeInProgress: a second Create Charge is 422 until it is authorized', async () => {
+    const s = setup();
+    const cpId = await recurringPermission(s, 'pendingThenAuthorized');
+    s.notify.mockClear();
+    const pending = await s.call('POST', '/charges', { chargePermissionId: cpId, chargeAmount: usd(14), canHandlePendingAuthorization: true }, { idempotencyKey: s.idem() });
+    expect(pending.body.statusDetails.state).toBe('AuthorizationInitiated');
+    const during = await s.call('GET', `/chargePermissions/${cpId}`);
+    expect(during.body.statusDetails).toMatchObject({ state: 'NonChargeable', reasons: [{ reasonCode: 'ChargeInProgress' }] });
+    const second = await s.call('POST', '/charges', { chargePermissionId: cpId, chargeAmount: usd(14), canHandlePendingAuthorization: true }, { idempotencyKey: s.idem() });
+    expect(second.status).toBe(422);
+    expect(second.body.reasonCode).toBe('InvalidChargePermissionStatus');
+    expect(second.body.message).toContain('ChargeInProgress');
+    expect(s.sim.engine.charges.size).toBe(1);
+    // The buyer swapping the instrument meanwhile does not clear it.
+    await submitForm(s.sim.app, `/account/charge-permissions/${cpId}/payment-method`, { method: 'happy' });
+    expect((await s.call('GET', `/chargePermissions/${cpId}`)).body.statusDetails.reasons).toEqual([expect.objectContaining({ reasonCode: 'ChargeInProgress' })]);
+
+    s.sim.clock.advance(30_000);
+    expect((await s.call('GET', `/charges/${pending.body.chargeId}`)).body.statusDetails.state).toBe('Authorized');
+    const after = await s.call('GET', `/chargePermissions/${cpId}`);
+    expect(after.body.statusDetails).toMatchObject({ state: 'Chargeable', reasons: null });
+    expect(after.body.statusDetails.lastUpdatedTimestamp >= during.body.statusDetails.lastUpdatedTimestamp).toBe(true);
+    expect((await s.call('POST', '/charges', { chargePermissionId: cpId, chargeAmount: usd(14) }, { idempotencyKey: s.idem() })).status).toBe(201);
+    // ChargeInProgress alone sends no permission IPN (its charge's IPNs tell the story); the instrument swap is an attribute change.
+    expect(cpIpns(s, cpId)).toEqual(['ATTRIBUTE_CHANGE']);
+  });
+
+  it('a pending decline leaves only PaymentMethodInvalid, with one STATE_CHANGE IPN', async () => {
+    const s = setup();
+    const cpId = await recurringPermission(s, 'pendingThenDeclined');
+    s.notify.mockClear();
+    await s.call('POST', '/charges', { chargePermissionId: cpId, chargeAmount: usd(14), canHandlePendingAuthorization: true }, { idempotencyKey: s.idem() });
+    expect((await s.call('GET', `/chargePermissions/${cpId}`)).body.statusDetails.reasons).toEqual([expect.objectContaining({ reasonCode: 'ChargeInProgress' })]);
+    s.sim.clock.advance(30_000);
+    expect((await s.call('GET', `/chargePermissions/${cpId}`)).body.statusDetails).toMatchObject({
+      state: 'NonChargeable',
+      reasons: [{ reasonCode: 'PaymentMethodInvalid', reasonDescription: expect.any(String) }],
+    });
+    expect(cpIpns(s, cpId)).toEqual(['STATE_CHANGE']);
+  });
+
+  it('canceling the pending charge restores Chargeable; closing with cancelPendingCharges leaves only the closure reason', async () => {
+    const s = setup();
+    const cpId = await recurringPermission(s, 'pendingThenAuthorized');
+    s.notify.mockClear();
+    const pending = await s.call('POST', '/charges', { chargePermissionId: cpId, chargeAmount: usd(14), canHandlePendingAuthorization: true }, { idempotencyKey: s.idem() });
+    expect((await s.call('GET', `/chargePermissions/${cpId}`)).body.statusDetails.state).toBe('NonChargeable');
+    const canceled = await s.call('DELETE', `/charges/${pending.body.chargeId}/cancel`, { cancellationReason: 'changed' });
+    expect(canceled.body.statusDetails.state).toBe('Canceled');
+    expect((await s.call('GET', `/chargePermissions/${cpId}`)).body.statusDetails).toMatchObject({ state: 'Chargeable', reasons: null });
+    expect(cpIpns(s, cpId)).toEqual([]);
+
+    const again = await s.call('POST', '/charges', { chargePermissionId: cpId, chargeAmount: usd(14), canHandlePendingAuthorization: true }, { idempotencyKey: s.idem() });
+    await s.call('DELETE', `/chargePermissions/${cpId}/close`, { closureReason: 'done', cancelPendingCharges: true });
+    expect((await s.call('GET', `/charges/${again.body.chargeId}`)).body.statusDetails).toMatchObject({ state: 'Canceled', reasonCode: 'ChargePermissionCanceled' });
+    expect((await s.call('GET', `/chargePermissions/${cpId}`)).body.statusDetails).toMatchObject({ state: 'Closed', reasons: [{ reasonCode: 'MerchantClosed', reasonDescription: 'done' }] });
+  });
+
+  it("a checkout's pending authorization holds its one-time permission until it resolves", async () => {
+    const s = setup();
+    const { completed } = await runCheckout(s.sim.app, s.caller, { method: 'pendingThenAuthorized', canHandlePendingAuthorization: true, totalOrderAmount: '200.00' });
+    const cpId = completed!.body.chargePermissionId as string;
+    expect((await s.call('GET', `/charges/${completed!.body.chargeId}`)).body.statusDetails.state).toBe('AuthorizationInitiated');
+    expect((await s.call('GET', `/chargePermissions/${cpId}`)).body.statusDetails).toMatchObject({ state: 'NonChargeable', reasons: [{ reasonCode: 'ChargeInProgress' }] });
+    const blocked = await s.call('POST', '/charges', { chargePermissionId: cpId, chargeAmount: usd(50), canHandlePendingAuthorization: true }, { idempotencyKey: s.idem() });
+    expect(blocked.body.reasonCode).toBe('InvalidChargePermissionStatus');
+    s.sim.clock.advance(30_000);
+    expect((await s.call('GET', `/chargePermissions/${cpId}`)).body.statusDetails).toMatchObject({ state: 'Chargeable', reasons: null });
+    expect(cpIpns(s, cpId)).toEqual([]);
+  });
+});

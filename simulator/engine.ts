@@ -5,6 +5,7 @@ import { type CurrencyCode, type Money, maxTransactionMinor, parsePrice, toPrice
 import {
   type Charge,
   type ChargePermission,
+  type ChargePermissionReason,
   type ChargeState,
   type CheckoutSession,
   type Environment,
@@ -97,6 +98,12 @@ const CONSTRAINTS = {
   CheckoutResultReturnUrlNotSet: 'checkoutResultReturnUrl is not set.',
   PaymentIntentNotSet: 'paymentIntent is not set.',
 } as const;
+
+/** §3.2: NonChargeable while a charge on the permission is pending ("no new one until it is canceled"). */
+const CHARGE_IN_PROGRESS: ChargePermissionReason = {
+  reasonCode: 'ChargeInProgress',
+  reasonDescription: 'A charge on this Charge Permission is pending. No new charge can be created until it is authorized, declined or canceled.',
+};
 
 const digits = (n: number) => Array.from({ length: n }, () => randomInt(10)).join('');
 const alnum = (n: number) => Array.from({ length: n }, () => 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'[randomInt(36)]).join('');
@@ -613,14 +620,45 @@ export class SimulatorEngine {
     this.notifyChargePermission(cp);
   }
 
-  private setChargeable(cp: ChargePermission, reason?: { reasonCode: string; reasonDescription: string }): void {
+  /** The reasons other than ChargeInProgress: a decline or the buyer's instrument, what IPNs report on. */
+  private standingReasons(cp: ChargePermission): ChargePermissionReason[] {
+    return (cp.reasons ?? []).filter((r) => r.reasonCode !== CHARGE_IN_PROGRESS.reasonCode);
+  }
+
+  /** §3.2/§8.3: a pending charge is one in AuthorizationInitiated (the only pending state Cancel applies to, §3.3). */
+  private hasChargeInProgress(cp: ChargePermission): boolean {
+    return this.chargesOf(cp).some((c) => c.state === 'AuthorizationInitiated');
+  }
+
+  /**
+   * Chargeable/NonChargeable from `standing` plus ChargeInProgress while a charge is pending.
+   * A CHARGE_PERMISSION IPN goes out only when the standing state flips (§7.4: declines, the buyer
+   * fixing the instrument): ChargeInProgress comes and goes with the merchant's own charge, whose
+   * CHARGE IPNs already report it, and §7.4 lists no permission IPN for it.
+   */
+  private applyChargePermissionStatus(cp: ChargePermission, standing: ChargePermissionReason[], touch: boolean): void {
     if (cp.state === 'Closed') return;
-    const next = reason ? 'NonChargeable' : 'Chargeable';
-    const changed = cp.state !== next;
-    cp.state = next;
-    cp.reasons = reason ? [reason] : null;
-    cp.lastUpdated = this.now();
-    if (changed) this.notifyChargePermission(cp);
+    const wasStandingNonChargeable = this.standingReasons(cp).length > 0;
+    const reasons = this.hasChargeInProgress(cp) ? [...standing, CHARGE_IN_PROGRESS] : standing;
+    const state = reasons.length > 0 ? 'NonChargeable' : 'Chargeable';
+    const changed =
+      state !== cp.state ||
+      reasons.length !== (cp.reasons?.length ?? 0) ||
+      reasons.some((r, i) => r.reasonCode !== cp.reasons![i]!.reasonCode || r.reasonDescription !== cp.reasons![i]!.reasonDescription);
+    cp.state = state;
+    cp.reasons = reasons.length > 0 ? reasons : null;
+    if (touch || changed) cp.lastUpdated = this.now();
+    if (wasStandingNonChargeable !== standing.length > 0) this.notifyChargePermission(cp);
+  }
+
+  private setChargeable(cp: ChargePermission, reason?: ChargePermissionReason): void {
+    this.applyChargePermissionStatus(cp, reason ? [reason] : [], true);
+  }
+
+  /** A charge entered or left AuthorizationInitiated: its permission gains or loses ChargeInProgress. */
+  private refreshChargeInProgress(charge: Charge): void {
+    const cp = this.chargePermissions.get(charge.chargePermissionId);
+    if (cp) this.applyChargePermissionStatus(cp, this.standingReasons(cp), false);
   }
 
   updateChargePermission(ctx: RequestContext, id: string, input: UpdateChargePermissionInput): ChargePermission {
@@ -683,7 +721,8 @@ export class SimulatorEngine {
       throw new BuyerPageError(400, `${method} cannot be saved on a Charge Permission.`);
     }
     cp.paymentMethod = method;
-    const wasNonChargeable = cp.state === 'NonChargeable';
+    // A pending charge's ChargeInProgress is not the buyer's to clear: only a standing reason makes this a state change.
+    const wasNonChargeable = this.standingReasons(cp).length > 0;
     this.setChargeable(cp);
     if (!wasNonChargeable) this.notifyChargePermission(cp, 'ATTRIBUTE_CHANGE');
     return cp;
@@ -781,10 +820,13 @@ export class SimulatorEngine {
   }
 
   private setChargeState(charge: Charge, state: ChargeState, reasonCode: string | null = null, reasonDescription: string | null = null): void {
+    const pendingBefore = charge.state === 'AuthorizationInitiated';
     charge.state = state;
     charge.reasonCode = reasonCode;
     charge.reasonDescription = reasonDescription;
     charge.lastUpdated = this.now();
+    // newCharge() starts in AuthorizationInitiated without this, so entering it again is a refresh too.
+    if (pendingBefore || state === 'AuthorizationInitiated') this.refreshChargeInProgress(charge);
   }
 
   private clearChargeDeadlines(charge: Charge): void {
