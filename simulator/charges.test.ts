@@ -491,3 +491,41 @@ describe('ChargeInProgress (§3.2, §8.3)', () => {
     expect(cpIpns(s, cpId)).toEqual([]);
   });
 });
+
+describe('PaymentMethodOnFile monthly cap (§8.4)', () => {
+  async function savedWallet(s: ReturnType<typeof setup>, currencyCode = 'USD', amount = '100.00') {
+    const { completed } = await runCheckout(s.sim.app, s.caller, { intent: 'Confirm', chargePermissionType: 'PaymentMethodOnFile', amount, currencyCode });
+    return completed!.body.chargePermissionId as string;
+  }
+
+  it('caps charges at USD 15,000 a calendar month with 400 PeriodicAmountExceeded, and limits report that cap', async () => {
+    const s = setup();
+    const cpId = await savedWallet(s);
+    const now = new Date(s.sim.clock.nowMs());
+    s.sim.clock.advance(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1) - now.getTime());
+    expect((await s.call('GET', `/chargePermissions/${cpId}`)).body.limits).toEqual({ amountLimit: usd('15000.00'), amountBalance: usd('15000.00') });
+    // Above the recurring cap of 1,000: that one does not apply here.
+    expect((await s.call('POST', '/charges', { chargePermissionId: cpId, chargeAmount: usd('14999.99'), captureNow: true }, { idempotencyKey: s.idem() })).status).toBe(201);
+    expect((await s.call('GET', `/chargePermissions/${cpId}`)).body.limits.amountBalance).toEqual(usd('0.01'));
+    const over = await s.call('POST', '/charges', { chargePermissionId: cpId, chargeAmount: usd('0.02'), captureNow: true }, { idempotencyKey: s.idem() });
+    expect(over.status).toBe(400);
+    expect(over.body.reasonCode).toBe('PeriodicAmountExceeded');
+    expect((await s.call('POST', '/charges', { chargePermissionId: cpId, chargeAmount: usd('0.01'), captureNow: true }, { idempotencyKey: s.idem() })).status).toBe(201);
+    s.sim.clock.advance(32 * DAY);
+    expect((await s.call('GET', `/chargePermissions/${cpId}`)).body.limits.amountBalance).toEqual(usd('15000.00'));
+    expect((await s.call('POST', '/charges', { chargePermissionId: cpId, chargeAmount: usd('0.02'), captureNow: true }, { idempotencyKey: s.idem() })).status).toBe(201);
+  });
+
+  it('uses the per-currency caps: JPY 2,000,000, DKK 150,000', async () => {
+    const s = setup();
+    const yen = await savedWallet(s, 'JPY', '1000');
+    const now = new Date(s.sim.clock.nowMs());
+    s.sim.clock.advance(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1) - now.getTime());
+    expect((await s.call('GET', `/chargePermissions/${yen}`)).body.limits.amountLimit).toEqual({ amount: '2000000', currencyCode: 'JPY' });
+    const over = await s.call('POST', '/charges', { chargePermissionId: yen, chargeAmount: { amount: '2000001', currencyCode: 'JPY' } }, { idempotencyKey: s.idem() });
+    expect(over.body.reasonCode).toBe('PeriodicAmountExceeded');
+    expect((await s.call('POST', '/charges', { chargePermissionId: yen, chargeAmount: { amount: '2000000', currencyCode: 'JPY' } }, { idempotencyKey: s.idem() })).status).toBe(201);
+    const krone = await savedWallet(s, 'DKK');
+    expect((await s.call('GET', `/chargePermissions/${krone}`)).body.limits.amountLimit).toEqual({ amount: '150000.00', currencyCode: 'DKK' });
+  });
+});

@@ -1,7 +1,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import type { SimClock } from './clock';
 import { AmazonPayApiError, BuyerPageError, invalidParameter, notFound } from './errors';
-import { type CurrencyCode, type Money, maxTransactionMinor, parsePrice, toPrice, money } from './money';
+import { type CurrencyCode, type Money, decimalsOf, maxTransactionMinor, parsePrice, toPrice, money } from './money';
 import {
   type Charge,
   type ChargePermission,
@@ -103,6 +103,22 @@ const CONSTRAINTS = {
 const CHARGE_IN_PROGRESS: ChargePermissionReason = {
   reasonCode: 'ChargeInProgress',
   reasonDescription: 'A charge on this Charge Permission is pending. No new charge can be created until it is authorized, declined or canceled.',
+};
+
+/** §8.4: monthly cap of a PaymentMethodOnFile ("Saved Wallet") permission, in major units. */
+const PAYMENT_METHOD_ON_FILE_MONTHLY_LIMIT: Record<CurrencyCode, number> = {
+  USD: 15_000,
+  EUR: 15_000,
+  GBP: 15_000,
+  AUD: 15_000,
+  CHF: 15_000,
+  NZD: 15_000,
+  DKK: 150_000,
+  HKD: 150_000,
+  NOK: 150_000,
+  SEK: 150_000,
+  ZAR: 150_000,
+  JPY: 2_000_000,
 };
 
 const digits = (n: number) => Array.from({ length: n }, () => randomInt(10)).join('');
@@ -728,7 +744,7 @@ export class SimulatorEngine {
     return cp;
   }
 
-  /** Recurring permissions: amount of charges holding or moving money in the current calendar month (UTC). */
+  /** Recurring and PaymentMethodOnFile permissions: amount of charges holding or moving money in the current calendar month (UTC). */
   private monthlyUsage(cp: ChargePermission): number {
     const now = new Date(this.now());
     const monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
@@ -746,6 +762,14 @@ export class SimulatorEngine {
     return currency === 'JPY' ? major : major * 100;
   }
 
+  /** The monthly cap that applies to a Recurring or PaymentMethodOnFile permission (§8.4). */
+  private monthlyCapMinor(cp: ChargePermission): number {
+    if (cp.chargePermissionType === 'PaymentMethodOnFile') {
+      return PAYMENT_METHOD_ON_FILE_MONTHLY_LIMIT[cp.currency] * 10 ** decimalsOf(cp.currency);
+    }
+    return this.monthlyLimitMinor(cp.currency);
+  }
+
   /** OneTime permissions: what is still chargeable against the order amount. */
   private oneTimeBalance(cp: ChargePermission): number {
     let used = 0;
@@ -760,7 +784,7 @@ export class SimulatorEngine {
     if (cp.chargePermissionType === 'OneTime' && cp.amountLimit) {
       return { amountLimit: cp.amountLimit, amountBalance: money(Math.max(0, this.oneTimeBalance(cp)), cp.currency) };
     }
-    const limit = this.monthlyLimitMinor(cp.currency);
+    const limit = this.monthlyCapMinor(cp);
     return { amountLimit: money(limit, cp.currency), amountBalance: money(Math.max(0, limit - this.monthlyUsage(cp)), cp.currency) };
   }
 
@@ -935,8 +959,9 @@ export class SimulatorEngine {
     if (amount.currencyCode !== cp.currency) {
       throw new AmazonPayApiError(400, 'CurrencyMismatch', `The currency ${amount.currencyCode} does not match the Charge Permission currency ${cp.currency}.`);
     }
-    if (cp.chargePermissionType === 'Recurring') {
-      if (this.monthlyUsage(cp) + amount.minor > this.monthlyLimitMinor(cp.currency)) {
+    if (cp.chargePermissionType !== 'OneTime') {
+      // §8.4: Recurring and PaymentMethodOnFile permissions have a calendar-month cap, each its own.
+      if (this.monthlyUsage(cp) + amount.minor > this.monthlyCapMinor(cp)) {
         throw new AmazonPayApiError(
           400,
           'PeriodicAmountExceeded',

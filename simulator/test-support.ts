@@ -98,7 +98,7 @@ export interface CheckoutOptions {
   amount?: string;
   currencyCode?: string;
   method?: import('./model').PaymentMethodChoice;
-  chargePermissionType?: 'OneTime' | 'Recurring';
+  chargePermissionType?: 'OneTime' | 'Recurring' | 'PaymentMethodOnFile';
   recurringMetadata?: unknown;
   canHandlePendingAuthorization?: boolean;
   totalOrderAmount?: string;
