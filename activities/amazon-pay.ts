@@ -10,6 +10,7 @@ import type {
   CheckoutSessionView,
   CloseChargePermissionInput,
   CompleteCheckoutSessionInput,
+  CreateChargeInput,
   CreateRefundInput,
   RefundView,
 } from '../workflows/checkout/views';
@@ -67,6 +68,10 @@ export interface AmazonPayPort {
   getChargePermission(id: string): Promise<ChargePermissionLike>;
   closeChargePermission(id: string, body: { closureReason: string; cancelPendingCharges: boolean }): Promise<ChargePermissionLike>;
   getCharge(id: string): Promise<ChargeLike>;
+  createCharge(
+    body: { chargePermissionId: string; chargeAmount: Price; captureNow: boolean; canHandlePendingAuthorization: boolean; softDescriptor?: string },
+    opts: { idempotencyKey: string },
+  ): Promise<ChargeLike>;
   captureCharge(id: string, body: { captureAmount: Price; softDescriptor?: string }, opts: { idempotencyKey: string }): Promise<ChargeLike>;
   cancelCharge(id: string, body: { cancellationReason: string }): Promise<ChargeLike>;
   createRefund(body: { chargeId: string; refundAmount: Price; softDescriptor?: string }, opts: { idempotencyKey: string }): Promise<RefundLike>;
@@ -228,6 +233,12 @@ export function createAmazonPayActivities({ amazonPay }: { amazonPay: AmazonPayP
 
     async getCharge(chargeId: string): Promise<ChargeSummary> {
       return chargeSummary(await call(() => amazonPay.getCharge(chargeId)));
+    },
+
+    async createCharge(input: CreateChargeInput): Promise<ChargeSummary> {
+      const { operationId, ...body } = input;
+      const idempotencyKey = idempotencyKeyFor(operationId);
+      return chargeSummary(await call(() => amazonPay.createCharge(body, { idempotencyKey })));
     },
 
     async captureCharge(input: CaptureChargeInput): Promise<ChargeSummary> {

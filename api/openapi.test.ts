@@ -29,6 +29,7 @@ describe('openApiDocument', () => {
         'get /v1/checkouts/{checkoutSessionId}',
         'post /v1/checkouts/{checkoutSessionId}/amount',
         'post /v1/checkouts/{checkoutSessionId}/complete',
+        'post /v1/checkouts/{checkoutSessionId}/charge',
         'post /v1/checkouts/{checkoutSessionId}/capture',
         'post /v1/checkouts/{checkoutSessionId}/cancel',
         'post /v1/checkouts/{checkoutSessionId}/refunds',

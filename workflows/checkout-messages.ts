@@ -34,7 +34,7 @@ export type CheckoutStatusName =
   | 'Authorized'
   | 'CapturePending' // CaptureInitiated
   | 'Captured' // fully or partially captured; refunds possible
-  | 'Confirmed' // intent Confirm: charge permission Chargeable, no charge
+  | 'Confirmed' // intent Confirm: charge permission Chargeable, no charge yet (charge it later, or close)
   | 'Declined'
   | 'BuyerCanceled'
   | 'Expired' // 24 h window passed without completion: nothing charged
@@ -87,6 +87,20 @@ export interface CaptureInput {
   /** Omitted: capture the remaining authorized amount. */
   amount?: Price;
   softDescriptor?: string;
+}
+
+/** Intent Confirm: charge the confirmed charge permission later (Amazon's Create Charge). */
+export interface ChargeInput {
+  /** Omitted: the checkout's charge amount. At most what the charge permission still allows. */
+  amount?: Price;
+  /** Capture at once (like AuthorizeWithCapture); otherwise authorize and capture later. Default false. */
+  captureNow?: boolean;
+  /** Accept an asynchronous authorization (AuthorizationInitiated). Default false. */
+  canHandlePendingAuthorization?: boolean;
+  /** Only with captureNow. */
+  softDescriptor?: string;
+  /** The caller's idempotency key; a retry with it returns the first charge (see RefundInput). */
+  requestId?: string;
 }
 
 export interface RefundInput {
@@ -142,6 +156,8 @@ export const reviewUpdate = defineUpdate<CheckoutReview>('review');
 export const setFinalAmountUpdate = defineUpdate<FinalAmountResult, [FinalAmountInput]>('setFinalAmount');
 export const completeUpdate = defineUpdate<CompletionOutcome>('complete');
 export const captureUpdate = defineUpdate<ChargeSummary, [CaptureInput]>('capture');
+/** Intent Confirm only: create the order's charge on the confirmed charge permission. */
+export const chargeUpdate = defineUpdate<ChargeSummary, [ChargeInput]>('charge');
 export const cancelUpdate = defineUpdate<ChargeSummary, [{ reason?: string }]>('cancel');
 export const refundUpdate = defineUpdate<RefundSummary, [RefundInput]>('refund');
 /** The merchant says the order is done: close the charge permission and end the workflow. */

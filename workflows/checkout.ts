@@ -14,6 +14,7 @@ import { allHandlersFinished, condition, setHandler } from '@temporalio/workflow
 import {
   cancelUpdate,
   captureUpdate,
+  chargeUpdate,
   closeUpdate,
   completeUpdate,
   refundUpdate,
@@ -25,7 +26,7 @@ import {
 import { amazonPayNotificationSignal } from './notification-messages';
 import { awaitCompletion, complete, review, setFinalAmount } from './checkout/completion';
 import { toMinor } from './checkout/money';
-import { cancel, capture, close, refund, validateRefund } from './checkout/operations';
+import { cancel, capture, charge, close, refund, validateCharge, validateRefund } from './checkout/operations';
 import { ownOrder, releaseNotifications } from './checkout/order';
 import { CheckoutOwner } from './checkout/owner';
 import { fail } from './checkout/proxies';
@@ -52,6 +53,12 @@ export async function checkoutWorkflow(input: CheckoutWorkflowInput): Promise<Ch
   setHandler(completeUpdate, () => complete(o), {
     validator: () => {
       if (!s.completion && !o.completing && !s.finalAmount) throw fail('ChargeAmountNotSet', 'Set the final amount (setFinalAmount) before complete');
+    },
+  });
+  setHandler(chargeUpdate, (req) => o.exclusive(() => charge(o, req)), {
+    validator: (req) => {
+      if (req.amount) validAmount(req.amount);
+      validateCharge(o, req);
     },
   });
   setHandler(captureUpdate, (req) => o.exclusive(() => capture(o, req)), {

@@ -5,6 +5,7 @@ import { ApiError } from '../errors';
 import {
   cancelUpdate,
   captureUpdate,
+  chargeUpdate,
   checkoutSummary,
   checkoutWorkflowId,
   closeUpdate,
@@ -22,6 +23,7 @@ import { CHECKOUT_WORKFLOW_TYPE, checkoutHandle, updateCheckout, withTemporal, t
 import { errorResponses, jsonBody, jsonContent, STOREFRONT_ERRORS } from './route-helpers';
 import {
   CaptureRequestSchema,
+  ChargeRequestSchema,
   ChargeSummarySchema,
   CheckoutIdParamsSchema,
   CheckoutStatusSchema,
@@ -152,6 +154,29 @@ export function registerCheckoutRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps
   app.openapi(complete, async (c) => {
     const { checkoutSessionId } = c.req.valid('param');
     return c.json(await completeCheckout(deps, checkoutSessionId), 200);
+  });
+
+  const charge = createRoute({
+    method: 'post',
+    path: '/v1/checkouts/{checkoutSessionId}/charge',
+    tags: TAG,
+    summary: 'Charge a checkout completed with intent Confirm',
+    description:
+      "Creates the order's charge on the confirmed charge permission (Amazon's Create Charge), once; after that, capture, cancel and refund work as for Authorize. Send an Idempotency-Key so a retry cannot charge twice.",
+    security: apiKeySecurity,
+    middleware: guard,
+    request: { params, headers: OptionalIdempotencyHeadersSchema, body: jsonBody(ChargeRequestSchema, false) },
+    responses: { 201: jsonContent(ChargeSummarySchema, 'The charge'), ...errorResponses(...WORKFLOW_ERRORS) },
+  });
+  app.openapi(charge, async (c) => {
+    const { checkoutSessionId } = c.req.valid('param');
+    const body = c.req.valid('json');
+    await assertCheckoutCurrency(deps, checkoutSessionId, [body.amount]);
+    const key = c.req.valid('header')['idempotency-key'];
+    const result = await updateCheckout(deps, checkoutSessionId, (handle) =>
+      handle.executeUpdate(chargeUpdate, { args: [{ ...body, ...(key ? { requestId: key } : {}) }], updateId: updateIdFor('charge', key) }),
+    );
+    return c.json(result, 201);
   });
 
   const capture = createRoute({

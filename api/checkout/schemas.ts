@@ -133,6 +133,18 @@ export const CaptureRequestSchema = z
   .strictObject({ amount: PriceSchema.optional(), softDescriptor: SoftDescriptor.optional() })
   .openapi('CaptureRequest', { description: 'Omit amount to capture the remaining authorized amount.' });
 
+export const ChargeRequestSchema = z
+  .strictObject({
+    amount: PriceSchema.optional(),
+    captureNow: z.boolean().optional(),
+    canHandlePendingAuthorization: z.boolean().optional(),
+    softDescriptor: SoftDescriptor.optional(),
+  })
+  .refine((b) => b.softDescriptor === undefined || b.captureNow === true, { path: ['softDescriptor'], message: 'softDescriptor is only allowed with captureNow: true' })
+  .openapi('ChargeRequest', {
+    description: 'Intent Confirm only. Omit amount to charge the checkout amount; captureNow true captures at once, otherwise capture later.',
+  });
+
 export const RefundRequestSchema = z
   .strictObject({ amount: PriceSchema, softDescriptor: SoftDescriptor.optional() })
   .openapi('RefundRequest');

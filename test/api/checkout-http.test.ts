@@ -86,6 +86,24 @@ async function checkoutUntilReturn(method: PaymentMethodChoice, amount: Record<s
 }
 
 describe('storefront checkout over HTTP', () => {
+  it('intent Confirm: charged later with captureNow, a retry with the same Idempotency-Key charges nothing more', async () => {
+    const { id, returnPath } = await checkoutUntilReturn('happy', amountBody('30.00', { paymentIntent: 'Confirm' }));
+    expect((await stack.app.request(returnPath)).status).toBe(200);
+    expect(await statusOf(id)).toMatchObject({ status: 'Confirmed', charge: null, final: false });
+    const charges = await count('createCharge');
+    const headers = { 'idempotency-key': `charge-${randomUUID()}` };
+    const body = { amount: { amount: '25.00', currencyCode: 'USD' }, captureNow: true, softDescriptor: 'SHIPPED' };
+    const first = await json<{ chargeId: string; state: string }>(await api('POST', `/v1/checkouts/${id}/charge`, body, headers), 201);
+    expect(first.state).toBe('Captured');
+    const retried = await json<{ chargeId: string }>(await api('POST', `/v1/checkouts/${id}/charge`, body, headers), 201);
+    expect(retried.chargeId).toBe(first.chargeId);
+    expect((await count('createCharge')) - charges).toBe(1);
+    await expectError(await api('POST', `/v1/checkouts/${id}/charge`, { softDescriptor: 'X' }), 400, 'validation_error');
+    await expectError(await api('POST', `/v1/checkouts/${id}/charge`, { amount: { amount: '5.00', currencyCode: 'EUR' } }), 422, 'currency_mismatch');
+    expect(await statusOf(id)).toMatchObject({ status: 'Captured', charge: { chargeId: first.chargeId, capturedAmount: { amount: '25.00' } } });
+    await json(await api('POST', `/v1/checkouts/${id}/close`, {}), 200);
+  });
+
   it('button -> review -> amount -> pay -> return handler -> capture -> refund -> status -> close', async () => {
     const id = await buyerClicksButton();
 

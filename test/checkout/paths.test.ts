@@ -4,6 +4,7 @@ import { startTestStack, type TestStack } from '../support/stack';
 import {
   cancelUpdate,
   captureUpdate,
+  chargeUpdate,
   closeUpdate,
   completeUpdate,
   refundUpdate,
@@ -63,14 +64,39 @@ describe('checkout paths (dev server + simulator)', () => {
     await recordHistory(handle, 'authorize-with-capture');
   });
 
-  it('Confirm ends with a Chargeable charge permission and no charge', async () => {
+  it('Confirm leaves a Chargeable permission and no charge; the later charge is made once, then the order runs as usual', async () => {
     const { handle, outcome } = await paidCheckout(stack, finalAmount('15.00', 'Confirm'));
     expect(outcome).toMatchObject({ completed: true, chargeId: null, chargeState: null, status: 'Confirmed' });
     if (!outcome.completed) throw new Error('not completed');
-    expect(await handle.result()).toMatchObject({ status: 'Confirmed', final: true, charge: null });
+    expect(await statusOf(handle)).toMatchObject({ status: 'Confirmed', final: false, charge: null });
     expect((await stack.amazonPay.getChargePermission(outcome.chargePermissionId)).statusDetails.state).toBe('Chargeable');
     expect((await movements(outcome.chargePermissionId)).movements).toHaveLength(0);
-    await recordHistory(handle, 'confirm');
+
+    const before = await countOf(stack, 'createCharge');
+    const charged = await handle.executeUpdate(chargeUpdate, { args: [{ amount: usd('12.00'), requestId: 'ship-1' }] });
+    expect(charged).toMatchObject({ state: 'Authorized', chargeAmount: usd('12.00') });
+    // The same request again (no Temporal update id: as after continue-as-new) gets the same charge.
+    expect((await handle.executeUpdate(chargeUpdate, { args: [{ amount: usd('12.00'), requestId: 'ship-1' }] })).chargeId).toBe(charged.chargeId);
+    const second = await handle.executeUpdate(chargeUpdate, { args: [{}] }).catch((e: unknown) => e);
+    expect((second as WorkflowUpdateFailedError).cause).toMatchObject({ type: 'InvalidChargePermissionStatus' });
+    expect((await countOf(stack, 'createCharge')) - before).toBe(1);
+
+    await handle.executeUpdate(captureUpdate, { args: [{}] });
+    expect((await movements(outcome.chargePermissionId)).totals).toMatchObject({ captured: '12.00' });
+    await handle.executeUpdate(closeUpdate, { args: [{}] });
+    expect(await handle.result()).toMatchObject({ status: 'Closed', final: true, charge: { chargeId: charged.chargeId, state: 'Captured' } });
+    await recordHistory(handle, 'confirm-then-charge');
+  });
+
+  it('Confirm, then close without charging: the permission is closed and nothing moved', async () => {
+    const { handle, outcome } = await paidCheckout(stack, finalAmount('9.00', 'Confirm'));
+    if (!outcome.completed) throw new Error('not completed');
+    await handle.executeUpdate(closeUpdate, { args: [{ reason: 'Order withdrawn' }] });
+    expect(await handle.result()).toMatchObject({ status: 'Closed', final: true, charge: null });
+    expect((await stack.amazonPay.getChargePermission(outcome.chargePermissionId)).statusDetails.state).toBe('Closed');
+    expect((await movements(outcome.chargePermissionId)).movements).toHaveLength(0);
+    const late = await handle.executeUpdate(chargeUpdate, { args: [{}] }).catch((e: unknown) => e);
+    expect(late).toBeInstanceOf(Error);
   });
 
   it('partial capture captures only what was asked and releases the rest', async () => {

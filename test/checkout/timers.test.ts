@@ -160,6 +160,18 @@ describe('checkout deadlines (time-skipping)', () => {
     await handle.executeUpdate(closeUpdate, { args: [{}] });
   });
 
+  it('Confirm never charged: the workflow waits out the 180-day permission, confirms it closed with a GET, and ends', async () => {
+    const { handle, outcome } = await paidCheckout(stack, finalAmount('20.00', 'Confirm'));
+    if (!outcome.completed) throw new Error('not completed');
+    await elapse(179 * DAY);
+    expect(await statusOf(handle)).toMatchObject({ status: 'Confirmed', final: false });
+    const reads = await countOf(stack, 'getChargePermission');
+    await elapse(2 * DAY);
+    expect(await resultOf(handle)).toMatchObject({ status: 'Closed', final: true, charge: null });
+    expect(await countOf(stack, 'getChargePermission')).toBeGreaterThan(reads);
+    expect((await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).movements).toHaveLength(0);
+  });
+
   it('an authorization still pending after 24 h plus a margin is canceled: nothing stays pending', async () => {
     const amount = finalAmount('19.00', 'Authorize', { canHandlePendingAuthorization: true });
     // Amazon keeps answering AuthorizationInitiated (it should resolve within 24 h; here it never does).

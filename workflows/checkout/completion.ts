@@ -2,9 +2,9 @@
  * Up to completion: the amount, the one Complete Checkout Session call every complete shares,
  * and Amazon's 24 h deadline for the buyer.
  */
-import { condition, log } from '@temporalio/workflow';
+import { condition, log, patched } from '@temporalio/workflow';
 import type { CheckoutReview, CompletionOutcome, FinalAmountInput, FinalAmountResult } from '../checkout-messages';
-import { DAY, DEADLINE_GRACE_CHECKS, msUntil } from './constants';
+import { CHARGE_PERMISSION_LIFETIME_MS, CONFIRM_CHARGES_LATER, DAY, DEADLINE_GRACE_CHECKS, msUntil } from './constants';
 import { samePrice } from './money';
 import type { CheckoutOwner } from './owner';
 import { asUpdateFailure, fail, reads, reasonOf, writes } from './proxies';
@@ -88,6 +88,13 @@ async function settle(o: CheckoutOwner, session: CheckoutSessionView): Promise<C
     o.applyCharge(await reads.getCharge(session.chargeId));
   } else {
     o.setStatus('Confirmed');
+    if (patched(CONFIRM_CHARGES_LATER)) {
+      // The merchant charges later (chargeUpdate) or closes; Amazon's 180 days bound the wait.
+      const cp = await reads.getChargePermission(session.chargePermissionId);
+      s.chargePermissionExpiresAt = cp.expiresAt ?? new Date(Date.now() + CHARGE_PERMISSION_LIFETIME_MS).toISOString();
+    } else {
+      s.final = true;
+    }
   }
   s.completion = {
     completed: true,

@@ -16,6 +16,13 @@ const POLL_INITIAL_MS = 30_000;
 const POLL_MAX_MS = 60 * 60 * 1000;
 export const DEADLINE_GRACE_CHECKS = 6;
 export const HISTORY_LIMIT = 5_000;
+/** A OneTime charge permission lives 180 days (Amazon closes it then). */
+export const CHARGE_PERMISSION_LIFETIME_MS = 180 * DAY;
+/**
+ * patched() ids. Checkouts completed with intent Confirm used to end at once (Confirmed); since
+ * this patch they wait for a charge or a close. Histories recorded before it replay as they ran.
+ */
+export const CONFIRM_CHARGES_LATER = 'confirm-charges-later';
 export const SEEN_NOTIFICATIONS_KEPT = 200;
 /** Reads of one notification's object before the notification is dropped (polling remains). */
 export const NOTIFICATION_ATTEMPTS = 3;

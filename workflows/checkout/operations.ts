@@ -1,10 +1,50 @@
-/** The merchant's operations on a completed order: capture, cancel, refund, close. */
+/** The merchant's operations on a completed order: charge (intent Confirm), capture, cancel, refund, close. */
 import { condition } from '@temporalio/workflow';
-import type { CaptureInput, ChargeSummary, CheckoutStatus, Price, RefundInput, RefundSummary } from '../checkout-messages';
+import type { CaptureInput, ChargeInput, ChargeSummary, CheckoutStatus, Price, RefundInput, RefundSummary } from '../checkout-messages';
 import { fromMinor, refundLimitMinor, toMinor } from './money';
 import type { CheckoutOwner } from './owner';
-import { asUpdateFailure, fail, writes } from './proxies';
+import { answeredByAmazon, asUpdateFailure, fail, writes } from './proxies';
 import type { RefundView } from './views';
+
+/** The charge update's validator; a retry with the key that charged passes (it gets that charge). */
+export function validateCharge(o: CheckoutOwner, req: ChargeInput): void {
+  const s = o.s;
+  if (req.requestId && s.charge && s.chargeRequestId === req.requestId) return;
+  if (s.status !== 'Confirmed' || s.charge || s.final || s.closeRequested) {
+    throw fail('InvalidChargePermissionStatus', s.charge ? `This order is already charged (${s.charge.chargeId})` : `Nothing to charge: the checkout is ${s.status}`);
+  }
+  const amount = req.amount ?? s.finalAmount!.chargeAmount;
+  if (amount.currencyCode !== s.finalAmount!.chargeAmount.currencyCode) throw fail('CurrencyMismatch', 'The charge currency differs from the checkout currency');
+  if (toMinor(amount) <= 0) throw fail('InvalidParameterValue', 'The charge amount must be positive');
+  if (req.softDescriptor && !req.captureNow) throw fail('InvalidParameterCombination', 'softDescriptor is only allowed with captureNow');
+}
+
+export async function charge(o: CheckoutOwner, req: ChargeInput): Promise<ChargeSummary> {
+  const s = o.s;
+  validateCharge(o, req);
+  if (s.charge) return s.charge; // the same request again
+  // The key changes only once Amazon has answered: an unanswered call is retried under its key.
+  const n = (s.chargeCalls ?? 0) + 1;
+  const operationId = req.requestId ? `checkout/${o.sid}/charge/request/${req.requestId}` : `checkout/${o.sid}/charge/${n}`;
+  try {
+    const created = await writes.createCharge({
+      chargePermissionId: s.chargePermissionId!,
+      chargeAmount: req.amount ?? s.finalAmount!.chargeAmount,
+      captureNow: req.captureNow ?? false,
+      canHandlePendingAuthorization: req.canHandlePendingAuthorization ?? false,
+      ...(req.softDescriptor ? { softDescriptor: req.softDescriptor } : {}),
+      operationId,
+    });
+    s.chargeCalls = n;
+    s.chargeRequestId = req.requestId ?? null;
+    o.applyCharge(created);
+  } catch (err) {
+    // SoftDeclined, HardDeclined, TransactionAmountExceeded ...: the order stays Confirmed.
+    if (answeredByAmazon(err)) s.chargeCalls = n;
+    throw asUpdateFailure(err);
+  }
+  return s.charge!;
+}
 
 export async function capture(o: CheckoutOwner, req: CaptureInput): Promise<ChargeSummary> {
   const s = o.s;
@@ -85,10 +125,11 @@ export async function refund(o: CheckoutOwner, req: RefundInput): Promise<Refund
   const earlier = earlierRefund(o, req);
   if (earlier) return earlier;
   checkRefundable(o, req.amount);
-  // Every call gets a key of its own (a refused one is used up: Amazon stores its answer), and a
-  // caller's key maps to one Amazon key, so its retries are deduplicated at Amazon too.
-  s.refundAttempts = (s.refundAttempts ?? s.refunds.length) + 1;
-  const operationId = req.requestId ? `checkout/${o.sid}/refund/request/${req.requestId}` : `checkout/${o.sid}/refund/${s.refundAttempts}`;
+  // A key is used up once Amazon answered (it stores refusals too); an unanswered call may have
+  // refunded, so the next one reuses its key. A caller's key maps to one Amazon key, so its
+  // retries are deduplicated at Amazon as well.
+  const n = (s.refundAttempts ?? s.refunds.length) + 1;
+  const operationId = req.requestId ? `checkout/${o.sid}/refund/request/${req.requestId}` : `checkout/${o.sid}/refund/${n}`;
   let view: RefundView;
   try {
     view = await writes.createRefund({
@@ -97,7 +138,9 @@ export async function refund(o: CheckoutOwner, req: RefundInput): Promise<Refund
       ...(req.softDescriptor ? { softDescriptor: req.softDescriptor } : {}),
       operationId,
     });
+    s.refundAttempts = n;
   } catch (err) {
+    if (answeredByAmazon(err)) s.refundAttempts = n;
     throw asUpdateFailure(err);
   }
   const known = s.refunds.find((r) => r.refundId === view.refundId);

@@ -12,7 +12,7 @@ import { bestEffort, reads, reasonOf, writes } from './proxies';
 
 export async function ownOrder(o: CheckoutOwner): Promise<void> {
   const s = o.s;
-  if (s.final) return; // intent Confirm: the charge permission stays Chargeable for later charges
+  if (s.final) return;
   await registerNotifications(o);
   const longHistory = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > (o.input.historyLimit ?? HISTORY_LIMIT);
   while (!s.final) {
@@ -34,11 +34,7 @@ async function step(o: CheckoutOwner): Promise<void> {
   const changed = () => o.version !== seen || s.inbox.length > 0;
   const charge = s.charge;
 
-  if (!charge) {
-    // Intent Confirm: the charge permission stays Chargeable for a later charge; nothing to wait for.
-    o.setStatus('Confirmed');
-    return;
-  }
+  if (!charge) return awaitChargeOrClose(o, changed);
   const pendingRefund = s.refunds.find((r) => r.state === 'RefundInitiated');
   const pendingCharge = charge.state === 'AuthorizationInitiated' || charge.state === 'CaptureInitiated';
 
@@ -82,6 +78,31 @@ async function step(o: CheckoutOwner): Promise<void> {
       // Declined or Canceled: nothing can happen any more; release the charge permission.
       await o.exclusive(() => closeOrder(o, 'Payment ' + charge.state.toLowerCase(), charge.state as CheckoutStatusName));
   }
+}
+
+/** Intent Confirm: wait for the merchant's charge or close, at most until the permission expires. */
+async function awaitChargeOrClose(o: CheckoutOwner, changed: () => boolean): Promise<void> {
+  const s = o.s;
+  if (s.closeRequested) {
+    await o.exclusive(async () => {
+      if (!s.charge) await closeOrder(o, s.closeRequested!.reason);
+    });
+    return;
+  }
+  const left = Date.parse(s.chargePermissionExpiresAt ?? s.updatedAt) - Date.now();
+  if (left > 0 && (await condition(changed, left))) return;
+  // Amazon closes an unused permission when it expires; the GET confirms rather than assumes.
+  await o.exclusive(async () => {
+    if (s.charge || s.final) return;
+    const cp = await reads.getChargePermission(s.chargePermissionId!);
+    if (cp.state === 'Closed') {
+      o.setStatus('Closed', cp.reasonCodes[0] ?? 'Expired');
+      s.final = true;
+      o.publish();
+    } else {
+      s.chargePermissionExpiresAt = new Date(Date.now() + pollDelay(s.pendingPolls++)).toISOString();
+    }
+  });
 }
 
 async function awaitCaptureOrExpiry(o: CheckoutOwner, charge: ChargeSummary, changed: () => boolean): Promise<void> {

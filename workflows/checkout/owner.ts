@@ -20,7 +20,7 @@ import { reads, reasonOf } from './proxies';
 import { initialState, type CheckoutState, type CheckoutWorkflowInput } from './state';
 import type { RefundView } from './views';
 
-const FINAL_STATUSES: CheckoutStatusName[] = ['Declined', 'BuyerCanceled', 'Expired', 'Canceled', 'Closed', 'Confirmed'];
+const FINAL_STATUSES: CheckoutStatusName[] = ['Declined', 'BuyerCanceled', 'Expired', 'Canceled', 'Closed'];
 const CHARGE_RANK: Record<string, number> = {
   AuthorizationInitiated: 1,
   Authorized: 2,

@@ -49,6 +49,16 @@ export function reasonOf(err: unknown): string | null {
   return null;
 }
 
+/**
+ * Amazon answered with a business reasonCode, so the request is settled for good (its key holds
+ * that answer). Anything else (timeouts, 5xx, 429 after the retries) may or may not have happened:
+ * the next attempt must reuse the same idempotency key.
+ */
+export function answeredByAmazon(err: unknown): boolean {
+  const type = reasonOf(err);
+  return type !== null && BUSINESS_REASON_CODES.includes(type);
+}
+
 /** Update handlers must fail with an ApplicationFailure; anything else would fail the workflow task. */
 export function asUpdateFailure(err: unknown): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;

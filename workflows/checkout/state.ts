@@ -16,6 +16,10 @@ export interface CheckoutState {
   pendingSince: string | null;
   pendingPolls: number;
   captures: number;
+  /** Intent Confirm: Create Charge calls answered so far, the key of the one that charged, and when the permission expires. */
+  chargeCalls?: number;
+  chargeRequestId?: string | null;
+  chargePermissionExpiresAt?: string | null;
   refunds: RefundSummary[];
   /** Refund calls made (a refund Amazon refused uses one up: its key is never sent again). */
   refundAttempts?: number;

@@ -48,6 +48,15 @@ export interface CaptureChargeInput {
   operationId: string;
 }
 
+export interface CreateChargeInput {
+  chargePermissionId: string;
+  chargeAmount: Price;
+  captureNow: boolean;
+  canHandlePendingAuthorization: boolean;
+  softDescriptor?: string;
+  operationId: string;
+}
+
 export interface CreateRefundInput {
   chargeId: string;
   refundAmount: Price;
