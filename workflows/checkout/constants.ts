@@ -16,6 +16,8 @@ const POLL_INITIAL_MS = 30_000;
 const POLL_MAX_MS = 60 * 60 * 1000;
 export const DEADLINE_GRACE_CHECKS = 6;
 export const HISTORY_LIMIT = 5_000;
+/** An authorization Amazon does not capture within 30 days becomes Canceled/ExpiredUnused. */
+export const AUTHORIZATION_LIFETIME_MS = 30 * DAY;
 /** A OneTime charge permission lives 180 days (Amazon closes it then). */
 export const CHARGE_PERMISSION_LIFETIME_MS = 180 * DAY;
 /**

@@ -107,7 +107,7 @@ async function awaitChargeOrClose(o: CheckoutOwner, changed: () => boolean): Pro
 
 async function awaitCaptureOrExpiry(o: CheckoutOwner, charge: ChargeSummary, changed: () => boolean): Promise<void> {
   const s = o.s;
-  const expiresAt = charge.expiresAt ? Date.parse(charge.expiresAt) : Date.parse(s.updatedAt) + 30 * DAY;
+  const expiresAt = Date.parse(charge.expiresAt ?? s.updatedAt);
   if (!s.expiryWarned) {
     const warnIn = expiresAt - AUTH_EXPIRY_WARNING_MS - Date.now();
     if (warnIn > 0 && (await condition(changed, warnIn))) return;

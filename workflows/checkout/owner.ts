@@ -15,7 +15,7 @@ import {
   CheckoutStatus as CheckoutStatusKey,
   MerchantReferenceId,
 } from '../search-attributes';
-import { SEEN_NOTIFICATIONS_KEPT, nowIso, pollDelay } from './constants';
+import { AUTHORIZATION_LIFETIME_MS, SEEN_NOTIFICATIONS_KEPT, nowIso, pollDelay } from './constants';
 import { reads, reasonOf } from './proxies';
 import { initialState, type CheckoutState, type CheckoutWorkflowInput } from './state';
 import type { RefundView } from './views';
@@ -147,7 +147,10 @@ export class CheckoutOwner {
       s.pendingPolls = 0;
     }
     if (next.state === 'Captured' && !s.capturedAt) s.capturedAt = nowIso();
-    s.charge = next;
+    // Amazon states when an authorization expires; should an answer lack it, count Amazon's 30
+    // days from when we first saw it authorized, fixed once, so the deadline cannot drift.
+    const expiresAt = next.expiresAt ?? cur?.expiresAt ?? (next.state === 'Authorized' ? new Date(Date.now() + AUTHORIZATION_LIFETIME_MS).toISOString() : null);
+    s.charge = { ...next, expiresAt };
     const mapped = STATUS_OF_CHARGE[next.state];
     if (mapped && !s.final) this.setStatus(mapped, next.reasonCode);
     this.publish();
