@@ -5,7 +5,13 @@ const common = {
   MessageId: z.string().min(1).max(256),
   TopicArn: z.string().min(1).max(1024),
   Message: z.string(),
-  Timestamp: z.string().min(1).max(64),
+  // Signed, so it cannot be forged; not bounded in age, since SNS redelivers for a long time and a
+  // replayed IPN is only a hint (deduplicated, then a GET of the object).
+  Timestamp: z
+    .string()
+    .min(1)
+    .max(64)
+    .refine((t) => !Number.isNaN(Date.parse(t)), 'Timestamp is not a date'),
   SignatureVersion: z.enum(['1', '2']),
   Signature: z.string().min(1).max(4096),
   SigningCertURL: z.string().min(1).max(2048),

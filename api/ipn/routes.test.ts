@@ -237,6 +237,7 @@ describe('IPN endpoint', () => {
       [{ Type: 'Notification' }, 'ipn_malformed_envelope'],
       [{ ...signed(), Type: 'Bogus' }, 'ipn_malformed_envelope'],
       [{ ...signed(), SignatureVersion: '3' }, 'ipn_malformed_envelope'],
+      [{ ...signed(), Timestamp: 'yesterday-ish' }, 'ipn_malformed_envelope'],
       [signed({ message: 'not json' }), 'ipn_malformed_message'],
       [signed({ message: '[1,2]' }), 'ipn_malformed_message'],
       [signed({ message: message({ ObjectType: 'ORDER' }) }), 'ipn_malformed_message'],
