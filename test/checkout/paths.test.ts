@@ -99,6 +99,13 @@ describe('checkout paths (dev server + simulator)', () => {
     expect(late).toBeInstanceOf(Error);
   });
 
+  it('Confirm: a permission closed at Amazon behind our back ends the order once its IPN arrives', async () => {
+    const { handle, outcome } = await paidCheckout(stack, finalAmount('11.00', 'Confirm'));
+    if (!outcome.completed) throw new Error('not completed');
+    await stack.amazonPay.closeChargePermission(outcome.chargePermissionId, { closureReason: 'closed in Seller Central', cancelPendingCharges: false });
+    expect(await handle.result()).toMatchObject({ status: 'Closed', final: true, charge: null });
+  });
+
   it('partial capture captures only what was asked and releases the rest', async () => {
     const { handle, outcome } = await paidCheckout(stack, finalAmount('50.00', 'Authorize'));
     if (!outcome.completed) throw new Error('not completed');

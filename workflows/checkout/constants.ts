@@ -25,6 +25,16 @@ export const CHARGE_PERMISSION_LIFETIME_MS = 180 * DAY;
  * this patch they wait for a charge or a close. Histories recorded before it replay as they ran.
  */
 export const CONFIRM_CHARGES_LATER = 'confirm-charges-later';
+/** The exclusive section re-checks after waking (before, two waiters woken together both ran). */
+export const EXCLUSIVE_RECHECKS = 'exclusive-rechecks';
+/** A step failing for long lets the order loop continue as new instead of retrying in place. */
+export const GUARDED_YIELDS = 'guarded-yields';
+/** Objects Amazon does not know (ResourceNotFound) end the order instead of being retried. */
+export const UNKNOWN_OBJECTS_END = 'unknown-objects-end';
+/** A notification whose object cannot be read is dropped after NOTIFICATION_ATTEMPTS. */
+export const DROP_UNREADABLE_NOTIFICATIONS = 'drop-unreadable-notifications';
+/** A refund (or the Confirm charge) of ours learned from its IPN is adopted, not ignored. */
+export const ADOPT_FROM_NOTIFICATIONS = 'adopt-from-notifications';
 export const SEEN_NOTIFICATIONS_KEPT = 200;
 /** Reads of one notification's object before the notification is dropped (polling remains). */
 export const NOTIFICATION_ATTEMPTS = 3;

@@ -1,16 +1,21 @@
 /** The merchant's operations on a completed order: charge (intent Confirm), capture, cancel, refund, close. */
-import { condition } from '@temporalio/workflow';
+import { ApplicationFailure, condition } from '@temporalio/workflow';
 import type { CaptureInput, ChargeInput, ChargeSummary, CheckoutStatus, Price, RefundInput, RefundSummary } from '../checkout-messages';
-import { fromMinor, refundLimitMinor, toMinor } from './money';
+import { fromMinor, refundLimitMinor, samePrice, toMinor } from './money';
 import type { CheckoutOwner } from './owner';
-import { answeredByAmazon, asUpdateFailure, fail, writes } from './proxies';
-import type { RefundView } from './views';
+import { answeredByAmazon, answeredByAmazonType, asUpdateFailure, fail, writes } from './proxies';
+import type { CreateChargeInput, CreateRefundInput, RefundView } from './views';
 
 /** The charge update's validator; a retry with the key that charged passes (it gets that charge). */
 export function validateCharge(o: CheckoutOwner, req: ChargeInput): void {
   const s = o.s;
-  if (req.requestId && s.charge && s.chargeRequestId === req.requestId) return;
-  if (s.status !== 'Confirmed' || s.charge || s.final || s.closeRequested) {
+  if (req.requestId && s.charge && s.chargeRequestId === req.requestId) {
+    if (!samePrice(req.amount ?? s.finalAmount!.chargeAmount, s.charge.chargeAmount)) {
+      throw fail('idempotency_key_reused', `This Idempotency-Key already charged ${s.charge.chargeAmount.amount} ${s.charge.chargeAmount.currencyCode}`);
+    }
+    return;
+  }
+  if (s.status !== 'Confirmed' || !s.completion?.completed || s.charge || s.final || s.closeRequested) {
     throw fail('InvalidChargePermissionStatus', s.charge ? `This order is already charged (${s.charge.chargeId})` : `Nothing to charge: the checkout is ${s.status}`);
   }
   const amount = req.amount ?? s.finalAmount!.chargeAmount;
@@ -21,29 +26,63 @@ export function validateCharge(o: CheckoutOwner, req: ChargeInput): void {
 
 export async function charge(o: CheckoutOwner, req: ChargeInput): Promise<ChargeSummary> {
   const s = o.s;
+  // An earlier call that got no answer may have charged: send it again first, as it was.
+  if (s.unansweredCharge) {
+    const { input, requestId } = s.unansweredCharge;
+    await createCharge(o, input, requestId);
+  }
   validateCharge(o, req);
   if (s.charge) return s.charge; // the same request again
-  // The key changes only once Amazon has answered: an unanswered call is retried under its key.
-  const n = (s.chargeCalls ?? 0) + 1;
-  const operationId = req.requestId ? `checkout/${o.sid}/charge/request/${req.requestId}` : `checkout/${o.sid}/charge/${n}`;
+  let operationId: string;
+  if (req.requestId) {
+    operationId = `checkout/${o.sid}/charge/request/${req.requestId}`;
+  } else {
+    s.chargeCalls = (s.chargeCalls ?? 0) + 1;
+    operationId = `checkout/${o.sid}/charge/${s.chargeCalls}`;
+  }
+  const input: CreateChargeInput = {
+    chargePermissionId: s.chargePermissionId!,
+    chargeAmount: req.amount ?? s.finalAmount!.chargeAmount,
+    captureNow: req.captureNow ?? false,
+    canHandlePendingAuthorization: req.canHandlePendingAuthorization ?? false,
+    ...(req.softDescriptor ? { softDescriptor: req.softDescriptor } : {}),
+    operationId,
+  };
+  await createCharge(o, input, req.requestId ?? null);
+  return s.charge!;
+}
+
+/**
+ * Before the order closes: calls that got no answer are sent again, as they were, so that nothing
+ * Amazon did stays unknown. Still no answer: this throws, and the close is tried again later.
+ */
+export async function resolveUnanswered(o: CheckoutOwner): Promise<void> {
+  const settle = async (call: () => Promise<unknown>) => {
+    try {
+      await call();
+    } catch (err) {
+      if (!(err instanceof ApplicationFailure) || !answeredByAmazonType(err.type)) throw err;
+    }
+  };
+  const { unansweredCharge, unansweredRefund } = o.s;
+  if (unansweredCharge) await settle(() => createCharge(o, unansweredCharge.input, unansweredCharge.requestId));
+  if (unansweredRefund) await settle(() => createRefund(o, unansweredRefund.input, unansweredRefund.requestId));
+}
+
+/** One Create Charge; remembered until Amazon answers, so it can never be replaced by another. */
+async function createCharge(o: CheckoutOwner, input: CreateChargeInput, requestId: string | null): Promise<void> {
+  const s = o.s;
+  s.unansweredCharge = { input, requestId };
   try {
-    const created = await writes.createCharge({
-      chargePermissionId: s.chargePermissionId!,
-      chargeAmount: req.amount ?? s.finalAmount!.chargeAmount,
-      captureNow: req.captureNow ?? false,
-      canHandlePendingAuthorization: req.canHandlePendingAuthorization ?? false,
-      ...(req.softDescriptor ? { softDescriptor: req.softDescriptor } : {}),
-      operationId,
-    });
-    s.chargeCalls = n;
-    s.chargeRequestId = req.requestId ?? null;
+    const created = await writes.createCharge(input);
+    s.chargeRequestId = requestId;
     o.applyCharge(created);
   } catch (err) {
-    // SoftDeclined, HardDeclined, TransactionAmountExceeded ...: the order stays Confirmed.
-    if (answeredByAmazon(err)) s.chargeCalls = n;
+    // SoftDeclined, HardDeclined, TransactionAmountExceeded ...: settled, the order stays Confirmed.
+    if (answeredByAmazon(err)) s.unansweredCharge = null;
     throw asUpdateFailure(err);
   }
-  return s.charge!;
+  s.unansweredCharge = null;
 }
 
 export async function capture(o: CheckoutOwner, req: CaptureInput): Promise<ChargeSummary> {
@@ -122,35 +161,59 @@ export function checkRefundable(o: CheckoutOwner, amount: Price): void {
 
 export async function refund(o: CheckoutOwner, req: RefundInput): Promise<RefundSummary> {
   const s = o.s;
+  // An earlier call that got no answer may have refunded: send it again first, as it was.
+  if (s.unansweredRefund) {
+    const { input, requestId } = s.unansweredRefund;
+    await createRefund(o, input, requestId);
+  }
   const earlier = earlierRefund(o, req);
   if (earlier) return earlier;
   checkRefundable(o, req.amount);
-  // A key is used up once Amazon answered (it stores refusals too); an unanswered call may have
-  // refunded, so the next one reuses its key. A caller's key maps to one Amazon key, so its
-  // retries are deduplicated at Amazon as well.
-  const n = (s.refundAttempts ?? s.refunds.length) + 1;
-  const operationId = req.requestId ? `checkout/${o.sid}/refund/request/${req.requestId}` : `checkout/${o.sid}/refund/${n}`;
+  // A caller's key maps to one Amazon key, so its retries are deduplicated at Amazon as well;
+  // without one, every call has a key of its own.
+  let operationId: string;
+  if (req.requestId) {
+    operationId = `checkout/${o.sid}/refund/request/${req.requestId}`;
+  } else {
+    s.refundAttempts = (s.refundAttempts ?? s.refunds.length) + 1;
+    operationId = `checkout/${o.sid}/refund/${s.refundAttempts}`;
+  }
+  const input: CreateRefundInput = {
+    chargeId: s.charge!.chargeId,
+    refundAmount: req.amount,
+    ...(req.softDescriptor ? { softDescriptor: req.softDescriptor } : {}),
+    operationId,
+  };
+  // Inline rather than createRefund(): recorded histories fix how many awaits lie between the
+  // activity's result and the update's answer (the main loop's timers are ordered against it).
+  s.unansweredRefund = { input, requestId: req.requestId ?? null };
   let view: RefundView;
   try {
-    view = await writes.createRefund({
-      chargeId: s.charge!.chargeId,
-      refundAmount: req.amount,
-      ...(req.softDescriptor ? { softDescriptor: req.softDescriptor } : {}),
-      operationId,
-    });
-    s.refundAttempts = n;
+    view = await writes.createRefund(input);
   } catch (err) {
-    if (answeredByAmazon(err)) s.refundAttempts = n;
+    if (answeredByAmazon(err)) s.unansweredRefund = null;
     throw asUpdateFailure(err);
   }
-  const known = s.refunds.find((r) => r.refundId === view.refundId);
-  if (known) return known;
-  const refund: RefundSummary = { number: s.refunds.length + 1, refundId: view.refundId, state: 'RefundInitiated', reasonCode: null, amount: req.amount };
-  s.refunds.push(refund);
-  if (req.requestId) (s.refundRequests ??= {})[req.requestId] = view.refundId;
-  o.applyRefund(view);
-  o.publish();
+  return refundCreated(o, view, req.requestId ?? null);
+}
+
+function refundCreated(o: CheckoutOwner, view: RefundView, requestId: string | null): RefundSummary {
+  o.s.unansweredRefund = null;
+  const refund = o.recordRefund(view);
+  if (requestId) (o.s.refundRequests ??= {})[requestId] = view.refundId;
   return refund;
+}
+
+/** Sends an unanswered Create Refund again, as it was. */
+async function createRefund(o: CheckoutOwner, input: CreateRefundInput, requestId: string | null): Promise<RefundSummary> {
+  let view: RefundView;
+  try {
+    view = await writes.createRefund(input);
+  } catch (err) {
+    if (answeredByAmazon(err)) o.s.unansweredRefund = null;
+    throw asUpdateFailure(err);
+  }
+  return refundCreated(o, view, requestId);
 }
 
 /** The main loop closes the order once nothing is pending; the caller gets the final status. */

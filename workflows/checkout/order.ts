@@ -2,11 +2,24 @@
  * After completion the workflow owns the order until it is final: it reacts to IPNs, merchant
  * requests and Amazon's deadlines, polls pending objects, and closes the charge permission.
  */
-import { allHandlersFinished, condition, continueAsNew, log, upsertMemo, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, log, patched, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { ChargeSummary, CheckoutStatusName } from '../checkout-messages';
 import type { checkoutWorkflow } from '../checkout';
 import type { AmazonPayNotification } from '../notification-messages';
-import { AUTH_EXPIRY_WARNING_MS, DAY, HISTORY_LIMIT, NOTIFICATION_ATTEMPTS, PENDING_AUTHORIZATION_LIMIT_MS, REFUND_WINDOW_DAYS, nowIso, pollDelay } from './constants';
+import {
+  ADOPT_FROM_NOTIFICATIONS,
+  AUTH_EXPIRY_WARNING_MS,
+  DAY,
+  DROP_UNREADABLE_NOTIFICATIONS,
+  HISTORY_LIMIT,
+  NOTIFICATION_ATTEMPTS,
+  PENDING_AUTHORIZATION_LIMIT_MS,
+  REFUND_WINDOW_DAYS,
+  UNKNOWN_OBJECTS_END,
+  nowIso,
+  pollDelay,
+} from './constants';
+import { resolveUnanswered } from './operations';
 import type { CheckoutOwner } from './owner';
 import { bestEffort, reads, reasonOf, writes } from './proxies';
 
@@ -30,6 +43,7 @@ export async function ownOrder(o: CheckoutOwner): Promise<void> {
 async function step(o: CheckoutOwner): Promise<void> {
   const s = o.s;
   await processInbox(o);
+  if (s.final) return; // a notification ended the order (a permission closed at Amazon)
   const seen = o.version;
   const changed = () => o.version !== seen || s.inbox.length > 0;
   const charge = s.charge;
@@ -39,11 +53,7 @@ async function step(o: CheckoutOwner): Promise<void> {
   const pendingCharge = charge.state === 'AuthorizationInitiated' || charge.state === 'CaptureInitiated';
 
   if (s.closeRequested && !pendingRefund && charge.state !== 'CaptureInitiated') {
-    await o.exclusive(async () => {
-      // Checked again inside the section: a refund or capture that held it may have started one.
-      const stillPending = s.refunds.some((r) => r.state === 'RefundInitiated') || s.charge?.state === 'CaptureInitiated';
-      if (!stillPending) await closeOrder(o, s.closeRequested!.reason);
-    });
+    await o.exclusive(() => closeOrder(o, s.closeRequested!.reason));
     return;
   }
   if (pendingCharge) {
@@ -107,7 +117,8 @@ async function awaitChargeOrClose(o: CheckoutOwner, changed: () => boolean): Pro
 
 async function awaitCaptureOrExpiry(o: CheckoutOwner, charge: ChargeSummary, changed: () => boolean): Promise<void> {
   const s = o.s;
-  const expiresAt = Date.parse(charge.expiresAt ?? s.updatedAt);
+  // A charge carried over from before expiries were fixed on first sight may lack one.
+  const expiresAt = charge.expiresAt ? Date.parse(charge.expiresAt) : Date.parse(s.updatedAt) + 30 * DAY;
   if (!s.expiryWarned) {
     const warnIn = expiresAt - AUTH_EXPIRY_WARNING_MS - Date.now();
     if (warnIn > 0 && (await condition(changed, warnIn))) return;
@@ -124,8 +135,14 @@ async function awaitCaptureOrExpiry(o: CheckoutOwner, charge: ChargeSummary, cha
   await o.refreshCharge();
 }
 
+/** Closes the charge permission and ends the order, unless something is still on its way. */
 async function closeOrder(o: CheckoutOwner, reason: string, finalStatus: CheckoutStatusName = 'Closed'): Promise<void> {
   const s = o.s;
+  // Only when there is something to resolve: an extra await would reorder recorded commands.
+  if (s.unansweredCharge || s.unansweredRefund) await resolveUnanswered(o);
+  // Checked here, inside the section: a refund or capture that held it (or was just resolved) may
+  // be pending; the loop comes back once it has settled.
+  if (s.refunds.some((r) => r.state === 'RefundInitiated') || s.charge?.state === 'CaptureInitiated') return;
   const cpId = s.chargePermissionId!;
   const live = s.charge && (s.charge.state === 'Authorized' || s.charge.state === 'AuthorizationInitiated');
   try {
@@ -134,7 +151,7 @@ async function closeOrder(o: CheckoutOwner, reason: string, finalStatus: Checkou
     // Amazon closes a OneTime charge permission by itself once the order is fully captured; one
     // it no longer knows (ResourceNotFound) cannot be closed either: retrying would never end.
     const reason = reasonOf(err);
-    if (reason === 'ResourceNotFound') {
+    if (reason === 'ResourceNotFound' && patched(UNKNOWN_OBJECTS_END)) {
       log.warn('charge permission unknown to Amazon Pay; closing the order without it', { chargePermissionId: cpId });
       if (finalStatus === 'Closed') o.setStatus('Closed');
       s.final = true;
@@ -161,7 +178,7 @@ async function processInbox(o: CheckoutOwner): Promise<void> {
       // One notification whose object cannot be read must not hold up the others for ever: after
       // a few tries it is dropped (it is only a hint; the pending-object poll still reads the truth).
       s.inboxHeadFailures = (s.inboxHeadFailures ?? 0) + 1;
-      if (s.inboxHeadFailures < NOTIFICATION_ATTEMPTS) throw err;
+      if (s.inboxHeadFailures < NOTIFICATION_ATTEMPTS || !patched(DROP_UNREADABLE_NOTIFICATIONS)) throw err;
       log.error('dropping a notification whose object could not be read', { objectType: n.objectType, objectId: n.objectId, error: String(err) });
     }
     s.inboxHeadFailures = 0;
@@ -172,13 +189,31 @@ async function processInbox(o: CheckoutOwner): Promise<void> {
 async function applyNotification(o: CheckoutOwner, n: AmazonPayNotification): Promise<void> {
   const s = o.s;
   // IPNs carry no state: GET the object, apply only forward transitions.
+  const ours = n.chargePermissionId === s.chargePermissionId;
   if (n.objectType === 'CHARGE' && s.charge?.chargeId === n.objectId) {
     await o.refreshCharge();
+  } else if (n.objectType === 'CHARGE' && ours && !s.charge && s.unansweredCharge && patched(ADOPT_FROM_NOTIFICATIONS)) {
+    // The Create Charge that got no answer did happen: this is the order's charge.
+    log.warn('adopting the charge learned from its notification', { chargeId: n.objectId });
+    o.applyCharge(await reads.getCharge(n.objectId));
   } else if (n.objectType === 'REFUND' && s.refunds.some((r) => r.refundId === n.objectId)) {
     o.applyRefund(await reads.getRefund(n.objectId));
+  } else if (n.objectType === 'REFUND' && ours && s.charge && patched(ADOPT_FROM_NOTIFICATIONS)) {
+    const view = await reads.getRefund(n.objectId);
+    if (view.chargeId === s.charge.chargeId) {
+      // A refund of our charge we never heard back about (its Create Refund got no answer).
+      log.warn('adopting the refund learned from its notification', { refundId: view.refundId });
+      o.recordRefund(view);
+    }
   } else if (n.objectType === 'CHARGE_PERMISSION' && n.objectId === s.chargePermissionId) {
     const cp = await reads.getChargePermission(n.objectId);
     log.info('charge permission notification', { chargePermissionId: cp.chargePermissionId, state: cp.state, reasons: cp.reasonCodes });
+    if (cp.state === 'Closed' && !s.charge && !s.unansweredCharge && !s.final) {
+      // Intent Confirm, closed at Amazon (by the buyer, or expired) before anything was charged.
+      o.setStatus('Closed', cp.reasonCodes[0] ?? 'Closed');
+      s.final = true;
+      o.publish();
+    }
   } else if (n.objectType === 'CHARGEBACK') {
     log.warn('chargeback filed', { chargePermissionId: n.chargePermissionId, objectId: n.objectId });
     s.lastReasonCode = 'Chargeback';

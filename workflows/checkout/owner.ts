@@ -1,4 +1,4 @@
-import { ActivityFailure, ApplicationFailure, condition, log, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, condition, log, patched, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import type {
   ChargeSummary,
   CheckoutStatus,
@@ -15,7 +15,7 @@ import {
   CheckoutStatus as CheckoutStatusKey,
   MerchantReferenceId,
 } from '../search-attributes';
-import { AUTHORIZATION_LIFETIME_MS, SEEN_NOTIFICATIONS_KEPT, nowIso, pollDelay } from './constants';
+import { AUTHORIZATION_LIFETIME_MS, EXCLUSIVE_RECHECKS, GUARDED_YIELDS, SEEN_NOTIFICATIONS_KEPT, nowIso, pollDelay } from './constants';
 import { reads, reasonOf } from './proxies';
 import { initialState, type CheckoutState, type CheckoutWorkflowInput } from './state';
 import type { RefundView } from './views';
@@ -64,7 +64,7 @@ export class CheckoutOwner {
     // pass, so each one checks again after waking and only the first takes the section. It always
     // waits once, even when free, so uncontended runs schedule exactly as recorded histories did.
     do await condition(() => !this.busy);
-    while (this.busy);
+    while (this.busy && patched(EXCLUSIVE_RECHECKS));
     this.busy = true;
     try {
       return await fn();
@@ -157,6 +157,19 @@ export class CheckoutOwner {
     this.version++;
   }
 
+  /** A refund Amazon created for our charge (answered to us, or learned from its IPN), once. */
+  recordRefund(view: RefundView): RefundSummary {
+    const s = this.s;
+    let r = s.refunds.find((x) => x.refundId === view.refundId);
+    if (!r) {
+      r = { number: s.refunds.length + 1, refundId: view.refundId, state: 'RefundInitiated', reasonCode: null, amount: view.amount };
+      s.refunds.push(r);
+    }
+    this.applyRefund(view);
+    this.publish();
+    return r;
+  }
+
   applyRefund(view: RefundView): RefundSummary | undefined {
     const s = this.s;
     const r = s.refunds.find((x) => x.refundId === view.refundId);
@@ -200,7 +213,7 @@ export class CheckoutOwner {
         log.error('checkout step failed; retrying', { checkoutSessionId: this.sid, error: err.message, reasonCode: reasonOf(err) });
         this.publish();
         // Days of failures grow the history: let the caller continue as new, then try again there.
-        if (opts.yieldWhen?.()) return false;
+        if (opts.yieldWhen?.() && patched(GUARDED_YIELDS)) return false;
         await condition(() => this.s.final, pollDelay(attempt));
         if (this.s.final) return false;
       }

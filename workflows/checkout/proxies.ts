@@ -55,8 +55,11 @@ export function reasonOf(err: unknown): string | null {
  * the next attempt must reuse the same idempotency key.
  */
 export function answeredByAmazon(err: unknown): boolean {
-  const type = reasonOf(err);
-  return type !== null && BUSINESS_REASON_CODES.includes(type);
+  return answeredByAmazonType(reasonOf(err));
+}
+
+export function answeredByAmazonType(type: string | null | undefined): boolean {
+  return !!type && BUSINESS_REASON_CODES.includes(type);
 }
 
 /** Update handlers must fail with an ApplicationFailure; anything else would fail the workflow task. */

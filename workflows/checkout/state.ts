@@ -1,6 +1,7 @@
 import type { ChargeSummary, CheckoutInput, CheckoutStatusName, CompletionOutcome, FinalAmountInput, RefundSummary } from '../checkout-messages';
 import type { AmazonPayNotification } from '../notification-messages';
 import { nowIso } from './constants';
+import type { CreateChargeInput, CreateRefundInput } from './views';
 
 /** Everything a run knows about its checkout; carried over by continueAsNew. */
 export interface CheckoutState {
@@ -16,12 +17,15 @@ export interface CheckoutState {
   pendingSince: string | null;
   pendingPolls: number;
   captures: number;
-  /** Intent Confirm: Create Charge calls answered so far, the key of the one that charged, and when the permission expires. */
+  /** Intent Confirm: Create Charge calls made, the caller's key of the one that charged, when the permission expires. */
   chargeCalls?: number;
   chargeRequestId?: string | null;
   chargePermissionExpiresAt?: string | null;
+  /** A Create Charge / Create Refund that got no answer: it may have happened, so it is sent again, as it was, before anything new. */
+  unansweredCharge?: UnansweredCall<CreateChargeInput> | null;
+  unansweredRefund?: UnansweredCall<CreateRefundInput> | null;
   refunds: RefundSummary[];
-  /** Refund calls made (a refund Amazon refused uses one up: its key is never sent again). */
+  /** Refund calls made without a caller's key (each one has a key of its own, never reused for another body). */
   refundAttempts?: number;
   /** The caller's idempotency key -> refundId of the refund it created. */
   refundRequests?: Record<string, string>;
@@ -37,6 +41,11 @@ export interface CheckoutState {
   closeRequested: { reason: string } | null;
   final: boolean;
   updatedAt: string;
+}
+
+export interface UnansweredCall<T> {
+  input: T;
+  requestId: string | null;
 }
 
 export interface CheckoutWorkflowInput extends CheckoutInput {

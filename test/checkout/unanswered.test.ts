@@ -1,0 +1,108 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { AmazonPayError } from '../../amazon-pay';
+import { startTestStack, type TestStack } from '../support/stack';
+import { chargeUpdate, closeUpdate, refundUpdate } from '../../workflows/checkout-messages';
+import { countOf, finalAmount, paidCheckout, usd, waitForStatus } from './helpers';
+
+// A Create Refund / Create Charge whose answer never reached us may still have moved money at
+// Amazon. The checkout never replaces such a call by another one: it sends it again, as it was,
+// first, or learns the object from its IPN; nothing is done twice and nothing goes untracked.
+let stack: TestStack;
+
+beforeAll(async () => {
+  stack = await startTestStack({ simulator: { delays: { refundMs: 300 } } });
+});
+afterAll(async () => {
+  await stack?.[Symbol.asyncDispose]();
+});
+
+/** Amazon does the work, but the answer is lost on the way back (no retry: it looks final to us). */
+function loseNextAnswer<K extends 'createRefund' | 'createCharge'>(operation: K): () => void {
+  const client = stack.amazonPay as unknown as Record<K, (...args: unknown[]) => Promise<unknown>>;
+  const original = client[operation].bind(stack.amazonPay);
+  let lost = false;
+  client[operation] = async (...args: unknown[]) => {
+    const answer = await original(...args);
+    if (lost) return answer;
+    lost = true;
+    throw new AmazonPayError({ status: 0, reasonCode: 'Timeout', message: 'answer lost in transit', retryable: false });
+  };
+  return () => {
+    client[operation] = original;
+  };
+}
+
+const failureOf = async (p: Promise<unknown>) => {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+  return (err as WorkflowUpdateFailedError).cause as { type?: string };
+};
+
+describe('calls whose answer was lost', () => {
+  it('a refund without an answer is sent again, as it was, before the next refund: Amazon refunds each once', async () => {
+    stack.simulator.configureIpn({ lossRate: 1 }); // only the resend can tell the workflow
+    try {
+      const { handle, outcome } = await paidCheckout(stack, finalAmount('80.00', 'AuthorizeWithCapture'));
+      if (!outcome.completed) throw new Error('not completed');
+      const restore = loseNextAnswer('createRefund');
+      try {
+        expect(await failureOf(handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00') }] }))).toMatchObject({ type: 'Timeout' });
+      } finally {
+        restore();
+      }
+      const before = await countOf(stack, 'createRefund');
+      const next = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('7.00') }] });
+      expect(next).toMatchObject({ number: 2, amount: usd('7.00') });
+      expect((await countOf(stack, 'createRefund')) - before).toBe(2); // the resend, then the new one
+      const status = await waitForStatus(handle, (s) => s.refunds.length === 2);
+      expect(status.refunds.map((r) => r.amount.amount)).toEqual(['5.00', '7.00']);
+      // At Amazon: exactly these two refunds of the charge (the resend was replayed, not repeated).
+      const atAmazon = (await stack.admin.objects()).refunds.filter((r) => (r as { chargeId: string }).chargeId === outcome.chargeId);
+      expect(atAmazon.map((r) => (r as { refundId: string }).refundId).sort()).toEqual(status.refunds.map((r) => r.refundId).sort());
+      await handle.terminate('test done'); // the refunds settle by polling (IPNs are lost here)
+    } finally {
+      stack.simulator.configureIpn({ lossRate: 0 });
+    }
+  });
+
+  it("a refund without an answer is adopted from its IPN, without another request", async () => {
+    const { handle, outcome } = await paidCheckout(stack, finalAmount('40.00', 'AuthorizeWithCapture'));
+    if (!outcome.completed) throw new Error('not completed');
+    const restore = loseNextAnswer('createRefund');
+    try {
+      await failureOf(handle.executeUpdate(refundUpdate, { args: [{ amount: usd('4.00') }] }));
+    } finally {
+      restore();
+    }
+    const status = await waitForStatus(handle, (s) => s.refunds[0]?.state === 'Refunded');
+    expect(status.refunds).toEqual([expect.objectContaining({ number: 1, amount: usd('4.00'), state: 'Refunded' })]);
+    const closed = await handle.executeUpdate(closeUpdate, { args: [{}] });
+    expect(closed.refunds).toHaveLength(1);
+    expect((await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).totals).toMatchObject({ refunded: '4.00' });
+  });
+
+  it('a Confirm charge without an answer is resolved before the order closes: the captured charge is recorded, never lost', async () => {
+    stack.simulator.configureIpn({ lossRate: 1 });
+    try {
+      const { handle, outcome } = await paidCheckout(stack, finalAmount('22.00', 'Confirm'));
+      if (!outcome.completed) throw new Error('not completed');
+      const restore = loseNextAnswer('createCharge');
+      try {
+        await failureOf(handle.executeUpdate(chargeUpdate, { args: [{ captureNow: true }] }));
+      } finally {
+        restore();
+      }
+      const before = await countOf(stack, 'createCharge');
+      const closed = await handle.executeUpdate(closeUpdate, { args: [{}] });
+      expect(closed).toMatchObject({ status: 'Closed', final: true, charge: { state: 'Captured', chargeAmount: usd('22.00') } });
+      expect((await countOf(stack, 'createCharge')) - before).toBe(1); // the resend, same key: replayed
+      expect((await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).totals).toMatchObject({ captured: '22.00' });
+    } finally {
+      stack.simulator.configureIpn({ lossRate: 0 });
+    }
+  });
+});
