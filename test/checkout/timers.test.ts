@@ -172,6 +172,44 @@ describe('checkout deadlines (time-skipping)', () => {
     expect((await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).movements).toHaveLength(0);
   });
 
+  it('a refund whose answer was lost is sent again by the workflow itself; one that never gets an answer is given up to an operator', async () => {
+    const { handle, outcome } = await paidCheckout(stack, finalAmount('70.00', 'AuthorizeWithCapture'));
+    if (!outcome.completed) throw new Error('not completed');
+    const original = stack.amazonPay.createRefund.bind(stack.amazonPay);
+    const timeout = () => new AmazonPayError({ status: 0, reasonCode: 'Timeout', message: 'answer lost in transit', retryable: false });
+    let calls = 0;
+    // Amazon refunds, the answer is lost; nobody asks again and no IPN comes (IPNs are off here).
+    stack.amazonPay.createRefund = async (...args) => {
+      calls++;
+      const answer = await original(...args);
+      if (calls === 1) throw timeout();
+      return answer;
+    };
+    try {
+      await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('7.00') }] }).catch(() => undefined);
+      expect((await statusOf(handle)).refunds).toHaveLength(0);
+      await elapse(MINUTE);
+      expect((await statusOf(handle)).refunds).toEqual([expect.objectContaining({ number: 1, amount: usd('7.00') })]);
+      expect(calls).toBe(2); // the same call, sent again: Amazon replayed it
+
+      // Amazon never answers this one, however often it is sent.
+      stack.amazonPay.createRefund = async () => {
+        calls++;
+        throw timeout();
+      };
+      const before = calls;
+      await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('8.00') }] }).catch(() => undefined);
+      await elapse(HOUR);
+      expect(calls - before).toBe(1 + 5); // the call, then five resends backing off, then given up
+      const described = await handle.describe();
+      expect(described.memo?.unresolvedAmazonPayCall).toMatchObject({ operation: 'createRefund', input: { refundAmount: usd('8.00') } });
+      expect(await statusOf(handle)).toMatchObject({ lastReasonCode: 'UnresolvedAmazonPayCall', final: false });
+    } finally {
+      stack.amazonPay.createRefund = original;
+    }
+    await handle.terminate('test done');
+  });
+
   it('an authorization still pending after 24 h plus a margin is canceled: nothing stays pending', async () => {
     const amount = finalAmount('19.00', 'Authorize', { canHandlePendingAuthorization: true });
     // Amazon keeps answering AuthorizationInitiated (it should resolve within 24 h; here it never does).

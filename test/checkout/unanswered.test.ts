@@ -4,6 +4,7 @@ import { AmazonPayError } from '../../amazon-pay';
 import { startTestStack, type TestStack } from '../support/stack';
 import { chargeUpdate, closeUpdate, refundUpdate } from '../../workflows/checkout-messages';
 import { countOf, finalAmount, paidCheckout, usd, waitForStatus } from './helpers';
+import { recordHistory } from './record';
 
 // A Create Refund / Create Charge whose answer never reached us may still have moved money at
 // Amazon. The checkout never replaces such a call by another one: it sends it again, as it was,
@@ -64,6 +65,28 @@ describe('calls whose answer was lost', () => {
       const atAmazon = (await stack.admin.objects()).refunds.filter((r) => (r as { chargeId: string }).chargeId === outcome.chargeId);
       expect(atAmazon.map((r) => (r as { refundId: string }).refundId).sort()).toEqual(status.refunds.map((r) => r.refundId).sort());
       await handle.terminate('test done'); // the refunds settle by polling (IPNs are lost here)
+      await recordHistory(handle, 'refund-answer-lost');
+    } finally {
+      stack.simulator.configureIpn({ lossRate: 0 });
+    }
+  });
+
+  it('the same refund sent again without a key is that call\'s retry: it gets the first refund, Amazon refunds once', async () => {
+    stack.simulator.configureIpn({ lossRate: 1 });
+    try {
+      const { handle, outcome } = await paidCheckout(stack, finalAmount('60.00', 'AuthorizeWithCapture'));
+      if (!outcome.completed) throw new Error('not completed');
+      const restore = loseNextAnswer('createRefund');
+      try {
+        await failureOf(handle.executeUpdate(refundUpdate, { args: [{ amount: usd('6.00') }] }));
+      } finally {
+        restore();
+      }
+      const retried = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('6.00') }] });
+      expect(retried).toMatchObject({ number: 1, amount: usd('6.00') });
+      const atAmazon = (await stack.admin.objects()).refunds.filter((r) => (r as { chargeId: string }).chargeId === outcome.chargeId);
+      expect(atAmazon.map((r) => (r as { refundId: string }).refundId)).toEqual([retried.refundId]);
+      await handle.terminate('test done');
     } finally {
       stack.simulator.configureIpn({ lossRate: 0 });
     }
@@ -101,6 +124,7 @@ describe('calls whose answer was lost', () => {
       expect(closed).toMatchObject({ status: 'Closed', final: true, charge: { state: 'Captured', chargeAmount: usd('22.00') } });
       expect((await countOf(stack, 'createCharge')) - before).toBe(1); // the resend, same key: replayed
       expect((await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).totals).toMatchObject({ captured: '22.00' });
+      await recordHistory(handle, 'confirm-charge-answer-lost');
     } finally {
       stack.simulator.configureIpn({ lossRate: 0 });
     }

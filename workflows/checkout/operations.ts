@@ -1,9 +1,10 @@
 /** The merchant's operations on a completed order: charge (intent Confirm), capture, cancel, refund, close. */
-import { ApplicationFailure, condition } from '@temporalio/workflow';
+import { condition } from '@temporalio/workflow';
 import type { CaptureInput, ChargeInput, ChargeSummary, CheckoutStatus, Price, RefundInput, RefundSummary } from '../checkout-messages';
 import { fromMinor, refundLimitMinor, samePrice, toMinor } from './money';
 import type { CheckoutOwner } from './owner';
-import { answeredByAmazon, answeredByAmazonType, asUpdateFailure, fail, writes } from './proxies';
+import { asUpdateFailure, fail, writes } from './proxies';
+import { chargeCreated, refundCreated, resolveUnanswered, settles } from './unanswered';
 import type { CreateChargeInput, CreateRefundInput, RefundView } from './views';
 
 /** The charge update's validator; a retry with the key that charged passes (it gets that charge). */
@@ -26,10 +27,13 @@ export function validateCharge(o: CheckoutOwner, req: ChargeInput): void {
 
 export async function charge(o: CheckoutOwner, req: ChargeInput): Promise<ChargeSummary> {
   const s = o.s;
-  // An earlier call that got no answer may have charged: send it again first, as it was.
   if (s.unansweredCharge) {
-    const { input, requestId } = s.unansweredCharge;
-    await createCharge(o, input, requestId);
+    // An earlier call that got no answer may have charged: send it again first, as it was.
+    const stored = s.unansweredCharge;
+    const { resolved, charge } = await resolveUnanswered(o);
+    if (!resolved) throw fail('AmazonPayUnavailable', 'An earlier charge got no answer from Amazon Pay yet; retry later');
+    // The same request without a key is that call's retry: it gets what that call did.
+    if (charge && !req.requestId && stored.requestId === null && sameChargeRequest(stored.input, req, s.finalAmount!.chargeAmount)) return charge;
   }
   validateCharge(o, req);
   if (s.charge) return s.charge; // the same request again
@@ -48,41 +52,23 @@ export async function charge(o: CheckoutOwner, req: ChargeInput): Promise<Charge
     ...(req.softDescriptor ? { softDescriptor: req.softDescriptor } : {}),
     operationId,
   };
-  await createCharge(o, input, req.requestId ?? null);
-  return s.charge!;
-}
-
-/**
- * Before the order closes: calls that got no answer are sent again, as they were, so that nothing
- * Amazon did stays unknown. Still no answer: this throws, and the close is tried again later.
- */
-export async function resolveUnanswered(o: CheckoutOwner): Promise<void> {
-  const settle = async (call: () => Promise<unknown>) => {
-    try {
-      await call();
-    } catch (err) {
-      if (!(err instanceof ApplicationFailure) || !answeredByAmazonType(err.type)) throw err;
-    }
-  };
-  const { unansweredCharge, unansweredRefund } = o.s;
-  if (unansweredCharge) await settle(() => createCharge(o, unansweredCharge.input, unansweredCharge.requestId));
-  if (unansweredRefund) await settle(() => createRefund(o, unansweredRefund.input, unansweredRefund.requestId));
-}
-
-/** One Create Charge; remembered until Amazon answers, so it can never be replaced by another. */
-async function createCharge(o: CheckoutOwner, input: CreateChargeInput, requestId: string | null): Promise<void> {
-  const s = o.s;
-  s.unansweredCharge = { input, requestId };
+  s.unansweredCharge = { input, requestId: req.requestId ?? null };
   try {
-    const created = await writes.createCharge(input);
-    s.chargeRequestId = requestId;
-    o.applyCharge(created);
+    return chargeCreated(o, await writes.createCharge(input), req.requestId ?? null);
   } catch (err) {
     // SoftDeclined, HardDeclined, TransactionAmountExceeded ...: settled, the order stays Confirmed.
-    if (answeredByAmazon(err)) s.unansweredCharge = null;
+    if (settles(err)) s.unansweredCharge = null;
     throw asUpdateFailure(err);
   }
-  s.unansweredCharge = null;
+}
+
+function sameChargeRequest(input: CreateChargeInput, req: ChargeInput, defaultAmount: Price): boolean {
+  return (
+    samePrice(input.chargeAmount, req.amount ?? defaultAmount) &&
+    input.captureNow === (req.captureNow ?? false) &&
+    input.canHandlePendingAuthorization === (req.canHandlePendingAuthorization ?? false) &&
+    (input.softDescriptor ?? null) === (req.softDescriptor ?? null)
+  );
 }
 
 export async function capture(o: CheckoutOwner, req: CaptureInput): Promise<ChargeSummary> {
@@ -161,10 +147,14 @@ export function checkRefundable(o: CheckoutOwner, amount: Price): void {
 
 export async function refund(o: CheckoutOwner, req: RefundInput): Promise<RefundSummary> {
   const s = o.s;
-  // An earlier call that got no answer may have refunded: send it again first, as it was.
   if (s.unansweredRefund) {
-    const { input, requestId } = s.unansweredRefund;
-    await createRefund(o, input, requestId);
+    // An earlier call that got no answer may have refunded: send it again first, as it was.
+    const stored = s.unansweredRefund;
+    const { resolved, refund } = await resolveUnanswered(o);
+    if (!resolved) throw fail('AmazonPayUnavailable', 'An earlier refund got no answer from Amazon Pay yet; retry later');
+    // The same request without a key is that call's retry: it gets what that call did.
+    const sameRequest = samePrice(stored.input.refundAmount, req.amount) && (stored.input.softDescriptor ?? null) === (req.softDescriptor ?? null);
+    if (refund && !req.requestId && stored.requestId === null && sameRequest) return refund;
   }
   const earlier = earlierRefund(o, req);
   if (earlier) return earlier;
@@ -184,36 +174,17 @@ export async function refund(o: CheckoutOwner, req: RefundInput): Promise<Refund
     ...(req.softDescriptor ? { softDescriptor: req.softDescriptor } : {}),
     operationId,
   };
-  // Inline rather than createRefund(): recorded histories fix how many awaits lie between the
-  // activity's result and the update's answer (the main loop's timers are ordered against it).
+  // Inline: recorded histories fix how many awaits lie between the activity's result and the
+  // update's answer (the main loop's timers are ordered against it).
   s.unansweredRefund = { input, requestId: req.requestId ?? null };
   let view: RefundView;
   try {
     view = await writes.createRefund(input);
   } catch (err) {
-    if (answeredByAmazon(err)) s.unansweredRefund = null;
+    if (settles(err)) s.unansweredRefund = null;
     throw asUpdateFailure(err);
   }
   return refundCreated(o, view, req.requestId ?? null);
-}
-
-function refundCreated(o: CheckoutOwner, view: RefundView, requestId: string | null): RefundSummary {
-  o.s.unansweredRefund = null;
-  const refund = o.recordRefund(view);
-  if (requestId) (o.s.refundRequests ??= {})[requestId] = view.refundId;
-  return refund;
-}
-
-/** Sends an unanswered Create Refund again, as it was. */
-async function createRefund(o: CheckoutOwner, input: CreateRefundInput, requestId: string | null): Promise<RefundSummary> {
-  let view: RefundView;
-  try {
-    view = await writes.createRefund(input);
-  } catch (err) {
-    if (answeredByAmazon(err)) o.s.unansweredRefund = null;
-    throw asUpdateFailure(err);
-  }
-  return refundCreated(o, view, requestId);
 }
 
 /** The main loop closes the order once nothing is pending; the caller gets the final status. */

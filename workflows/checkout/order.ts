@@ -19,7 +19,7 @@ import {
   nowIso,
   pollDelay,
 } from './constants';
-import { resolveUnanswered } from './operations';
+import { adoptedFromNotification, resolveUnanswered } from './unanswered';
 import type { CheckoutOwner } from './owner';
 import { bestEffort, reads, reasonOf, writes } from './proxies';
 
@@ -46,6 +46,13 @@ async function step(o: CheckoutOwner): Promise<void> {
   if (s.final) return; // a notification ended the order (a permission closed at Amazon)
   const seen = o.version;
   const changed = () => o.version !== seen || s.inbox.length > 0;
+  if (s.unansweredCharge || s.unansweredRefund) {
+    // Resolved on our own, backing off, even if nobody asks again (unanswered.ts); at once when the
+    // order is to close (at most UNANSWERED_RESENDS times, then it is given up).
+    if (!s.closeRequested && (await condition(changed, pollDelay(s.unansweredResends ?? 0)))) return;
+    await o.exclusive(() => resolveUnanswered(o));
+    return;
+  }
   const charge = s.charge;
 
   if (!charge) return awaitChargeOrClose(o, changed);
@@ -103,7 +110,7 @@ async function awaitChargeOrClose(o: CheckoutOwner, changed: () => boolean): Pro
   if (left > 0 && (await condition(changed, left))) return;
   // Amazon closes an unused permission when it expires; the GET confirms rather than assumes.
   await o.exclusive(async () => {
-    if (s.charge || s.final) return;
+    if (s.charge || s.final || s.unansweredCharge) return; // a charge without an answer is resolved first
     const cp = await reads.getChargePermission(s.chargePermissionId!);
     if (cp.state === 'Closed') {
       o.setStatus('Closed', cp.reasonCodes[0] ?? 'Expired');
@@ -139,7 +146,7 @@ async function awaitCaptureOrExpiry(o: CheckoutOwner, charge: ChargeSummary, cha
 async function closeOrder(o: CheckoutOwner, reason: string, finalStatus: CheckoutStatusName = 'Closed'): Promise<void> {
   const s = o.s;
   // Only when there is something to resolve: an extra await would reorder recorded commands.
-  if (s.unansweredCharge || s.unansweredRefund) await resolveUnanswered(o);
+  if ((s.unansweredCharge || s.unansweredRefund) && !(await resolveUnanswered(o)).resolved) return;
   // Checked here, inside the section: a refund or capture that held it (or was just resolved) may
   // be pending; the loop comes back once it has settled.
   if (s.refunds.some((r) => r.state === 'RefundInitiated') || s.charge?.state === 'CaptureInitiated') return;
@@ -195,7 +202,9 @@ async function applyNotification(o: CheckoutOwner, n: AmazonPayNotification): Pr
   } else if (n.objectType === 'CHARGE' && ours && !s.charge && s.unansweredCharge && patched(ADOPT_FROM_NOTIFICATIONS)) {
     // The Create Charge that got no answer did happen: this is the order's charge.
     log.warn('adopting the charge learned from its notification', { chargeId: n.objectId });
-    o.applyCharge(await reads.getCharge(n.objectId));
+    const charge = await reads.getCharge(n.objectId);
+    o.applyCharge(charge);
+    adoptedFromNotification(o, { charge });
   } else if (n.objectType === 'REFUND' && s.refunds.some((r) => r.refundId === n.objectId)) {
     o.applyRefund(await reads.getRefund(n.objectId));
   } else if (n.objectType === 'REFUND' && ours && s.charge && patched(ADOPT_FROM_NOTIFICATIONS)) {
@@ -204,6 +213,7 @@ async function applyNotification(o: CheckoutOwner, n: AmazonPayNotification): Pr
       // A refund of our charge we never heard back about (its Create Refund got no answer).
       log.warn('adopting the refund learned from its notification', { refundId: view.refundId });
       o.recordRefund(view);
+      adoptedFromNotification(o, { refund: view });
     }
   } else if (n.objectType === 'CHARGE_PERMISSION' && n.objectId === s.chargePermissionId) {
     const cp = await reads.getChargePermission(n.objectId);

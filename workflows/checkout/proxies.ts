@@ -49,15 +49,7 @@ export function reasonOf(err: unknown): string | null {
   return null;
 }
 
-/**
- * Amazon answered with a business reasonCode, so the request is settled for good (its key holds
- * that answer). Anything else (timeouts, 5xx, 429 after the retries) may or may not have happened:
- * the next attempt must reuse the same idempotency key.
- */
-export function answeredByAmazon(err: unknown): boolean {
-  return answeredByAmazonType(reasonOf(err));
-}
-
+/** Amazon answered with one of its business reasonCodes (see unanswered.ts for what settles a key). */
 export function answeredByAmazonType(type: string | null | undefined): boolean {
   return !!type && BUSINESS_REASON_CODES.includes(type);
 }

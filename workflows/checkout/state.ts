@@ -24,6 +24,8 @@ export interface CheckoutState {
   /** A Create Charge / Create Refund that got no answer: it may have happened, so it is sent again, as it was, before anything new. */
   unansweredCharge?: UnansweredCall<CreateChargeInput> | null;
   unansweredRefund?: UnansweredCall<CreateRefundInput> | null;
+  /** Resends so far that got no answer either (unanswered.ts gives up after UNANSWERED_RESENDS). */
+  unansweredResends?: number;
   refunds: RefundSummary[];
   /** Refund calls made without a caller's key (each one has a key of its own, never reused for another body). */
   refundAttempts?: number;

@@ -1,0 +1,109 @@
+/**
+ * Create Charge and Create Refund calls whose answer never reached us (timeouts, 5xx, throttling
+ * after every retry). Amazon may have acted on them, so such a call is never replaced by another
+ * under a new key: it is remembered in the state and sent again, as it was (same key, same body),
+ * before anything new, before the order closes, and on its own from the order loop. Amazon then
+ * replays what it did, or does it now. An IPN for the object settles it too (order.ts).
+ */
+import { log, upsertMemo } from '@temporalio/workflow';
+import type { ChargeSummary, RefundSummary } from '../checkout-messages';
+import { nowIso } from './constants';
+import { samePrice } from './money';
+import type { CheckoutOwner } from './owner';
+import { answeredByAmazonType, reasonOf, writes } from './proxies';
+import type { RefundView } from './views';
+
+/** Resends before a call is given up and left to an operator (logged, and in the memo). */
+export const UNANSWERED_RESENDS = 5;
+
+/**
+ * Codes that come before Amazon looks at the key (authentication, the key itself): they say
+ * nothing about what an earlier attempt with this key did.
+ */
+const SAY_NOTHING_ABOUT_THE_KEY = ['DuplicateIdempotencyKey', 'UnauthorizedAccess', 'InvalidAccountStatus', 'InvalidRequestSignature'];
+
+/** Whether a failed call is settled for good: Amazon refused it, or our client never sent it. */
+export function settles(err: unknown): boolean {
+  const type = reasonOf(err);
+  if (type === 'InvalidRequest') return true; // refused by our client before sending: deterministic
+  return answeredByAmazonType(type) && !SAY_NOTHING_ABOUT_THE_KEY.includes(type!);
+}
+
+/** Records a refund Amazon created; clears the stored call it answers. */
+export function refundCreated(o: CheckoutOwner, view: RefundView, requestId: string | null): RefundSummary {
+  o.s.unansweredRefund = null;
+  const refund = o.recordRefund(view);
+  if (requestId) (o.s.refundRequests ??= {})[requestId] = view.refundId;
+  return refund;
+}
+
+/** Records the charge Amazon created; clears the stored call it answers. */
+export function chargeCreated(o: CheckoutOwner, charge: ChargeSummary, requestId: string | null): ChargeSummary {
+  o.s.unansweredCharge = null;
+  o.s.chargeRequestId = requestId;
+  o.applyCharge(charge);
+  return o.s.charge!;
+}
+
+/** An object learned from its IPN: if it answers the stored call, that call is settled. */
+export function adoptedFromNotification(o: CheckoutOwner, adopted: { charge?: ChargeSummary; refund?: RefundView }): void {
+  const s = o.s;
+  const { charge, refund } = adopted;
+  if (charge && s.unansweredCharge && samePrice(charge.chargeAmount, s.unansweredCharge.input.chargeAmount)) {
+    s.chargeRequestId = s.unansweredCharge.requestId;
+    s.unansweredCharge = null;
+  }
+  const stored = s.unansweredRefund;
+  if (refund && stored && stored.input.chargeId === refund.chargeId && samePrice(stored.input.refundAmount, refund.amount)) {
+    refundCreated(o, refund, stored.requestId);
+  }
+}
+
+export interface Resolution {
+  /** Nothing is left unanswered. */
+  resolved: boolean;
+  charge?: ChargeSummary;
+  refund?: RefundSummary;
+}
+
+/** Sends the stored calls again. Never throws: what is still unanswered stays stored (or is given up). */
+export async function resolveUnanswered(o: CheckoutOwner): Promise<Resolution> {
+  const s = o.s;
+  const out: Resolution = { resolved: false };
+  for (const kind of ['charge', 'refund'] as const) {
+    const stored = kind === 'charge' ? s.unansweredCharge : s.unansweredRefund;
+    if (!stored) continue;
+    try {
+      if (kind === 'charge') out.charge = chargeCreated(o, await writes.createCharge(s.unansweredCharge!.input), stored.requestId);
+      else out.refund = refundCreated(o, await writes.createRefund(s.unansweredRefund!.input), stored.requestId);
+    } catch (err) {
+      if (settles(err)) {
+        // Refused now means refused then: the key holds one answer.
+        log.info('an unanswered call was refused when sent again', { kind, reasonCode: reasonOf(err) });
+        forget(o, kind);
+      } else {
+        s.unansweredResends = (s.unansweredResends ?? 0) + 1;
+        if (s.unansweredResends >= UNANSWERED_RESENDS) giveUp(o, kind, String(err));
+      }
+    }
+  }
+  out.resolved = !s.unansweredCharge && !s.unansweredRefund;
+  if (out.resolved) s.unansweredResends = 0;
+  return out;
+}
+
+function forget(o: CheckoutOwner, kind: 'charge' | 'refund'): void {
+  if (kind === 'charge') o.s.unansweredCharge = null;
+  else o.s.unansweredRefund = null;
+}
+
+function giveUp(o: CheckoutOwner, kind: 'charge' | 'refund', error: string): void {
+  const s = o.s;
+  const call = kind === 'charge' ? { operation: 'createCharge', ...s.unansweredCharge } : { operation: 'createRefund', ...s.unansweredRefund };
+  log.error('Amazon Pay never answered a call that may have moved money; check it in Seller Central', { ...call, error });
+  upsertMemo({ unresolvedAmazonPayCall: { ...call, gaveUpAt: nowIso(), error: error.slice(0, 500) } });
+  s.lastReasonCode = 'UnresolvedAmazonPayCall';
+  forget(o, kind);
+  s.unansweredResends = 0;
+  o.publish();
+}
