@@ -103,6 +103,10 @@ describe('calls whose answer was lost', () => {
     }
     const status = await waitForStatus(handle, (s) => s.refunds[0]?.state === 'Refunded');
     expect(status.refunds).toEqual([expect.objectContaining({ number: 1, amount: usd('4.00'), state: 'Refunded' })]);
+    // The storefront retries the same refund without a key: it is that refund, not a second one.
+    const before = await countOf(stack, 'createRefund');
+    expect((await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('4.00') }] })).refundId).toBe(status.refunds[0]!.refundId);
+    expect(await countOf(stack, 'createRefund')).toBe(before);
     const closed = await handle.executeUpdate(closeUpdate, { args: [{}] });
     expect(closed.refunds).toHaveLength(1);
     expect((await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).totals).toMatchObject({ refunded: '4.00' });

@@ -35,6 +35,8 @@ export const UNKNOWN_OBJECTS_END = 'unknown-objects-end';
 export const DROP_UNREADABLE_NOTIFICATIONS = 'drop-unreadable-notifications';
 /** A refund (or the Confirm charge) of ours learned from its IPN is adopted, not ignored. */
 export const ADOPT_FROM_NOTIFICATIONS = 'adopt-from-notifications';
+/** A Create Refund without an answer is stored and sent again (unanswered.ts). */
+export const RESEND_UNANSWERED = 'resend-unanswered';
 export const SEEN_NOTIFICATIONS_KEPT = 200;
 /** Reads of one notification's object before the notification is dropped (polling remains). */
 export const NOTIFICATION_ATTEMPTS = 3;

@@ -1,15 +1,20 @@
 /** The merchant's operations on a completed order: charge (intent Confirm), capture, cancel, refund, close. */
-import { condition } from '@temporalio/workflow';
+import { condition, patched } from '@temporalio/workflow';
 import type { CaptureInput, ChargeInput, ChargeSummary, CheckoutStatus, Price, RefundInput, RefundSummary } from '../checkout-messages';
 import { fromMinor, refundLimitMinor, samePrice, toMinor } from './money';
 import type { CheckoutOwner } from './owner';
 import { asUpdateFailure, fail, writes } from './proxies';
-import { chargeCreated, refundCreated, resolveUnanswered, settles } from './unanswered';
+import { chargeCreated, refundCreated, resolveUnanswered, retryOfResolvedRefund, settles } from './unanswered';
+import { RESEND_UNANSWERED } from './constants';
 import type { CreateChargeInput, CreateRefundInput, RefundView } from './views';
 
 /** The charge update's validator; a retry with the key that charged passes (it gets that charge). */
 export function validateCharge(o: CheckoutOwner, req: ChargeInput): void {
   const s = o.s;
+  if (retryOfResolvedCharge(o, req)) return;
+  if (s.givenUpCharge && !s.charge) {
+    throw fail('UnresolvedAmazonPayCall', 'An earlier charge may have gone through at Amazon Pay without an answer; check Seller Central, then close this order');
+  }
   if (req.requestId && s.charge && s.chargeRequestId === req.requestId) {
     if (!samePrice(req.amount ?? s.finalAmount!.chargeAmount, s.charge.chargeAmount)) {
       throw fail('idempotency_key_reused', `This Idempotency-Key already charged ${s.charge.chargeAmount.amount} ${s.charge.chargeAmount.currencyCode}`);
@@ -29,14 +34,11 @@ export async function charge(o: CheckoutOwner, req: ChargeInput): Promise<Charge
   const s = o.s;
   if (s.unansweredCharge) {
     // An earlier call that got no answer may have charged: send it again first, as it was.
-    const stored = s.unansweredCharge;
-    const { resolved, charge } = await resolveUnanswered(o);
+    const { resolved } = await resolveUnanswered(o);
     if (!resolved) throw fail('AmazonPayUnavailable', 'An earlier charge got no answer from Amazon Pay yet; retry later');
-    // The same request without a key is that call's retry: it gets what that call did.
-    if (charge && !req.requestId && stored.requestId === null && sameChargeRequest(stored.input, req, s.finalAmount!.chargeAmount)) return charge;
   }
   validateCharge(o, req);
-  if (s.charge) return s.charge; // the same request again
+  if (s.charge) return s.charge; // the same request again, or a plain retry of one settled late
   let operationId: string;
   if (req.requestId) {
     operationId = `checkout/${o.sid}/charge/request/${req.requestId}`;
@@ -60,6 +62,12 @@ export async function charge(o: CheckoutOwner, req: ChargeInput): Promise<Charge
     if (settles(err)) s.unansweredCharge = null;
     throw asUpdateFailure(err);
   }
+}
+
+/** A plain retry (no key) of the charge call that was settled late (resend or IPN). */
+function retryOfResolvedCharge(o: CheckoutOwner, req: ChargeInput): boolean {
+  const input = o.s.resolvedUnkeyedCharge;
+  return !req.requestId && !!o.s.charge && !!input && sameChargeRequest(input, req, o.s.finalAmount!.chargeAmount);
 }
 
 function sameChargeRequest(input: CreateChargeInput, req: ChargeInput, defaultAmount: Price): boolean {
@@ -126,18 +134,21 @@ function earlierRefund(o: CheckoutOwner, req: RefundInput): RefundSummary | unde
 
 /** The refund update's validator: a repeated request passes (it gets the first answer). */
 export function validateRefund(o: CheckoutOwner, req: RefundInput): void {
-  if (!earlierRefund(o, req)) checkRefundable(o, req.amount);
+  if (earlierRefund(o, req) || retryOfResolvedRefund(o, req)) return;
+  // Closing releases the charge permission; a refund started now could outlive the order. (Only
+  // here: a refund accepted before the close still runs, and the close waits for it.)
+  if (o.s.closeRequested) throw fail('InvalidChargePermissionStatus', 'The order is being closed; no new refunds');
+  checkRefundable(o, req.amount);
 }
 
 export function checkRefundable(o: CheckoutOwner, amount: Price): void {
   const s = o.s;
   const charge = s.charge;
   if (!charge || charge.state !== 'Captured' || s.final) throw fail('InvalidChargeStatus', `Nothing to refund: the charge is ${charge?.state ?? 'missing'}`);
-  // Closing releases the charge permission; a refund started now could outlive the order.
-  if (s.closeRequested) throw fail('InvalidChargePermissionStatus', 'The order is being closed; no new refunds');
   const captured = charge.capturedAmount ?? charge.chargeAmount;
   if (amount.currencyCode !== captured.currencyCode) throw fail('CurrencyMismatch', 'Refund currency differs from the charge currency');
-  const refunded = s.refunds.filter((r) => r.state !== 'Declined').reduce((sum, r) => sum + toMinor(r.amount), 0);
+  // A refund given up without an answer may have happened: its amount stays held back.
+  const refunded = s.refunds.filter((r) => r.state !== 'Declined').reduce((sum, r) => sum + toMinor(r.amount), s.givenUpRefundMinor ?? 0);
   const limit = refundLimitMinor(captured);
   if (toMinor(amount) <= 0 || refunded + toMinor(amount) > limit) {
     const left = fromMinor(Math.max(0, limit - refunded), captured.currencyCode);
@@ -149,14 +160,11 @@ export async function refund(o: CheckoutOwner, req: RefundInput): Promise<Refund
   const s = o.s;
   if (s.unansweredRefund) {
     // An earlier call that got no answer may have refunded: send it again first, as it was.
-    const stored = s.unansweredRefund;
-    const { resolved, refund } = await resolveUnanswered(o);
+    const { resolved } = await resolveUnanswered(o);
     if (!resolved) throw fail('AmazonPayUnavailable', 'An earlier refund got no answer from Amazon Pay yet; retry later');
-    // The same request without a key is that call's retry: it gets what that call did.
-    const sameRequest = samePrice(stored.input.refundAmount, req.amount) && (stored.input.softDescriptor ?? null) === (req.softDescriptor ?? null);
-    if (refund && !req.requestId && stored.requestId === null && sameRequest) return refund;
   }
-  const earlier = earlierRefund(o, req);
+  // The same request without a key, after its call was settled late, is that call's retry.
+  const earlier = earlierRefund(o, req) ?? retryOfResolvedRefund(o, req);
   if (earlier) return earlier;
   checkRefundable(o, req.amount);
   // A caller's key maps to one Amazon key, so its retries are deduplicated at Amazon as well;
@@ -176,7 +184,8 @@ export async function refund(o: CheckoutOwner, req: RefundInput): Promise<Refund
   };
   // Inline: recorded histories fix how many awaits lie between the activity's result and the
   // update's answer (the main loop's timers are ordered against it).
-  s.unansweredRefund = { input, requestId: req.requestId ?? null };
+  s.resolvedUnkeyedRefund = null;
+  if (patched(RESEND_UNANSWERED)) s.unansweredRefund = { input, requestId: req.requestId ?? null };
   let view: RefundView;
   try {
     view = await writes.createRefund(input);

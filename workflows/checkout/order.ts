@@ -199,8 +199,9 @@ async function applyNotification(o: CheckoutOwner, n: AmazonPayNotification): Pr
   const ours = n.chargePermissionId === s.chargePermissionId;
   if (n.objectType === 'CHARGE' && s.charge?.chargeId === n.objectId) {
     await o.refreshCharge();
-  } else if (n.objectType === 'CHARGE' && ours && !s.charge && s.unansweredCharge && patched(ADOPT_FROM_NOTIFICATIONS)) {
-    // The Create Charge that got no answer did happen: this is the order's charge.
+  } else if (n.objectType === 'CHARGE' && ours && !s.charge && patched(ADOPT_FROM_NOTIFICATIONS)) {
+    // Intent Confirm: a charge on our permission before we recorded one (its Create Charge got no
+    // answer, or was given up): this is the order's charge.
     log.warn('adopting the charge learned from its notification', { chargeId: n.objectId });
     const charge = await reads.getCharge(n.objectId);
     o.applyCharge(charge);

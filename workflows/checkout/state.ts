@@ -1,4 +1,4 @@
-import type { ChargeSummary, CheckoutInput, CheckoutStatusName, CompletionOutcome, FinalAmountInput, RefundSummary } from '../checkout-messages';
+import type { ChargeSummary, CheckoutInput, CheckoutStatusName, CompletionOutcome, FinalAmountInput, Price, RefundSummary } from '../checkout-messages';
 import type { AmazonPayNotification } from '../notification-messages';
 import { nowIso } from './constants';
 import type { CreateChargeInput, CreateRefundInput } from './views';
@@ -26,6 +26,12 @@ export interface CheckoutState {
   unansweredRefund?: UnansweredCall<CreateRefundInput> | null;
   /** Resends so far that got no answer either (unanswered.ts gives up after UNANSWERED_RESENDS). */
   unansweredResends?: number;
+  /** A stored call without a caller's key, settled later (resend or IPN): a plain retry of it gets its result. */
+  resolvedUnkeyedRefund?: { amount: Price; softDescriptor: string | null; refundId: string } | null;
+  resolvedUnkeyedCharge?: CreateChargeInput | null;
+  /** Given up calls that may have moved money: refund headroom kept back, and no second charge. */
+  givenUpRefundMinor?: number;
+  givenUpCharge?: boolean;
   refunds: RefundSummary[];
   /** Refund calls made without a caller's key (each one has a key of its own, never reused for another body). */
   refundAttempts?: number;

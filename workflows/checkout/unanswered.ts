@@ -6,9 +6,9 @@
  * replays what it did, or does it now. An IPN for the object settles it too (order.ts).
  */
 import { log, upsertMemo } from '@temporalio/workflow';
-import type { ChargeSummary, RefundSummary } from '../checkout-messages';
+import type { ChargeSummary, Price, RefundSummary } from '../checkout-messages';
 import { nowIso } from './constants';
-import { samePrice } from './money';
+import { samePrice, toMinor } from './money';
 import type { CheckoutOwner } from './owner';
 import { answeredByAmazonType, reasonOf, writes } from './proxies';
 import type { RefundView } from './views';
@@ -29,20 +29,38 @@ export function settles(err: unknown): boolean {
   return answeredByAmazonType(type) && !SAY_NOTHING_ABOUT_THE_KEY.includes(type!);
 }
 
-/** Records a refund Amazon created; clears the stored call it answers. */
-export function refundCreated(o: CheckoutOwner, view: RefundView, requestId: string | null): RefundSummary {
-  o.s.unansweredRefund = null;
+/**
+ * Records a refund Amazon created; clears the stored call it answers. Settled late (`late`: by a
+ * resend or an IPN) and without a caller's key, it is remembered so a plain retry gets it.
+ */
+export function refundCreated(o: CheckoutOwner, view: RefundView, requestId: string | null, late = false): RefundSummary {
+  const s = o.s;
+  const stored = s.unansweredRefund;
+  s.unansweredRefund = null;
   const refund = o.recordRefund(view);
-  if (requestId) (o.s.refundRequests ??= {})[requestId] = view.refundId;
+  if (requestId) (s.refundRequests ??= {})[requestId] = view.refundId;
+  if (late && !requestId && stored) {
+    s.resolvedUnkeyedRefund = { amount: stored.input.refundAmount, softDescriptor: stored.input.softDescriptor ?? null, refundId: view.refundId };
+  }
   return refund;
 }
 
-/** Records the charge Amazon created; clears the stored call it answers. */
-export function chargeCreated(o: CheckoutOwner, charge: ChargeSummary, requestId: string | null): ChargeSummary {
-  o.s.unansweredCharge = null;
-  o.s.chargeRequestId = requestId;
+/** Records the charge Amazon created; clears the stored call it answers (see refundCreated). */
+export function chargeCreated(o: CheckoutOwner, charge: ChargeSummary, requestId: string | null, late = false): ChargeSummary {
+  const s = o.s;
+  const stored = s.unansweredCharge;
+  s.unansweredCharge = null;
+  s.chargeRequestId = requestId;
+  if (late && !requestId && stored) s.resolvedUnkeyedCharge = stored.input;
   o.applyCharge(charge);
-  return o.s.charge!;
+  return s.charge!;
+}
+
+/** A plain retry (no key) of a refund settled late gets that refund. */
+export function retryOfResolvedRefund(o: CheckoutOwner, req: { amount: Price; softDescriptor?: string; requestId?: string }): RefundSummary | undefined {
+  const r = o.s.resolvedUnkeyedRefund;
+  if (req.requestId || !r || !samePrice(r.amount, req.amount) || r.softDescriptor !== (req.softDescriptor ?? null)) return undefined;
+  return o.s.refunds.find((x) => x.refundId === r.refundId);
 }
 
 /** An object learned from its IPN: if it answers the stored call, that call is settled. */
@@ -50,12 +68,14 @@ export function adoptedFromNotification(o: CheckoutOwner, adopted: { charge?: Ch
   const s = o.s;
   const { charge, refund } = adopted;
   if (charge && s.unansweredCharge && samePrice(charge.chargeAmount, s.unansweredCharge.input.chargeAmount)) {
-    s.chargeRequestId = s.unansweredCharge.requestId;
+    const stored = s.unansweredCharge;
+    s.chargeRequestId = stored.requestId;
+    if (!stored.requestId) s.resolvedUnkeyedCharge = stored.input;
     s.unansweredCharge = null;
   }
   const stored = s.unansweredRefund;
   if (refund && stored && stored.input.chargeId === refund.chargeId && samePrice(stored.input.refundAmount, refund.amount)) {
-    refundCreated(o, refund, stored.requestId);
+    refundCreated(o, refund, stored.requestId, true);
   }
 }
 
@@ -70,12 +90,13 @@ export interface Resolution {
 export async function resolveUnanswered(o: CheckoutOwner): Promise<Resolution> {
   const s = o.s;
   const out: Resolution = { resolved: false };
+  let gaveUp = false;
   for (const kind of ['charge', 'refund'] as const) {
     const stored = kind === 'charge' ? s.unansweredCharge : s.unansweredRefund;
     if (!stored) continue;
     try {
-      if (kind === 'charge') out.charge = chargeCreated(o, await writes.createCharge(s.unansweredCharge!.input), stored.requestId);
-      else out.refund = refundCreated(o, await writes.createRefund(s.unansweredRefund!.input), stored.requestId);
+      if (kind === 'charge') out.charge = chargeCreated(o, await writes.createCharge(s.unansweredCharge!.input), stored.requestId, true);
+      else out.refund = refundCreated(o, await writes.createRefund(s.unansweredRefund!.input), stored.requestId, true);
     } catch (err) {
       if (settles(err)) {
         // Refused now means refused then: the key holds one answer.
@@ -83,11 +104,15 @@ export async function resolveUnanswered(o: CheckoutOwner): Promise<Resolution> {
         forget(o, kind);
       } else {
         s.unansweredResends = (s.unansweredResends ?? 0) + 1;
-        if (s.unansweredResends >= UNANSWERED_RESENDS) giveUp(o, kind, String(err));
+        if (s.unansweredResends >= UNANSWERED_RESENDS) {
+          giveUp(o, kind, String(err));
+          gaveUp = true;
+        }
       }
     }
   }
-  out.resolved = !s.unansweredCharge && !s.unansweredRefund;
+  // A call given up in this pass may have moved money: the request that led here is refused.
+  out.resolved = !s.unansweredCharge && !s.unansweredRefund && !gaveUp;
   if (out.resolved) s.unansweredResends = 0;
   return out;
 }
@@ -103,6 +128,8 @@ function giveUp(o: CheckoutOwner, kind: 'charge' | 'refund', error: string): voi
   log.error('Amazon Pay never answered a call that may have moved money; check it in Seller Central', { ...call, error });
   upsertMemo({ unresolvedAmazonPayCall: { ...call, gaveUpAt: nowIso(), error: error.slice(0, 500) } });
   s.lastReasonCode = 'UnresolvedAmazonPayCall';
+  if (kind === 'refund') s.givenUpRefundMinor = (s.givenUpRefundMinor ?? 0) + toMinor(s.unansweredRefund!.input.refundAmount);
+  else s.givenUpCharge = true;
   forget(o, kind);
   s.unansweredResends = 0;
   o.publish();
