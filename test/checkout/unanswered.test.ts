@@ -34,6 +34,26 @@ function loseNextAnswer<K extends 'createRefund' | 'createCharge'>(operation: K)
   };
 }
 
+/** Only the workflow's own resends can tell it what happened: every IPN is lost meanwhile. */
+async function withoutIpns(fn: () => Promise<void>): Promise<void> {
+  stack.simulator.configureIpn({ lossRate: 1 });
+  try {
+    await fn();
+  } finally {
+    stack.simulator.configureIpn({ lossRate: 0 });
+  }
+}
+
+/** Sends an update whose Amazon call happens but whose answer is lost; returns its failure. */
+async function answerLost(operation: 'createRefund' | 'createCharge', send: () => Promise<unknown>) {
+  const restore = loseNextAnswer(operation);
+  try {
+    return await failureOf(send());
+  } finally {
+    restore();
+  }
+}
+
 const failureOf = async (p: Promise<unknown>) => {
   const err = await p.then(
     () => undefined,
@@ -45,16 +65,11 @@ const failureOf = async (p: Promise<unknown>) => {
 
 describe('calls whose answer was lost', () => {
   it('a refund without an answer is sent again, as it was, before the next refund: Amazon refunds each once', async () => {
-    stack.simulator.configureIpn({ lossRate: 1 }); // only the resend can tell the workflow
-    try {
+    // Only the resend can tell the workflow.
+    await withoutIpns(async () => {
       const { handle, outcome } = await paidCheckout(stack, finalAmount('80.00', 'AuthorizeWithCapture'));
       if (!outcome.completed) throw new Error('not completed');
-      const restore = loseNextAnswer('createRefund');
-      try {
-        expect(await failureOf(handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00') }] }))).toMatchObject({ type: 'Timeout' });
-      } finally {
-        restore();
-      }
+      expect(await answerLost('createRefund', () => handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00') }] }))).toMatchObject({ type: 'Timeout' });
       const before = await countOf(stack, 'createRefund');
       const next = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('7.00') }] });
       expect(next).toMatchObject({ number: 2, amount: usd('7.00') });
@@ -66,41 +81,26 @@ describe('calls whose answer was lost', () => {
       expect(atAmazon.map((r) => (r as { refundId: string }).refundId).sort()).toEqual(status.refunds.map((r) => r.refundId).sort());
       await handle.terminate('test done'); // the refunds settle by polling (IPNs are lost here)
       await recordHistory(handle, 'refund-answer-lost');
-    } finally {
-      stack.simulator.configureIpn({ lossRate: 0 });
-    }
+    });
   });
 
   it('the same refund sent again without a key is that call\'s retry: it gets the first refund, Amazon refunds once', async () => {
-    stack.simulator.configureIpn({ lossRate: 1 });
-    try {
+    await withoutIpns(async () => {
       const { handle, outcome } = await paidCheckout(stack, finalAmount('60.00', 'AuthorizeWithCapture'));
       if (!outcome.completed) throw new Error('not completed');
-      const restore = loseNextAnswer('createRefund');
-      try {
-        await failureOf(handle.executeUpdate(refundUpdate, { args: [{ amount: usd('6.00') }] }));
-      } finally {
-        restore();
-      }
+      await answerLost('createRefund', () => handle.executeUpdate(refundUpdate, { args: [{ amount: usd('6.00') }] }));
       const retried = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('6.00') }] });
       expect(retried).toMatchObject({ number: 1, amount: usd('6.00') });
       const atAmazon = (await stack.admin.objects()).refunds.filter((r) => (r as { chargeId: string }).chargeId === outcome.chargeId);
       expect(atAmazon.map((r) => (r as { refundId: string }).refundId)).toEqual([retried.refundId]);
       await handle.terminate('test done');
-    } finally {
-      stack.simulator.configureIpn({ lossRate: 0 });
-    }
+    });
   });
 
   it("a refund without an answer is adopted from its IPN, without another request", async () => {
     const { handle, outcome } = await paidCheckout(stack, finalAmount('40.00', 'AuthorizeWithCapture'));
     if (!outcome.completed) throw new Error('not completed');
-    const restore = loseNextAnswer('createRefund');
-    try {
-      await failureOf(handle.executeUpdate(refundUpdate, { args: [{ amount: usd('4.00') }] }));
-    } finally {
-      restore();
-    }
+    await answerLost('createRefund', () => handle.executeUpdate(refundUpdate, { args: [{ amount: usd('4.00') }] }));
     const status = await waitForStatus(handle, (s) => s.refunds[0]?.state === 'Refunded');
     expect(status.refunds).toEqual([expect.objectContaining({ number: 1, amount: usd('4.00'), state: 'Refunded' })]);
     // The storefront retries the same refund without a key: it is that refund, not a second one.
@@ -113,24 +113,16 @@ describe('calls whose answer was lost', () => {
   });
 
   it('a Confirm charge without an answer is resolved before the order closes: the captured charge is recorded, never lost', async () => {
-    stack.simulator.configureIpn({ lossRate: 1 });
-    try {
+    await withoutIpns(async () => {
       const { handle, outcome } = await paidCheckout(stack, finalAmount('22.00', 'Confirm'));
       if (!outcome.completed) throw new Error('not completed');
-      const restore = loseNextAnswer('createCharge');
-      try {
-        await failureOf(handle.executeUpdate(chargeUpdate, { args: [{ captureNow: true }] }));
-      } finally {
-        restore();
-      }
+      await answerLost('createCharge', () => handle.executeUpdate(chargeUpdate, { args: [{ captureNow: true }] }));
       const before = await countOf(stack, 'createCharge');
       const closed = await handle.executeUpdate(closeUpdate, { args: [{}] });
       expect(closed).toMatchObject({ status: 'Closed', final: true, charge: { state: 'Captured', chargeAmount: usd('22.00') } });
       expect((await countOf(stack, 'createCharge')) - before).toBe(1); // the resend, same key: replayed
       expect((await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).totals).toMatchObject({ captured: '22.00' });
       await recordHistory(handle, 'confirm-charge-answer-lost');
-    } finally {
-      stack.simulator.configureIpn({ lossRate: 0 });
-    }
+    });
   });
 });
