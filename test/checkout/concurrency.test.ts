@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WorkflowUpdateFailedError, WorkflowUpdateStage } from '@temporalio/client';
+import { WorkflowUpdateStage } from '@temporalio/client';
 import { startTestStack, type TestStack } from '../support/stack';
 import { captureUpdate, closeUpdate, refundUpdate } from '../../workflows/checkout-messages';
-import { countOf, finalAmount, paidCheckout, usd, waitForStatus } from './helpers';
+import { countOf, finalAmount, paidCheckout, updateFailure, usd, waitForStatus } from './helpers';
 import { recordHistory } from './record';
 
 // Operations that reach one checkout at the same moment (two operators, a retried request racing
@@ -16,15 +16,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.[Symbol.asyncDispose]();
 });
-
-const failureType = async (p: Promise<unknown>) => {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
-  return ((err as WorkflowUpdateFailedError).cause as { type?: string }).type;
-};
 
 describe('concurrent operations on one checkout', () => {
   it('refunds sent at once each get their own refund and idempotency key', async () => {
@@ -50,7 +41,7 @@ describe('concurrent operations on one checkout', () => {
     const captured = results.filter((r) => r.status === 'fulfilled');
     expect(captured).toHaveLength(1);
     const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
-    expect(await failureType(Promise.reject(refused.reason))).toBe('InvalidChargeStatus');
+    expect((await updateFailure(Promise.reject(refused.reason))).type).toBe('InvalidChargeStatus');
     expect((await countOf(stack, 'captureCharge')) - before).toBe(1);
     expect((await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).totals).toMatchObject({ captured: '50.00' });
     await handle.executeUpdate(closeUpdate, { args: [{}] });
@@ -65,7 +56,7 @@ describe('concurrent operations on one checkout', () => {
     const first = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('15.00'), requestId: 'storefront-key-1' }] });
     const again = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('15.00'), requestId: 'storefront-key-1' }] });
     expect(again.refundId).toBe(first.refundId);
-    expect(await failureType(handle.executeUpdate(refundUpdate, { args: [{ amount: usd('16.00'), requestId: 'storefront-key-1' }] }))).toBe('idempotency_key_reused');
+    expect((await updateFailure(handle.executeUpdate(refundUpdate, { args: [{ amount: usd('16.00'), requestId: 'storefront-key-1' }] }))).type).toBe('idempotency_key_reused');
     expect((await countOf(stack, 'createRefund')) - before).toBe(1);
     const status = await waitForStatus(handle, (s) => s.refunds[0]?.state === 'Refunded', { timeoutMs: 30_000 });
     expect(status.refunds).toHaveLength(1);
@@ -79,7 +70,7 @@ describe('concurrent operations on one checkout', () => {
     expect(pending.state).toBe('RefundInitiated');
     const closing = await handle.startUpdate(closeUpdate, { args: [{}], waitForStage: WorkflowUpdateStage.ACCEPTED });
     const before = await countOf(stack, 'createRefund');
-    expect(await failureType(handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00') }] }))).toBe('InvalidChargePermissionStatus');
+    expect((await updateFailure(handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00') }] }))).type).toBe('InvalidChargePermissionStatus');
     expect(await countOf(stack, 'createRefund')).toBe(before);
     const closed = await closing.result();
     expect(closed).toMatchObject({ status: 'Closed', final: true });

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { expect } from 'vitest';
 import type { PaymentMethodChoice } from '../../simulator/admin-client';
 import type { TestStack } from '../support/stack';
 import {
@@ -92,4 +93,14 @@ export const hasStatus = (name: CheckoutStatusName) => (s: CheckoutStatus) => s.
 
 export async function countOf(stack: TestStack, operation: string): Promise<number> {
   return (await stack.admin.requestCounts()).byOperation[operation] ?? 0;
+}
+
+/** The failure a rejected workflow update carries (its type is the reason: InvalidChargeStatus, ...). */
+export async function updateFailure(p: Promise<unknown>): Promise<{ type?: string; message?: string }> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
+  return (err as WorkflowUpdateFailedError).cause as { type?: string; message?: string };
 }

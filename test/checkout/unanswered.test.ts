@@ -1,9 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { AmazonPayError } from '../../amazon-pay';
 import { startTestStack, type TestStack } from '../support/stack';
 import { chargeUpdate, closeUpdate, refundUpdate } from '../../workflows/checkout-messages';
-import { countOf, finalAmount, paidCheckout, usd, waitForStatus } from './helpers';
+import { countOf, finalAmount, paidCheckout, updateFailure, usd, waitForStatus } from './helpers';
 import { recordHistory } from './record';
 
 // A Create Refund / Create Charge whose answer never reached us may still have moved money at
@@ -48,20 +47,11 @@ async function withoutIpns(fn: () => Promise<void>): Promise<void> {
 async function answerLost(operation: 'createRefund' | 'createCharge', send: () => Promise<unknown>) {
   const restore = loseNextAnswer(operation);
   try {
-    return await failureOf(send());
+    return await updateFailure(send());
   } finally {
     restore();
   }
 }
-
-const failureOf = async (p: Promise<unknown>) => {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(WorkflowUpdateFailedError);
-  return (err as WorkflowUpdateFailedError).cause as { type?: string };
-};
 
 describe('calls whose answer was lost', () => {
   it('a refund without an answer is sent again, as it was, before the next refund: Amazon refunds each once', async () => {

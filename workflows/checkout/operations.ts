@@ -4,7 +4,7 @@ import type { CaptureInput, ChargeInput, ChargeSummary, CheckoutStatus, Price, R
 import { fromMinor, refundLimitMinor, samePrice, toMinor } from './money';
 import type { CheckoutOwner } from './owner';
 import { asUpdateFailure, fail, writes } from './proxies';
-import { chargeCreated, refundCreated, resolveUnanswered, retryOfResolvedRefund, settles } from './unanswered';
+import { chargeCreated, refundCreated, resolveUnanswered, retryOfResolvedCharge, retryOfResolvedRefund, settles } from './unanswered';
 import { RESEND_UNANSWERED } from './constants';
 import type { CreateChargeInput, CreateRefundInput, RefundView } from './views';
 
@@ -34,8 +34,7 @@ export async function charge(o: CheckoutOwner, req: ChargeInput): Promise<Charge
   const s = o.s;
   if (s.unansweredCharge) {
     // An earlier call that got no answer may have charged: send it again first, as it was.
-    const { resolved } = await resolveUnanswered(o);
-    if (!resolved) throw fail('AmazonPayUnavailable', 'An earlier charge got no answer from Amazon Pay yet; retry later');
+    if (!(await resolveUnanswered(o))) throw fail('AmazonPayUnavailable', 'An earlier charge got no answer from Amazon Pay yet; retry later');
   }
   validateCharge(o, req);
   if (s.charge) return s.charge; // the same request again, or a plain retry of one settled late
@@ -62,21 +61,6 @@ export async function charge(o: CheckoutOwner, req: ChargeInput): Promise<Charge
     if (settles(err)) s.unansweredCharge = null;
     throw asUpdateFailure(err);
   }
-}
-
-/** A plain retry (no key) of the charge call that was settled late (resend or IPN). */
-function retryOfResolvedCharge(o: CheckoutOwner, req: ChargeInput): boolean {
-  const input = o.s.resolvedUnkeyedCharge;
-  return !req.requestId && !!o.s.charge && !!input && sameChargeRequest(input, req, o.s.finalAmount!.chargeAmount);
-}
-
-function sameChargeRequest(input: CreateChargeInput, req: ChargeInput, defaultAmount: Price): boolean {
-  return (
-    samePrice(input.chargeAmount, req.amount ?? defaultAmount) &&
-    input.captureNow === (req.captureNow ?? false) &&
-    input.canHandlePendingAuthorization === (req.canHandlePendingAuthorization ?? false) &&
-    (input.softDescriptor ?? null) === (req.softDescriptor ?? null)
-  );
 }
 
 export async function capture(o: CheckoutOwner, req: CaptureInput): Promise<ChargeSummary> {
@@ -160,8 +144,7 @@ export async function refund(o: CheckoutOwner, req: RefundInput): Promise<Refund
   const s = o.s;
   if (s.unansweredRefund) {
     // An earlier call that got no answer may have refunded: send it again first, as it was.
-    const { resolved } = await resolveUnanswered(o);
-    if (!resolved) throw fail('AmazonPayUnavailable', 'An earlier refund got no answer from Amazon Pay yet; retry later');
+    if (!(await resolveUnanswered(o))) throw fail('AmazonPayUnavailable', 'An earlier refund got no answer from Amazon Pay yet; retry later');
   }
   // The same request without a key, after its call was settled late, is that call's retry.
   const earlier = earlierRefund(o, req) ?? retryOfResolvedRefund(o, req);

@@ -19,7 +19,7 @@ import {
   nowIso,
   pollDelay,
 } from './constants';
-import { adoptedFromNotification, resolveUnanswered } from './unanswered';
+import { adoptCharge, adoptRefund, resolveUnanswered } from './unanswered';
 import type { CheckoutOwner } from './owner';
 import { bestEffort, reads, reasonOf, writes } from './proxies';
 
@@ -146,7 +146,7 @@ async function awaitCaptureOrExpiry(o: CheckoutOwner, charge: ChargeSummary, cha
 async function closeOrder(o: CheckoutOwner, reason: string, finalStatus: CheckoutStatusName = 'Closed'): Promise<void> {
   const s = o.s;
   // Only when there is something to resolve: an extra await would reorder recorded commands.
-  if ((s.unansweredCharge || s.unansweredRefund) && !(await resolveUnanswered(o)).resolved) return;
+  if ((s.unansweredCharge || s.unansweredRefund) && !(await resolveUnanswered(o))) return;
   // Checked here, inside the section: a refund or capture that held it (or was just resolved) may
   // be pending; the loop comes back once it has settled.
   if (s.refunds.some((r) => r.state === 'RefundInitiated') || s.charge?.state === 'CaptureInitiated') return;
@@ -203,9 +203,7 @@ async function applyNotification(o: CheckoutOwner, n: AmazonPayNotification): Pr
     // Intent Confirm: a charge on our permission before we recorded one (its Create Charge got no
     // answer, or was given up): this is the order's charge.
     log.warn('adopting the charge learned from its notification', { chargeId: n.objectId });
-    const charge = await reads.getCharge(n.objectId);
-    o.applyCharge(charge);
-    adoptedFromNotification(o, { charge });
+    adoptCharge(o, await reads.getCharge(n.objectId));
   } else if (n.objectType === 'REFUND' && s.refunds.some((r) => r.refundId === n.objectId)) {
     o.applyRefund(await reads.getRefund(n.objectId));
   } else if (n.objectType === 'REFUND' && ours && s.charge && patched(ADOPT_FROM_NOTIFICATIONS)) {
@@ -213,8 +211,7 @@ async function applyNotification(o: CheckoutOwner, n: AmazonPayNotification): Pr
     if (view.chargeId === s.charge.chargeId) {
       // A refund of our charge we never heard back about (its Create Refund got no answer).
       log.warn('adopting the refund learned from its notification', { refundId: view.refundId });
-      o.recordRefund(view);
-      adoptedFromNotification(o, { refund: view });
+      adoptRefund(o, view);
     }
   } else if (n.objectType === 'CHARGE_PERMISSION' && n.objectId === s.chargePermissionId) {
     const cp = await reads.getChargePermission(n.objectId);

@@ -6,12 +6,12 @@
  * replays what it did, or does it now. An IPN for the object settles it too (order.ts).
  */
 import { log, upsertMemo } from '@temporalio/workflow';
-import type { ChargeSummary, Price, RefundSummary } from '../checkout-messages';
+import type { ChargeInput, ChargeSummary, Price, RefundSummary } from '../checkout-messages';
 import { nowIso } from './constants';
 import { samePrice, toMinor } from './money';
 import type { CheckoutOwner } from './owner';
 import { answeredByAmazonType, reasonOf, writes } from './proxies';
-import type { RefundView } from './views';
+import type { CreateChargeInput, RefundView } from './views';
 
 /** Resends before a call is given up and left to an operator (logged, and in the memo). */
 export const UNANSWERED_RESENDS = 5;
@@ -63,40 +63,48 @@ export function retryOfResolvedRefund(o: CheckoutOwner, req: { amount: Price; so
   return o.s.refunds.find((x) => x.refundId === r.refundId);
 }
 
-/** An object learned from its IPN: if it answers the stored call, that call is settled. */
-export function adoptedFromNotification(o: CheckoutOwner, adopted: { charge?: ChargeSummary; refund?: RefundView }): void {
-  const s = o.s;
-  const { charge, refund } = adopted;
-  if (charge && s.unansweredCharge && samePrice(charge.chargeAmount, s.unansweredCharge.input.chargeAmount)) {
-    const stored = s.unansweredCharge;
-    s.chargeRequestId = stored.requestId;
-    if (!stored.requestId) s.resolvedUnkeyedCharge = stored.input;
-    s.unansweredCharge = null;
-  }
-  const stored = s.unansweredRefund;
-  if (refund && stored && stored.input.chargeId === refund.chargeId && samePrice(stored.input.refundAmount, refund.amount)) {
-    refundCreated(o, refund, stored.requestId, true);
-  }
+/** A plain retry (no key) of the charge call that was settled late gets that charge. */
+export function retryOfResolvedCharge(o: CheckoutOwner, req: ChargeInput): boolean {
+  const input = o.s.resolvedUnkeyedCharge;
+  return !req.requestId && !!o.s.charge && !!input && sameChargeRequest(input, req, o.s.finalAmount!.chargeAmount);
 }
 
-export interface Resolution {
-  /** Nothing is left unanswered. */
-  resolved: boolean;
-  charge?: ChargeSummary;
-  refund?: RefundSummary;
+function sameChargeRequest(input: CreateChargeInput, req: ChargeInput, defaultAmount: Price): boolean {
+  return (
+    samePrice(input.chargeAmount, req.amount ?? defaultAmount) &&
+    input.captureNow === (req.captureNow ?? false) &&
+    input.canHandlePendingAuthorization === (req.canHandlePendingAuthorization ?? false) &&
+    (input.softDescriptor ?? null) === (req.softDescriptor ?? null)
+  );
 }
 
-/** Sends the stored calls again. Never throws: what is still unanswered stays stored (or is given up). */
-export async function resolveUnanswered(o: CheckoutOwner): Promise<Resolution> {
+/** Records a charge learned from its IPN; if it answers the stored call, that call is settled. */
+export function adoptCharge(o: CheckoutOwner, charge: ChargeSummary): void {
+  const stored = o.s.unansweredCharge;
+  if (stored && samePrice(charge.chargeAmount, stored.input.chargeAmount)) chargeCreated(o, charge, stored.requestId, true);
+  else o.applyCharge(charge);
+}
+
+/** Records a refund learned from its IPN; if it answers the stored call, that call is settled. */
+export function adoptRefund(o: CheckoutOwner, refund: RefundView): void {
+  const stored = o.s.unansweredRefund;
+  if (stored && stored.input.chargeId === refund.chargeId && samePrice(stored.input.refundAmount, refund.amount)) refundCreated(o, refund, stored.requestId, true);
+  else o.recordRefund(refund);
+}
+
+/**
+ * Sends the stored calls again; true when nothing is left unanswered. Never throws: what is still
+ * unanswered stays stored (or is given up).
+ */
+export async function resolveUnanswered(o: CheckoutOwner): Promise<boolean> {
   const s = o.s;
-  const out: Resolution = { resolved: false };
   let gaveUp = false;
   for (const kind of ['charge', 'refund'] as const) {
     const stored = kind === 'charge' ? s.unansweredCharge : s.unansweredRefund;
     if (!stored) continue;
     try {
-      if (kind === 'charge') out.charge = chargeCreated(o, await writes.createCharge(s.unansweredCharge!.input), stored.requestId, true);
-      else out.refund = refundCreated(o, await writes.createRefund(s.unansweredRefund!.input), stored.requestId, true);
+      if (kind === 'charge') chargeCreated(o, await writes.createCharge(s.unansweredCharge!.input), stored.requestId, true);
+      else refundCreated(o, await writes.createRefund(s.unansweredRefund!.input), stored.requestId, true);
     } catch (err) {
       if (settles(err)) {
         // Refused now means refused then: the key holds one answer.
@@ -112,9 +120,9 @@ export async function resolveUnanswered(o: CheckoutOwner): Promise<Resolution> {
     }
   }
   // A call given up in this pass may have moved money: the request that led here is refused.
-  out.resolved = !s.unansweredCharge && !s.unansweredRefund && !gaveUp;
-  if (out.resolved) s.unansweredResends = 0;
-  return out;
+  const resolved = !s.unansweredCharge && !s.unansweredRefund && !gaveUp;
+  if (resolved) s.unansweredResends = 0;
+  return resolved;
 }
 
 function forget(o: CheckoutOwner, kind: 'charge' | 'refund'): void {
