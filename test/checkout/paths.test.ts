@@ -11,8 +11,21 @@ import {
   setFinalAmountUpdate,
 } from '../../workflows/checkout-messages';
 import { amazonPayNotificationSignal, type AmazonPayNotification } from '../../workflows/notification-messages';
-import { buyerPays, countOf, finalAmount, hasStatus, openCheckout, paidCheckout, statusOf, usd, waitForStatus } from './helpers';
+import { STORE_ID, buyerPays, countOf, finalAmount, hasStatus, openCheckout, paidCheckout, statusOf, usd, waitForStatus } from './helpers';
 import { recordHistory } from './record';
+import { randomUUID } from 'node:crypto';
+import { checkoutWorkflowId } from '../../workflows/checkout-messages';
+import type { checkoutWorkflow } from '../../workflows/checkout';
+
+/** A buyer signed in at Amazon; no workflow yet. */
+async function openCheckoutAtAmazon() {
+  const session = await stack.amazonPay.createCheckoutSession(
+    { storeId: STORE_ID, webCheckoutDetails: { checkoutReviewReturnUrl: 'https://shop.example/review' } },
+    { idempotencyKey: randomUUID().replace(/-/g, '') },
+  );
+  await stack.admin.signIn(session.checkoutSessionId);
+  return { checkoutSessionId: session.checkoutSessionId };
+}
 
 let stack: TestStack;
 
@@ -86,6 +99,30 @@ describe('checkout paths (dev server + simulator)', () => {
     await handle.executeUpdate(closeUpdate, { args: [{}] });
     expect(await handle.result()).toMatchObject({ status: 'Closed', final: true, charge: { chargeId: charged.chargeId, state: 'Captured' } });
     await recordHistory(handle, 'confirm-then-charge');
+  });
+
+  it('Confirm completed at Amazon outside our amount step: a charge without an amount is refused as ChargeAmountNotSet (409), one with an amount charges', async () => {
+    // Another system set the amount and completed the session; the workflow learns it from its first read.
+    const { checkoutSessionId } = await openCheckoutAtAmazon();
+    const session = await stack.amazonPay.updateCheckoutSession(checkoutSessionId, {
+      webCheckoutDetails: { checkoutResultReturnUrl: 'https://shop.example/result' },
+      paymentDetails: { paymentIntent: 'Confirm', canHandlePendingAuthorization: false, chargeAmount: usd('30.00') },
+    });
+    await stack.admin.pay(session.webCheckoutDetails!.amazonPayRedirectUrl!, 'happy');
+    await stack.amazonPay.completeCheckoutSession(checkoutSessionId, { chargeAmount: usd('30.00') }, { idempotencyKey: randomUUID().replace(/-/g, '') });
+    const handle = await stack.temporal.workflow.start<typeof checkoutWorkflow>('checkoutWorkflow', {
+      workflowId: checkoutWorkflowId(checkoutSessionId),
+      taskQueue: stack.taskQueue,
+      args: [{ checkoutSessionId }],
+    });
+    await waitForStatus(handle, hasStatus('Confirmed'));
+
+    // Before: the validator dereferenced the missing final amount and every charge failed as a TypeError.
+    const refused = await handle.executeUpdate(chargeUpdate, { args: [{ requestId: 'no-amount' }] }).catch((e: unknown) => e);
+    expect((refused as WorkflowUpdateFailedError).cause).toMatchObject({ type: 'ChargeAmountNotSet', message: expect.stringMatching(/send the amount/) });
+    const charged = await handle.executeUpdate(chargeUpdate, { args: [{ amount: usd('30.00'), requestId: 'with-amount' }] });
+    expect(charged).toMatchObject({ state: 'Authorized', chargeAmount: usd('30.00') });
+    await handle.terminate('test done');
   });
 
   it('Confirm, then close without charging: the permission is closed and nothing moved', async () => {

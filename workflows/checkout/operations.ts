@@ -16,7 +16,7 @@ export function validateCharge(o: CheckoutOwner, req: ChargeInput): void {
     throw fail('UnresolvedAmazonPayCall', 'An earlier charge may have gone through at Amazon Pay without an answer; check Seller Central, then close this order');
   }
   if (req.requestId && s.charge && s.chargeRequestId === req.requestId) {
-    if (!samePrice(req.amount ?? s.finalAmount!.chargeAmount, s.charge.chargeAmount)) {
+    if (!samePrice(req.amount ?? s.finalAmount?.chargeAmount ?? s.charge.chargeAmount, s.charge.chargeAmount)) {
       throw fail('idempotency_key_reused', `This Idempotency-Key already charged ${s.charge.chargeAmount.amount} ${s.charge.chargeAmount.currencyCode}`);
     }
     return;
@@ -24,17 +24,28 @@ export function validateCharge(o: CheckoutOwner, req: ChargeInput): void {
   if (s.status !== 'Confirmed' || !s.completion?.completed || s.charge || s.final || s.closeRequested) {
     throw fail('InvalidChargePermissionStatus', s.charge ? `This order is already charged (${s.charge.chargeId})` : `Nothing to charge: the checkout is ${s.status}`);
   }
-  const amount = req.amount ?? s.finalAmount!.chargeAmount;
-  if (amount.currencyCode !== s.finalAmount!.chargeAmount.currencyCode) throw fail('CurrencyMismatch', 'The charge currency differs from the checkout currency');
+  const amount = chargeAmountOf(o, req);
+  const checkoutAmount = s.finalAmount?.chargeAmount;
+  if (checkoutAmount && amount.currencyCode !== checkoutAmount.currencyCode) throw fail('CurrencyMismatch', 'The charge currency differs from the checkout currency');
   if (toMinor(amount) <= 0) throw fail('InvalidParameterValue', 'The charge amount must be positive');
   if (req.softDescriptor && !req.captureNow) throw fail('InvalidParameterCombination', 'softDescriptor is only allowed with captureNow');
+}
+
+/**
+ * What a charge asks for: its own amount, else the checkout's. A checkout completed outside our
+ * amount step (another system called Complete) has none of its own: the caller must say.
+ */
+function chargeAmountOf(o: CheckoutOwner, req: ChargeInput): Price {
+  const amount = req.amount ?? o.s.finalAmount?.chargeAmount;
+  if (!amount) throw fail('ChargeAmountNotSet', 'This checkout was completed without an amount set through this service: send the amount to charge');
+  return amount;
 }
 
 export async function charge(o: CheckoutOwner, req: ChargeInput): Promise<ChargeSummary> {
   const s = o.s;
   if (s.unansweredCharge) {
     // An earlier call that got no answer may have charged: send it again first, as it was.
-    if (!(await resolveUnanswered(o))) throw fail('AmazonPayUnavailable', 'An earlier charge got no answer from Amazon Pay yet; retry later');
+    if (!(await resolveUnanswered(o))) throw stillUnresolved(o, 'charge');
   }
   validateCharge(o, req);
   if (s.charge) return s.charge; // the same request again, or a plain retry of one settled late
@@ -47,7 +58,7 @@ export async function charge(o: CheckoutOwner, req: ChargeInput): Promise<Charge
   }
   const input: CreateChargeInput = {
     chargePermissionId: s.chargePermissionId!,
-    chargeAmount: req.amount ?? s.finalAmount!.chargeAmount,
+    chargeAmount: chargeAmountOf(o, req),
     captureNow: req.captureNow ?? false,
     canHandlePendingAuthorization: req.canHandlePendingAuthorization ?? false,
     ...(req.softDescriptor ? { softDescriptor: req.softDescriptor } : {}),
@@ -61,6 +72,20 @@ export async function charge(o: CheckoutOwner, req: ChargeInput): Promise<Charge
     if (settles(err)) s.unansweredCharge = null;
     throw asUpdateFailure(err);
   }
+}
+
+/**
+ * Why a request waiting on an earlier unanswered call is refused. Still stored: Amazon may answer
+ * later, so the caller retries this same request (same key). Given up: no retry can help until an
+ * operator has checked Seller Central, so it is a conflict, not an invitation to try a new key.
+ */
+function stillUnresolved(o: CheckoutOwner, kind: 'charge' | 'refund') {
+  const stored = kind === 'charge' ? o.s.unansweredCharge : o.s.unansweredRefund;
+  if (stored) return fail('AmazonPayUnavailable', `An earlier ${kind} got no answer from Amazon Pay yet; retry this request later with the same Idempotency-Key`);
+  return fail(
+    'UnresolvedAmazonPayCall',
+    `An earlier ${kind} may have gone through at Amazon Pay without an answer and was handed to an operator; check Seller Central before sending another`,
+  );
 }
 
 export async function capture(o: CheckoutOwner, req: CaptureInput): Promise<ChargeSummary> {
@@ -144,7 +169,7 @@ export async function refund(o: CheckoutOwner, req: RefundInput): Promise<Refund
   const s = o.s;
   if (s.unansweredRefund) {
     // An earlier call that got no answer may have refunded: send it again first, as it was.
-    if (!(await resolveUnanswered(o))) throw fail('AmazonPayUnavailable', 'An earlier refund got no answer from Amazon Pay yet; retry later');
+    if (!(await resolveUnanswered(o))) throw stillUnresolved(o, 'refund');
   }
   // The same request without a key, after its call was settled late, is that call's retry.
   const earlier = earlierRefund(o, req) ?? retryOfResolvedRefund(o, req);

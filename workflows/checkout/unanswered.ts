@@ -66,7 +66,7 @@ export function retryOfResolvedRefund(o: CheckoutOwner, req: { amount: Price; so
 /** A plain retry (no key) of the charge call that was settled late gets that charge. */
 export function retryOfResolvedCharge(o: CheckoutOwner, req: ChargeInput): boolean {
   const input = o.s.resolvedUnkeyedCharge;
-  return !req.requestId && !!o.s.charge && !!input && sameChargeRequest(input, req, o.s.finalAmount!.chargeAmount);
+  return !req.requestId && !!o.s.charge && !!input && sameChargeRequest(input, req, o.s.finalAmount?.chargeAmount ?? input.chargeAmount);
 }
 
 function sameChargeRequest(input: CreateChargeInput, req: ChargeInput, defaultAmount: Price): boolean {
