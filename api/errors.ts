@@ -26,6 +26,10 @@ export function errorBody(code: string, message: string, details?: unknown): Err
   return { error: { code, message, ...(details === undefined ? {} : { details }) } };
 }
 
+/** Seconds a client should wait before retrying a 503/504 (RFC 9110 Retry-After). */
+export const RETRY_AFTER_SECONDS = 2;
+
 export function errorResponse(c: Context, err: ApiError): Response {
+  if (err.status === 503 || err.status === 504) c.header('Retry-After', String(RETRY_AFTER_SECONDS));
   return c.json(errorBody(err.code, err.message, err.details), err.status);
 }

@@ -29,10 +29,14 @@ async function main() {
     checkout: { temporal, taskQueue, apiKeys: [apiKey], buttonSigner: amazonPay, storeId: STORE_ID },
     ipn: { temporal, taskQueue, path: '/amazon-pay/ipn', certHostPattern: /^127\.0\.0\.1$/, confirmSubscriptions: false, bodyLimitBytes: 65536 },
   });
-  const call = async (method: string, path: string, body?: unknown) => {
+  const call = async (method: string, path: string, body?: unknown, idempotencyKey?: string) => {
     const res = await app.request(path, {
       method,
-      headers: { authorization: `Bearer ${apiKey}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      headers: {
+        authorization: `Bearer ${apiKey}`,
+        ...(body ? { 'content-type': 'application/json' } : {}),
+        ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
+      },
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
     const json = (await res.json()) as Record<string, unknown>;
@@ -67,7 +71,7 @@ async function main() {
     );
     await admin.pay(amount.amazonPayRedirectUrl as string, 'happy');
     await timed('complete', () => call('GET', `/v1/return/result?amazonCheckoutSessionId=${checkoutSessionId}`));
-    await timed('capture', () => call('POST', `/v1/checkouts/${checkoutSessionId}/capture`, {}));
+    await timed('capture', () => call('POST', `/v1/checkouts/${checkoutSessionId}/capture`, {}, `capture-${checkoutSessionId}`));
     steps['checkout (all steps)']!.push(performance.now() - t0);
   };
 

@@ -31,6 +31,7 @@ import {
   FinalAmountRequestSchema,
   FinalAmountResultSchema,
   OptionalIdempotencyHeadersSchema,
+  RequiredIdempotencyHeadersSchema,
   ReasonRequestSchema,
   RefundRequestSchema,
   RefundSummarySchema,
@@ -162,10 +163,10 @@ export function registerCheckoutRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps
     tags: TAG,
     summary: 'Charge a checkout completed with intent Confirm',
     description:
-      "Creates the order's charge on the confirmed charge permission (Amazon's Create Charge), once; after that, capture, cancel and refund work as for Authorize. Send an Idempotency-Key so a retry cannot charge twice.",
+      "Creates the order's charge on the confirmed charge permission (Amazon's Create Charge), once; after that, capture, cancel and refund work as for Authorize. Requires an Idempotency-Key (400 idempotency_key_required without one): a retry with the same key gets the first charge.",
     security: apiKeySecurity,
     middleware: guard,
-    request: { params, headers: OptionalIdempotencyHeadersSchema, body: jsonBody(ChargeRequestSchema, false) },
+    request: { params, headers: RequiredIdempotencyHeadersSchema, body: jsonBody(ChargeRequestSchema, false) },
     responses: { 201: jsonContent(ChargeSummarySchema, 'The charge'), ...errorResponses(...WORKFLOW_ERRORS) },
   });
   app.openapi(charge, async (c) => {
@@ -174,7 +175,7 @@ export function registerCheckoutRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps
     await assertCheckoutCurrency(deps, checkoutSessionId, [body.amount]);
     const key = c.req.valid('header')['idempotency-key'];
     const result = await updateCheckout(deps, checkoutSessionId, (handle) =>
-      handle.executeUpdate(chargeUpdate, { args: [{ ...body, ...(key ? { requestId: key } : {}) }], updateId: updateIdFor('charge', key) }),
+      handle.executeUpdate(chargeUpdate, { args: [{ ...body, requestId: key }], updateId: updateIdFor('charge', key) }),
     );
     return c.json(result, 201);
   });
@@ -184,9 +185,10 @@ export function registerCheckoutRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps
     path: '/v1/checkouts/{checkoutSessionId}/capture',
     tags: TAG,
     summary: 'Capture the authorization (all remaining, or `amount`)',
+    description: 'Requires an Idempotency-Key (400 idempotency_key_required without one): a retry with the same key gets the first answer.',
     security: apiKeySecurity,
     middleware: guard,
-    request: { params, headers: OptionalIdempotencyHeadersSchema, body: jsonBody(CaptureRequestSchema, false) },
+    request: { params, headers: RequiredIdempotencyHeadersSchema, body: jsonBody(CaptureRequestSchema, false) },
     responses: { 200: jsonContent(ChargeSummarySchema, 'The charge'), ...errorResponses(...WORKFLOW_ERRORS) },
   });
   app.openapi(capture, async (c) => {
@@ -225,10 +227,10 @@ export function registerCheckoutRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps
     path: '/v1/checkouts/{checkoutSessionId}/refunds',
     tags: TAG,
     summary: 'Refund part or all of the captured amount',
-    description: 'Refunds are asynchronous at Amazon: the answer is usually RefundInitiated; GET the checkout for the final state. Send an Idempotency-Key so a retry cannot refund twice.',
+    description: 'Refunds are asynchronous at Amazon: the answer is usually RefundInitiated; GET the checkout for the final state. Requires an Idempotency-Key (400 idempotency_key_required without one): a retry with the same key gets the first refund; a new refund needs a new key.',
     security: apiKeySecurity,
     middleware: guard,
-    request: { params, headers: OptionalIdempotencyHeadersSchema, body: jsonBody(RefundRequestSchema) },
+    request: { params, headers: RequiredIdempotencyHeadersSchema, body: jsonBody(RefundRequestSchema) },
     responses: { 201: jsonContent(RefundSummarySchema, 'The refund'), ...errorResponses(...WORKFLOW_ERRORS) },
   });
   app.openapi(refund, async (c) => {
@@ -238,7 +240,7 @@ export function registerCheckoutRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps
     const key = c.req.valid('header')['idempotency-key'];
     const updateId = updateIdFor('refund', key);
     const result = await updateCheckout(deps, checkoutSessionId, (handle) =>
-      handle.executeUpdate(refundUpdate, { args: [{ ...body, ...(key ? { requestId: key } : {}) }], updateId }),
+      handle.executeUpdate(refundUpdate, { args: [{ ...body, requestId: key }], updateId }),
     );
     return c.json(result, 201);
   });

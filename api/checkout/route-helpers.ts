@@ -2,7 +2,7 @@ import type { z } from '@hono/zod-openapi';
 import { ErrorSchema } from './schemas';
 
 const ERROR_DESCRIPTIONS = {
-  400: 'Invalid input (invalid_json, validation_error); nothing changed',
+  400: 'Invalid input (invalid_json, validation_error, idempotency_key_required); nothing changed',
   401: 'Missing or invalid API key (unauthorized)',
   404: 'Unknown checkout (checkout_not_found)',
   409: "The checkout's state does not allow this (code = the workflow's or Amazon's reason, e.g. InvalidChargeStatus, AmountMismatch, checkout_closed)",
@@ -10,8 +10,8 @@ const ERROR_DESCRIPTIONS = {
   415: 'Body is not application/json (unsupported_media_type)',
   422: 'Rejected by the checkout (code = the reason, e.g. TransactionAmountExceeded, currency_mismatch)',
   501: 'Not available in this deployment (not_implemented)',
-  503: 'Temporal or Amazon Pay temporarily unavailable (temporal_unavailable); retry',
-  504: 'No answer in time (timeout); retrying the same request is safe',
+  503: 'Temporal or Amazon Pay temporarily unavailable (temporal_unavailable); retry with the same Idempotency-Key after Retry-After seconds',
+  504: 'No answer in time (timeout); retry with the same Idempotency-Key after Retry-After seconds',
 } as const;
 export type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS;
 

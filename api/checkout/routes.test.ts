@@ -10,6 +10,7 @@ const validAmount = {
   checkoutResultReturnUrl: 'https://shop.example/checkout/result',
 };
 const amountPath = `/v1/checkouts/${SESSION_ID}/amount`;
+const keyed = { ...jsonHeaders, 'idempotency-key': 'order-1042-op-1' };
 
 async function expectError(res: Response, status: number, code: string) {
   expect(res.status).toBe(status);
@@ -125,7 +126,7 @@ describe('server-side session creation', () => {
 
   it('requires an Idempotency-Key', async () => {
     const { app, touched } = testApp({ createSessionWorkflowType: 'createCheckoutSessionWorkflow' });
-    await expectError(await post(app, '/v1/checkout-sessions', body), 400, 'validation_error');
+    await expectError(await post(app, '/v1/checkout-sessions', body), 400, 'idempotency_key_required');
     expect(touched).not.toHaveBeenCalled();
   });
 
@@ -227,7 +228,7 @@ describe('input validation: bad input changes nothing', () => {
     ['review with an unknown field', `/v1/checkouts/${SESSION_ID}/review`, { amount: '1.00' }],
   ])('%s: 400', async (_name, path, body) => {
     const { app, touched } = testApp();
-    await expectError(await post(app, path, body), 400, 'validation_error');
+    await expectError(await post(app, path, body, keyed), 400, 'validation_error');
     expect(touched).not.toHaveBeenCalled();
   });
 
@@ -236,6 +237,27 @@ describe('input validation: bad input changes nothing', () => {
     await expectError(await app.request('/v1/checkouts/bad%20id%3B', { headers: auth }), 400, 'validation_error');
     await expectError(await post(app, `/v1/checkouts/${'a'.repeat(101)}/complete`, ''), 400, 'validation_error');
     expect(touched).not.toHaveBeenCalled();
+  });
+
+  it.each([
+    ['charge', `/v1/checkouts/${SESSION_ID}/charge`, {}],
+    ['capture', `/v1/checkouts/${SESSION_ID}/capture`, {}],
+    ['refund', `/v1/checkouts/${SESSION_ID}/refunds`, { amount: { amount: '1.00', currencyCode: 'USD' } }],
+  ])('a %s without an Idempotency-Key: 400 idempotency_key_required, nothing sent', async (_name, path, body) => {
+    // Without a key a retry after a timeout cannot be told from a second charge, capture or refund.
+    const { app, touched } = testApp();
+    const error = await expectError(await post(app, path, body), 400, 'idempotency_key_required');
+    expect(error.message).toMatch(/Idempotency-Key/);
+    expect(touched).not.toHaveBeenCalled();
+  });
+
+  it('the OpenAPI document says charge, capture and refund require the key', async () => {
+    const { openApiDocument } = await import('../openapi');
+    const doc = openApiDocument() as unknown as { paths: Record<string, Record<string, { parameters?: { name: string; in: string; required?: boolean }[] }>> };
+    for (const op of ['charge', 'capture', 'refunds']) {
+      const params = doc.paths[`/v1/checkouts/{checkoutSessionId}/${op}`]!.post!.parameters ?? [];
+      expect(params.find((p) => p.in === 'header' && p.name === 'idempotency-key')).toMatchObject({ required: true });
+    }
   });
 
   it('a malformed Idempotency-Key: 400', async () => {
@@ -273,7 +295,10 @@ describe('Temporal unreachable', () => {
     const { app } = testApp({ temporal, temporalTimeoutMs: 5000 });
     try {
       await expectError(await app.request(`/v1/checkouts/${SESSION_ID}`, { headers: auth }), 503, 'temporal_unavailable');
-      await expectError(await post(app, `/v1/checkouts/${SESSION_ID}/review`, {}), 503, 'temporal_unavailable');
+      const review = await post(app, `/v1/checkouts/${SESSION_ID}/review`, {});
+      // A client told to retry is told when: Retry-After, as for every 503 and 504.
+      expect(review.headers.get('retry-after')).toMatch(/^\d+$/);
+      await expectError(review, 503, 'temporal_unavailable');
       await expectError(await app.request(`/v1/return/result?amazonCheckoutSessionId=${SESSION_ID}`), 503, 'temporal_unavailable');
     } finally {
       await connection.close();

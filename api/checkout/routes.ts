@@ -6,6 +6,7 @@ import { routeErrorHandler } from '../middleware/route-errors';
 import { registerCheckoutRoutes } from './checkout-routes';
 import type { CheckoutRouteDeps } from './deps';
 import { registerReturnRoutes } from './return-routes';
+import { IDEMPOTENCY_KEY_REQUIRED } from './schemas';
 import { registerSessionRoutes } from './session-routes';
 
 export type { ButtonSigner, CheckoutRouteDeps } from './deps';
@@ -22,6 +23,9 @@ export function createCheckoutRoutes(deps: CheckoutRouteDeps): OpenAPIHono {
       const issues = result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
       const where = result.target === 'json' ? 'body' : result.target;
       const summary = issues.map((i) => `${i.path || where}: ${i.message}`).join('; ');
+      if (result.target === 'header' && issues.some((i) => i.message === IDEMPOTENCY_KEY_REQUIRED)) {
+        return c.json(errorBody('idempotency_key_required', IDEMPOTENCY_KEY_REQUIRED), 400);
+      }
       return c.json(errorBody('validation_error', `invalid ${where}: ${summary}`, { issues }), 400);
     },
   });

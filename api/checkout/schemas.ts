@@ -78,9 +78,17 @@ export const OptionalIdempotencyHeadersSchema = z.object({
   'idempotency-key': IdempotencyKeySchema.optional().openapi({ param: { name: 'idempotency-key', in: 'header' } }),
 });
 
+/**
+ * Money-moving requests must carry a key: without one a retry after a timeout cannot be told from a
+ * second operation. A missing key is 400 idempotency_key_required (routes.ts).
+ */
 export const RequiredIdempotencyHeadersSchema = z.object({
-  'idempotency-key': IdempotencyKeySchema.openapi({ param: { name: 'idempotency-key', in: 'header', required: true } }),
+  'idempotency-key': z
+    .string({ error: (issue) => (issue.input === undefined ? IDEMPOTENCY_KEY_REQUIRED : undefined) })
+    .pipe(IdempotencyKeySchema)
+    .openapi({ param: { name: 'idempotency-key', in: 'header', required: true }, description: 'Required: retries with the same key get the first answer instead of moving money again.' }),
 });
+export const IDEMPOTENCY_KEY_REQUIRED = 'an Idempotency-Key header is required: send the same key with every retry of this operation';
 
 // ---- requests ----
 

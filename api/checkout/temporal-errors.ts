@@ -28,6 +28,7 @@ const CONFLICT = new Set([
   'NotCompleted',
   'BuyerNotReturned',
   'ChargeAmountNotSet',
+  'UnresolvedAmazonPayCall',
   'CheckoutSessionOpen',
   'CheckoutSessionNotReady',
 ]);
@@ -74,7 +75,7 @@ export function toApiError(err: unknown, checkoutSessionId?: string): ApiError {
   }
   const code = grpcCode(err);
   if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || code === grpcStatus.DEADLINE_EXCEEDED) {
-    return new ApiError(504, 'timeout', `${which} did not answer in time; retrying the same request is safe`);
+    return new ApiError(504, 'timeout', `${which} did not answer in time; retry the same request with the same Idempotency-Key (a request without one may have been applied)`);
   }
   if (code === grpcStatus.UNAVAILABLE || code === grpcStatus.RESOURCE_EXHAUSTED || (err instanceof ServiceError && code === undefined)) {
     return new ApiError(503, 'temporal_unavailable', 'the payment service is temporarily unavailable; retry later');

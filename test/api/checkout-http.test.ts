@@ -22,10 +22,14 @@ afterAll(async () => {
 
 const REVIEW_URL = 'https://shop.example/checkout/review';
 
+/** Charge, capture and refund require an Idempotency-Key: a call that names none is a new operation, with a key of its own. */
+const MONEY_MOVING = /\/(charge|capture|refunds)$/;
+
 function api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+  const key: Record<string, string> = method === 'POST' && MONEY_MOVING.test(path) ? { 'idempotency-key': `op-${randomUUID()}` } : {};
   return stack.app.request(path, {
     method,
-    headers: { authorization: `Bearer ${stack.apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    headers: { authorization: `Bearer ${stack.apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...key, ...headers },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
 }
