@@ -39,6 +39,7 @@ export type CheckoutStatusName =
   | 'BuyerCanceled'
   | 'Expired' // 24 h window passed without completion: nothing charged
   | 'Canceled' // merchant canceled the authorization, or it expired unused
+  | 'Closing' // close requested: the order closes the charge permission once nothing is pending
   | 'Closed'; // order done, charge permission closed
 
 export interface CheckoutReview {

@@ -250,10 +250,12 @@ export function registerCheckoutRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps
     path: '/v1/checkouts/{checkoutSessionId}/close',
     tags: TAG,
     summary: 'The order is done: close the charge permission and end the checkout',
+    description:
+      'Records the close and answers at once with status Closing (or the final status if the checkout already ended). The checkout closes the charge permission as soon as nothing is pending (a refund or capture in flight settles first) and ends with status Closed; GET it to follow. A repeated close is harmless.',
     security: apiKeySecurity,
     middleware: guard,
     request: { params, headers: OptionalIdempotencyHeadersSchema, body: jsonBody(ReasonRequestSchema, false) },
-    responses: { 200: jsonContent(CheckoutStatusSchema, 'Final status'), ...errorResponses(...WORKFLOW_ERRORS) },
+    responses: { 200: jsonContent(CheckoutStatusSchema, 'Status: Closing until the order has closed'), ...errorResponses(...WORKFLOW_ERRORS) },
   });
   app.openapi(close, async (c) => {
     const { checkoutSessionId } = c.req.valid('param');

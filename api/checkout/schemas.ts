@@ -176,6 +176,7 @@ const StatusName = z
     'BuyerCanceled',
     'Expired',
     'Canceled',
+    'Closing',
     'Closed',
   ])
   .openapi('CheckoutStatusName');

@@ -165,9 +165,9 @@ describe('storefront checkout over HTTP', () => {
     });
     expect(status.refunds).toHaveLength(1);
 
-    const closed = await json(await api('POST', `/v1/checkouts/${id}/close`, { reason: 'Shipped' }), 200);
-    expect(closed).toMatchObject({ status: 'Closed', final: true });
-    await handle.result();
+    const closing = await json(await api('POST', `/v1/checkouts/${id}/close`, { reason: 'Shipped' }), 200);
+    expect(closing).toMatchObject({ status: 'Closing', final: false });
+    expect(await handle.result()).toMatchObject({ status: 'Closed', final: true });
 
     // After the workflow has ended: the return URL still answers the same outcome, the review does not restart it.
     const late = await json(await stack.app.request(`${back.pathname}${back.search}`), 200);

@@ -47,8 +47,9 @@ describe('checkout paths (dev server + simulator)', () => {
     const captured = await handle.executeUpdate(captureUpdate, { args: [{}] });
     expect(captured).toMatchObject({ state: 'Captured', capturedAmount: usd('49.99') });
 
-    const closed = await handle.executeUpdate(closeUpdate, { args: [{ reason: 'Shipped' }] });
-    expect(closed).toMatchObject({ status: 'Closed', final: true });
+    // Close records the intent and answers at once; the order closes the permission (defect 3).
+    const closing = await handle.executeUpdate(closeUpdate, { args: [{ reason: 'Shipped' }] });
+    expect(closing).toMatchObject({ status: 'Closing', final: false });
     expect(await handle.result()).toMatchObject({ status: 'Closed', chargePermissionId: outcome.chargePermissionId });
 
     const cp = await stack.amazonPay.getChargePermission(outcome.chargePermissionId);
@@ -101,6 +102,23 @@ describe('checkout paths (dev server + simulator)', () => {
     await recordHistory(handle, 'confirm-then-charge');
   });
 
+  it('close answers at once while Amazon fails every request; the order closes once Amazon is back', { timeout: 120_000 }, async () => {
+    const { handle, outcome } = await paidCheckout(stack, finalAmount('18.00', 'AuthorizeWithCapture'));
+    if (!outcome.completed) throw new Error('not completed');
+    await stack.admin.setFaults({ errorRate: 1 });
+    try {
+      // Before: the close update waited for the order to be final, so it hung while the close call failed.
+      expect(await handle.executeUpdate(closeUpdate, { args: [{ reason: 'Shipped' }] })).toMatchObject({ status: 'Closing', final: false });
+      expect(await handle.executeUpdate(closeUpdate, { args: [{}] })).toMatchObject({ status: 'Closing' }); // repeated: harmless
+      const described = await handle.describe();
+      expect(described.searchAttributes?.CheckoutStatus).toEqual(['Closing']);
+    } finally {
+      await stack.admin.setFaults({ errorRate: 0 });
+    }
+    expect(await handle.result()).toMatchObject({ status: 'Closed', final: true });
+    expect((await stack.amazonPay.getChargePermission(outcome.chargePermissionId)).statusDetails.state).toBe('Closed');
+  });
+
   it('Confirm completed at Amazon outside our amount step: a charge without an amount is refused as ChargeAmountNotSet (409), one with an amount charges', async () => {
     // Another system set the amount and completed the session; the workflow learns it from its first read.
     const { checkoutSessionId } = await openCheckoutAtAmazon();
@@ -115,7 +133,8 @@ describe('checkout paths (dev server + simulator)', () => {
       taskQueue: stack.taskQueue,
       args: [{ checkoutSessionId }],
     });
-    await waitForStatus(handle, hasStatus('Confirmed'));
+    // The status reads Confirmed a moment before the completion is recorded (the permission is read in between).
+    await waitForStatus(handle, (st) => st.status === 'Confirmed' && st.completion?.completed === true);
 
     // Before: the validator dereferenced the missing final amount and every charge failed as a TypeError.
     const refused = await handle.executeUpdate(chargeUpdate, { args: [{ requestId: 'no-amount' }] }).catch((e: unknown) => e);

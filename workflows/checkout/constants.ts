@@ -37,6 +37,12 @@ export const DROP_UNREADABLE_NOTIFICATIONS = 'drop-unreadable-notifications';
 export const ADOPT_FROM_NOTIFICATIONS = 'adopt-from-notifications';
 /** A Create Refund without an answer is stored and sent again (unanswered.ts). */
 export const RESEND_UNANSWERED = 'resend-unanswered';
+/**
+ * Close records the intent and answers at once (status Closing); the order loop finishes it. Before,
+ * the close update waited for the order to be final, so a step that kept failing hung every caller
+ * and the run could not continue as new while they waited.
+ */
+export const CLOSE_ANSWERS_AT_ONCE = 'close-answers-at-once';
 export const SEEN_NOTIFICATIONS_KEPT = 200;
 /** Reads of one notification's object before the notification is dropped (polling remains). */
 export const NOTIFICATION_ATTEMPTS = 3;

@@ -5,7 +5,7 @@ import { fromMinor, refundLimitMinor, samePrice, toMinor } from './money';
 import type { CheckoutOwner } from './owner';
 import { asUpdateFailure, fail, writes } from './proxies';
 import { chargeCreated, refundCreated, resolveUnanswered, retryOfResolvedCharge, retryOfResolvedRefund, settles } from './unanswered';
-import { RESEND_UNANSWERED } from './constants';
+import { CLOSE_ANSWERS_AT_ONCE, RESEND_UNANSWERED } from './constants';
 import type { CreateChargeInput, CreateRefundInput, RefundView } from './views';
 
 /** The charge update's validator; a retry with the key that charged passes (it gets that charge). */
@@ -204,10 +204,18 @@ export async function refund(o: CheckoutOwner, req: RefundInput): Promise<Refund
   return refundCreated(o, view, req.requestId ?? null);
 }
 
-/** The main loop closes the order once nothing is pending; the caller gets the final status. */
+/**
+ * Records the close; the main loop closes the order once nothing is pending. The caller gets the
+ * status at once (Closing, or Closed if it already was); GET the checkout for the final state.
+ */
 export async function close(o: CheckoutOwner, req: { reason?: string }): Promise<CheckoutStatus> {
   o.s.closeRequested ??= { reason: req.reason ?? 'Order complete' };
   o.version++;
+  if (patched(CLOSE_ANSWERS_AT_ONCE)) {
+    o.s.closeAnsweredAtOnce = true;
+    o.publish();
+    return o.status();
+  }
   await condition(() => o.s.final);
   return o.status();
 }

@@ -28,13 +28,15 @@ export async function ownOrder(o: CheckoutOwner): Promise<void> {
   if (s.final) return;
   await registerNotifications(o);
   const longHistory = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > (o.input.historyLimit ?? HISTORY_LIMIT);
+  // A close caller that waits in this run (histories from before CLOSE_ANSWERS_AT_ONCE) pins the
+  // run: it must finish the order here. A close answered at once carries over in the state.
+  const closeCallerWaits = () => s.closeRequested !== null && !s.closeAnsweredAtOnce;
   while (!s.final) {
-    // Not while a close is requested: its caller waits in this run, so this run must finish it.
-    await o.guarded(() => step(o), { yieldWhen: () => longHistory() && !s.closeRequested });
-    if (longHistory() && !s.final && !s.closeRequested) {
+    await o.guarded(() => step(o), { yieldWhen: () => longHistory() && !closeCallerWaits() });
+    if (longHistory() && !s.final && !closeCallerWaits()) {
       // A close handler waits for this loop to finish the order: it must not wait for the close.
-      await condition(() => (allHandlersFinished() && !o.busy) || s.closeRequested !== null);
-      if (!s.closeRequested) await continueAsNew<typeof checkoutWorkflow>({ ...o.input, resume: s });
+      await condition(() => (allHandlersFinished() && !o.busy) || closeCallerWaits());
+      if (!closeCallerWaits()) await continueAsNew<typeof checkoutWorkflow>({ ...o.input, resume: s });
     }
   }
 }

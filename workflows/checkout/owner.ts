@@ -78,7 +78,7 @@ export class CheckoutOwner {
     const s = this.s;
     return {
       checkoutSessionId: this.sid,
-      status: s.status,
+      status: this.shownStatus(),
       merchantReferenceId: s.merchantReferenceId,
       paymentIntent: (s.finalAmount?.paymentIntent ?? null) as PaymentIntent | null,
       chargeAmount: s.finalAmount?.chargeAmount ?? null,
@@ -96,15 +96,22 @@ export class CheckoutOwner {
     };
   }
 
+  /** What callers and operators see: Closing while a close answered at once is being finished. */
+  shownStatus(): CheckoutStatusName {
+    const s = this.s;
+    return s.closeRequested && s.closeAnsweredAtOnce && !s.final ? 'Closing' : s.status;
+  }
+
   publish(): void {
     const s = this.s;
     s.updatedAt = nowIso();
-    const attributes = [s.status, this.sid, s.merchantReferenceId, s.chargePermissionId, s.charge?.chargeId].join('|');
+    const status = this.shownStatus();
+    const attributes = [status, this.sid, s.merchantReferenceId, s.chargePermissionId, s.charge?.chargeId].join('|');
     // Each upsert is a history event: only when something operators search by changed.
     if (attributes !== this.published) {
       this.published = attributes;
       upsertSearchAttributes([
-        { key: CheckoutStatusKey, value: s.status },
+        { key: CheckoutStatusKey, value: status },
         { key: AmazonCheckoutSessionId, value: this.sid },
         ...(s.merchantReferenceId ? [{ key: MerchantReferenceId, value: s.merchantReferenceId }] : []),
         ...(s.chargePermissionId ? [{ key: AmazonChargePermissionId, value: s.chargePermissionId }] : []),
@@ -117,7 +124,7 @@ export class CheckoutOwner {
     const reason = s.lastReasonCode ? ` (${s.lastReasonCode})` : '';
     const warning =
       s.expiryWarned && s.charge?.state === 'Authorized' ? `\n\nWarning: authorization expires unused at ${s.charge.expiresAt}: capture or cancel it` : '';
-    setCurrentDetails(`**${s.status}**${reason}${amount}${charge}${refunds}${warning}`);
+    setCurrentDetails(`**${status}**${reason}${amount}${charge}${refunds}${warning}`);
   }
 
   setStatus(next: CheckoutStatusName, reasonCode?: string | null): void {

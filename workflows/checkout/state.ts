@@ -47,6 +47,8 @@ export interface CheckoutState {
   /** Failed reads of the notification at the head of the inbox. */
   inboxHeadFailures?: number;
   closeRequested: { reason: string } | null;
+  /** The close was answered at once (CLOSE_ANSWERS_AT_ONCE): nobody waits in this run for it to finish. */
+  closeAnsweredAtOnce?: boolean;
   final: boolean;
   updatedAt: string;
 }
