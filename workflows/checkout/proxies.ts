@@ -11,6 +11,8 @@ const BUSINESS_REASON_CODES = [
   'ChargePermissionNotModifiable',
   'TransactionAmountExceeded',
   'TransactionCountExceeded',
+  // Recurring limits: a charge refused for them was answered, so it is never resent (unanswered.ts).
+  'PeriodicAmountExceeded',
   'CurrencyMismatch',
   'SoftDeclined',
   'HardDeclined',
