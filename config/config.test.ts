@@ -1,8 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { searchAttributeTypes } from '../workflows/search-attributes';
-import { amazonPayCredentials, apiKeys, ConfigError, configKeys, parseEnv, wholeMatch } from './index';
+import { amazonPayCredentials, apiKeys, codecServerToken, ConfigError, configKeys, parseEnv, payloadCodecKeys, requirePayloadCodecKeys, wholeMatch } from './index';
 
 const repoFile = (p: string) => readFileSync(new URL(`../${p}`, import.meta.url), 'utf8');
 
@@ -101,5 +103,47 @@ describe('documentation and deployment stay in step with the code', () => {
     const compose = repoFile('docker-compose.yml');
     const line = compose.match(/for sa in ([A-Za-z ]+); do/)![1]!.trim().split(/\s+/).sort();
     expect(line).toEqual(Object.keys(searchAttributeTypes).sort());
+  });
+});
+
+describe('payload codec settings', () => {
+  const key = (id: string, fill: number) => `${id}:${Buffer.alloc(32, fill).toString('base64')}`;
+
+  it('reads the keys in order (first encrypts) from PAYLOAD_CODEC_KEYS or a file', () => {
+    expect(payloadCodecKeys(parseEnv({})).length).toBe(0);
+    expect(payloadCodecKeys(parseEnv({ PAYLOAD_CODEC_KEYS: `${key('new', 1)},${key('old', 2)}` })).map((k) => k.id)).toEqual(['new', 'old']);
+    const dir = mkdtempSync(join(tmpdir(), 'codec-keys-'));
+    const file = join(dir, 'keys');
+    writeFileSync(file, `# rotated\n${key('new', 1)}\n${key('old', 2)}\n`);
+    expect(payloadCodecKeys(parseEnv({ PAYLOAD_CODEC_KEYS_FILE: file })).map((k) => k.id)).toEqual(['new', 'old']);
+    writeFileSync(file, '# nothing\n');
+    expect(() => payloadCodecKeys(parseEnv({ PAYLOAD_CODEC_KEYS_FILE: file }))).toThrow(/PAYLOAD_CODEC_KEYS_FILE: .*no key/);
+    expect(() => payloadCodecKeys(parseEnv({ PAYLOAD_CODEC_KEYS_FILE: join(dir, 'missing') }))).toThrow(/cannot read/);
+  });
+
+  it('refuses malformed keys at start-up without echoing key material, and both sources at once', () => {
+    const short = Buffer.alloc(16, 3).toString('base64');
+    let error: unknown;
+    try {
+      parseEnv({ PAYLOAD_CODEC_KEYS: `k:${short}` });
+    } catch (err) {
+      error = err;
+    }
+    expect((error as ConfigError).problems.join('\n')).toMatch(/PAYLOAD_CODEC_KEYS: key "k" must be 32 bytes/);
+    expect((error as ConfigError).message).not.toContain(short);
+    expect(() => parseEnv({ PAYLOAD_CODEC_KEYS: key('a', 1), PAYLOAD_CODEC_KEYS_FILE: '/x' })).toThrow(/not both/);
+  });
+
+  it('the worker and the API require a key', () => {
+    expect(() => requirePayloadCodecKeys(parseEnv({}))).toThrow(/PAYLOAD_CODEC_KEYS or PAYLOAD_CODEC_KEYS_FILE: required/);
+  });
+
+  it('codec server: token from env or file, Web UI origins validated', () => {
+    expect(codecServerToken(parseEnv({}))).toBeUndefined();
+    expect(codecServerToken(parseEnv({ CODEC_SERVER_TOKEN: 'a-long-enough-token' }))).toBe('a-long-enough-token');
+    expect(() => parseEnv({ CODEC_SERVER_TOKEN: 'short' })).toThrow(/CODEC_SERVER_TOKEN: must be at least 16/);
+    expect(parseEnv({}).CODEC_SERVER_CORS_ORIGINS).toEqual(['http://127.0.0.1:8233', 'http://localhost:8233']);
+    expect(parseEnv({ CODEC_SERVER_CORS_ORIGINS: 'https://ui.example:8443' }).CODEC_SERVER_CORS_ORIGINS).toEqual(['https://ui.example:8443']);
+    expect(() => parseEnv({ CODEC_SERVER_CORS_ORIGINS: 'https://ui.example/path' })).toThrow(/CODEC_SERVER_CORS_ORIGINS/);
   });
 });

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { parseCodecKeys, type CodecKey } from '../temporal/codec';
 
 /**
  * The one place that reads the environment. Every variable is documented in `.env.example`.
@@ -34,6 +35,16 @@ export function wholeMatch(pattern: string): RegExp {
   return new RegExp(`^(?:${pattern})$`);
 }
 
+/** Key entries checked at start-up; the keys themselves are read by payloadCodecKeys(). */
+const codecKeys = z.string().superRefine((spec, ctx) => {
+  try {
+    if (parseCodecKeys(spec).length === 0) ctx.addIssue({ code: 'custom', message: 'no key in it (id:base64key)' });
+  } catch (err) {
+    // The message names the key id, never the key.
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+  }
+});
+
 const schema = z
   .object({
     // Temporal
@@ -42,6 +53,22 @@ const schema = z
     TEMPORAL_TASK_QUEUE: z.string().min(1).default('amazon-pay'),
     TEMPORAL_API_KEY: z.string().min(1).optional(),
     TEMPORAL_TLS: bool.default(false),
+
+    // Payload encryption (temporal/codec.ts) and the codec server (temporal/codec-server.ts)
+    /** `id:base64key[,id2:base64key]`: the first encrypts, all decrypt. */
+    PAYLOAD_CODEC_KEYS: codecKeys.optional(),
+    /** A file with the same entries, one per line (# comments allowed). */
+    PAYLOAD_CODEC_KEYS_FILE: z.string().min(1).optional(),
+    /** The operator credential of the codec endpoint (/codec); unset: the endpoint is not served. */
+    CODEC_SERVER_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    CODEC_SERVER_TOKEN_FILE: z.string().min(1).optional(),
+    /** Web UI origins the codec endpoint answers CORS for, comma separated. */
+    CODEC_SERVER_CORS_ORIGINS: z
+      .string()
+      .transform((s) => s.split(',').map((o) => o.trim()).filter((o) => o.length > 0))
+      .pipe(z.array(z.url().refine((u) => new URL(u).origin === u, 'must be an origin (scheme://host[:port], no path or trailing slash)')))
+      .default(['http://127.0.0.1:8233', 'http://localhost:8233']),
+    CODEC_SERVER_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
 
     // HTTP API (storefront + IPN endpoint)
     API_HOST: z.string().min(1).default('127.0.0.1'),
@@ -88,6 +115,12 @@ const schema = z
   .superRefine((env, ctx) => {
     if (env.AMAZON_PAY_PRIVATE_KEY && env.AMAZON_PAY_PRIVATE_KEY_FILE) {
       ctx.addIssue({ code: 'custom', path: ['AMAZON_PAY_PRIVATE_KEY_FILE'], message: 'set AMAZON_PAY_PRIVATE_KEY or AMAZON_PAY_PRIVATE_KEY_FILE, not both' });
+    }
+    if (env.PAYLOAD_CODEC_KEYS && env.PAYLOAD_CODEC_KEYS_FILE) {
+      ctx.addIssue({ code: 'custom', path: ['PAYLOAD_CODEC_KEYS_FILE'], message: 'set PAYLOAD_CODEC_KEYS or PAYLOAD_CODEC_KEYS_FILE, not both' });
+    }
+    if (env.CODEC_SERVER_TOKEN && env.CODEC_SERVER_TOKEN_FILE) {
+      ctx.addIssue({ code: 'custom', path: ['CODEC_SERVER_TOKEN_FILE'], message: 'set CODEC_SERVER_TOKEN or CODEC_SERVER_TOKEN_FILE, not both' });
     }
   });
 
@@ -163,6 +196,53 @@ export function apiKeys(env: Env): string[] {
     }
   }
   return keys.map((k) => k.trim()).filter((k) => k.length > 0);
+}
+
+/**
+ * The payload encryption keys from PAYLOAD_CODEC_KEYS or PAYLOAD_CODEC_KEYS_FILE (first encrypts,
+ * all decrypt); an empty list when neither is set (see requirePayloadCodecKeys).
+ */
+export function payloadCodecKeys(env: Env): CodecKey[] {
+  if (env.PAYLOAD_CODEC_KEYS) return parseCodecKeys(env.PAYLOAD_CODEC_KEYS);
+  if (!env.PAYLOAD_CODEC_KEYS_FILE) return [];
+  let text: string;
+  try {
+    text = readFileSync(env.PAYLOAD_CODEC_KEYS_FILE, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`PAYLOAD_CODEC_KEYS_FILE: cannot read ${env.PAYLOAD_CODEC_KEYS_FILE} (${(err as Error).message})`]);
+  }
+  try {
+    const keys = parseCodecKeys(text);
+    if (keys.length === 0) throw new Error('no key in it (id:base64key, one per line)');
+    return keys;
+  } catch (err) {
+    throw new ConfigError([`PAYLOAD_CODEC_KEYS_FILE: ${env.PAYLOAD_CODEC_KEYS_FILE}: ${(err as Error).message}`]);
+  }
+}
+
+/** The keys the worker and the API cannot run without: buyer data must never reach Temporal in clear. */
+export function requirePayloadCodecKeys(env: Env): CodecKey[] {
+  const keys = payloadCodecKeys(env);
+  if (keys.length === 0) {
+    throw new ConfigError([
+      'PAYLOAD_CODEC_KEYS or PAYLOAD_CODEC_KEYS_FILE: required (payloads carry buyer data and are encrypted; generate a key with `npx tsx scripts/codec-key.ts`)',
+    ]);
+  }
+  return keys;
+}
+
+/** The codec endpoint's operator credential, or undefined (the endpoint is then not served). */
+export function codecServerToken(env: Env): string | undefined {
+  if (env.CODEC_SERVER_TOKEN) return env.CODEC_SERVER_TOKEN;
+  if (!env.CODEC_SERVER_TOKEN_FILE) return undefined;
+  let token: string;
+  try {
+    token = readFileSync(env.CODEC_SERVER_TOKEN_FILE, 'utf8').trim();
+  } catch (err) {
+    throw new ConfigError([`CODEC_SERVER_TOKEN_FILE: cannot read ${env.CODEC_SERVER_TOKEN_FILE} (${(err as Error).message})`]);
+  }
+  if (token.length < 16) throw new ConfigError([`CODEC_SERVER_TOKEN_FILE: ${env.CODEC_SERVER_TOKEN_FILE}: the token must be at least 16 characters`]);
+  return token;
 }
 
 /** Connection options shared by clients and workers; TEMPORAL_ADDRESS is required here. */
