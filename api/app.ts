@@ -4,10 +4,13 @@ import { ApiError, errorBody, errorResponse } from './errors';
 import { createCheckoutRoutes, type CheckoutRouteDeps } from './checkout/routes';
 import { createIpnRoutes, type IpnRouteDeps } from './ipn/routes';
 import { openApiDocument } from './openapi';
+import { createCodecRoutes, type CodecServerOptions } from '../temporal/codec-server';
 
 export interface ApiDeps {
   checkout: CheckoutRouteDeps;
   ipn: IpnRouteDeps;
+  /** The codec endpoint (/codec) for operators; not served when absent. */
+  codec?: CodecServerOptions;
   /** Called for unexpected errors (answered 500 without details). */
   onUnexpectedError?: (err: unknown) => void;
 }
@@ -21,6 +24,7 @@ export function createApp(deps: ApiDeps): Hono {
 
   app.get('/health', (c) => c.json({ status: 'ok' }));
   app.get('/openapi.json', (c) => c.json(openApiDocument()));
+  if (deps.codec) app.route('/', createCodecRoutes(deps.codec));
   app.route('/', createCheckoutRoutes(deps.checkout));
   app.route('/', createIpnRoutes(deps.ipn));
 

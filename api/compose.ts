@@ -1,4 +1,5 @@
 import type { Client } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import type { Hono } from 'hono';
 import { wholeMatch, type Env } from '../config';
 import { createApp } from './app';
@@ -7,9 +8,26 @@ import type { CheckoutRouteDeps } from './checkout/routes';
 /** Builds the API from validated configuration; shared by api/main.ts and the main command. */
 export function createApiFromEnv(
   env: Env,
-  deps: { temporal: Client; buttonSigner: CheckoutRouteDeps['buttonSigner']; apiKeys: string[]; storeId: string | undefined },
+  deps: {
+    temporal: Client;
+    buttonSigner: CheckoutRouteDeps['buttonSigner'];
+    apiKeys: string[];
+    storeId: string | undefined;
+    /** Serves the codec endpoint (/codec) with this codec and operator credential. */
+    codecServer?: { codec: PayloadCodec; token: string };
+  },
 ): Hono {
   return createApp({
+    ...(deps.codecServer
+      ? {
+          codec: {
+            codec: deps.codecServer.codec,
+            tokens: [deps.codecServer.token],
+            allowedOrigins: env.CODEC_SERVER_CORS_ORIGINS,
+            bodyLimitBytes: env.CODEC_SERVER_BODY_LIMIT_BYTES,
+          },
+        }
+      : {}),
     checkout: {
       temporal: deps.temporal,
       taskQueue: env.TEMPORAL_TASK_QUEUE,

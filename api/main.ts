@@ -3,12 +3,13 @@
 import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { amazonPayClientFromCredentials } from '../amazon-pay';
-import { amazonPayCredentials, apiKeys, ConfigError, parseEnv, readAll, temporalConnectionOptions } from '../config';
+import { amazonPayCredentials, apiKeys, codecServerToken, ConfigError, parseEnv, readAll, requirePayloadCodecKeys, temporalConnectionOptions } from '../config';
+import { paymentDataConverter } from '../temporal/data-converter';
 import { createApiFromEnv } from './compose';
 
 try {
   const env = parseEnv();
-  const { keys, credentials, storeId, temporalOptions } = readAll({
+  const { keys, credentials, storeId, temporalOptions, codecKeys, codecToken } = readAll({
     keys: () => {
       const keys = apiKeys(env);
       if (keys.length === 0) throw new ConfigError(['API_KEYS or API_KEYS_FILE: at least one storefront API key is required']);
@@ -18,15 +19,20 @@ try {
     // The button payload and server-side sessions carry it; without it every checkout would fail.
     storeId: () => env.AMAZON_PAY_STORE_ID ?? missing('AMAZON_PAY_STORE_ID: required (the client id of your Amazon Pay store, from Seller Central)'),
     temporalOptions: () => temporalConnectionOptions(env),
+    codecKeys: () => requirePayloadCodecKeys(env),
+    codecToken: () => codecServerToken(env),
   });
+  const dataConverter = paymentDataConverter(codecKeys);
   const connection = await Connection.connect(temporalOptions);
-  const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
+  const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, dataConverter });
   const app = createApiFromEnv(env, {
     temporal,
     buttonSigner: amazonPayClientFromCredentials(credentials),
     apiKeys: keys,
     storeId,
+    ...(codecToken ? { codecServer: { codec: dataConverter.payloadCodecs[0], token: codecToken } } : {}),
   });
+  if (!codecToken) console.log('api: codec endpoint not served (set CODEC_SERVER_TOKEN or CODEC_SERVER_TOKEN_FILE to serve /codec)');
   const server = serve({ fetch: app.fetch, hostname: env.API_HOST, port: env.API_PORT }, (info) =>
     console.log(`api: listening on http://${info.address}:${info.port}`),
   );

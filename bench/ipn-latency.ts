@@ -22,6 +22,8 @@ import { startDevServer } from '../scripts/dev-server';
 import { buildSignedNotification, createSigningIdentity, snsHeaders, topicArnFor } from '../simulator/ipn';
 import { knowChargePermissionSignal, testNotificationOwner, testOwnerQuery } from '../test/ipn/owner-workflow';
 import { notificationInboxQuery, notificationInboxWorkflowId } from '../workflows/notifications';
+import { generateCodecKey, parseCodecKeys } from '../temporal/codec';
+import { paymentDataConverter } from '../temporal/data-converter';
 
 const warmCount = Number(process.argv[2] ?? 50);
 const coldCount = Number(process.argv[3] ?? 10);
@@ -58,12 +60,14 @@ async function main() {
   try {
     const connection = await Connection.connect({ address: dev.address });
     cleanup.unshift(() => connection.close());
-    const temporal = new Client({ connection, namespace: dev.namespace });
+    // Encrypted like production; a key for this run only.
+    const dataConverter = paymentDataConverter(parseCodecKeys(generateCodecKey('bench')));
+    const temporal = new Client({ connection, namespace: dev.namespace, dataConverter });
     const native = await NativeConnection.connect({ address: dev.address });
     cleanup.unshift(() => native.close());
     const taskQueue = `bench-ipn-${randomUUID()}`;
     const workflowBundle = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('../test/ipn/workflows.ts', import.meta.url)), logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } });
-    const worker = await Worker.create({ connection: native, namespace: dev.namespace, taskQueue, workflowBundle, activities: createNotificationActivities({ temporal }), shutdownGraceTime: '1s' });
+    const worker = await Worker.create({ connection: native, namespace: dev.namespace, taskQueue, dataConverter, workflowBundle, activities: createNotificationActivities({ temporal }), shutdownGraceTime: '1s' });
     const running = worker.run();
     cleanup.unshift(async () => {
       worker.shutdown();

@@ -11,6 +11,8 @@ import { ensureTemporalCli } from '../scripts/provision';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../simulator';
 import { SimulatorAdmin } from '../simulator/admin-client';
 import { createPaymentWorker } from '../worker/worker';
+import { generateCodecKey, parseCodecKeys } from '../temporal/codec';
+import { paymentDataConverter } from '../temporal/data-converter';
 
 export const STORE_ID = 'amzn1.application-oa2-client.00000000000000000000000000000000';
 const quiet = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: (m: string) => console.error(m) };
@@ -40,11 +42,13 @@ export async function startBenchStack(simulatorOptions: SimulatorOptions = {}): 
 
     const connection = await Connection.connect({ address: dev.address });
     cleanup.unshift(() => connection.close());
-    const temporal = new Client({ connection, namespace: dev.namespace });
+    // Encrypted like production, so the numbers include the codec; a key for this run only.
+    const dataConverter = paymentDataConverter(parseCodecKeys(generateCodecKey('bench')));
+    const temporal = new Client({ connection, namespace: dev.namespace, dataConverter });
     const native = await NativeConnection.connect({ address: dev.address });
     cleanup.unshift(() => native.close());
     const taskQueue = `bench-${randomUUID()}`;
-    const worker = await createPaymentWorker({ connection: native, namespace: dev.namespace, taskQueue, amazonPay, temporal, shutdownGraceTime: '2s' });
+    const worker = await createPaymentWorker({ connection: native, namespace: dev.namespace, taskQueue, amazonPay, temporal, dataConverter, shutdownGraceTime: '2s' });
     const running = worker.run();
     cleanup.unshift(async () => {
       worker.shutdown();

@@ -16,6 +16,8 @@ export interface DevServerOptions {
   /** Web UI port; undefined or `headless: true` means no UI. */
   uiPort?: number;
   headless?: boolean;
+  /** The Web UI's remote codec endpoint (it decodes payloads through it); only with a UI. */
+  uiCodecEndpoint?: string;
   /** SQLite file; without it state lives in memory. */
   dbFile?: string;
   namespace?: string;
@@ -66,7 +68,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   for (const [name, type] of Object.entries(searchAttributeTypes)) args.push('--search-attribute', `${name}=${type}`);
   if (options.dbFile) args.push('--db-filename', options.dbFile, '--sqlite-pragma', 'journal_mode=WAL');
   if (options.headless || options.uiPort === undefined) args.push('--headless');
-  else args.push('--ui-port', String(options.uiPort));
+  else {
+    args.push('--ui-port', String(options.uiPort));
+    if (options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
+  }
 
   const child = spawn(options.cliPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

@@ -5,6 +5,10 @@
  *   Web UI on :8233, unless TEMPORAL_ADDRESS points at an existing cluster.
  * - Amazon Pay: the local simulator with a merchant key generated into $DATA_DIR, unless Amazon Pay
  *   credentials are configured (then the real sandbox or live API).
+ * - Payload encryption: the keys in PAYLOAD_CODEC_KEYS(_FILE), or a development key generated once
+ *   into $DATA_DIR/payload-codec-keys; the codec endpoint ($API/codec) with the operator credential
+ *   in CODEC_SERVER_TOKEN(_FILE) or generated into $DATA_DIR/codec-server-token, and the embedded
+ *   Web UI pointed at it, so it shows decrypted payloads.
  * - The worker and the HTTP API, composed in this process (production runs worker/main.ts and
  *   api/main.ts as separate processes).
  *
@@ -18,7 +22,18 @@ import { serve, type ServerType } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { amazonPayClientFromCredentials } from '../amazon-pay';
-import { amazonPayCredentials, apiKeys, ConfigError, parseEnv, temporalConnectionOptions, type AmazonPayCredentials } from '../config';
+import {
+  amazonPayCredentials,
+  apiKeys,
+  codecServerToken,
+  ConfigError,
+  parseEnv,
+  payloadCodecKeys,
+  temporalConnectionOptions,
+  type AmazonPayCredentials,
+} from '../config';
+import { generateCodecKey } from '../temporal/codec';
+import { paymentDataConverter } from '../temporal/data-converter';
 import { createPaymentWorker } from '../worker/worker';
 import { createApiFromEnv } from '../api/compose';
 import { startDevServer, type DevServer } from './dev-server';
@@ -54,6 +69,15 @@ try {
   const dataDir = resolve(env.DATA_DIR);
   mkdirSync(dataDir, { recursive: true });
 
+  // Payload encryption: buyer data never reaches Temporal in clear, not even on a laptop.
+  const keysFromEnv = payloadCodecKeys(env);
+  const codecKeys = keysFromEnv.length > 0 ? keysFromEnv : payloadCodecKeys({ ...env, PAYLOAD_CODEC_KEYS_FILE: loadOrCreateCodecKeyFile(dataDir) });
+  const dataConverter = paymentDataConverter(codecKeys);
+  const codecToken = codecServerToken(env) ?? loadOrCreateCodecToken(dataDir);
+  const apiUrl = `http://${env.API_HOST}:${env.API_PORT}`;
+  // The Web UI takes only a URL for its codec server: the credential rides in the path.
+  const uiCodecEndpoint = `${apiUrl}/codec/${codecToken}`;
+
   // Temporal
   let address = env.TEMPORAL_ADDRESS;
   let uiUrl: string | undefined;
@@ -64,6 +88,7 @@ try {
       cliPath,
       port: env.TEMPORAL_PORT,
       uiPort: env.TEMPORAL_UI_PORT,
+      uiCodecEndpoint,
       dbFile: join(dataDir, 'temporal.db'),
       namespace: env.TEMPORAL_NAMESPACE,
       logLevel: 'error',
@@ -104,7 +129,7 @@ try {
   const connectionOptions = env.TEMPORAL_ADDRESS ? temporalConnectionOptions(env) : { address };
   const clientConnection = await Connection.connect(connectionOptions);
   stack.push({ name: 'Temporal client connection', stop: () => clientConnection.close() });
-  const temporal = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE });
+  const temporal = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE, dataConverter });
   const nativeConnection = await NativeConnection.connect(connectionOptions);
   stack.push({ name: 'worker connection', stop: () => nativeConnection.close() });
   log('bundling workflows and starting the worker');
@@ -114,6 +139,7 @@ try {
     taskQueue: env.TEMPORAL_TASK_QUEUE,
     amazonPay,
     temporal,
+    dataConverter,
   });
   const running = worker.run();
   running.catch((err: unknown) => {
@@ -135,8 +161,17 @@ try {
   }
   // The simulator signs IPNs with its own certificate, served from its own host: trust that host
   // (and only it) when we run it; real deployments keep the sns.<region>.amazonaws.com pattern.
-  const apiEnv = simulator ? { ...env, IPN_CERT_HOST_PATTERN: `^${new URL(simulator.url).hostname.replace(/\./g, '\\.')}$` } : env;
-  const app = createApiFromEnv(apiEnv, { temporal, buttonSigner: amazonPay, apiKeys: keys, storeId: credentials.storeId });
+  const ipnEnv = simulator ? { ...env, IPN_CERT_HOST_PATTERN: `^${new URL(simulator.url).hostname.replace(/\./g, '\\.')}$` } : env;
+  // The Web UI we started may sit on another port than the default origins name.
+  const uiOrigin = uiUrl ? [new URL(uiUrl).origin] : [];
+  const apiEnv = { ...ipnEnv, CODEC_SERVER_CORS_ORIGINS: [...new Set([...env.CODEC_SERVER_CORS_ORIGINS, ...uiOrigin])] };
+  const app = createApiFromEnv(apiEnv, {
+    temporal,
+    buttonSigner: amazonPay,
+    apiKeys: keys,
+    storeId: credentials.storeId,
+    codecServer: { codec: dataConverter.payloadCodecs[0], token: codecToken },
+  });
   const server: ServerType = await new Promise((res, rej) => {
     const s = serve({ fetch: app.fetch, hostname: env.API_HOST, port: env.API_PORT }, () => res(s));
     // EADDRINUSE and friends: fail through shutdown, which stops what already runs (the dev server).
@@ -144,7 +179,6 @@ try {
   });
   // First in the shutdown order: stop accepting HTTP before the worker drains.
   stack.push({ name: 'HTTP API', stop: () => new Promise<void>((res) => server.close(() => res())) });
-  const apiUrl = `http://${env.API_HOST}:${env.API_PORT}`;
   simulator?.configureIpn({ url: `${apiUrl}${env.IPN_PATH}` });
 
   // A demo shop to click through a checkout, only against the simulator (it is not the product).
@@ -172,6 +206,10 @@ try {
     HTTP API            ${apiUrl}   health: ${apiUrl}/health   OpenAPI: ${apiUrl}/openapi.json
     API key             ${keys[0]}${env.API_KEYS || env.API_KEYS_FILE ? '' : `   (generated, stored in ${join(dataDir, 'api-key')})`}
     IPN endpoint        ${apiUrl}${env.IPN_PATH}
+    Payload encryption  key "${dataConverter.payloadCodecs[0].encryptingKeyId}"${keysFromEnv.length > 0 ? '' : ` (development key, generated, stored in ${join(dataDir, 'payload-codec-keys')})`}
+    Codec endpoint      ${apiUrl}/codec   token ${codecToken}${env.CODEC_SERVER_TOKEN || env.CODEC_SERVER_TOKEN_FILE ? '' : ` (generated, stored in ${join(dataDir, 'codec-server-token')})`}
+                        temporal workflow show -w <id> --address ${address} --codec-endpoint ${apiUrl}/codec --codec-auth "Bearer <token>"
+                        ${uiUrl ? 'the Web UI above already decodes through it' : `Web UI: Settings > Codec Server > ${apiUrl}/codec/<token>`}
 ${demoUrl ? `    Demo storefront     ${demoUrl}   (a demo shop: buy something, then watch it in the Web UI)\n` : ''}    Amazon Pay          ${simulator ? `simulator at ${simulator.url} (admin: ${simulator.url}/__admin)` : credentials.baseUrl ?? `the real API (${credentials.region}, ${credentials.publicKeyId.toUpperCase().startsWith('LIVE') || !credentials.sandbox ? 'live' : 'sandbox'})`}
 
   Ctrl-C stops everything.
@@ -189,6 +227,24 @@ function loadOrCreateMerchantKey(dataDir: string): MerchantKeyPair {
   const key = generateMerchantKey();
   writeFileSync(file, JSON.stringify(key, null, 2), { mode: 0o600 });
   return key;
+}
+
+/** A development encryption key, generated once into the data folder (never the repository). */
+function loadOrCreateCodecKeyFile(dataDir: string): string {
+  const file = join(dataDir, 'payload-codec-keys');
+  if (!existsSync(file)) {
+    const id = `dev-${new Date().toISOString().slice(0, 10).replace(/-/g, '')}`;
+    writeFileSync(file, `# Development payload encryption key of npm start. First line encrypts; older lines decrypt.\n${generateCodecKey(id)}\n`, { mode: 0o600 });
+  }
+  return file;
+}
+
+function loadOrCreateCodecToken(dataDir: string): string {
+  const file = join(dataDir, 'codec-server-token');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const token = `codec_dev_${randomBytes(24).toString('base64url')}`;
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return token;
 }
 
 function loadOrCreateApiKey(dataDir: string): string {

@@ -4,26 +4,32 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { amazonPayClientFromCredentials } from '../amazon-pay';
-import { amazonPayCredentials, ConfigError, parseEnv, readAll, temporalConnectionOptions } from '../config';
+import { amazonPayCredentials, ConfigError, parseEnv, readAll, requirePayloadCodecKeys, temporalConnectionOptions } from '../config';
+import { paymentDataConverter } from '../temporal/data-converter';
 import { createPaymentWorker } from './worker';
 
 try {
   const env = parseEnv();
-  const { credentials, connectionOptions } = readAll({
+  const { credentials, connectionOptions, codecKeys } = readAll({
     credentials: () => amazonPayCredentials(env),
     connectionOptions: () => temporalConnectionOptions(env),
+    codecKeys: () => requirePayloadCodecKeys(env),
   });
+  const dataConverter = paymentDataConverter(codecKeys);
   const connection = await NativeConnection.connect(connectionOptions);
   const clientConnection = await Connection.connect(connectionOptions);
-  const temporal = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE });
+  const temporal = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE, dataConverter });
   const worker = await createPaymentWorker({
     connection,
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
     amazonPay: amazonPayClientFromCredentials(credentials),
     temporal,
+    dataConverter,
   });
-  console.log(`worker: polling task queue "${env.TEMPORAL_TASK_QUEUE}" on ${connectionOptions.address} (namespace ${env.TEMPORAL_NAMESPACE})`);
+  console.log(
+    `worker: polling task queue "${env.TEMPORAL_TASK_QUEUE}" on ${connectionOptions.address} (namespace ${env.TEMPORAL_NAMESPACE}); payloads encrypted with key "${dataConverter.payloadCodecs[0].encryptingKeyId}"`,
+  );
   await worker.run();
   await clientConnection.close();
   await connection.close();

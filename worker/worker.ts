@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import type { AmazonPayClient } from '../amazon-pay';
 import { createActivities } from '../activities';
 
@@ -11,7 +12,12 @@ export interface PaymentWorkerOptions {
   namespace: string;
   taskQueue: string;
   amazonPay: AmazonPayClient;
-  /** Client activities use to signal workflows (IPN routing). */
+  /**
+   * The payload codec (temporal/data-converter.ts): every payload this worker writes is encrypted.
+   * Required, so no worker can write buyer data to Temporal in clear.
+   */
+  dataConverter: DataConverter;
+  /** Client activities use to signal workflows (IPN routing); built with the same data converter. */
   temporal: Client;
   /** A prebuilt bundle (tests bundle once per file); otherwise workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
@@ -26,6 +32,7 @@ export async function createPaymentWorker(options: PaymentWorkerOptions): Promis
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
+    dataConverter: options.dataConverter,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
     activities: createActivities({ amazonPay: options.amazonPay, temporal: options.temporal }),
     shutdownGraceTime: options.shutdownGraceTime ?? '10s',
