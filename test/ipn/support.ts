@@ -8,6 +8,7 @@ import { createIpnDispatcher, type IpnDispatcher, type IpnDispatcherOptions } fr
 import { inject } from 'vitest';
 import { createNotificationActivities } from '../../activities/notifications';
 import { notificationInboxQuery, notificationInboxWorkflowId, type NotificationInboxView } from '../../workflows/notifications';
+import { testDataConverter } from '../support/codec';
 import { knowChargePermissionSignal, testNotificationOwner, testOwnerQuery, type TestOwnerState } from './owner-workflow';
 
 const workflowsPath = fileURLToPath(new URL('./workflows.ts', import.meta.url));
@@ -26,6 +27,7 @@ export async function startRoutingWorker(temporal: Client, taskQueue: string): P
     connection,
     namespace: inject('temporalNamespace'),
     taskQueue,
+    dataConverter: testDataConverter,
     workflowBundle: await ipnTestBundle(),
     activities: createNotificationActivities({ temporal }),
     shutdownGraceTime: '1s',

@@ -3,6 +3,9 @@
  * our Amazon Pay client signed with a freshly registered key, a worker on a task queue of its own,
  * and our HTTP API (as a Hono app for app.request(), and on a real port so the simulator can
  * deliver IPNs to it). Use it with `await using stack = await startTestStack()`.
+ *
+ * Every worker and client of the stack encrypts payloads with the test-only key (./codec.ts), so
+ * every integration test runs encrypted like production.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -18,6 +21,9 @@ import { SimulatorAdmin } from '../../simulator/admin-client';
 import { createApp } from '../../api/app';
 import { createPaymentWorker, workflowsPath } from '../../worker/worker';
 import { generateMerchantKey, type TestKeyPair } from './keys';
+import { TEST_CODEC_KEYS, testDataConverter } from './codec';
+
+export { testCodec, testDataConverter } from './codec';
 
 export const IPN_PATH = '/amazon-pay/ipn';
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -90,7 +96,7 @@ export interface TestStackOptions {
   worker?: boolean;
   /** Deliver the simulator's IPNs to our API (default true). */
   ipn?: boolean;
-  /** Use this Temporal client/connection instead of the dev server (time-skipping stack). */
+  /** Use this Temporal client/connection instead of the dev server (time-skipping stack); the client must use testDataConverter. */
   temporal?: { client: Client; nativeConnection: NativeConnection; namespace: string };
 }
 
@@ -117,7 +123,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       const address = inject('temporalAddress');
       const connection = await Connection.connect({ address });
       cleanups.push(() => connection.close());
-      temporal = new Client({ connection, namespace });
+      temporal = new Client({ connection, namespace, dataConverter: testDataConverter });
       nativeConnection = await NativeConnection.connect({ address });
       cleanups.push(() => nativeConnection.close());
     }
@@ -176,6 +182,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
         taskQueue,
         amazonPay,
         temporal,
+        dataConverter: testDataConverter,
         workflowBundle: await workflowBundle(),
         shutdownGraceTime: '2s',
       });
@@ -203,6 +210,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
           AMAZON_PAY_REGION: 'na',
           AMAZON_PAY_SANDBOX: 'true',
           AMAZON_PAY_BASE_URL: simulator.url,
+          PAYLOAD_CODEC_KEYS: TEST_CODEC_KEYS,
+          PAYLOAD_CODEC_KEYS_FILE: '',
         },
       });
       let output = '';

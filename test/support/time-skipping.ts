@@ -9,7 +9,7 @@ import { Client, type WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { searchAttributeTypes } from '../../workflows/search-attributes';
-import { startTestStack, type TestStack, type TestStackOptions } from './stack';
+import { startTestStack, testDataConverter, type TestStack, type TestStackOptions } from './stack';
 
 export interface TimeSkippingStack extends TestStack {
   env: TestWorkflowEnvironment;
@@ -27,6 +27,7 @@ export interface TimeSkippingStack extends TestStack {
 export async function startTimeSkippingStack(options: Omit<TestStackOptions, 'temporal'> = {}): Promise<TimeSkippingStack> {
   const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: inject('timeSkippingServerPath') } },
+    client: { dataConverter: testDataConverter },
   });
   try {
     // The dev server registers these at start (scripts/dev-server.ts); the test server needs a call.
@@ -36,7 +37,7 @@ export async function startTimeSkippingStack(options: Omit<TestStackOptions, 'te
         Object.keys(searchAttributeTypes).map((name) => [name, temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD]),
       ),
     });
-    const plain = new Client({ connection: env.connection, namespace: env.namespace ?? 'default' });
+    const plain = new Client({ connection: env.connection, namespace: env.namespace ?? 'default', dataConverter: testDataConverter });
     const stack = await startTestStack({
       ...options,
       temporal: { client: env.client, nativeConnection: env.nativeConnection, namespace: env.namespace ?? 'default' },
