@@ -179,11 +179,16 @@ describe('IPN endpoint', () => {
     expect(h.signals).toHaveLength(0);
   });
 
-  it('answers 502 when the trusted certificate host does not serve the certificate (SNS retries)', async () => {
+  it('answers 403 when the trusted certificate host has no such certificate (the URL is forged), 502 when it fails (SNS retries)', async () => {
     const h = harness();
     const res = await post(h.app, signed({ certUrl: `${CERT_BASE}/SimpleNotificationService-missing.pem` }));
-    expect(res.status).toBe(502);
-    expect((await errorOf(res)).code).toBe('ipn_certificate_unavailable');
+    expect(res.status).toBe(403);
+    expect((await errorOf(res)).code).toBe('ipn_certificate_untrusted');
+    expect(h.logs.find((l) => l.message === 'IPN rejected')).toMatchObject({ level: 'warn', fields: { status: 403 } });
+    const failing = harness({ fetch: (async () => new Response('oops', { status: 500 })) as typeof fetch });
+    const unavailable = await post(failing.app, signed());
+    expect(unavailable.status).toBe(502);
+    expect((await errorOf(unavailable)).code).toBe('ipn_certificate_unavailable');
   });
 
   it('a certificate download that breaks or overflows mid-body is 502 or 403, never a 500; failures are not refetched at once', async () => {

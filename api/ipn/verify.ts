@@ -17,6 +17,16 @@ import type { SnsEnvelope } from './messages';
  *   - redirects are refused, the response is size-limited and must be one PEM certificate that is
  *     currently valid;
  *   - certificates are cached per URL (AWS rotates them by publishing a new URL).
+ * What a failed download means for the message:
+ *   - the certificate host answered 4xx (a URL naming no certificate: 404, 403, ...) or something
+ *     that is not one PEM certificate: the message is unauthentic (SnsVerificationError, 403);
+ *   - the host could not be reached, answered 5xx, 408 or 429, or the body broke off: our upstream
+ *     is unwell and SNS should retry (SnsCertificateUnavailableError, 502).
+ *   Either answer is remembered for 30 s, so redeliveries and bursts do not refetch.
+ * Anyone can POST an envelope naming a certificate URL, so downloads of URLs we have no certificate
+ * for are limited to 4 at once. A cached certificate never waits for a download slot: past its TTL
+ * it is still used while it is refreshed in the background (no limit: at most one per cache entry),
+ * and dropped only if the host now refuses it as above.
  * Like the AWS SDK validators, the certificate chain is not verified: trust comes from fetching it
  * over TLS from an allowed host.
  */
@@ -31,7 +41,10 @@ export class SnsVerificationError extends Error {
   }
 }
 
-/** The certificate host is trusted but did not answer usefully: transient, SNS should retry. */
+/**
+ * The certificate host is trusted but could not be reached, failed (5xx) or broke off: transient,
+ * SNS should retry. Never used for a host that answered that there is no such certificate.
+ */
 export class SnsCertificateUnavailableError extends Error {
   override readonly name = 'SnsCertificateUnavailableError';
 }
@@ -42,6 +55,7 @@ export interface SnsVerifierOptions {
   cacheTtlMs?: number;
   cacheMaxEntries?: number;
   fetchTimeoutMs?: number;
+  /** The clock for certificate validity, cache TTL and failure backoff (tests). */
   now?: () => Date;
 }
 
@@ -92,9 +106,11 @@ export function createSnsVerifier(options: SnsVerifierOptions): SnsVerifier {
   const ttl = options.cacheTtlMs ?? 24 * 3600_000;
   const maxEntries = options.cacheMaxEntries ?? 32;
   const now = options.now ?? (() => new Date());
+  const clock = () => now().getTime();
   const cache = new Map<string, { cert: X509Certificate; expiresAt: number }>();
   const loading = new Map<string, Promise<X509Certificate>>();
-  const failures = new Map<string, number>();
+  const failures = new Map<string, { until: number; error: SnsVerificationError | SnsCertificateUnavailableError }>();
+  let uncachedDownloads = 0;
 
   const download = async (url: URL): Promise<X509Certificate> => {
     const doFetch = options.fetch ?? fetch;
@@ -105,7 +121,12 @@ export function createSnsVerifier(options: SnsVerifierOptions): SnsVerifier {
       throw new SnsCertificateUnavailableError(`certificate fetch failed: ${(err as Error).message}`);
     }
     if (!res.ok) {
-      await res.body?.cancel();
+      await res.body?.cancel().catch(() => undefined);
+      // The allowed host says there is no such certificate (or none for us): the message names a
+      // certificate SNS never signed with. Timeouts and throttling are the host's trouble, not the sender's.
+      if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
+        throw new SnsVerificationError('ipn_certificate_untrusted', `SigningCertURL names no certificate: the certificate host answered ${res.status}`);
+      }
       throw new SnsCertificateUnavailableError(`certificate fetch answered ${res.status}`);
     }
     const pem = await readLimited(res, MAX_CERT_BYTES);
@@ -119,29 +140,57 @@ export function createSnsVerifier(options: SnsVerifierOptions): SnsVerifier {
     }
   };
 
+  // One download per URL however many messages name it; its outcome is cached either way.
+  const load = (key: string, url: URL): Promise<X509Certificate> => {
+    const inFlight = loading.get(key);
+    if (inFlight) return inFlight;
+    const p = download(url)
+      .then(
+        (cert) => {
+          failures.delete(key);
+          remember(cache, key, { cert, expiresAt: clock() + ttl }, maxEntries);
+          return cert;
+        },
+        (err: unknown) => {
+          // The host no longer serves it: stop trusting the copy we had.
+          if (err instanceof SnsVerificationError) cache.delete(key);
+          if (err instanceof SnsVerificationError || err instanceof SnsCertificateUnavailableError) {
+            remember(failures, key, { until: clock() + FAILURE_BACKOFF_MS, error: err }, maxEntries);
+          }
+          throw err;
+        },
+      )
+      .finally(() => loading.delete(key));
+    loading.set(key, p);
+    return p;
+  };
+
   const certificate = async (url: URL): Promise<X509Certificate> => {
     const key = url.href;
+    const t = clock();
+    const failed = failures.get(key);
+    const backingOff = failed !== undefined && failed.until > t;
     const hit = cache.get(key);
-    if (hit && hit.expiresAt > Date.now()) return hit.cert;
-    const failedUntil = failures.get(key);
-    if (failedUntil !== undefined && failedUntil > Date.now()) throw new SnsCertificateUnavailableError('certificate fetch failed recently; retry later');
-    let p = loading.get(key);
-    if (!p) {
-      // Anyone can POST an envelope naming a certificate: bound the downloads that causes.
-      if (loading.size >= MAX_CONCURRENT_DOWNLOADS) throw new SnsCertificateUnavailableError('too many certificate downloads in flight; retry later');
-      p = download(url)
-        .catch((err: unknown) => {
-          if (failures.size >= maxEntries) failures.delete(failures.keys().next().value!);
-          failures.set(key, Date.now() + FAILURE_BACKOFF_MS);
-          throw err;
-        })
-        .finally(() => loading.delete(key));
-      loading.set(key, p);
+    if (hit) {
+      remember(cache, key, hit, maxEntries); // most recently used is evicted last
+      if (hit.expiresAt <= t && !backingOff) load(key, url).catch(() => undefined);
+      return hit.cert;
     }
-    const cert = await p;
-    if (cache.size >= maxEntries) cache.delete(cache.keys().next().value!);
-    cache.set(key, { cert, expiresAt: Date.now() + ttl });
-    return cert;
+    if (backingOff) {
+      if (failed.error instanceof SnsVerificationError) throw new SnsVerificationError(failed.error.code, failed.error.message);
+      throw new SnsCertificateUnavailableError(`certificate fetch failed recently (${failed.error.message}); retry later`);
+    }
+    const inFlight = loading.get(key);
+    if (inFlight) return inFlight;
+    // Anyone can POST an envelope naming a certificate: bound the downloads that causes.
+    if (uncachedDownloads >= MAX_CONCURRENT_DOWNLOADS) throw new SnsCertificateUnavailableError('too many certificate downloads in flight; retry later');
+    uncachedDownloads++;
+    const p = load(key, url);
+    const release = () => {
+      uncachedDownloads--;
+    };
+    p.then(release, release);
+    return p;
   };
 
   return {
@@ -164,6 +213,13 @@ export function createSnsVerifier(options: SnsVerifierOptions): SnsVerifier {
       if (!ok) throw new SnsVerificationError('ipn_signature_invalid', 'SNS signature does not verify');
     },
   };
+}
+
+/** Inserts or refreshes `key` as the newest entry, evicting the oldest beyond `max`. */
+function remember<V>(map: Map<string, V>, key: string, value: V, max: number): void {
+  map.delete(key);
+  if (map.size >= max) map.delete(map.keys().next().value!);
+  map.set(key, value);
 }
 
 /** Reads at most `limit` bytes of a body; a broken or oversized body never becomes a 500. */

@@ -101,6 +101,22 @@ describe('IPN endpoint authenticity over HTTP', () => {
     await expectNoInbox(cp);
   });
 
+  it('refuses a certificate URL on the allowed host that names no certificate with 403 (not 502: SNS need not retry it)', async () => {
+    const cp = newChargePermissionId();
+    const missing = certUrl.replace(/SimpleNotificationService-[A-Za-z0-9]+\.pem$/, 'SimpleNotificationService-doesnotexist.pem');
+    expect(missing).not.toBe(certUrl);
+    for (const attempt of ['first', 'redelivery']) {
+      const res = await post(envelope(cp, { key: attackerKey, certUrl: missing }));
+      expect(res.status, attempt).toBe(403);
+      expect(res.json.error?.code).toBe('ipn_certificate_untrusted');
+      expect(res.json.error?.message).toMatch(/answered 404/);
+    }
+    await expectNoInbox(cp);
+    // The genuine certificate on the same host is unaffected.
+    const env = envelope(cp);
+    expect((await post(env, snsHeaders(env))).status).toBe(200);
+  });
+
   it('refuses malformed envelopes and messages with 400 and a reason', async () => {
     const cp = newChargePermissionId();
     for (const [body, code] of [
