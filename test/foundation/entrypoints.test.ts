@@ -5,10 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../scripts/dev-server';
 import { generateMerchantKey } from '../support/keys';
+import { TEST_CODEC_KEYS } from '../support/codec';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const blank = {
   TEMPORAL_ADDRESS: '', AMAZON_PAY_PUBLIC_KEY_ID: '', AMAZON_PAY_PRIVATE_KEY: '', AMAZON_PAY_PRIVATE_KEY_FILE: '', API_KEYS: '', API_KEYS_FILE: '',
+  PAYLOAD_CODEC_KEYS: '', PAYLOAD_CODEC_KEYS_FILE: '', CODEC_SERVER_TOKEN: '', CODEC_SERVER_TOKEN_FILE: '',
 };
 
 function runEntrypoint(file: string, env: Record<string, string>, until?: (output: string) => boolean) {
@@ -30,7 +32,7 @@ describe('separate entrypoints', () => {
     it(`${file} refuses to start without configuration and lists every missing variable at once`, async () => {
       const { code, output } = await runEntrypoint(file, {});
       expect(code).toBe(1);
-      for (const name of ['AMAZON_PAY_PUBLIC_KEY_ID', 'AMAZON_PAY_PRIVATE_KEY', 'TEMPORAL_ADDRESS']) expect(output).toContain(name);
+      for (const name of ['AMAZON_PAY_PUBLIC_KEY_ID', 'AMAZON_PAY_PRIVATE_KEY', 'TEMPORAL_ADDRESS', 'PAYLOAD_CODEC_KEYS']) expect(output).toContain(name);
       if (file === 'api/main.ts') for (const name of ['API_KEYS', 'AMAZON_PAY_STORE_ID']) expect(output).toContain(name);
       expect(output).not.toMatch(/\n\s+at /); // a message, not a stack trace
     });
@@ -48,6 +50,8 @@ describe('separate entrypoints', () => {
         AMAZON_PAY_STORE_ID: 'amzn1.application-oa2-client.0123456789abcdef0123456789abcdef',
         API_KEYS: 'k1',
         API_PORT: String(port),
+        PAYLOAD_CODEC_KEYS: TEST_CODEC_KEYS,
+        CODEC_SERVER_TOKEN: 'operator-token-0123456789',
       },
       (out) => out.includes('api: listening'),
     );
@@ -57,6 +61,11 @@ describe('separate entrypoints', () => {
       expect(res.status).toBe(200);
       const unauthorized = await fetch(`http://127.0.0.1:${port}/v1/checkouts/x`, { headers: { authorization: 'Bearer wrong' } });
       expect(unauthorized.status).toBe(401);
+      // The codec endpoint is served, and only with its operator credential.
+      const codec = (authorization: string) =>
+        fetch(`http://127.0.0.1:${port}/codec/decode`, { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: '{"payloads":[]}' });
+      expect((await codec('Bearer wrong')).status).toBe(401);
+      expect(await (await codec('Bearer operator-token-0123456789')).json()).toEqual({ payloads: [] });
     } finally {
       started.stop();
     }
