@@ -178,7 +178,7 @@ describe('demo storefront', () => {
     expectMessage(early, 409, 'InvalidChargeStatus');
 
     // A refund amount the API rejects.
-    expectMessage(await browse(`${shop.url}/orders/${id}/refund`, { amount: 'lots' }), 400, 'validation_error');
+    expectMessage(await browse(`${shop.url}/orders/${id}/refund`, { amount: 'lots', idempotencyKey: 'demo-refund-lots' }), 400, 'validation_error');
 
     // Wrong API key, and an API that is not there.
     const wrongKey = await startDemoStorefront({ apiUrl: stack.apiUrl, apiKey: 'nope', amazonPayScriptUrl: 'http://x/checkout.js', port: 0 });
