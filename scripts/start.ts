@@ -73,7 +73,7 @@ try {
   const keysFromEnv = payloadCodecKeys(env);
   const codecKeys = keysFromEnv.length > 0 ? keysFromEnv : payloadCodecKeys({ ...env, PAYLOAD_CODEC_KEYS_FILE: loadOrCreateCodecKeyFile(dataDir) });
   const dataConverter = paymentDataConverter(codecKeys);
-  const codecToken = codecServerToken(env) ?? loadOrCreateCodecToken(dataDir);
+  const codecToken = codecServerToken(env) ?? loadOrCreateSecret(dataDir, 'codec-server-token', 'codec_dev_');
   const apiUrl = `http://${env.API_HOST}:${env.API_PORT}`;
   // The Web UI takes only a URL for its codec server: the credential rides in the path.
   const uiCodecEndpoint = `${apiUrl}/codec/${codecToken}`;
@@ -157,7 +157,7 @@ try {
   // HTTP API
   let keys = apiKeys(env);
   if (keys.length === 0) {
-    keys = [loadOrCreateApiKey(dataDir)];
+    keys = [loadOrCreateSecret(dataDir, 'api-key', 'sk_dev_')];
   }
   // The simulator signs IPNs with its own certificate, served from its own host: trust that host
   // (and only it) when we run it; real deployments keep the sns.<region>.amazonaws.com pattern.
@@ -239,18 +239,11 @@ function loadOrCreateCodecKeyFile(dataDir: string): string {
   return file;
 }
 
-function loadOrCreateCodecToken(dataDir: string): string {
-  const file = join(dataDir, 'codec-server-token');
+/** A development secret (API key, codec credential), generated once into the data folder. */
+function loadOrCreateSecret(dataDir: string, name: string, prefix: string): string {
+  const file = join(dataDir, name);
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const token = `codec_dev_${randomBytes(24).toString('base64url')}`;
-  writeFileSync(file, `${token}\n`, { mode: 0o600 });
-  return token;
-}
-
-function loadOrCreateApiKey(dataDir: string): string {
-  const file = join(dataDir, 'api-key');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const key = `sk_dev_${randomBytes(24).toString('base64url')}`;
-  writeFileSync(file, `${key}\n`, { mode: 0o600 });
-  return key;
+  const secret = `${prefix}${randomBytes(24).toString('base64url')}`;
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 });
+  return secret;
 }
