@@ -4,11 +4,14 @@ import type { Client } from '@temporalio/client';
 import type { AmazonPayClient } from '../amazon-pay';
 import { createAmazonPayActivities } from './amazon-pay';
 import { createCheckoutSessionActivities } from './checkout-session';
+import { createEventActivities, type EventActivityDeps } from './events';
 import { createNotificationActivities } from './notifications';
 
 export interface ActivityDeps {
   amazonPay: AmazonPayClient;
   temporal: Client;
+  /** Merchant webhook endpoints; none: events are recorded but sent nowhere. */
+  webhooks?: EventActivityDeps['webhooks'];
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -16,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createAmazonPayActivities(deps),
     ...createCheckoutSessionActivities(deps),
     ...createNotificationActivities(deps),
+    ...createEventActivities(deps),
   };
 }
 

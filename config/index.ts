@@ -104,6 +104,20 @@ const schema = z
     AMAZON_PAY_MERCHANT_ID: z.string().min(1).optional(),
     AMAZON_PAY_TIMEOUT_MS: z.coerce.number().int().positive().default(15_000),
 
+    // Merchant events (activities/events.ts): Standard Webhooks endpoints
+    /** JSON list of `{ "id", "url", "secrets": ["whsec_…"] }`; several secrets while one is rotated (each signs). */
+    WEBHOOK_ENDPOINTS: z.string().min(1).optional(),
+    /** A file with the same JSON. */
+    WEBHOOK_ENDPOINTS_FILE: z.string().min(1).optional(),
+    /** Seconds before each retry of a failed delivery (Standard Webhooks' schedule); after the last, the event has failed. */
+    WEBHOOK_RETRY_SCHEDULE: z
+      .string()
+      .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0).map(Number))
+      .pipe(z.array(z.number().int().positive()).max(20))
+      .default([5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]),
+    /** Each delivery attempt gives up after this long. */
+    WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().max(60_000).default(15_000),
+
     // Embedded default (scripts/start.ts)
     DATA_DIR: z.string().default('.data'),
     TEMPORAL_UI_PORT: port.default(8233),
@@ -118,6 +132,9 @@ const schema = z
     }
     if (env.PAYLOAD_CODEC_KEYS && env.PAYLOAD_CODEC_KEYS_FILE) {
       ctx.addIssue({ code: 'custom', path: ['PAYLOAD_CODEC_KEYS_FILE'], message: 'set PAYLOAD_CODEC_KEYS or PAYLOAD_CODEC_KEYS_FILE, not both' });
+    }
+    if (env.WEBHOOK_ENDPOINTS && env.WEBHOOK_ENDPOINTS_FILE) {
+      ctx.addIssue({ code: 'custom', path: ['WEBHOOK_ENDPOINTS_FILE'], message: 'set WEBHOOK_ENDPOINTS or WEBHOOK_ENDPOINTS_FILE, not both' });
     }
     if (env.CODEC_SERVER_TOKEN && env.CODEC_SERVER_TOKEN_FILE) {
       ctx.addIssue({ code: 'custom', path: ['CODEC_SERVER_TOKEN_FILE'], message: 'set CODEC_SERVER_TOKEN or CODEC_SERVER_TOKEN_FILE, not both' });
@@ -243,6 +260,46 @@ export function codecServerToken(env: Env): string | undefined {
   }
   if (token.length < 16) throw new ConfigError([`CODEC_SERVER_TOKEN_FILE: ${env.CODEC_SERVER_TOKEN_FILE}: the token must be at least 16 characters`]);
   return token;
+}
+
+const webhookEndpointList = z
+  .array(
+    z.strictObject({
+      /** Goes into a workflow id and the API's paths. */
+      id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'letters, digits, _ and -, at most 64'),
+      url: z.url().refine((u) => /^https?:$/.test(new URL(u).protocol), 'must be http(s)'),
+      secrets: z.array(z.string().regex(/^whsec_[A-Za-z0-9+/=]{32,}$/, 'must be whsec_ followed by base64 of 24 to 64 bytes')).min(1).max(4),
+    }),
+  )
+  .max(20)
+  .superRefine((list, ctx) => {
+    const ids = list.map((e) => e.id);
+    if (new Set(ids).size !== ids.length) ctx.addIssue({ code: 'custom', message: 'endpoint ids must be unique' });
+  });
+
+export type WebhookEndpointConfig = z.infer<typeof webhookEndpointList>[number];
+
+/** The merchant's webhook endpoints from WEBHOOK_ENDPOINTS(_FILE); none when unset. Errors never show a secret. */
+export function webhookEndpoints(env: Env): WebhookEndpointConfig[] {
+  const name = env.WEBHOOK_ENDPOINTS_FILE ? 'WEBHOOK_ENDPOINTS_FILE' : 'WEBHOOK_ENDPOINTS';
+  let text = env.WEBHOOK_ENDPOINTS;
+  if (env.WEBHOOK_ENDPOINTS_FILE) {
+    try {
+      text = readFileSync(env.WEBHOOK_ENDPOINTS_FILE, 'utf8');
+    } catch (err) {
+      throw new ConfigError([`WEBHOOK_ENDPOINTS_FILE: cannot read ${env.WEBHOOK_ENDPOINTS_FILE} (${(err as Error).message})`]);
+    }
+  }
+  if (!text) return [];
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ConfigError([`${name}: not JSON (a list of { "id", "url", "secrets": ["whsec_…"] })`]);
+  }
+  const parsed = webhookEndpointList.safeParse(json);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${name}: ${i.path.join('.') || '(list)'}: ${i.message}`));
+  return parsed.data;
 }
 
 /** Connection options shared by clients and workers; TEMPORAL_ADDRESS is required here. */

@@ -4,16 +4,17 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { amazonPayClientFromCredentials } from '../amazon-pay';
-import { amazonPayCredentials, ConfigError, parseEnv, readAll, requirePayloadCodecKeys, temporalConnectionOptions } from '../config';
+import { amazonPayCredentials, ConfigError, parseEnv, readAll, requirePayloadCodecKeys, temporalConnectionOptions, webhookEndpoints } from '../config';
 import { paymentDataConverter } from '../temporal/data-converter';
 import { createPaymentWorker } from './worker';
 
 try {
   const env = parseEnv();
-  const { credentials, connectionOptions, codecKeys } = readAll({
+  const { credentials, connectionOptions, codecKeys, endpoints } = readAll({
     credentials: () => amazonPayCredentials(env),
     connectionOptions: () => temporalConnectionOptions(env),
     codecKeys: () => requirePayloadCodecKeys(env),
+    endpoints: () => webhookEndpoints(env),
   });
   const dataConverter = paymentDataConverter(codecKeys);
   const connection = await NativeConnection.connect(connectionOptions);
@@ -26,6 +27,7 @@ try {
     amazonPay: amazonPayClientFromCredentials(credentials),
     temporal,
     dataConverter,
+    webhooks: { endpoints, retryScheduleMs: env.WEBHOOK_RETRY_SCHEDULE.map((s) => s * 1000), timeoutMs: env.WEBHOOK_TIMEOUT_MS },
   });
   console.log(
     `worker: polling task queue "${env.TEMPORAL_TASK_QUEUE}" on ${connectionOptions.address} (namespace ${env.TEMPORAL_NAMESPACE}); payloads encrypted with key "${dataConverter.payloadCodecs[0].encryptingKeyId}"`,

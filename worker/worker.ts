@@ -3,7 +3,7 @@ import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/w
 import type { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { AmazonPayClient } from '../amazon-pay';
-import { createActivities } from '../activities';
+import { createActivities, type ActivityDeps } from '../activities';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -19,6 +19,8 @@ export interface PaymentWorkerOptions {
   dataConverter: DataConverter;
   /** Client activities use to signal workflows (IPN routing); built with the same data converter. */
   temporal: Client;
+  /** Merchant webhook endpoints (WEBHOOK_ENDPOINTS); none: events are recorded, sent nowhere. */
+  webhooks?: ActivityDeps['webhooks'];
   /** A prebuilt bundle (tests bundle once per file); otherwise workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** How long in-flight activities may finish after shutdown is requested. */
@@ -34,7 +36,7 @@ export async function createPaymentWorker(options: PaymentWorkerOptions): Promis
     taskQueue: options.taskQueue,
     dataConverter: options.dataConverter,
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
-    activities: createActivities({ amazonPay: options.amazonPay, temporal: options.temporal }),
+    activities: createActivities({ amazonPay: options.amazonPay, temporal: options.temporal, ...(options.webhooks ? { webhooks: options.webhooks } : {}) }),
     shutdownGraceTime: options.shutdownGraceTime ?? '10s',
     ...(options.identity ? { identity: options.identity } : {}),
   });

@@ -23,6 +23,7 @@ import {
   statusQuery,
   type CheckoutStatus,
 } from './checkout-messages';
+import { eventsQuery } from './events/messages';
 import { amazonPayNotificationSignal } from './notification-messages';
 import { awaitCompletion, complete, review, setFinalAmount } from './checkout/completion';
 import { toMinor } from './checkout/money';
@@ -39,6 +40,7 @@ export async function checkoutWorkflow(input: CheckoutWorkflowInput): Promise<Ch
   const s = o.s;
 
   setHandler(statusQuery, () => o.status());
+  setHandler(eventsQuery, () => o.outbox.list());
   setHandler(amazonPayNotificationSignal, (n) => o.receive(n));
   setHandler(reviewUpdate, () => review(o));
   // Validators reject with the same failure type the handler would, so callers get a specific
@@ -90,6 +92,8 @@ export async function checkoutWorkflow(input: CheckoutWorkflowInput): Promise<Ch
     // Not on continueAsNew: the next run keeps owning the notifications.
     if (s.final && s.notificationOwnerRegistered) await releaseNotifications(o);
   }
+  // The run ends only when every merchant event it recorded is delivered or has failed for good.
+  await o.outbox.drain();
   await condition(allHandlersFinished);
   return o.status();
 }

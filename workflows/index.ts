@@ -3,3 +3,4 @@
 export * from './checkout';
 export * from './checkout-session-creation';
 export * from './notifications';
+export * from './events/endpoint';

@@ -11,6 +11,10 @@ export const AmazonChargePermissionId = defineSearchAttributeKey('AmazonChargePe
 export const AmazonChargeId = defineSearchAttributeKey('AmazonChargeId', 'KEYWORD');
 export const MerchantReferenceId = defineSearchAttributeKey('MerchantReferenceId', 'KEYWORD');
 export const NotificationStatus = defineSearchAttributeKey('NotificationStatus', 'KEYWORD');
+/** On an owner: Failing (a merchant event waits for a retry), Failed, EndpointDisabled; absent while all is well. */
+export const WebhookDelivery = defineSearchAttributeKey('WebhookDelivery', 'KEYWORD');
+/** On a webhook endpoint's workflow: Enabled or Disabled (the endpoint answered 410). */
+export const WebhookEndpointStatus = defineSearchAttributeKey('WebhookEndpointStatus', 'KEYWORD');
 
 /** name -> type as the Temporal CLI spells it (`--search-attribute NAME=TYPE`). */
 export const searchAttributeTypes = {
@@ -20,4 +24,6 @@ export const searchAttributeTypes = {
   AmazonChargeId: 'Keyword',
   MerchantReferenceId: 'Keyword',
   NotificationStatus: 'Keyword',
+  WebhookDelivery: 'Keyword',
+  WebhookEndpointStatus: 'Keyword',
 } as const;

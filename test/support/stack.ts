@@ -20,6 +20,7 @@ import { startSimulator, type RunningSimulator, type SimulatorOptions } from '..
 import { SimulatorAdmin } from '../../simulator/admin-client';
 import { createApp } from '../../api/app';
 import { createPaymentWorker, workflowsPath } from '../../worker/worker';
+import type { WebhookEndpointConfig } from '../../config';
 import { generateMerchantKey, type TestKeyPair } from './keys';
 import { TEST_CODEC_KEYS, testDataConverter } from './codec';
 
@@ -98,6 +99,8 @@ export interface TestStackOptions {
   ipn?: boolean;
   /** Use this Temporal client/connection instead of the dev server (time-skipping stack); the client must use testDataConverter. */
   temporal?: { client: Client; nativeConnection: NativeConnection; namespace: string };
+  /** Merchant webhook endpoints of the worker (in-process and spawned). */
+  webhooks?: { endpoints: WebhookEndpointConfig[]; retryScheduleMs: number[]; timeoutMs: number };
 }
 
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
@@ -185,6 +188,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
         dataConverter: testDataConverter,
         workflowBundle: await workflowBundle(),
         shutdownGraceTime: '2s',
+        ...(options.webhooks ? { webhooks: options.webhooks } : {}),
       });
       current = { worker, running: worker.run() };
     };
@@ -212,6 +216,13 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
           AMAZON_PAY_BASE_URL: simulator.url,
           PAYLOAD_CODEC_KEYS: TEST_CODEC_KEYS,
           PAYLOAD_CODEC_KEYS_FILE: '',
+          ...(options.webhooks
+            ? {
+                WEBHOOK_ENDPOINTS: JSON.stringify(options.webhooks.endpoints),
+                WEBHOOK_RETRY_SCHEDULE: options.webhooks.retryScheduleMs.map((ms) => Math.max(1, Math.round(ms / 1000))).join(','),
+                WEBHOOK_TIMEOUT_MS: String(options.webhooks.timeoutMs),
+              }
+            : {}),
         },
       });
       let output = '';

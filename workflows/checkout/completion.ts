@@ -108,6 +108,8 @@ async function settle(o: CheckoutOwner, session: CheckoutSessionView): Promise<C
     chargeState: s.charge?.state ?? null,
     status: s.status,
   };
+  // Publishing has no command of its own unless an attribute changed: it emits checkout.completed.
+  o.publish();
   o.version++;
   return s.completion;
 }

@@ -16,6 +16,9 @@ import {
   MerchantReferenceId,
 } from '../search-attributes';
 import { AUTHORIZATION_LIFETIME_MS, EXCLUSIVE_RECHECKS, GUARDED_YIELDS, SEEN_NOTIFICATIONS_KEPT, nowIso, pollDelay } from './constants';
+import { checkoutWorkflowId } from '../checkout-messages';
+import { emptyOutbox, EventOutbox } from '../events/outbox';
+import { checkoutEventData, checkoutEvents, NOTHING_OBSERVED, observe } from './events';
 import { reads, reasonOf } from './proxies';
 import { initialState, type CheckoutState, type CheckoutWorkflowInput } from './state';
 import type { RefundView } from './views';
@@ -53,10 +56,13 @@ export class CheckoutOwner {
   /** The first complete's answer, shared by every later complete. */
   completing: Promise<CompletionOutcome> | undefined;
   private published = '';
+  /** Merchant events: recorded in the state at each transition, delivered by this workflow. */
+  readonly outbox: EventOutbox;
 
   constructor(readonly input: CheckoutWorkflowInput) {
     this.sid = input.checkoutSessionId;
     this.s = initialState(input);
+    this.outbox = new EventOutbox(checkoutWorkflowId(this.sid), (this.s.outbox ??= emptyOutbox()));
   }
 
   async exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -125,6 +131,15 @@ export class CheckoutOwner {
     const warning =
       s.expiryWarned && s.charge?.state === 'Authorized' ? `\n\nWarning: authorization expires unused at ${s.charge.expiresAt}: capture or cancel it` : '';
     setCurrentDetails(`**${status}**${reason}${amount}${charge}${refunds}${warning}`);
+    this.emitEvents(status);
+  }
+
+  /** Every change is published: what changed since the last one becomes merchant events. */
+  private emitEvents(status: CheckoutStatusName): void {
+    const s = this.s;
+    const next = observe(s, status);
+    for (const e of checkoutEvents(s.observed ?? NOTHING_OBSERVED, next, s)) this.outbox.emit(e.type, checkoutEventData(s, status, e.data));
+    s.observed = next;
   }
 
   setStatus(next: CheckoutStatusName, reasonCode?: string | null): void {

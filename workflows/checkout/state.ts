@@ -1,5 +1,7 @@
 import type { ChargeSummary, CheckoutInput, CheckoutStatusName, CompletionOutcome, FinalAmountInput, Price, RefundSummary } from '../checkout-messages';
+import type { OutboxState } from '../events/outbox';
 import type { AmazonPayNotification } from '../notification-messages';
+import type { ObservedCheckout } from './events';
 import { nowIso } from './constants';
 import type { CreateChargeInput, CreateRefundInput } from './views';
 
@@ -51,6 +53,10 @@ export interface CheckoutState {
   closeAnsweredAtOnce?: boolean;
   final: boolean;
   updatedAt: string;
+  /** Merchant events recorded and their deliveries (events/outbox.ts). */
+  outbox?: OutboxState;
+  /** The checkout as last turned into merchant events (checkout/events.ts). */
+  observed?: ObservedCheckout;
 }
 
 export interface UnansweredCall<T> {
