@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { openApiDocument } from './openapi';
 import { testApp } from './checkout/test-support';
+import { MERCHANT_EVENT_TYPES } from '../workflows/events/messages';
 
 describe('openApiDocument', () => {
   const doc = openApiDocument();
@@ -35,8 +36,22 @@ describe('openApiDocument', () => {
         'post /v1/checkouts/{checkoutSessionId}/refunds',
         'post /v1/checkouts/{checkoutSessionId}/close',
         'get /v1/return/result',
+        'get /v1/checkouts/{checkoutSessionId}/events',
+        'post /v1/events/{eventId}/redeliver',
+        'get /v1/webhook-endpoints/{endpointId}',
+        'post /v1/webhook-endpoints/{endpointId}/enable',
       ].sort(),
     );
+  });
+
+  it('documents every merchant event type as a webhook with the signed event body', () => {
+    const webhooks = (doc as { webhooks?: Record<string, { post?: { requestBody?: unknown; description?: string } }> }).webhooks ?? {};
+    expect(Object.keys(webhooks).sort()).toEqual([...MERCHANT_EVENT_TYPES].sort());
+    for (const [type, item] of Object.entries(webhooks)) {
+      expect(JSON.stringify(item.post?.requestBody), type).toContain('#/components/schemas/MerchantEvent');
+      expect(item.post?.description, type).toContain('Standard Webhooks');
+    }
+    expect(JSON.stringify(doc.components?.schemas?.MerchantEvent)).toContain('merchantReferenceId');
   });
 
   it('storefront routes require an API key; the buyer return handler does not', () => {

@@ -4,3 +4,4 @@ export * from './checkout';
 export * from './checkout-session-creation';
 export * from './notifications';
 export * from './events/endpoint';
+export * from './events/redelivery';

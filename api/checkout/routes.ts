@@ -3,6 +3,7 @@ import { apiKeyAuth } from '../auth';
 import { errorBody } from '../errors';
 import { jsonBodyLimit } from '../middleware/body-limit';
 import { routeErrorHandler } from '../middleware/route-errors';
+import { registerEventRoutes } from '../events/routes';
 import { registerCheckoutRoutes } from './checkout-routes';
 import type { CheckoutRouteDeps } from './deps';
 import { registerReturnRoutes } from './return-routes';
@@ -34,6 +35,7 @@ export function createCheckoutRoutes(deps: CheckoutRouteDeps): OpenAPIHono {
   const guard = [apiKeyAuth(deps.apiKeys), jsonBodyLimit(deps.bodyLimitBytes)];
   registerSessionRoutes(app, deps, guard);
   registerCheckoutRoutes(app, deps, guard);
+  registerEventRoutes(app, deps, guard);
   registerReturnRoutes(app, deps);
   return app;
 }

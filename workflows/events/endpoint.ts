@@ -1,6 +1,6 @@
 import { condition, continueAsNew, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { WebhookEndpointStatus as StatusKey } from '../search-attributes';
-import { disableEndpointSignal, enableEndpointSignal, endpointStatusQuery, type WebhookEndpointStatus } from './messages';
+import { disableEndpointSignal, enableEndpointUpdate, endpointStatusQuery, type WebhookEndpointStatus } from './messages';
 
 /**
  * One per webhook endpoint (`webhook-endpoint-<id>`), started by the first 410 it answers: the
@@ -22,10 +22,12 @@ export async function webhookEndpointWorkflow(input: { endpointId: string; resum
     Object.assign(state, { status: 'Disabled', disabledAt: new Date().toISOString(), reason: reason.slice(0, 200) });
     publish();
   });
-  setHandler(enableEndpointSignal, () => {
-    if (state.status === 'Enabled') return;
-    Object.assign(state, { status: 'Enabled', disabledAt: null, reason: null });
-    publish();
+  setHandler(enableEndpointUpdate, () => {
+    if (state.status === 'Disabled') {
+      Object.assign(state, { status: 'Enabled', disabledAt: null, reason: null });
+      publish();
+    }
+    return state;
   });
   if (!input.resume) publish();
   // Lives as long as the endpoint is configured; bounded history: a fresh run every 500 changes.

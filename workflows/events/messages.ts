@@ -1,4 +1,4 @@
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 
 /**
  * Merchant events: what an owner (checkout, subscription) tells the merchant's systems, signed on
@@ -108,5 +108,6 @@ export interface WebhookEndpointStatus {
 }
 
 export const disableEndpointSignal = defineSignal<[{ reason: string }]>('disableWebhookEndpoint');
-export const enableEndpointSignal = defineSignal<[]>('enableWebhookEndpoint');
+/** An update, so the caller's answer is the status after it was applied. */
+export const enableEndpointUpdate = defineUpdate<WebhookEndpointStatus, []>('enableWebhookEndpoint');
 export const endpointStatusQuery = defineQuery<WebhookEndpointStatus>('webhookEndpointStatus');

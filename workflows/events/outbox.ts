@@ -77,6 +77,12 @@ export class EventOutbox {
     this.start();
   }
 
+  /** Records an event already emitted elsewhere, under its own id (redelivery). */
+  resend(event: MerchantEvent): void {
+    this.s.events.push({ event, deliveries: (this.endpoints ?? []).map(pending) });
+    this.start();
+  }
+
   list(): EventView[] {
     return this.s.events.map(({ event, deliveries }) => ({ ...event, deliveries }));
   }

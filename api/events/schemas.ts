@@ -1,0 +1,90 @@
+import { z } from '@hono/zod-openapi';
+import { MERCHANT_EVENT_TYPES, type MerchantEventType } from '../../workflows/events/messages';
+
+/** What each event type means, for the OpenAPI webhooks section and the README. */
+export const EVENT_TYPE_DESCRIPTIONS: Record<MerchantEventType, string> = {
+  'checkout.completed': 'The buyer paid and Complete Checkout Session succeeded: the charge permission (and the charge, unless Confirm) exists.',
+  'checkout.declined': 'The checkout ended without a payment: Amazon declined it at completion.',
+  'checkout.expired': 'The buyer did not complete within the 24-hour window; nothing was charged.',
+  'checkout.canceled': 'The buyer canceled at Amazon Pay, or Amazon does not know the session; nothing was charged.',
+  'payment.authorized': 'The charge is authorized (expiresAt: when Amazon cancels it unused); capture or cancel it.',
+  'payment.authorization_pending': 'The authorization is pending at Amazon (AuthorizationInitiated); an outcome event follows.',
+  'payment.authorization_expiring': 'An authorization is about to expire unused (sent 2 days before expiresAt).',
+  'payment.captured': 'Money was captured (amount: the captured amount).',
+  'payment.capture_pending': 'A capture is pending at Amazon (CaptureInitiated); payment.captured or payment.declined follows.',
+  'payment.canceled': 'The authorization was canceled (by the merchant, or expired unused); no money moved.',
+  'payment.declined': 'Amazon declined the charge (reasonCode says why).',
+  'refund.pending': 'A refund was created and is pending at Amazon (refundId, amount).',
+  'refund.succeeded': 'A refund completed (refundId, amount).',
+  'refund.failed': 'Amazon declined a refund (reasonCode says why).',
+  'order.closed': 'The order is done: the charge permission is closed; no further events for this checkout.',
+  'operator.attention_required': 'Something needs a person: an Amazon Pay call that may have moved money never got an answer, or a step cannot succeed (detail says which).',
+};
+
+const AmountSchema = z.object({ amount: z.string(), currencyCode: z.string() }).openapi('EventAmount');
+
+export const MerchantEventSchema = z
+  .object({
+    id: z.string().openapi({ description: 'Stable id, also the webhook-id header: the receiver\'s deduplication key.', example: 'evt_checkout-bd504926-f659-4ad7-a1a9-9a747aaf5275_2' }),
+    type: z.enum(MERCHANT_EVENT_TYPES),
+    timestamp: z.string().openapi({ description: 'When the transition happened (ISO-8601).' }),
+    data: z.object({
+      object: z.enum(['checkout', 'subscription']),
+      checkoutSessionId: z.string().nullable(),
+      merchantReferenceId: z.string().nullable(),
+      chargePermissionId: z.string().nullable(),
+      chargeId: z.string().nullable(),
+      refundId: z.string().nullable(),
+      subscriptionId: z.string().nullable(),
+      status: z.string().openapi({ description: "The checkout's (or subscription's) status after the transition." }),
+      state: z.string().nullable().openapi({ description: "The charge's or refund's Amazon state, for payment.* and refund.* events." }),
+      amount: AmountSchema.nullable(),
+      reasonCode: z.string().nullable(),
+      detail: z.string().nullable(),
+      expiresAt: z.string().nullable(),
+    }),
+  })
+  .openapi('MerchantEvent', { description: 'The JSON body of every webhook. No buyer personal data.' });
+
+const DeliverySchema = z
+  .object({
+    endpointId: z.string(),
+    status: z.enum(['Pending', 'Delivered', 'Failed', 'EndpointDisabled']),
+    attempts: z.array(z.object({ at: z.string(), statusCode: z.number().int().nullable(), error: z.string().nullable() })),
+    nextAttemptAt: z.string().nullable(),
+  })
+  .openapi('EventDelivery');
+
+export const EventViewSchema = MerchantEventSchema.extend({ deliveries: z.array(DeliverySchema) }).openapi('EventWithDeliveries');
+export const EventListSchema = z.object({ data: z.array(EventViewSchema) }).openapi('EventList');
+
+export const EventIdParamsSchema = z.object({
+  eventId: z
+    .string()
+    .regex(/^evt_[A-Za-z0-9._-]{1,200}_\d{1,9}$/, 'must be an event id (evt_…)')
+    .openapi({ param: { name: 'eventId', in: 'path' } }),
+});
+
+export const EndpointIdParamsSchema = z.object({
+  endpointId: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'must be an endpoint id (letters, digits, _ and -)')
+    .openapi({ param: { name: 'endpointId', in: 'path' } }),
+});
+
+export const RedeliverySchema = z
+  .object({
+    redeliveryId: z.string(),
+    status: z.enum(['Pending', 'Done']),
+    event: EventViewSchema.nullable().openapi({ description: 'The event with this redelivery\'s attempts, once done.' }),
+  })
+  .openapi('Redelivery');
+
+export const EndpointStatusSchema = z
+  .object({
+    endpointId: z.string(),
+    status: z.enum(['Enabled', 'Disabled']),
+    disabledAt: z.string().nullable(),
+    reason: z.string().nullable(),
+  })
+  .openapi('WebhookEndpointStatus');
