@@ -17,7 +17,7 @@ beforeAll(async () => {
   second = await startReceiver();
   const rotatedFrom = newSecret();
   stack = await startTestStack({
-    simulator: { delays: { refundMs: 300 } },
+    simulator: { delays: { refundMs: 300, pendingAuthorizationMs: 500 } },
     webhooks: {
       endpoints: [
         { id: 'orders', url: receiver.url, secrets: [receiver.secret] },
@@ -37,10 +37,10 @@ afterAll(async () => {
 const eventsFor = (r: Receiver, checkoutSessionId: string): MerchantEvent[] =>
   r.delivered().filter((e) => e.data.checkoutSessionId === checkoutSessionId);
 
-async function waitFor<T>(fn: () => T | undefined | false, what: string, timeoutMs = 30_000): Promise<T> {
+async function waitFor<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const v = fn();
+    const v = await fn();
     if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
@@ -85,6 +85,41 @@ describe('merchant events of a checkout (Standard Webhooks, verified by the stan
       expect(e.deliveries.map((d) => [d.endpointId, d.status])).toEqual([['orders', 'Delivered'], ['rotating', 'Delivered']]);
       expect(e.deliveries[0]!.attempts[0]).toMatchObject({ statusCode: 204, error: null });
     }
+  });
+
+  it.each([
+    ['declinedAtAmazon', 'Authorize', ['checkout.declined']],
+    ['buyerCancel', 'Authorize', ['checkout.canceled']],
+    ['pendingThenAuthorized', 'Authorize', ['checkout.completed', 'payment.authorization_pending', 'payment.authorized']],
+    ['pendingThenDeclined', 'Authorize', ['checkout.completed', 'payment.authorization_pending', 'payment.declined']],
+    ['happy', 'Confirm', ['checkout.completed']],
+  ] as const)('path %s (%s) emits exactly %j', async (method, intent, expected) => {
+    const amount = finalAmount('11.00', intent, { canHandlePendingAuthorization: true });
+    const { checkoutSessionId, handle } = await paidCheckout(stack, amount, method);
+    if (method.startsWith('pending')) await waitForStatus(handle, (s) => s.status !== 'AuthorizationPending');
+    const got = await waitFor(() => eventsFor(receiver, checkoutSessionId).length >= expected.length && eventsFor(receiver, checkoutSessionId), 'events');
+    // Nothing more follows for this checkout once its events are settled.
+    await waitFor(() => handle.query(eventsQuery).then((l) => l.every((e) => e.deliveries.every((d) => d.status === 'Delivered'))), 'settled');
+    expect(got.map((e) => e.type)).toEqual(expected);
+    expect((await handle.query(eventsQuery)).map((e) => e.type)).toEqual(expected);
+    if (method === 'declinedAtAmazon') expect(got[0]!.data).toMatchObject({ status: 'Declined', reasonCode: 'Declined', chargePermissionId: null });
+    if (method === 'pendingThenDeclined') expect(got[2]!.data).toMatchObject({ state: 'Declined', reasonCode: 'HardDeclined' });
+    await handle.terminate('test done').catch(() => undefined);
+  });
+
+  it('a refund Amazon declines: refund.pending, then refund.failed with the reason', async () => {
+    const { checkoutSessionId, handle } = await paidCheckout(stack, finalAmount('40.00', 'AuthorizeWithCapture'));
+    const original = stack.amazonPay.createRefund.bind(stack.amazonPay);
+    stack.amazonPay.createRefund = (body, opts) => original(body, { ...opts, simulationCode: 'RefundDeclined' });
+    try {
+      await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00'), requestId: randomUUID() }] });
+    } finally {
+      stack.amazonPay.createRefund = original;
+    }
+    const got = await waitFor(() => eventsFor(receiver, checkoutSessionId).length >= 4 && eventsFor(receiver, checkoutSessionId), 'events');
+    expect(got.map((e) => e.type)).toEqual(['checkout.completed', 'payment.captured', 'refund.pending', 'refund.failed']);
+    expect(got[3]!.data).toMatchObject({ state: 'Declined', reasonCode: 'AmazonRejected', amount: usd('5.00'), refundId: got[2]!.data.refundId });
+    await handle.terminate('test done');
   });
 
   it('a rotated secret: each request carries one signature per secret and verifies with either', async () => {
