@@ -5,6 +5,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { startTimeSkippingStack, type TimeSkippingStack } from '../support/time-skipping';
 import { captureUpdate, closeUpdate, refundUpdate, setFinalAmountUpdate } from '../../workflows/checkout-messages';
 import { amazonPayNotificationSignal } from '../../workflows/notification-messages';
+import { eventsQuery } from '../../workflows/events/messages';
 import { AmazonPayError } from '../../amazon-pay';
 import { countOf, finalAmount, openCheckout, paidCheckout, statusOf, usd } from './helpers';
 import { recordHistory } from './record';
@@ -204,6 +205,9 @@ describe('checkout deadlines (time-skipping)', () => {
       const described = await handle.describe();
       expect(described.memo?.unresolvedAmazonPayCall).toMatchObject({ operation: 'createRefund', input: { refundAmount: usd('8.00') } });
       expect(await statusOf(handle)).toMatchObject({ lastReasonCode: 'UnresolvedAmazonPayCall', final: false });
+      // The merchant's systems learn it without polling (issue 9): a merchant event for an operator.
+      const attention = (await handle.query(eventsQuery)).filter((e) => e.type === 'operator.attention_required');
+      expect(attention).toEqual([expect.objectContaining({ data: expect.objectContaining({ reasonCode: 'UnresolvedAmazonPayCall' }) })]);
       // The given-up 8.00 may have been refunded: it is held back from what is left to refund
       // (70.00 + min(15 %, 75) = 80.50; 7.00 refunded, 8.00 unknown: 65.50 left, not 73.50).
       const refused = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('66.00') }] }).catch((e: unknown) => e);
