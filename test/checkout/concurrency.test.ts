@@ -21,7 +21,7 @@ describe('concurrent operations on one checkout', () => {
     const { handle, outcome } = await paidCheckout(stack, finalAmount('100.00', 'AuthorizeWithCapture'));
     if (!outcome.completed) throw new Error('not completed');
     const before = await countOf(stack, 'createRefund');
-    const refunds = await Promise.all(['1.00', '2.00', '3.00', '3.00'].map((amount) => handle.executeUpdate(refundUpdate, { args: [{ amount: usd(amount) }] })));
+    const refunds = await Promise.all(['1.00', '2.00', '3.00', '3.00'].map((amount, i) => handle.executeUpdate(refundUpdate, { args: [{ amount: usd(amount), requestId: `refund-${i}` }] })));
     expect(new Set(refunds.map((r) => r.refundId)).size).toBe(4);
     expect(new Set(refunds.map((r) => r.number))).toEqual(new Set([1, 2, 3, 4]));
     expect((await countOf(stack, 'createRefund')) - before).toBe(4);
@@ -65,12 +65,12 @@ describe('concurrent operations on one checkout', () => {
   it('close waits for a pending refund to settle and refuses new refunds meanwhile', async () => {
     const { handle, outcome } = await paidCheckout(stack, finalAmount('60.00', 'AuthorizeWithCapture'));
     if (!outcome.completed) throw new Error('not completed');
-    const pending = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('10.00') }] });
+    const pending = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('10.00'), requestId: 'refund-1' }] });
     expect(pending.state).toBe('RefundInitiated');
     // Close answers at once while the refund is pending; the order finishes it once the refund settled.
     expect(await handle.executeUpdate(closeUpdate, { args: [{}] })).toMatchObject({ status: 'Closing', final: false });
     const before = await countOf(stack, 'createRefund');
-    expect((await updateFailure(handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00') }] }))).type).toBe('InvalidChargePermissionStatus');
+    expect((await updateFailure(handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00'), requestId: 'refund-2' }] }))).type).toBe('InvalidChargePermissionStatus');
     expect(await countOf(stack, 'createRefund')).toBe(before);
     const closed = await handle.result();
     expect(closed).toMatchObject({ status: 'Closed', final: true });

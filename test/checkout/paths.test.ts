@@ -91,7 +91,7 @@ describe('checkout paths (dev server + simulator)', () => {
     expect(charged).toMatchObject({ state: 'Authorized', chargeAmount: usd('12.00') });
     // The same request again (no Temporal update id: as after continue-as-new) gets the same charge.
     expect((await handle.executeUpdate(chargeUpdate, { args: [{ amount: usd('12.00'), requestId: 'ship-1' }] })).chargeId).toBe(charged.chargeId);
-    const second = await handle.executeUpdate(chargeUpdate, { args: [{}] }).catch((e: unknown) => e);
+    const second = await handle.executeUpdate(chargeUpdate, { args: [{ requestId: 'ship-2' }] }).catch((e: unknown) => e);
     expect((second as WorkflowUpdateFailedError).cause).toMatchObject({ type: 'InvalidChargePermissionStatus' });
     expect((await countOf(stack, 'createCharge')) - before).toBe(1);
 
@@ -151,7 +151,7 @@ describe('checkout paths (dev server + simulator)', () => {
     expect(await handle.result()).toMatchObject({ status: 'Closed', final: true, charge: null });
     expect((await stack.amazonPay.getChargePermission(outcome.chargePermissionId)).statusDetails.state).toBe('Closed');
     expect((await movements(outcome.chargePermissionId)).movements).toHaveLength(0);
-    const late = await handle.executeUpdate(chargeUpdate, { args: [{}] }).catch((e: unknown) => e);
+    const late = await handle.executeUpdate(chargeUpdate, { args: [{ requestId: 'late-charge' }] }).catch((e: unknown) => e);
     expect(late).toBeInstanceOf(Error);
   });
 
@@ -247,14 +247,14 @@ describe('checkout paths (dev server + simulator)', () => {
   it('refunds: partial, several, a declined one, and one over the limit refused before calling Amazon', async () => {
     const { handle, outcome } = await paidCheckout(stack, finalAmount('100.00', 'AuthorizeWithCapture'));
     if (!outcome.completed) throw new Error('not completed');
-    const first = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('30.00') }] });
+    const first = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('30.00'), requestId: 'refund-1' }] });
     expect(first).toMatchObject({ number: 1, state: 'RefundInitiated' });
     await waitForStatus(handle, (s) => s.refunds[0]?.state === 'Refunded');
 
     const original = stack.amazonPay.createRefund.bind(stack.amazonPay);
     stack.amazonPay.createRefund = (body, opts) => original(body, { ...opts, simulationCode: 'RefundDeclined' });
     try {
-      await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00') }] });
+      await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00'), requestId: 'refund-2' }] });
     } finally {
       stack.amazonPay.createRefund = original;
     }
@@ -263,12 +263,12 @@ describe('checkout paths (dev server + simulator)', () => {
 
     // 30 refunded; at most 100 + min(15 %, 75) = 115 in total: 90 more is refused by the workflow itself.
     const calls = await countOf(stack, 'createRefund');
-    const refused = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('90.00') }] }).catch((e: unknown) => e);
+    const refused = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('90.00'), requestId: 'refund-3' }] }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
     expect((refused as WorkflowUpdateFailedError).cause).toMatchObject({ type: 'TransactionAmountExceeded' });
     expect(await countOf(stack, 'createRefund')).toBe(calls);
 
-    await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('70.00') }] });
+    await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('70.00'), requestId: 'refund-4' }] });
     status = await waitForStatus(handle, (s) => s.refunds[2]?.state === 'Refunded');
     expect(status.refunds.map((r) => [r.number, r.state])).toEqual([
       [1, 'Refunded'],
@@ -370,9 +370,9 @@ describe('checkout paths (dev server + simulator)', () => {
   it('a long-lived order continues as new without losing its state', async () => {
     const { handle, outcome } = await paidCheckout(stack, finalAmount('40.00', 'AuthorizeWithCapture'), 'happy', { historyLimit: 30 });
     if (!outcome.completed) throw new Error('not completed');
-    await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('15.00') }] });
+    await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('15.00'), requestId: 'refund-1' }] });
     await waitForStatus(handle, (s) => s.refunds[0]?.state === 'Refunded');
-    await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00') }] });
+    await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00'), requestId: 'refund-2' }] });
     const status = await waitForStatus(handle, (s) => s.refunds[1]?.state === 'Refunded');
     expect((await handle.describe()).runId).not.toBe(handle.firstExecutionRunId);
     expect(status).toMatchObject({ status: 'Captured', chargePermissionId: outcome.chargePermissionId, charge: { chargeId: outcome.chargeId } });

@@ -59,9 +59,9 @@ describe('calls whose answer was lost', () => {
     await withoutIpns(async () => {
       const { handle, outcome } = await paidCheckout(stack, finalAmount('80.00', 'AuthorizeWithCapture'));
       if (!outcome.completed) throw new Error('not completed');
-      expect(await answerLost('createRefund', () => handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00') }] }))).toMatchObject({ type: 'Timeout' });
+      expect(await answerLost('createRefund', () => handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00'), requestId: 'refund-1' }] }))).toMatchObject({ type: 'Timeout' });
       const before = await countOf(stack, 'createRefund');
-      const next = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('7.00') }] });
+      const next = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('7.00'), requestId: 'refund-2' }] });
       expect(next).toMatchObject({ number: 2, amount: usd('7.00') });
       expect((await countOf(stack, 'createRefund')) - before).toBe(2); // the resend, then the new one
       const status = await waitForStatus(handle, (s) => s.refunds.length === 2);
@@ -106,7 +106,7 @@ describe('calls whose answer was lost', () => {
     await withoutIpns(async () => {
       const { handle, outcome } = await paidCheckout(stack, finalAmount('22.00', 'Confirm'));
       if (!outcome.completed) throw new Error('not completed');
-      await answerLost('createCharge', () => handle.executeUpdate(chargeUpdate, { args: [{ captureNow: true }] }));
+      await answerLost('createCharge', () => handle.executeUpdate(chargeUpdate, { args: [{ captureNow: true, requestId: 'ship-1' }] }));
       const before = await countOf(stack, 'createCharge');
       await handle.executeUpdate(closeUpdate, { args: [{}] });
       const closed = await handle.result();
