@@ -1,11 +1,9 @@
 /** The merchant's operations on a completed order: charge (intent Confirm), capture, cancel, refund, close. */
-import { condition, patched } from '@temporalio/workflow';
 import type { CaptureInput, ChargeInput, ChargeSummary, CheckoutStatus, Price, RefundInput, RefundSummary } from '../checkout-messages';
 import { fromMinor, refundLimitMinor, samePrice, toMinor } from './money';
 import type { CheckoutOwner } from './owner';
 import { asUpdateFailure, fail, writes } from './proxies';
 import { chargeCreated, refundCreated, resolveUnanswered, retryOfResolvedCharge, retryOfResolvedRefund, settles } from './unanswered';
-import { CLOSE_ANSWERS_AT_ONCE, RESEND_UNANSWERED } from './constants';
 import type { CreateChargeInput, CreateRefundInput, RefundView } from './views';
 
 /** The charge update's validator; a retry with the key that charged passes (it gets that charge). */
@@ -193,7 +191,7 @@ export async function refund(o: CheckoutOwner, req: RefundInput): Promise<Refund
   // Inline: recorded histories fix how many awaits lie between the activity's result and the
   // update's answer (the main loop's timers are ordered against it).
   s.resolvedUnkeyedRefund = null;
-  if (patched(RESEND_UNANSWERED)) s.unansweredRefund = { input, requestId: req.requestId ?? null };
+  s.unansweredRefund = { input, requestId: req.requestId ?? null };
   let view: RefundView;
   try {
     view = await writes.createRefund(input);
@@ -211,11 +209,6 @@ export async function refund(o: CheckoutOwner, req: RefundInput): Promise<Refund
 export async function close(o: CheckoutOwner, req: { reason?: string }): Promise<CheckoutStatus> {
   o.s.closeRequested ??= { reason: req.reason ?? 'Order complete' };
   o.version++;
-  if (patched(CLOSE_ANSWERS_AT_ONCE)) {
-    o.s.closeAnsweredAtOnce = true;
-    o.publish();
-    return o.status();
-  }
-  await condition(() => o.s.final);
+  o.publish();
   return o.status();
 }

@@ -47,8 +47,6 @@ export interface CheckoutState {
   /** Failed reads of the notification at the head of the inbox. */
   inboxHeadFailures?: number;
   closeRequested: { reason: string } | null;
-  /** The close was answered at once (CLOSE_ANSWERS_AT_ONCE): nobody waits in this run for it to finish. */
-  closeAnsweredAtOnce?: boolean;
   final: boolean;
   updatedAt: string;
 }
