@@ -144,6 +144,45 @@ describe('checkout paths (dev server + simulator)', () => {
     await handle.terminate('test done');
   });
 
+  it('a recurring charge over the monthly cap is refused as PeriodicAmountExceeded and never resent: the next charge goes out on its own', async () => {
+    // A recurring permission set up outside our amount step (the workflow learns it from its first read).
+    const created = await stack.amazonPay.createCheckoutSession(
+      {
+        storeId: STORE_ID,
+        webCheckoutDetails: { checkoutReviewReturnUrl: 'https://shop.example/review' },
+        chargePermissionType: 'Recurring',
+        recurringMetadata: { frequency: { unit: 'Month', value: '1' }, amount: usd('14.00') },
+      },
+      { idempotencyKey: randomUUID().replace(/-/g, '') },
+    );
+    const checkoutSessionId = created.checkoutSessionId;
+    await stack.admin.signIn(checkoutSessionId);
+    const session = await stack.amazonPay.updateCheckoutSession(checkoutSessionId, {
+      webCheckoutDetails: { checkoutResultReturnUrl: 'https://shop.example/result' },
+      paymentDetails: { paymentIntent: 'Confirm', chargeAmount: usd('14.00') },
+    });
+    await stack.admin.pay(session.webCheckoutDetails!.amazonPayRedirectUrl!, 'happy');
+    await stack.amazonPay.completeCheckoutSession(checkoutSessionId, { chargeAmount: usd('14.00') }, { idempotencyKey: randomUUID().replace(/-/g, '') });
+    const handle = await stack.temporal.workflow.start<typeof checkoutWorkflow>('checkoutWorkflow', {
+      workflowId: checkoutWorkflowId(checkoutSessionId),
+      taskQueue: stack.taskQueue,
+      args: [{ checkoutSessionId }],
+    });
+    await waitForStatus(handle, (st) => st.status === 'Confirmed' && st.completion?.completed === true);
+
+    const before = await countOf(stack, 'createCharge');
+    // The simulator's recurring cap is USD 1,000 a month.
+    const refused = await handle.executeUpdate(chargeUpdate, { args: [{ amount: usd('1000.01'), captureNow: true, requestId: 'cycle-1' }] }).catch((e: unknown) => e);
+    expect((refused as WorkflowUpdateFailedError).cause).toMatchObject({ type: 'PeriodicAmountExceeded' });
+    // Before it was a business answer it counted as unanswered: this charge would first resend the refused one.
+    const charged = await handle.executeUpdate(chargeUpdate, { args: [{ amount: usd('14.00'), captureNow: true, requestId: 'cycle-1b' }] });
+    expect(charged).toMatchObject({ state: 'Captured', chargeAmount: usd('14.00') });
+    expect((await countOf(stack, 'createCharge')) - before).toBe(2);
+    const { chargePermissionId } = await statusOf(handle);
+    expect((await movements(chargePermissionId!)).totals).toMatchObject({ captured: '14.00' });
+    await handle.terminate('test done');
+  });
+
   it('Confirm, then close without charging: the permission is closed and nothing moved', async () => {
     const { handle, outcome } = await paidCheckout(stack, finalAmount('9.00', 'Confirm'));
     if (!outcome.completed) throw new Error('not completed');

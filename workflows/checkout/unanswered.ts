@@ -10,23 +10,16 @@ import type { ChargeInput, ChargeSummary, Price, RefundSummary } from '../checko
 import { nowIso } from './constants';
 import { samePrice, toMinor } from './money';
 import type { CheckoutOwner } from './owner';
-import { answeredByAmazonType, reasonOf, writes } from './proxies';
+import { settlesTheCall } from '../payments/reason-codes';
+import { reasonOf, writes } from './proxies';
 import type { CreateChargeInput, RefundView } from './views';
 
 /** Resends before a call is given up and left to an operator (logged, and in the memo). */
 export const UNANSWERED_RESENDS = 5;
 
-/**
- * Codes that come before Amazon looks at the key (authentication, the key itself): they say
- * nothing about what an earlier attempt with this key did.
- */
-const SAY_NOTHING_ABOUT_THE_KEY = ['DuplicateIdempotencyKey', 'UnauthorizedAccess', 'InvalidAccountStatus', 'InvalidRequestSignature'];
-
-/** Whether a failed call is settled for good: Amazon refused it, or our client never sent it. */
+/** Whether a failed call is settled for good: Amazon refused it, or our client never sent it (reason-codes.ts). */
 export function settles(err: unknown): boolean {
-  const type = reasonOf(err);
-  if (type === 'InvalidRequest') return true; // refused by our client before sending: deterministic
-  return answeredByAmazonType(type) && !SAY_NOTHING_ABOUT_THE_KEY.includes(type!);
+  return settlesTheCall(reasonOf(err));
 }
 
 /**
