@@ -53,6 +53,7 @@ describe('the reason-code table', () => {
       expect([code, httpStatusOf(code)]).toEqual([code, 409]);
     }
     expect(httpStatusOf('ResourceNotFound')).toBe(404);
+    expect(httpStatusOf('idempotency_key_required')).toBe(400);
     for (const code of ['HardDeclined', 'SoftDeclined', 'TransactionAmountExceeded', 'CurrencyMismatch', 'InvalidParameterValue']) {
       expect([code, httpStatusOf(code)]).toEqual([code, 422]);
     }

@@ -23,7 +23,7 @@ export type ReasonCategory = 'business' | 'keyUnseen' | 'notSent' | 'transient' 
 export interface ReasonCode {
   category: ReasonCategory;
   /** What the API answers for a request that failed with this code. */
-  httpStatus: 404 | 409 | 422 | 503;
+  httpStatus: 400 | 404 | 409 | 422 | 503;
 }
 
 const business = (httpStatus: ReasonCode['httpStatus'] = 422): ReasonCode => ({ category: 'business', httpStatus });
@@ -83,6 +83,7 @@ export const REASON_CODES = {
   /** Amazon did not answer in time (retries or the interactive budget used up): retry later, same key. */
   AmazonPayUnavailable: ours(503),
   idempotency_key_reused: ours(422),
+  idempotency_key_required: ours(400),
 } as const satisfies Record<string, ReasonCode>;
 
 export type ReasonCodeName = keyof typeof REASON_CODES;
