@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import { AmazonPayError } from '../amazon-pay/errors';
 import { idempotencyKeyFor } from '../amazon-pay/idempotency';
+import { isRetryableReason } from '../workflows/payments/reason-codes';
 import type { CheckoutReview, ChargeSummary, FinalAmountInput, Price } from '../workflows/checkout-messages';
 import type {
   CaptureChargeInput,
@@ -148,15 +149,15 @@ function chargePermissionView(cp: ChargePermissionLike): ChargePermissionView {
 
 /**
  * Amazon's answer as a Temporal failure: `type` is Amazon's reasonCode so the workflow branches on
- * it by name; 429/5xx/timeouts stay retryable so the activity retry policy backs off and retries
- * with the same idempotency key.
+ * it by name; whether it is retried is the reason table's (transient codes: 429/5xx/timeouts, which
+ * the activity retry policy backs off and retries with the same idempotency key).
  */
 export function toApplicationFailure(err: unknown): unknown {
   if (!(err instanceof AmazonPayError)) return err;
   return ApplicationFailure.create({
     type: err.reasonCode,
     message: `Amazon Pay ${err.status || 'transport'} ${err.reasonCode}: ${err.message}`,
-    nonRetryable: !err.retryable,
+    nonRetryable: !isRetryableReason(err.reasonCode, err.retryable),
     details: [{ status: err.status, reasonCode: err.reasonCode, requestId: err.requestId ?? null, message: err.message }],
     cause: err,
   });

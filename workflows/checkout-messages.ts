@@ -100,19 +100,20 @@ export interface ChargeInput {
   canHandlePendingAuthorization?: boolean;
   /** Only with captureNow. */
   softDescriptor?: string;
-  /** The caller's idempotency key; a retry with it returns the first charge (see RefundInput). */
-  requestId?: string;
+  /** Required: the caller's idempotency key; a retry with it returns the first charge (see RefundInput). */
+  requestId: string;
 }
 
 export interface RefundInput {
   amount: Price;
   softDescriptor?: string;
   /**
-   * The caller's idempotency key (the API's Idempotency-Key). A refund with a key already used on
-   * this checkout returns the first refund, also after continue-as-new (where Temporal's update-id
-   * deduplication no longer reaches), and the key Amazon sees is derived from it.
+   * Required: the caller's idempotency key (the API's Idempotency-Key). A refund with a key already
+   * used on this checkout returns the first refund, also after continue-as-new (where Temporal's
+   * update-id deduplication no longer reaches), and the key Amazon sees is derived from it. Without
+   * one the update is refused (idempotency_key_required).
    */
-  requestId?: string;
+  requestId: string;
 }
 
 export interface ChargeSummary {

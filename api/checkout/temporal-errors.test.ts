@@ -18,6 +18,15 @@ describe('toApiError', () => {
     ['HardDeclined', 422],
     ['ResourceNotFound', 404],
     ['ServiceUnavailable', 503],
+    // From the reason table (workflows/payments/reason-codes.ts): a recurring limit is a refusal,
+    // an Amazon processing failure or an unreadable answer is worth retrying later.
+    ['PeriodicAmountExceeded', 422],
+    ['ProcessingFailure', 503],
+    ['InvalidResponse', 503],
+    ['AmazonPayUnavailable', 503],
+    ['UnresolvedAmazonPayCall', 409],
+    // Codes nothing throws are no longer listed: a business refusal like any unknown type.
+    ['InvalidState', 422],
   ])('an update failing with ApplicationFailure %s -> %i, code = the type', (type, status) => {
     const err = toApiError(rejected(type), 's-1');
     expect(err).toBeInstanceOf(ApiError);

@@ -6,45 +6,18 @@ import {
   WorkflowUpdateRPCTimeoutOrCancelledError,
 } from '@temporalio/client';
 import { ApplicationFailure, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
-import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ApiError } from '../errors';
+import { httpStatusOf } from '../../workflows/payments/reason-codes';
 
 /**
  * Turns what the Temporal client throws into the API's error shape. A workflow update rejected by
  * its validator, or failed with an ApplicationFailure of type X, becomes `code: X`, so the
- * storefront sees the same reason the workflow (or Amazon Pay) gave.
+ * storefront sees the same reason the workflow (or Amazon Pay) gave, with the HTTP status the reason
+ * table (workflows/payments/reason-codes.ts) gives it.
  */
 
-/** The checkout's state does not allow the operation (yet, or any more). */
-const CONFLICT = new Set([
-  'InvalidCheckoutSessionStatus',
-  'InvalidChargePermissionStatus',
-  'InvalidChargeStatus',
-  'CheckoutSessionCanceled',
-  'AmountMismatch',
-  'InvalidState',
-  'InvalidTransition',
-  'AlreadyFinal',
-  'NotCompleted',
-  'BuyerNotReturned',
-  'ChargeAmountNotSet',
-  'UnresolvedAmazonPayCall',
-  'CheckoutSessionOpen',
-  'CheckoutSessionNotReady',
-]);
 // gRPC status codes (grpc-js is only a transitive dependency).
 const grpcStatus = { DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8, UNAVAILABLE: 14 } as const;
-
-const NOT_FOUND = new Set(['ResourceNotFound', 'CheckoutSessionNotFound']);
-const UPSTREAM_UNAVAILABLE = new Set(['AmazonPayUnavailable', 'ServiceUnavailable', 'InternalServerError', 'NetworkError', 'Timeout', 'TooManyRequests']);
-
-/** HTTP status for an ApplicationFailure type; anything unlisted is a business rejection (422). */
-export function statusForFailureType(type: string): ContentfulStatusCode {
-  if (CONFLICT.has(type)) return 409;
-  if (NOT_FOUND.has(type)) return 404;
-  if (UPSTREAM_UNAVAILABLE.has(type)) return 503;
-  return 422;
-}
 
 function grpcCode(err: unknown): number | undefined {
   if (isGrpcServiceError(err)) return err.code;
@@ -69,7 +42,7 @@ export function toApiError(err: unknown, checkoutSessionId?: string): ApiError {
       return new ApiError(409, 'checkout_state_conflict', failure.message);
     }
     if (failure?.type) {
-      return new ApiError(statusForFailureType(failure.type), failure.type, failure.message || err.message, failureDetails(failure));
+      return new ApiError(httpStatusOf(failure.type), failure.type, failure.message || err.message, failureDetails(failure));
     }
     return new ApiError(422, err instanceof WorkflowUpdateFailedError ? 'update_rejected' : 'workflow_failed', err.cause?.message ?? err.message);
   }

@@ -14,6 +14,9 @@ describe('Amazon Pay activities', () => {
     expect(business).toMatchObject({ type: 'AmountMismatch', nonRetryable: true, details: [{ status: 409, requestId: 'r-1', message: 'amounts differ' }] });
     const throttled = toApplicationFailure(new AmazonPayError({ status: 429, reasonCode: 'TooManyRequests', message: 'slow down', retryable: true }));
     expect(throttled).toMatchObject({ type: 'TooManyRequests', nonRetryable: false });
+    // The reason table: a final answer is never retried, whatever status it came with.
+    const declined = toApplicationFailure(new AmazonPayError({ status: 500, reasonCode: 'HardDeclined', message: 'declined', retryable: true }));
+    expect(declined).toMatchObject({ type: 'HardDeclined', nonRetryable: true });
     const other = new Error('socket hang up');
     expect(toApplicationFailure(other)).toBe(other);
   });

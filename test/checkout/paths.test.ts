@@ -91,7 +91,7 @@ describe('checkout paths (dev server + simulator)', () => {
     expect(charged).toMatchObject({ state: 'Authorized', chargeAmount: usd('12.00') });
     // The same request again (no Temporal update id: as after continue-as-new) gets the same charge.
     expect((await handle.executeUpdate(chargeUpdate, { args: [{ amount: usd('12.00'), requestId: 'ship-1' }] })).chargeId).toBe(charged.chargeId);
-    const second = await handle.executeUpdate(chargeUpdate, { args: [{}] }).catch((e: unknown) => e);
+    const second = await handle.executeUpdate(chargeUpdate, { args: [{ requestId: 'ship-2' }] }).catch((e: unknown) => e);
     expect((second as WorkflowUpdateFailedError).cause).toMatchObject({ type: 'InvalidChargePermissionStatus' });
     expect((await countOf(stack, 'createCharge')) - before).toBe(1);
 
@@ -144,6 +144,45 @@ describe('checkout paths (dev server + simulator)', () => {
     await handle.terminate('test done');
   });
 
+  it('a recurring charge over the monthly cap is refused as PeriodicAmountExceeded and never resent: the next charge goes out on its own', async () => {
+    // A recurring permission set up outside our amount step (the workflow learns it from its first read).
+    const created = await stack.amazonPay.createCheckoutSession(
+      {
+        storeId: STORE_ID,
+        webCheckoutDetails: { checkoutReviewReturnUrl: 'https://shop.example/review' },
+        chargePermissionType: 'Recurring',
+        recurringMetadata: { frequency: { unit: 'Month', value: '1' }, amount: usd('14.00') },
+      },
+      { idempotencyKey: randomUUID().replace(/-/g, '') },
+    );
+    const checkoutSessionId = created.checkoutSessionId;
+    await stack.admin.signIn(checkoutSessionId);
+    const session = await stack.amazonPay.updateCheckoutSession(checkoutSessionId, {
+      webCheckoutDetails: { checkoutResultReturnUrl: 'https://shop.example/result' },
+      paymentDetails: { paymentIntent: 'Confirm', chargeAmount: usd('14.00') },
+    });
+    await stack.admin.pay(session.webCheckoutDetails!.amazonPayRedirectUrl!, 'happy');
+    await stack.amazonPay.completeCheckoutSession(checkoutSessionId, { chargeAmount: usd('14.00') }, { idempotencyKey: randomUUID().replace(/-/g, '') });
+    const handle = await stack.temporal.workflow.start<typeof checkoutWorkflow>('checkoutWorkflow', {
+      workflowId: checkoutWorkflowId(checkoutSessionId),
+      taskQueue: stack.taskQueue,
+      args: [{ checkoutSessionId }],
+    });
+    await waitForStatus(handle, (st) => st.status === 'Confirmed' && st.completion?.completed === true);
+
+    const before = await countOf(stack, 'createCharge');
+    // The simulator's recurring cap is USD 1,000 a month.
+    const refused = await handle.executeUpdate(chargeUpdate, { args: [{ amount: usd('1000.01'), captureNow: true, requestId: 'cycle-1' }] }).catch((e: unknown) => e);
+    expect((refused as WorkflowUpdateFailedError).cause).toMatchObject({ type: 'PeriodicAmountExceeded' });
+    // Before it was a business answer it counted as unanswered: this charge would first resend the refused one.
+    const charged = await handle.executeUpdate(chargeUpdate, { args: [{ amount: usd('14.00'), captureNow: true, requestId: 'cycle-1b' }] });
+    expect(charged).toMatchObject({ state: 'Captured', chargeAmount: usd('14.00') });
+    expect((await countOf(stack, 'createCharge')) - before).toBe(2);
+    const { chargePermissionId } = await statusOf(handle);
+    expect((await movements(chargePermissionId!)).totals).toMatchObject({ captured: '14.00' });
+    await handle.terminate('test done');
+  });
+
   it('Confirm, then close without charging: the permission is closed and nothing moved', async () => {
     const { handle, outcome } = await paidCheckout(stack, finalAmount('9.00', 'Confirm'));
     if (!outcome.completed) throw new Error('not completed');
@@ -151,7 +190,7 @@ describe('checkout paths (dev server + simulator)', () => {
     expect(await handle.result()).toMatchObject({ status: 'Closed', final: true, charge: null });
     expect((await stack.amazonPay.getChargePermission(outcome.chargePermissionId)).statusDetails.state).toBe('Closed');
     expect((await movements(outcome.chargePermissionId)).movements).toHaveLength(0);
-    const late = await handle.executeUpdate(chargeUpdate, { args: [{}] }).catch((e: unknown) => e);
+    const late = await handle.executeUpdate(chargeUpdate, { args: [{ requestId: 'late-charge' }] }).catch((e: unknown) => e);
     expect(late).toBeInstanceOf(Error);
   });
 
@@ -247,14 +286,14 @@ describe('checkout paths (dev server + simulator)', () => {
   it('refunds: partial, several, a declined one, and one over the limit refused before calling Amazon', async () => {
     const { handle, outcome } = await paidCheckout(stack, finalAmount('100.00', 'AuthorizeWithCapture'));
     if (!outcome.completed) throw new Error('not completed');
-    const first = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('30.00') }] });
+    const first = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('30.00'), requestId: 'refund-1' }] });
     expect(first).toMatchObject({ number: 1, state: 'RefundInitiated' });
     await waitForStatus(handle, (s) => s.refunds[0]?.state === 'Refunded');
 
     const original = stack.amazonPay.createRefund.bind(stack.amazonPay);
     stack.amazonPay.createRefund = (body, opts) => original(body, { ...opts, simulationCode: 'RefundDeclined' });
     try {
-      await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00') }] });
+      await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00'), requestId: 'refund-2' }] });
     } finally {
       stack.amazonPay.createRefund = original;
     }
@@ -263,12 +302,12 @@ describe('checkout paths (dev server + simulator)', () => {
 
     // 30 refunded; at most 100 + min(15 %, 75) = 115 in total: 90 more is refused by the workflow itself.
     const calls = await countOf(stack, 'createRefund');
-    const refused = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('90.00') }] }).catch((e: unknown) => e);
+    const refused = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('90.00'), requestId: 'refund-3' }] }).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
     expect((refused as WorkflowUpdateFailedError).cause).toMatchObject({ type: 'TransactionAmountExceeded' });
     expect(await countOf(stack, 'createRefund')).toBe(calls);
 
-    await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('70.00') }] });
+    await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('70.00'), requestId: 'refund-4' }] });
     status = await waitForStatus(handle, (s) => s.refunds[2]?.state === 'Refunded');
     expect(status.refunds.map((r) => [r.number, r.state])).toEqual([
       [1, 'Refunded'],
@@ -370,9 +409,9 @@ describe('checkout paths (dev server + simulator)', () => {
   it('a long-lived order continues as new without losing its state', async () => {
     const { handle, outcome } = await paidCheckout(stack, finalAmount('40.00', 'AuthorizeWithCapture'), 'happy', { historyLimit: 30 });
     if (!outcome.completed) throw new Error('not completed');
-    await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('15.00') }] });
+    await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('15.00'), requestId: 'refund-1' }] });
     await waitForStatus(handle, (s) => s.refunds[0]?.state === 'Refunded');
-    await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00') }] });
+    await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00'), requestId: 'refund-2' }] });
     const status = await waitForStatus(handle, (s) => s.refunds[1]?.state === 'Refunded');
     expect((await handle.describe()).runId).not.toBe(handle.firstExecutionRunId);
     expect(status).toMatchObject({ status: 'Captured', chargePermissionId: outcome.chargePermissionId, charge: { chargeId: outcome.chargeId } });

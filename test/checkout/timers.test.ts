@@ -119,7 +119,7 @@ describe('checkout deadlines (time-skipping)', () => {
   it('a notification whose object cannot be read is dropped after a few tries; the ones behind it are still applied', async () => {
     const { handle, outcome } = await paidCheckout(stack, finalAmount('50.00', 'AuthorizeWithCapture'));
     if (!outcome.completed) throw new Error('not completed');
-    const refund = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00') }] });
+    const refund = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00'), requestId: 'refund-1' }] });
     const original = stack.amazonPay.getChargePermission.bind(stack.amazonPay);
     let reads = 0;
     stack.amazonPay.getChargePermission = async () => {
@@ -149,7 +149,7 @@ describe('checkout deadlines (time-skipping)', () => {
     };
     let refund;
     try {
-      refund = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('3.00') }] });
+      refund = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('3.00'), requestId: 'refund-1' }] });
       await elapse(3 * DAY);
       expect((await handle.describe()).runId).not.toBe(handle.firstExecutionRunId);
       expect((await statusOf(handle)).refunds[0]).toMatchObject({ refundId: refund.refundId, state: 'RefundInitiated' });
@@ -187,7 +187,7 @@ describe('checkout deadlines (time-skipping)', () => {
       return answer;
     };
     try {
-      await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('7.00') }] }).catch(() => undefined);
+      await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('7.00'), requestId: 'refund-1' }] }).catch(() => undefined);
       expect((await statusOf(handle)).refunds).toHaveLength(0);
       await elapse(MINUTE);
       expect((await statusOf(handle)).refunds).toEqual([expect.objectContaining({ number: 1, amount: usd('7.00') })]);
@@ -199,7 +199,7 @@ describe('checkout deadlines (time-skipping)', () => {
         throw timeout();
       };
       const before = calls;
-      await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('8.00') }] }).catch(() => undefined);
+      await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('8.00'), requestId: 'refund-2' }] }).catch(() => undefined);
       await elapse(HOUR);
       expect(calls - before).toBe(1 + 5); // the call, then five resends backing off, then given up
       const described = await handle.describe();
@@ -210,7 +210,7 @@ describe('checkout deadlines (time-skipping)', () => {
       expect(attention).toEqual([expect.objectContaining({ data: expect.objectContaining({ reasonCode: 'UnresolvedAmazonPayCall' }) })]);
       // The given-up 8.00 may have been refunded: it is held back from what is left to refund
       // (70.00 + min(15 %, 75) = 80.50; 7.00 refunded, 8.00 unknown: 65.50 left, not 73.50).
-      const refused = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('66.00') }] }).catch((e: unknown) => e);
+      const refused = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('66.00'), requestId: 'refund-3' }] }).catch((e: unknown) => e);
       expect((refused as { cause?: { type?: string } }).cause?.type).toBe('TransactionAmountExceeded');
     } finally {
       stack.amazonPay.createRefund = original;

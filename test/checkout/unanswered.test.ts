@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AmazonPayError } from '../../amazon-pay';
 import { startTestStack, type TestStack } from '../support/stack';
-import { chargeUpdate, closeUpdate, refundUpdate } from '../../workflows/checkout-messages';
+import { chargeUpdate, closeUpdate, refundUpdate, type ChargeInput, type RefundInput } from '../../workflows/checkout-messages';
 import { countOf, finalAmount, paidCheckout, updateFailure, usd, waitForStatus } from './helpers';
 import { recordHistory } from './record';
 
@@ -43,6 +43,12 @@ async function withoutIpns(fn: () => Promise<void>): Promise<void> {
   }
 }
 
+/** The refunds the simulator holds for a charge. */
+async function refundsAtAmazon(chargeId: string): Promise<Array<{ refundId: string }>> {
+  const refunds = (await stack.admin.objects()).refunds as Array<{ refundId: string; chargeId: string }>;
+  return refunds.filter((r) => r.chargeId === chargeId);
+}
+
 /** Sends an update whose Amazon call happens but whose answer is lost; returns its failure. */
 async function answerLost(operation: 'createRefund' | 'createCharge', send: () => Promise<unknown>) {
   const restore = loseNextAnswer(operation);
@@ -59,43 +65,73 @@ describe('calls whose answer was lost', () => {
     await withoutIpns(async () => {
       const { handle, outcome } = await paidCheckout(stack, finalAmount('80.00', 'AuthorizeWithCapture'));
       if (!outcome.completed) throw new Error('not completed');
-      expect(await answerLost('createRefund', () => handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00') }] }))).toMatchObject({ type: 'Timeout' });
+      expect(await answerLost('createRefund', () => handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00'), requestId: 'refund-1' }] }))).toMatchObject({ type: 'Timeout' });
       const before = await countOf(stack, 'createRefund');
-      const next = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('7.00') }] });
+      const next = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('7.00'), requestId: 'refund-2' }] });
       expect(next).toMatchObject({ number: 2, amount: usd('7.00') });
       expect((await countOf(stack, 'createRefund')) - before).toBe(2); // the resend, then the new one
       const status = await waitForStatus(handle, (s) => s.refunds.length === 2);
       expect(status.refunds.map((r) => r.amount.amount)).toEqual(['5.00', '7.00']);
       // At Amazon: exactly these two refunds of the charge (the resend was replayed, not repeated).
-      const atAmazon = (await stack.admin.objects()).refunds.filter((r) => (r as { chargeId: string }).chargeId === outcome.chargeId);
-      expect(atAmazon.map((r) => (r as { refundId: string }).refundId).sort()).toEqual(status.refunds.map((r) => r.refundId).sort());
+      const atAmazon = await refundsAtAmazon(outcome.chargeId!);
+      expect(atAmazon.map((r) => r.refundId).sort()).toEqual(status.refunds.map((r) => r.refundId).sort());
       await handle.terminate('test done'); // the refunds settle by polling (IPNs are lost here)
       await recordHistory(handle, 'refund-answer-lost');
     });
   });
 
-  it('the same refund sent again without a key is that call\'s retry: it gets the first refund, Amazon refunds once', async () => {
+  it('the same refund sent again with its key is that call\'s retry: it gets the first refund, Amazon refunds once', async () => {
     await withoutIpns(async () => {
       const { handle, outcome } = await paidCheckout(stack, finalAmount('60.00', 'AuthorizeWithCapture'));
       if (!outcome.completed) throw new Error('not completed');
-      await answerLost('createRefund', () => handle.executeUpdate(refundUpdate, { args: [{ amount: usd('6.00') }] }));
-      const retried = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('6.00') }] });
+      await answerLost('createRefund', () => handle.executeUpdate(refundUpdate, { args: [{ amount: usd('6.00'), requestId: 'refund-1' }] }));
+      const retried = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('6.00'), requestId: 'refund-1' }] });
       expect(retried).toMatchObject({ number: 1, amount: usd('6.00') });
-      const atAmazon = (await stack.admin.objects()).refunds.filter((r) => (r as { chargeId: string }).chargeId === outcome.chargeId);
-      expect(atAmazon.map((r) => (r as { refundId: string }).refundId)).toEqual([retried.refundId]);
+      const atAmazon = (await refundsAtAmazon(outcome.chargeId!)).map((r) => r.refundId);
+      expect(atAmazon).toEqual([retried.refundId]);
       await handle.terminate('test done');
     });
+  });
+
+  it('a second refund of the same amount under another key is a second refund, also after the first one\'s answer was lost', async () => {
+    // Before, a keyless refund of the amount of one settled late was taken for its retry and swallowed.
+    await withoutIpns(async () => {
+      const { handle, outcome } = await paidCheckout(stack, finalAmount('60.00', 'AuthorizeWithCapture'));
+      if (!outcome.completed) throw new Error('not completed');
+      await answerLost('createRefund', () => handle.executeUpdate(refundUpdate, { args: [{ amount: usd('6.00'), requestId: 'refund-1' }] }));
+      const first = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('6.00'), requestId: 'refund-1' }] });
+      const second = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('6.00'), requestId: 'refund-2' }] });
+      expect(second).toMatchObject({ number: 2, amount: usd('6.00') });
+      expect(second.refundId).not.toBe(first.refundId);
+      expect((await refundsAtAmazon(outcome.chargeId!)).map((r) => r.refundId).sort()).toEqual([first.refundId, second.refundId].sort());
+      await handle.terminate('test done');
+    });
+  });
+
+  it('a refund or charge without a key is refused before anything is sent (idempotency_key_required)', async () => {
+    const { handle, outcome } = await paidCheckout(stack, finalAmount('30.00', 'AuthorizeWithCapture'));
+    if (!outcome.completed) throw new Error('not completed');
+    const before = await countOf(stack, 'createRefund');
+    // The type says requestId is required; an older client (or a hand-written call) may still omit it.
+    const keyless = { amount: usd('3.00') } as unknown as RefundInput;
+    expect(await updateFailure(handle.executeUpdate(refundUpdate, { args: [keyless] }))).toMatchObject({ type: 'idempotency_key_required' });
+    expect(await countOf(stack, 'createRefund')).toBe(before);
+    const confirm = await paidCheckout(stack, finalAmount('30.00', 'Confirm'));
+    const charges = await countOf(stack, 'createCharge');
+    expect(await updateFailure(confirm.handle.executeUpdate(chargeUpdate, { args: [{} as ChargeInput] }))).toMatchObject({ type: 'idempotency_key_required' });
+    expect(await countOf(stack, 'createCharge')).toBe(charges);
+    await Promise.all([handle.terminate('test done'), confirm.handle.terminate('test done')]);
   });
 
   it("a refund without an answer is adopted from its IPN, without another request", async () => {
     const { handle, outcome } = await paidCheckout(stack, finalAmount('40.00', 'AuthorizeWithCapture'));
     if (!outcome.completed) throw new Error('not completed');
-    await answerLost('createRefund', () => handle.executeUpdate(refundUpdate, { args: [{ amount: usd('4.00') }] }));
+    await answerLost('createRefund', () => handle.executeUpdate(refundUpdate, { args: [{ amount: usd('4.00'), requestId: 'refund-1' }] }));
     const status = await waitForStatus(handle, (s) => s.refunds[0]?.state === 'Refunded');
     expect(status.refunds).toEqual([expect.objectContaining({ number: 1, amount: usd('4.00'), state: 'Refunded' })]);
-    // The storefront retries the same refund without a key: it is that refund, not a second one.
+    // The storefront retries the same refund with its key: it is that refund, not a second one.
     const before = await countOf(stack, 'createRefund');
-    expect((await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('4.00') }] })).refundId).toBe(status.refunds[0]!.refundId);
+    expect((await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('4.00'), requestId: 'refund-1' }] })).refundId).toBe(status.refunds[0]!.refundId);
     expect(await countOf(stack, 'createRefund')).toBe(before);
     await handle.executeUpdate(closeUpdate, { args: [{}] });
     expect((await handle.result()).refunds).toHaveLength(1);
@@ -106,7 +142,7 @@ describe('calls whose answer was lost', () => {
     await withoutIpns(async () => {
       const { handle, outcome } = await paidCheckout(stack, finalAmount('22.00', 'Confirm'));
       if (!outcome.completed) throw new Error('not completed');
-      await answerLost('createCharge', () => handle.executeUpdate(chargeUpdate, { args: [{ captureNow: true }] }));
+      await answerLost('createCharge', () => handle.executeUpdate(chargeUpdate, { args: [{ captureNow: true, requestId: 'ship-1' }] }));
       const before = await countOf(stack, 'createCharge');
       await handle.executeUpdate(closeUpdate, { args: [{}] });
       const closed = await handle.result();

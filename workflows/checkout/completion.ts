@@ -2,9 +2,9 @@
  * Up to completion: the amount, the one Complete Checkout Session call every complete shares,
  * and Amazon's 24 h deadline for the buyer.
  */
-import { condition, log, patched } from '@temporalio/workflow';
+import { condition, log } from '@temporalio/workflow';
 import type { CheckoutReview, CompletionOutcome, FinalAmountInput, FinalAmountResult } from '../checkout-messages';
-import { CHARGE_PERMISSION_LIFETIME_MS, CONFIRM_CHARGES_LATER, DAY, DEADLINE_GRACE_CHECKS, UNKNOWN_OBJECTS_END, msUntil } from './constants';
+import { CHARGE_PERMISSION_LIFETIME_MS, DAY, DEADLINE_GRACE_CHECKS, msUntil } from './constants';
 import { samePrice } from './money';
 import type { CheckoutOwner } from './owner';
 import { asUpdateFailure, fail, reads, reasonOf, writes } from './proxies';
@@ -88,18 +88,14 @@ async function settle(o: CheckoutOwner, session: CheckoutSessionView): Promise<C
     o.applyCharge(await reads.getCharge(session.chargeId));
   } else {
     o.setStatus('Confirmed');
-    if (patched(CONFIRM_CHARGES_LATER)) {
-      // The merchant charges later (chargeUpdate) or closes; the permission's expiry bounds the wait.
-      let expiresAt: string | null = null;
-      try {
-        expiresAt = (await reads.getChargePermission(session.chargePermissionId)).expiresAt;
-      } catch (err) {
-        log.warn('could not read the charge permission; assuming Amazon’s 180 days', { chargePermissionId: session.chargePermissionId, error: String(err) });
-      }
-      s.chargePermissionExpiresAt = expiresAt ?? new Date(Date.now() + CHARGE_PERMISSION_LIFETIME_MS).toISOString();
-    } else {
-      s.final = true;
+    // The merchant charges later (chargeUpdate) or closes; the permission's expiry bounds the wait.
+    let expiresAt: string | null = null;
+    try {
+      expiresAt = (await reads.getChargePermission(session.chargePermissionId)).expiresAt;
+    } catch (err) {
+      log.warn('could not read the charge permission; assuming Amazon’s 180 days', { chargePermissionId: session.chargePermissionId, error: String(err) });
     }
+    s.chargePermissionExpiresAt = expiresAt ?? new Date(Date.now() + CHARGE_PERMISSION_LIFETIME_MS).toISOString();
   }
   s.completion = {
     completed: true,
@@ -205,7 +201,7 @@ export async function awaitCompletion(o: CheckoutOwner): Promise<void> {
         try {
           return (await settle(o, await reads.getCheckoutSession(sid))) ?? false;
         } catch (err) {
-          if (reasonOf(err) !== 'ResourceNotFound' || !patched(UNKNOWN_OBJECTS_END)) throw err;
+          if (reasonOf(err) !== 'ResourceNotFound') throw err;
           return endAsUnknown(o);
         }
       }),

@@ -20,29 +20,11 @@ export const HISTORY_LIMIT = 5_000;
 export const AUTHORIZATION_LIFETIME_MS = 30 * DAY;
 /** A OneTime charge permission lives 180 days (Amazon closes it then). */
 export const CHARGE_PERMISSION_LIFETIME_MS = 180 * DAY;
-/**
- * patched() ids. Checkouts completed with intent Confirm used to end at once (Confirmed); since
- * this patch they wait for a charge or a close. Histories recorded before it replay as they ran.
+/*
+ * patched() ids go here, one per change that a recorded history (test/fixtures/histories) meets;
+ * test/replay.test.ts proves those histories still replay. (The ids from before the first release
+ * were collapsed into the code when the fixtures were re-recorded.)
  */
-export const CONFIRM_CHARGES_LATER = 'confirm-charges-later';
-/** The exclusive section re-checks after waking (before, two waiters woken together both ran). */
-export const EXCLUSIVE_RECHECKS = 'exclusive-rechecks';
-/** A step failing for long lets the order loop continue as new instead of retrying in place. */
-export const GUARDED_YIELDS = 'guarded-yields';
-/** Objects Amazon does not know (ResourceNotFound) end the order instead of being retried. */
-export const UNKNOWN_OBJECTS_END = 'unknown-objects-end';
-/** A notification whose object cannot be read is dropped after NOTIFICATION_ATTEMPTS. */
-export const DROP_UNREADABLE_NOTIFICATIONS = 'drop-unreadable-notifications';
-/** A refund (or the Confirm charge) of ours learned from its IPN is adopted, not ignored. */
-export const ADOPT_FROM_NOTIFICATIONS = 'adopt-from-notifications';
-/** A Create Refund without an answer is stored and sent again (unanswered.ts). */
-export const RESEND_UNANSWERED = 'resend-unanswered';
-/**
- * Close records the intent and answers at once (status Closing); the order loop finishes it. Before,
- * the close update waited for the order to be final, so a step that kept failing hung every caller
- * and the run could not continue as new while they waited.
- */
-export const CLOSE_ANSWERS_AT_ONCE = 'close-answers-at-once';
 export const SEEN_NOTIFICATIONS_KEPT = 200;
 /** Reads of one notification's object before the notification is dropped (polling remains). */
 export const NOTIFICATION_ATTEMPTS = 3;

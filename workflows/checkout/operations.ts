@@ -1,21 +1,29 @@
 /** The merchant's operations on a completed order: charge (intent Confirm), capture, cancel, refund, close. */
-import { condition, patched } from '@temporalio/workflow';
 import type { CaptureInput, ChargeInput, ChargeSummary, CheckoutStatus, Price, RefundInput, RefundSummary } from '../checkout-messages';
 import { fromMinor, refundLimitMinor, samePrice, toMinor } from './money';
 import type { CheckoutOwner } from './owner';
 import { asUpdateFailure, fail, writes } from './proxies';
-import { chargeCreated, refundCreated, resolveUnanswered, retryOfResolvedCharge, retryOfResolvedRefund, settles } from './unanswered';
-import { CLOSE_ANSWERS_AT_ONCE, RESEND_UNANSWERED } from './constants';
+import { chargeCreated, refundCreated, resolveUnanswered, settles } from './unanswered';
 import type { CreateChargeInput, CreateRefundInput, RefundView } from './views';
+
+/**
+ * Money moves only under the caller's key (the API's Idempotency-Key): without it a retry after a
+ * timeout cannot be told from a second charge or refund.
+ */
+function requireKey(req: { requestId?: unknown }): void {
+  if (typeof req.requestId !== 'string' || req.requestId === '') {
+    throw fail('idempotency_key_required', 'requestId (the Idempotency-Key) is required to charge or refund');
+  }
+}
 
 /** The charge update's validator; a retry with the key that charged passes (it gets that charge). */
 export function validateCharge(o: CheckoutOwner, req: ChargeInput): void {
   const s = o.s;
-  if (retryOfResolvedCharge(o, req)) return;
+  requireKey(req);
   if (s.givenUpCharge && !s.charge) {
     throw fail('UnresolvedAmazonPayCall', 'An earlier charge may have gone through at Amazon Pay without an answer; check Seller Central, then close this order');
   }
-  if (req.requestId && s.charge && s.chargeRequestId === req.requestId) {
+  if (s.charge && s.chargeRequestId === req.requestId) {
     if (!samePrice(req.amount ?? s.finalAmount?.chargeAmount ?? s.charge.chargeAmount, s.charge.chargeAmount)) {
       throw fail('idempotency_key_reused', `This Idempotency-Key already charged ${s.charge.chargeAmount.amount} ${s.charge.chargeAmount.currencyCode}`);
     }
@@ -48,25 +56,19 @@ export async function charge(o: CheckoutOwner, req: ChargeInput): Promise<Charge
     if (!(await resolveUnanswered(o))) throw stillUnresolved(o, 'charge');
   }
   validateCharge(o, req);
-  if (s.charge) return s.charge; // the same request again, or a plain retry of one settled late
-  let operationId: string;
-  if (req.requestId) {
-    operationId = `checkout/${o.sid}/charge/request/${req.requestId}`;
-  } else {
-    s.chargeCalls = (s.chargeCalls ?? 0) + 1;
-    operationId = `checkout/${o.sid}/charge/${s.chargeCalls}`;
-  }
+  if (s.charge) return s.charge; // the same request again (its key charged, possibly settled late)
   const input: CreateChargeInput = {
     chargePermissionId: s.chargePermissionId!,
     chargeAmount: chargeAmountOf(o, req),
     captureNow: req.captureNow ?? false,
     canHandlePendingAuthorization: req.canHandlePendingAuthorization ?? false,
     ...(req.softDescriptor ? { softDescriptor: req.softDescriptor } : {}),
-    operationId,
+    // The caller's key maps to one Amazon key, so its retries are deduplicated at Amazon as well.
+    operationId: `checkout/${o.sid}/charge/request/${req.requestId}`,
   };
-  s.unansweredCharge = { input, requestId: req.requestId ?? null };
+  s.unansweredCharge = { input, requestId: req.requestId };
   try {
-    return chargeCreated(o, await writes.createCharge(input), req.requestId ?? null);
+    return chargeCreated(o, await writes.createCharge(input), req.requestId);
   } catch (err) {
     // SoftDeclined, HardDeclined, TransactionAmountExceeded ...: settled, the order stays Confirmed.
     if (settles(err)) s.unansweredCharge = null;
@@ -133,7 +135,7 @@ export async function cancel(o: CheckoutOwner, req: { reason?: string }): Promis
 
 /** The refund an idempotency key already created; the same key with another amount is refused. */
 function earlierRefund(o: CheckoutOwner, req: RefundInput): RefundSummary | undefined {
-  const refundId = req.requestId ? o.s.refundRequests?.[req.requestId] : undefined;
+  const refundId = o.s.refundRequests?.[req.requestId];
   const earlier = refundId ? o.s.refunds.find((r) => r.refundId === refundId) : undefined;
   if (earlier && (earlier.amount.currencyCode !== req.amount.currencyCode || toMinor(earlier.amount) !== toMinor(req.amount))) {
     throw fail('idempotency_key_reused', `This Idempotency-Key already refunded ${earlier.amount.amount} ${earlier.amount.currencyCode}`);
@@ -143,7 +145,8 @@ function earlierRefund(o: CheckoutOwner, req: RefundInput): RefundSummary | unde
 
 /** The refund update's validator: a repeated request passes (it gets the first answer). */
 export function validateRefund(o: CheckoutOwner, req: RefundInput): void {
-  if (earlierRefund(o, req) || retryOfResolvedRefund(o, req)) return;
+  requireKey(req);
+  if (earlierRefund(o, req)) return;
   // Closing releases the charge permission; a refund started now could outlive the order. (Only
   // here: a refund accepted before the close still runs, and the close waits for it.)
   if (o.s.closeRequested) throw fail('InvalidChargePermissionStatus', 'The order is being closed; no new refunds');
@@ -171,29 +174,20 @@ export async function refund(o: CheckoutOwner, req: RefundInput): Promise<Refund
     // An earlier call that got no answer may have refunded: send it again first, as it was.
     if (!(await resolveUnanswered(o))) throw stillUnresolved(o, 'refund');
   }
-  // The same request without a key, after its call was settled late, is that call's retry.
-  const earlier = earlierRefund(o, req) ?? retryOfResolvedRefund(o, req);
+  // The same key again (its call possibly settled late, by a resend or an IPN) gets its refund.
+  const earlier = earlierRefund(o, req);
   if (earlier) return earlier;
   checkRefundable(o, req.amount);
-  // A caller's key maps to one Amazon key, so its retries are deduplicated at Amazon as well;
-  // without one, every call has a key of its own.
-  let operationId: string;
-  if (req.requestId) {
-    operationId = `checkout/${o.sid}/refund/request/${req.requestId}`;
-  } else {
-    s.refundAttempts = (s.refundAttempts ?? s.refunds.length) + 1;
-    operationId = `checkout/${o.sid}/refund/${s.refundAttempts}`;
-  }
   const input: CreateRefundInput = {
     chargeId: s.charge!.chargeId,
     refundAmount: req.amount,
     ...(req.softDescriptor ? { softDescriptor: req.softDescriptor } : {}),
-    operationId,
+    // The caller's key maps to one Amazon key, so its retries are deduplicated at Amazon as well.
+    operationId: `checkout/${o.sid}/refund/request/${req.requestId}`,
   };
   // Inline: recorded histories fix how many awaits lie between the activity's result and the
   // update's answer (the main loop's timers are ordered against it).
-  s.resolvedUnkeyedRefund = null;
-  if (patched(RESEND_UNANSWERED)) s.unansweredRefund = { input, requestId: req.requestId ?? null };
+  s.unansweredRefund = { input, requestId: req.requestId };
   let view: RefundView;
   try {
     view = await writes.createRefund(input);
@@ -201,7 +195,7 @@ export async function refund(o: CheckoutOwner, req: RefundInput): Promise<Refund
     if (settles(err)) s.unansweredRefund = null;
     throw asUpdateFailure(err);
   }
-  return refundCreated(o, view, req.requestId ?? null);
+  return refundCreated(o, view, req.requestId);
 }
 
 /**
@@ -211,11 +205,6 @@ export async function refund(o: CheckoutOwner, req: RefundInput): Promise<Refund
 export async function close(o: CheckoutOwner, req: { reason?: string }): Promise<CheckoutStatus> {
   o.s.closeRequested ??= { reason: req.reason ?? 'Order complete' };
   o.version++;
-  if (patched(CLOSE_ANSWERS_AT_ONCE)) {
-    o.s.closeAnsweredAtOnce = true;
-    o.publish();
-    return o.status();
-  }
-  await condition(() => o.s.final);
+  o.publish();
   return o.status();
 }

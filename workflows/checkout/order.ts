@@ -2,20 +2,17 @@
  * After completion the workflow owns the order until it is final: it reacts to IPNs, merchant
  * requests and Amazon's deadlines, polls pending objects, and closes the charge permission.
  */
-import { allHandlersFinished, condition, continueAsNew, log, patched, upsertMemo, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, log, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { ChargeSummary, CheckoutStatusName } from '../checkout-messages';
 import type { checkoutWorkflow } from '../checkout';
 import type { AmazonPayNotification } from '../notification-messages';
 import {
-  ADOPT_FROM_NOTIFICATIONS,
   AUTH_EXPIRY_WARNING_MS,
   DAY,
-  DROP_UNREADABLE_NOTIFICATIONS,
   HISTORY_LIMIT,
   NOTIFICATION_ATTEMPTS,
   PENDING_AUTHORIZATION_LIMIT_MS,
   REFUND_WINDOW_DAYS,
-  UNKNOWN_OBJECTS_END,
   nowIso,
   pollDelay,
 } from './constants';
@@ -28,15 +25,12 @@ export async function ownOrder(o: CheckoutOwner): Promise<void> {
   if (s.final) return;
   await registerNotifications(o);
   const longHistory = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > (o.input.historyLimit ?? HISTORY_LIMIT);
-  // A close caller that waits in this run (histories from before CLOSE_ANSWERS_AT_ONCE) pins the
-  // run: it must finish the order here. A close answered at once carries over in the state.
-  const closeCallerWaits = () => s.closeRequested !== null && !s.closeAnsweredAtOnce;
   while (!s.final) {
-    await o.guarded(() => step(o), { yieldWhen: () => longHistory() && !closeCallerWaits() });
-    if (longHistory() && !s.final && !closeCallerWaits()) {
-      // A close handler waits for this loop to finish the order: it must not wait for the close.
-      await condition(() => (allHandlersFinished() && !o.busy) || closeCallerWaits());
-      if (!closeCallerWaits()) await continueAsNew<typeof checkoutWorkflow>({ ...o.input, resume: s });
+    await o.guarded(() => step(o), { yieldWhen: longHistory });
+    if (longHistory() && !s.final) {
+      // Updates in flight would be lost by continueAsNew: let them finish (a close carries over in the state).
+      await condition(() => allHandlersFinished() && !o.busy);
+      await continueAsNew<typeof checkoutWorkflow>({ ...o.input, resume: s });
     }
   }
 }
@@ -68,20 +62,22 @@ async function step(o: CheckoutOwner): Promise<void> {
   if (pendingCharge) {
     if (await condition(changed, pollDelay(s.pendingPolls))) return;
     s.pendingPolls++;
-    await o.refreshCharge();
-    const since = s.pendingSince ? Date.parse(s.pendingSince) : Date.now();
-    if (s.charge?.state === 'AuthorizationInitiated' && Date.now() - since > PENDING_AUTHORIZATION_LIMIT_MS) {
-      log.error('authorization still pending after 24 h: canceling it', { chargeId: charge.chargeId });
-      await o.exclusive(async () => {
+    await o.exclusive(async () => {
+      await o.refreshCharge();
+      const since = s.pendingSince ? Date.parse(s.pendingSince) : Date.now();
+      if (s.charge?.state === 'AuthorizationInitiated' && Date.now() - since > PENDING_AUTHORIZATION_LIMIT_MS) {
+        log.error('authorization still pending after 24 h: canceling it', { chargeId: charge.chargeId });
         o.applyCharge(await writes.cancelCharge({ chargeId: charge.chargeId, cancellationReason: 'Authorization pending too long' }));
-      });
-    }
+      }
+    });
     return;
   }
   if (pendingRefund) {
     if (await condition(changed, pollDelay(s.refundPolls))) return;
     s.refundPolls++;
-    o.applyRefund(await reads.getRefund(pendingRefund.refundId));
+    await o.exclusive(async () => {
+      o.applyRefund(await reads.getRefund(pendingRefund.refundId));
+    });
     return;
   }
   switch (charge.state) {
@@ -141,7 +137,7 @@ async function awaitCaptureOrExpiry(o: CheckoutOwner, charge: ChargeSummary, cha
   const wait = left > 0 ? left : pollDelay(s.pendingPolls++);
   if (await condition(changed, wait)) return;
   // Amazon cancels it (Canceled/ExpiredUnused); the GET confirms rather than assumes.
-  await o.refreshCharge();
+  await o.exclusive(() => o.refreshCharge());
 }
 
 /** Closes the charge permission and ends the order, unless something is still on its way. */
@@ -160,7 +156,7 @@ async function closeOrder(o: CheckoutOwner, reason: string, finalStatus: Checkou
     // Amazon closes a OneTime charge permission by itself once the order is fully captured; one
     // it no longer knows (ResourceNotFound) cannot be closed either: retrying would never end.
     const reason = reasonOf(err);
-    if (reason === 'ResourceNotFound' && patched(UNKNOWN_OBJECTS_END)) {
+    if (reason === 'ResourceNotFound') {
       log.warn('charge permission unknown to Amazon Pay; closing the order without it', { chargePermissionId: cpId });
       if (finalStatus === 'Closed') o.setStatus('Closed');
       s.final = true;
@@ -182,12 +178,14 @@ async function processInbox(o: CheckoutOwner): Promise<void> {
   while (s.inbox.length > 0) {
     const n = s.inbox[0]!;
     try {
-      await applyNotification(o, n);
+      // Under the lock: an update at Amazon right now (a refund whose answer is on its way) must
+      // not see its object read and adopted from the IPN behind its back.
+      await o.exclusive(() => applyNotification(o, n));
     } catch (err) {
       // One notification whose object cannot be read must not hold up the others for ever: after
       // a few tries it is dropped (it is only a hint; the pending-object poll still reads the truth).
       s.inboxHeadFailures = (s.inboxHeadFailures ?? 0) + 1;
-      if (s.inboxHeadFailures < NOTIFICATION_ATTEMPTS || !patched(DROP_UNREADABLE_NOTIFICATIONS)) throw err;
+      if (s.inboxHeadFailures < NOTIFICATION_ATTEMPTS) throw err;
       log.error('dropping a notification whose object could not be read', { objectType: n.objectType, objectId: n.objectId, error: String(err) });
     }
     s.inboxHeadFailures = 0;
@@ -201,14 +199,14 @@ async function applyNotification(o: CheckoutOwner, n: AmazonPayNotification): Pr
   const ours = n.chargePermissionId === s.chargePermissionId;
   if (n.objectType === 'CHARGE' && s.charge?.chargeId === n.objectId) {
     await o.refreshCharge();
-  } else if (n.objectType === 'CHARGE' && ours && !s.charge && patched(ADOPT_FROM_NOTIFICATIONS)) {
+  } else if (n.objectType === 'CHARGE' && ours && !s.charge) {
     // Intent Confirm: a charge on our permission before we recorded one (its Create Charge got no
     // answer, or was given up): this is the order's charge.
     log.warn('adopting the charge learned from its notification', { chargeId: n.objectId });
     adoptCharge(o, await reads.getCharge(n.objectId));
   } else if (n.objectType === 'REFUND' && s.refunds.some((r) => r.refundId === n.objectId)) {
     o.applyRefund(await reads.getRefund(n.objectId));
-  } else if (n.objectType === 'REFUND' && ours && s.charge && patched(ADOPT_FROM_NOTIFICATIONS)) {
+  } else if (n.objectType === 'REFUND' && ours && s.charge) {
     const view = await reads.getRefund(n.objectId);
     if (view.chargeId === s.charge.chargeId) {
       // A refund of our charge we never heard back about (its Create Refund got no answer).

@@ -1,4 +1,5 @@
-import { ActivityFailure, ApplicationFailure, condition, log, patched, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, condition, log, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { Mutex } from 'async-mutex';
 import type {
   ChargeSummary,
   CheckoutStatus,
@@ -15,7 +16,7 @@ import {
   CheckoutStatus as CheckoutStatusKey,
   MerchantReferenceId,
 } from '../search-attributes';
-import { AUTHORIZATION_LIFETIME_MS, EXCLUSIVE_RECHECKS, GUARDED_YIELDS, SEEN_NOTIFICATIONS_KEPT, nowIso, pollDelay } from './constants';
+import { AUTHORIZATION_LIFETIME_MS, SEEN_NOTIFICATIONS_KEPT, nowIso, pollDelay } from './constants';
 import { checkoutWorkflowId } from '../checkout-messages';
 import { emptyOutbox, EventOutbox } from '../events/outbox';
 import { checkoutEventData, checkoutEvents, NOTHING_OBSERVED, observe } from './events';
@@ -51,8 +52,12 @@ export class CheckoutOwner {
   readonly s: CheckoutState;
   /** Bumped by every message that may change what the main loop waits for. */
   version = 0;
-  /** An exclusive section (an update or a loop step talking to Amazon) is running. */
-  busy = false;
+  /**
+   * Temporal runs update handlers and the main loop interleaved: every await (an activity) lets
+   * another one run. Whatever reads the state, calls Amazon and writes the result holds this lock,
+   * so those steps never interleave. Promise-based (no timers), hence deterministic in the sandbox.
+   */
+  private readonly lock = new Mutex();
   /** The first complete's answer, shared by every later complete. */
   completing: Promise<CompletionOutcome> | undefined;
   private published = '';
@@ -65,19 +70,20 @@ export class CheckoutOwner {
     this.outbox = new EventOutbox(checkoutWorkflowId(this.sid), (this.s.outbox ??= emptyOutbox()));
   }
 
-  async exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    // A loop, not one condition: the SDK releases every waiter whose condition holds in the same
-    // pass, so each one checks again after waking and only the first takes the section. It always
-    // waits once, even when free, so uncontended runs schedule exactly as recorded histories did.
-    do await condition(() => !this.busy);
-    while (this.busy && patched(EXCLUSIVE_RECHECKS));
-    this.busy = true;
-    try {
-      return await fn();
-    } finally {
-      this.busy = false;
-      this.version++;
-    }
+  /** An exclusive section (an update, or a loop step that reads or changes the order) is running. */
+  get busy(): boolean {
+    return this.lock.isLocked();
+  }
+
+  /** Runs fn under the lock, in arrival order. Not reentrant: never call it from inside fn. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.lock.runExclusive(async () => {
+      try {
+        return await fn();
+      } finally {
+        this.version++;
+      }
+    });
   }
 
   status(): CheckoutStatus {
@@ -105,7 +111,7 @@ export class CheckoutOwner {
   /** What callers and operators see: Closing while a close answered at once is being finished. */
   shownStatus(): CheckoutStatusName {
     const s = this.s;
-    return s.closeRequested && s.closeAnsweredAtOnce && !s.final ? 'Closing' : s.status;
+    return s.closeRequested && !s.final ? 'Closing' : s.status;
   }
 
   publish(): void {
@@ -235,7 +241,7 @@ export class CheckoutOwner {
         log.error('checkout step failed; retrying', { checkoutSessionId: this.sid, error: err.message, reasonCode: reasonOf(err) });
         this.publish();
         // Days of failures grow the history: let the caller continue as new, then try again there.
-        if (opts.yieldWhen?.() && patched(GUARDED_YIELDS)) return false;
+        if (opts.yieldWhen?.()) return false;
         await condition(() => this.s.final, pollDelay(attempt));
         if (this.s.final) return false;
       }

@@ -1,41 +1,12 @@
 import { ActivityFailure, ApplicationFailure, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
+import { NON_RETRYABLE_REASON_CODES } from '../payments/reason-codes';
 
-/** Amazon's business answers: never retried by Temporal, handled by name in the workflow. */
-const BUSINESS_REASON_CODES = [
-  'AmountMismatch',
-  'CheckoutSessionCanceled',
-  'InvalidCheckoutSessionStatus',
-  'InvalidChargePermissionStatus',
-  'InvalidChargeStatus',
-  'ChargePermissionNotModifiable',
-  'TransactionAmountExceeded',
-  'TransactionCountExceeded',
-  // Recurring limits: a charge refused for them was answered, so it is never resent (unanswered.ts).
-  'PeriodicAmountExceeded',
-  'CurrencyMismatch',
-  'SoftDeclined',
-  'HardDeclined',
-  'AmazonRejected',
-  'PaymentMethodNotAllowed',
-  'MFANotCompleted',
-  'TransactionTimedOut',
-  'ResourceNotFound',
-  'DuplicateIdempotencyKey',
-  'InvalidParameterValue',
-  'InvalidParameterCombination',
-  'MissingParameterValue',
-  'UnrecognizedField',
-  'InvalidIdempotencyKey',
-  'UnauthorizedAccess',
-  'InvalidAccountStatus',
-  'InvalidRequestSignature',
-];
 const retry = {
   initialInterval: '1s',
   backoffCoefficient: 2,
   maximumInterval: '1m',
-  nonRetryableErrorTypes: BUSINESS_REASON_CODES,
+  nonRetryableErrorTypes: [...NON_RETRYABLE_REASON_CODES],
 };
 const base: ActivityOptions = { startToCloseTimeout: '30s', heartbeatTimeout: '5s' };
 /** GETs are harmless to repeat: retry until they answer, within an hour. */
@@ -49,11 +20,6 @@ export function reasonOf(err: unknown): string | null {
   if (err instanceof ActivityFailure && err.cause instanceof ApplicationFailure) return err.cause.type ?? null;
   if (err instanceof ApplicationFailure) return err.type ?? null;
   return null;
-}
-
-/** Amazon answered with one of its business reasonCodes (see unanswered.ts for what settles a key). */
-export function answeredByAmazonType(type: string | null | undefined): boolean {
-  return !!type && BUSINESS_REASON_CODES.includes(type);
 }
 
 /** Update handlers must fail with an ApplicationFailure; anything else would fail the workflow task. */

@@ -1,4 +1,4 @@
-import type { ChargeSummary, CheckoutInput, CheckoutStatusName, CompletionOutcome, FinalAmountInput, Price, RefundSummary } from '../checkout-messages';
+import type { ChargeSummary, CheckoutInput, CheckoutStatusName, CompletionOutcome, FinalAmountInput, RefundSummary } from '../checkout-messages';
 import type { OutboxState } from '../events/outbox';
 import type { AmazonPayNotification } from '../notification-messages';
 import type { ObservedCheckout } from './events';
@@ -19,8 +19,7 @@ export interface CheckoutState {
   pendingSince: string | null;
   pendingPolls: number;
   captures: number;
-  /** Intent Confirm: Create Charge calls made, the caller's key of the one that charged, when the permission expires. */
-  chargeCalls?: number;
+  /** Intent Confirm: the caller's key of the charge that charged, when the permission expires. */
   chargeRequestId?: string | null;
   chargePermissionExpiresAt?: string | null;
   /** A Create Charge / Create Refund that got no answer: it may have happened, so it is sent again, as it was, before anything new. */
@@ -28,15 +27,10 @@ export interface CheckoutState {
   unansweredRefund?: UnansweredCall<CreateRefundInput> | null;
   /** Resends so far that got no answer either (unanswered.ts gives up after UNANSWERED_RESENDS). */
   unansweredResends?: number;
-  /** A stored call without a caller's key, settled later (resend or IPN): a plain retry of it gets its result. */
-  resolvedUnkeyedRefund?: { amount: Price; softDescriptor: string | null; refundId: string } | null;
-  resolvedUnkeyedCharge?: CreateChargeInput | null;
   /** Given up calls that may have moved money: refund headroom kept back, and no second charge. */
   givenUpRefundMinor?: number;
   givenUpCharge?: boolean;
   refunds: RefundSummary[];
-  /** Refund calls made without a caller's key (each one has a key of its own, never reused for another body). */
-  refundAttempts?: number;
   /** The caller's idempotency key -> refundId of the refund it created. */
   refundRequests?: Record<string, string>;
   refundPolls: number;
@@ -49,8 +43,6 @@ export interface CheckoutState {
   /** Failed reads of the notification at the head of the inbox. */
   inboxHeadFailures?: number;
   closeRequested: { reason: string } | null;
-  /** The close was answered at once (CLOSE_ANSWERS_AT_ONCE): nobody waits in this run for it to finish. */
-  closeAnsweredAtOnce?: boolean;
   final: boolean;
   updatedAt: string;
   /** Merchant events recorded and their deliveries (events/outbox.ts). */
@@ -61,7 +53,8 @@ export interface CheckoutState {
 
 export interface UnansweredCall<T> {
   input: T;
-  requestId: string | null;
+  /** The caller's key: a retry of the request that made the call is recognised by it. */
+  requestId: string;
 }
 
 export interface CheckoutWorkflowInput extends CheckoutInput {
@@ -89,7 +82,6 @@ export function initialState(input: CheckoutWorkflowInput): CheckoutState {
       pendingPolls: 0,
       captures: 0,
       refunds: [],
-      refundAttempts: 0,
       refundRequests: {},
       refundPolls: 0,
       capturedAt: null,

@@ -3,92 +3,55 @@
  * after every retry). Amazon may have acted on them, so such a call is never replaced by another
  * under a new key: it is remembered in the state and sent again, as it was (same key, same body),
  * before anything new, before the order closes, and on its own from the order loop. Amazon then
- * replays what it did, or does it now. An IPN for the object settles it too (order.ts).
+ * replays what it did, or does it now. An IPN for the object settles it too (order.ts). Every such
+ * call carries its caller's key (requestId), so a retry of the request is recognised by that key.
  */
 import { log, upsertMemo } from '@temporalio/workflow';
-import type { ChargeInput, ChargeSummary, Price, RefundSummary } from '../checkout-messages';
+import type { ChargeSummary, RefundSummary } from '../checkout-messages';
 import { nowIso } from './constants';
 import { samePrice, toMinor } from './money';
 import type { CheckoutOwner } from './owner';
-import { answeredByAmazonType, reasonOf, writes } from './proxies';
-import type { CreateChargeInput, RefundView } from './views';
+import { settlesTheCall } from '../payments/reason-codes';
+import { reasonOf, writes } from './proxies';
+import type { RefundView } from './views';
 
 /** Resends before a call is given up and left to an operator (logged, and in the memo). */
 export const UNANSWERED_RESENDS = 5;
 
-/**
- * Codes that come before Amazon looks at the key (authentication, the key itself): they say
- * nothing about what an earlier attempt with this key did.
- */
-const SAY_NOTHING_ABOUT_THE_KEY = ['DuplicateIdempotencyKey', 'UnauthorizedAccess', 'InvalidAccountStatus', 'InvalidRequestSignature'];
-
-/** Whether a failed call is settled for good: Amazon refused it, or our client never sent it. */
+/** Whether a failed call is settled for good: Amazon refused it, or our client never sent it (reason-codes.ts). */
 export function settles(err: unknown): boolean {
-  const type = reasonOf(err);
-  if (type === 'InvalidRequest') return true; // refused by our client before sending: deterministic
-  return answeredByAmazonType(type) && !SAY_NOTHING_ABOUT_THE_KEY.includes(type!);
+  return settlesTheCall(reasonOf(err));
 }
 
-/**
- * Records a refund Amazon created; clears the stored call it answers. Settled late (`late`: by a
- * resend or an IPN) and without a caller's key, it is remembered so a plain retry gets it.
- */
-export function refundCreated(o: CheckoutOwner, view: RefundView, requestId: string | null, late = false): RefundSummary {
+/** Records a refund Amazon created under the caller's key; clears the stored call it answers. */
+export function refundCreated(o: CheckoutOwner, view: RefundView, requestId: string): RefundSummary {
   const s = o.s;
-  const stored = s.unansweredRefund;
   s.unansweredRefund = null;
   const refund = o.recordRefund(view);
-  if (requestId) (s.refundRequests ??= {})[requestId] = view.refundId;
-  if (late && !requestId && stored) {
-    s.resolvedUnkeyedRefund = { amount: stored.input.refundAmount, softDescriptor: stored.input.softDescriptor ?? null, refundId: view.refundId };
-  }
+  (s.refundRequests ??= {})[requestId] = view.refundId;
   return refund;
 }
 
-/** Records the charge Amazon created; clears the stored call it answers (see refundCreated). */
-export function chargeCreated(o: CheckoutOwner, charge: ChargeSummary, requestId: string | null, late = false): ChargeSummary {
+/** Records the charge Amazon created under the caller's key; clears the stored call it answers. */
+export function chargeCreated(o: CheckoutOwner, charge: ChargeSummary, requestId: string): ChargeSummary {
   const s = o.s;
-  const stored = s.unansweredCharge;
   s.unansweredCharge = null;
   s.chargeRequestId = requestId;
-  if (late && !requestId && stored) s.resolvedUnkeyedCharge = stored.input;
   o.applyCharge(charge);
   return s.charge!;
-}
-
-/** A plain retry (no key) of a refund settled late gets that refund. */
-export function retryOfResolvedRefund(o: CheckoutOwner, req: { amount: Price; softDescriptor?: string; requestId?: string }): RefundSummary | undefined {
-  const r = o.s.resolvedUnkeyedRefund;
-  if (req.requestId || !r || !samePrice(r.amount, req.amount) || r.softDescriptor !== (req.softDescriptor ?? null)) return undefined;
-  return o.s.refunds.find((x) => x.refundId === r.refundId);
-}
-
-/** A plain retry (no key) of the charge call that was settled late gets that charge. */
-export function retryOfResolvedCharge(o: CheckoutOwner, req: ChargeInput): boolean {
-  const input = o.s.resolvedUnkeyedCharge;
-  return !req.requestId && !!o.s.charge && !!input && sameChargeRequest(input, req, o.s.finalAmount?.chargeAmount ?? input.chargeAmount);
-}
-
-function sameChargeRequest(input: CreateChargeInput, req: ChargeInput, defaultAmount: Price): boolean {
-  return (
-    samePrice(input.chargeAmount, req.amount ?? defaultAmount) &&
-    input.captureNow === (req.captureNow ?? false) &&
-    input.canHandlePendingAuthorization === (req.canHandlePendingAuthorization ?? false) &&
-    (input.softDescriptor ?? null) === (req.softDescriptor ?? null)
-  );
 }
 
 /** Records a charge learned from its IPN; if it answers the stored call, that call is settled. */
 export function adoptCharge(o: CheckoutOwner, charge: ChargeSummary): void {
   const stored = o.s.unansweredCharge;
-  if (stored && samePrice(charge.chargeAmount, stored.input.chargeAmount)) chargeCreated(o, charge, stored.requestId, true);
+  if (stored && samePrice(charge.chargeAmount, stored.input.chargeAmount)) chargeCreated(o, charge, stored.requestId);
   else o.applyCharge(charge);
 }
 
 /** Records a refund learned from its IPN; if it answers the stored call, that call is settled. */
 export function adoptRefund(o: CheckoutOwner, refund: RefundView): void {
   const stored = o.s.unansweredRefund;
-  if (stored && stored.input.chargeId === refund.chargeId && samePrice(stored.input.refundAmount, refund.amount)) refundCreated(o, refund, stored.requestId, true);
+  if (stored && stored.input.chargeId === refund.chargeId && samePrice(stored.input.refundAmount, refund.amount)) refundCreated(o, refund, stored.requestId);
   else o.recordRefund(refund);
 }
 
@@ -103,8 +66,8 @@ export async function resolveUnanswered(o: CheckoutOwner): Promise<boolean> {
     const stored = kind === 'charge' ? s.unansweredCharge : s.unansweredRefund;
     if (!stored) continue;
     try {
-      if (kind === 'charge') chargeCreated(o, await writes.createCharge(s.unansweredCharge!.input), stored.requestId, true);
-      else refundCreated(o, await writes.createRefund(s.unansweredRefund!.input), stored.requestId, true);
+      if (kind === 'charge') chargeCreated(o, await writes.createCharge(s.unansweredCharge!.input), stored.requestId);
+      else refundCreated(o, await writes.createRefund(s.unansweredRefund!.input), stored.requestId);
     } catch (err) {
       if (settles(err)) {
         // Refused now means refused then: the key holds one answer.
