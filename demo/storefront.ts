@@ -24,6 +24,8 @@ import type {
   ReviewSchema,
 } from '../api/checkout/schemas';
 import { checkoutWorkflowId } from '../workflows/checkout-messages';
+import { Webhook } from 'standardwebhooks';
+import type { MerchantEvent } from '../workflows/events/messages';
 import { html, jsonForScript, type SafeHtml } from './html';
 
 type ButtonConfig = z.infer<typeof ButtonConfigSchema>;
@@ -48,6 +50,8 @@ export interface DemoStorefrontOptions {
   temporalNamespace?: string;
   /** renderButton's merchantId (default the simulator's A2SIMULATORMRCH). */
   merchantId?: string;
+  /** The secret the payment service signs its webhooks with; set: POST /webhooks receives them. */
+  webhookSecret?: string;
   fetch?: typeof fetch;
 }
 
@@ -168,7 +172,32 @@ ${final ? '' : form('close', 'Close order')}
   const refundRows = (refunds: Refund[]) =>
     refunds.map((r) => html`<tr><th>Refund ${r.number}</th><td>${r.refundId}: ${r.amount.amount} ${r.amount.currencyCode}, ${r.state}</td></tr>`);
 
+  // The webhooks this shop received, newest first, deduplicated by webhook-id (demo: kept in memory).
+  const received: MerchantEvent[] = [];
+  const webhookRows = (checkoutSessionId: string) => {
+    const mine = received.filter((e) => e.data.checkoutSessionId === checkoutSessionId).slice(0, 20);
+    if (!options.webhookSecret) return html``;
+    return html`<h2>Webhooks received</h2>${mine.length === 0 ? html`<p>None yet.</p>` : html`<table>${mine.map((e) => html`<tr><th>${e.type}</th><td>${e.timestamp} <small>${e.id}</small></td></tr>`)}</table>`}`;
+  };
+
   const app = new Hono();
+
+  if (options.webhookSecret) {
+    const verifier = new Webhook(options.webhookSecret);
+    app.post('/webhooks', async (c) => {
+      const body = await c.req.text();
+      let event: MerchantEvent;
+      try {
+        // What the README tells merchants: verify with the standardwebhooks package before trusting a byte.
+        event = verifier.verify(body, Object.fromEntries(c.req.raw.headers)) as MerchantEvent;
+      } catch {
+        return c.text('invalid signature', 400);
+      }
+      if (!received.some((e) => e.id === event.id)) received.unshift(event);
+      received.length = Math.min(received.length, 200);
+      return c.body(null, 204);
+    });
+  }
 
   app.onError((err, c) => {
     const status = err instanceof DemoApiError ? (err.status >= 400 && err.status < 500 ? err.status : 502) : 500;
@@ -324,7 +353,7 @@ ${chargeRows(s.charge)}${refundRows(s.refunds)}
 <tr><th>Authorization expires</th><td>${s.deadlines.authorizationExpiresAt ?? '-'}</td></tr>
 <tr><th>Last reason code</th><td>${s.lastReasonCode ?? '-'}</td></tr>
 <tr><th>Updated</th><td>${s.updatedAt}</td></tr></table>
-<h2>Merchant actions</h2>${actions(id, s.status, s.final)}<p><a href="${orderUrl(id)}">Refresh</a></p>${workflowLink(id)}`,
+<h2>Merchant actions</h2>${actions(id, s.status, s.final)}${webhookRows(id)}<p><a href="${orderUrl(id)}">Refresh</a></p>${workflowLink(id)}`,
       ).toString(),
     );
   });

@@ -30,6 +30,7 @@ import {
   parseEnv,
   payloadCodecKeys,
   temporalConnectionOptions,
+  webhookEndpoints,
   type AmazonPayCredentials,
 } from '../config';
 import { generateCodecKey } from '../temporal/codec';
@@ -132,6 +133,11 @@ try {
   const temporal = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE, dataConverter });
   const nativeConnection = await NativeConnection.connect(connectionOptions);
   stack.push({ name: 'worker connection', stop: () => nativeConnection.close() });
+  // Merchant events go where WEBHOOK_ENDPOINTS says; unset, to the demo storefront (with the simulator).
+  const demoRuns = simulator !== undefined && env.DEMO_PORT !== 0;
+  let endpoints = webhookEndpoints(env);
+  const demoWebhookSecret = demoRuns && endpoints.length === 0 ? loadOrCreateSecret(dataDir, 'demo-webhook-secret', 'whsec_', 'base64') : undefined;
+  if (demoWebhookSecret) endpoints = [{ id: 'demo-storefront', url: `http://${env.API_HOST}:${env.DEMO_PORT}/webhooks`, secrets: [demoWebhookSecret] }];
   log('bundling workflows and starting the worker');
   const worker = await createPaymentWorker({
     connection: nativeConnection,
@@ -140,6 +146,7 @@ try {
     amazonPay,
     temporal,
     dataConverter,
+    webhooks: { endpoints, retryScheduleMs: env.WEBHOOK_RETRY_SCHEDULE.map((s) => s * 1000), timeoutMs: env.WEBHOOK_TIMEOUT_MS },
   });
   const running = worker.run();
   running.catch((err: unknown) => {
@@ -183,7 +190,7 @@ try {
 
   // A demo shop to click through a checkout, only against the simulator (it is not the product).
   let demoUrl: string | undefined;
-  if (simulator && env.DEMO_PORT !== 0) {
+  if (simulator && demoRuns) {
     const { startDemoStorefront } = await import('../demo/storefront');
     const demo = await startDemoStorefront({
       apiUrl,
@@ -193,6 +200,7 @@ try {
       amazonPayScriptUrl: `${simulator.url}/checkout.js`,
       temporalUiUrl: uiUrl ?? null,
       temporalNamespace: env.TEMPORAL_NAMESPACE,
+      ...(demoWebhookSecret ? { webhookSecret: demoWebhookSecret } : {}),
     });
     demoUrl = demo.url;
     stack.push({ name: 'demo storefront', stop: () => demo.close() });
@@ -210,7 +218,8 @@ try {
     Codec endpoint      ${apiUrl}/codec   token ${codecToken}${env.CODEC_SERVER_TOKEN || env.CODEC_SERVER_TOKEN_FILE ? '' : ` (generated, stored in ${join(dataDir, 'codec-server-token')})`}
                         temporal workflow show -w <id> --address ${address} --codec-endpoint ${apiUrl}/codec --codec-auth "Bearer <token>"
                         ${uiUrl ? 'the Web UI above already decodes through it' : `Web UI: Settings > Codec Server > ${apiUrl}/codec/<token>`}
-${demoUrl ? `    Demo storefront     ${demoUrl}   (a demo shop: buy something, then watch it in the Web UI)\n` : ''}    Amazon Pay          ${simulator ? `simulator at ${simulator.url} (admin: ${simulator.url}/__admin)` : credentials.baseUrl ?? `the real API (${credentials.region}, ${credentials.publicKeyId.toUpperCase().startsWith('LIVE') || !credentials.sandbox ? 'live' : 'sandbox'})`}
+${demoUrl ? `    Demo storefront     ${demoUrl}   (a demo shop: buy something, then watch it in the Web UI)\n` : ''}    Merchant events     ${endpoints.length === 0 ? 'recorded, sent nowhere (set WEBHOOK_ENDPOINTS)' : endpoints.map((e) => e.url).join(', ')}${demoWebhookSecret ? ' (the demo storefront verifies them)' : ''}
+    Amazon Pay          ${simulator ? `simulator at ${simulator.url} (admin: ${simulator.url}/__admin)` : credentials.baseUrl ?? `the real API (${credentials.region}, ${credentials.publicKeyId.toUpperCase().startsWith('LIVE') || !credentials.sandbox ? 'live' : 'sandbox'})`}
 
   Ctrl-C stops everything.
 `);
@@ -240,10 +249,10 @@ function loadOrCreateCodecKeyFile(dataDir: string): string {
 }
 
 /** A development secret (API key, codec credential), generated once into the data folder. */
-function loadOrCreateSecret(dataDir: string, name: string, prefix: string): string {
+function loadOrCreateSecret(dataDir: string, name: string, prefix: string, encoding: 'base64url' | 'base64' = 'base64url'): string {
   const file = join(dataDir, name);
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  const secret = `${prefix}${randomBytes(24).toString('base64url')}`;
+  const secret = `${prefix}${randomBytes(24).toString(encoding)}`;
   writeFileSync(file, `${secret}\n`, { mode: 0o600 });
   return secret;
 }

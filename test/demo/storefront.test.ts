@@ -7,20 +7,39 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { html, jsonForScript } from '../../demo/html';
 import { startDemoStorefront, type RunningDemoStorefront } from '../../demo/storefront';
 import { startTestStack, type TestStack } from '../support/stack';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { newSecret } from '../events/receiver';
 
 let stack: TestStack;
 let shop: RunningDemoStorefront;
 const UI = 'http://ui.example:8233';
 
+const webhookSecret = newSecret();
+
+/** A port nobody listens on yet: the worker must know the shop's webhook URL before the shop starts. */
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const { port } = s.address() as AddressInfo;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
 beforeAll(async () => {
-  stack = await startTestStack({ simulator: { delays: { refundMs: 300 } } });
+  const port = await freePort();
+  stack = await startTestStack({
+    simulator: { delays: { refundMs: 300 } },
+    webhooks: { endpoints: [{ id: 'demo-storefront', url: `http://127.0.0.1:${port}/webhooks`, secrets: [webhookSecret] }], retryScheduleMs: [200, 500, 1000], timeoutMs: 5_000 },
+  });
   shop = await startDemoStorefront({
     apiUrl: stack.apiUrl,
     apiKey: stack.apiKey,
     amazonPayScriptUrl: `${stack.simulator.url}/checkout.js`,
     temporalUiUrl: UI,
     temporalNamespace: stack.namespace,
-    port: 0,
+    port,
+    webhookSecret,
   });
 });
 afterAll(async () => {
@@ -133,6 +152,21 @@ describe('demo storefront', () => {
     expect(refunded.status, refunded.body).toBe(303);
     const after = await browse(`${shop.url}/orders/${id}`);
     expect(after.body).toMatch(/<th>Refund 1<\/th><td>[^<]*: 5\.00 USD, (RefundInitiated|Refunded)<\/td>/);
+
+    // The shop received the payment service's webhooks, verified them, and shows them on the order page.
+    const deadline = Date.now() + 20_000;
+    let withEvents = after.body;
+    while (!withEvents.includes('refund.succeeded') && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+      withEvents = (await browse(`${shop.url}/orders/${id}`)).body;
+    }
+    for (const type of ['checkout.completed', 'payment.authorized', 'payment.captured', 'refund.pending', 'refund.succeeded']) expect(withEvents).toContain(`<th>${type}</th>`);
+    const forged = await fetch(`${shop.url}/webhooks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'webhook-id': 'evt_x_1', 'webhook-timestamp': String(Math.floor(Date.now() / 1000)), 'webhook-signature': 'v1,Zm9yZ2Vk' },
+      body: JSON.stringify({ id: 'evt_x_1', type: 'payment.captured', data: { checkoutSessionId: id } }),
+    });
+    expect(forged.status).toBe(400);
   });
 
   it('escapes every value it renders: an order reference with <script> stays text', async () => {
