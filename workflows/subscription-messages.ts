@@ -1,0 +1,95 @@
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { Price } from './checkout-messages';
+
+/**
+ * The messages a subscription workflow accepts. One workflow per recurring charge permission owns
+ * the subscription from sign-up to its last charge: Amazon Pay does no billing, so each cycle is a
+ * Create Charge this workflow makes, at a time computed from the anchor in the subscription's zone.
+ */
+
+export const subscriptionWorkflowId = (chargePermissionId: string): string => `subscription-${chargePermissionId}`;
+
+export const subscriptionSummary = (chargePermissionId: string, merchantReferenceId: string | null): string =>
+  `Amazon Pay subscription ${chargePermissionId}${merchantReferenceId ? ` for ${merchantReferenceId}` : ''}`;
+
+export type FrequencyUnit = 'Day' | 'Week' | 'Month' | 'Year';
+
+export interface BillingPlan {
+  unit: FrequencyUnit;
+  /** Every `value` units (1 = every month). */
+  value: number;
+  amount: Price;
+}
+
+/** Stripe's words, which merchants know. */
+export type SubscriptionStatusName = 'trialing' | 'active' | 'past_due' | 'paused' | 'canceled' | 'ended';
+
+export interface DunningPolicy {
+  /** Days after a soft decline before each new attempt (default 1, 3, 5). */
+  retryAfterDays: number[];
+  /** Days past due before the policy applies (default 14). */
+  graceDays: number;
+  /** What happens when the grace period runs out (default cancel). */
+  afterGrace: 'cancel' | 'pause';
+}
+
+export interface SubscriptionInput {
+  chargePermissionId: string;
+  checkoutSessionId: string;
+  merchantReferenceId: string | null;
+  plan: BillingPlan;
+  /** IANA zone the billing dates are computed in (default UTC). */
+  timeZone: string;
+  /** ISO instant of cycle 0; cycle n is anchor + n periods in timeZone, clamped to the month's end. */
+  anchor: string;
+  /** Cycle 0 was charged at checkout (AuthorizeWithCapture); else it is a free trial until cycle 1. */
+  firstChargeId: string | null;
+  dunning?: Partial<DunningPolicy>;
+  /** Days before a cycle the renewal_upcoming event goes out (default 3; 10 when the amount changed). */
+  noticeDays?: number;
+  /** Amazon region of the account, for the buyer's update-payment-method link. */
+  region?: 'na' | 'eu' | 'jp';
+}
+
+export interface CycleSummary {
+  /** 0 = the checkout's own charge (or the trial). */
+  n: number;
+  dueAt: string;
+  state: 'Scheduled' | 'Charging' | 'Paid' | 'Pending' | 'Failed' | 'Skipped' | 'Deferred';
+  attempts: number;
+  chargeId: string | null;
+  reasonCode: string | null;
+  amount: Price;
+}
+
+export interface SubscriptionStatus {
+  subscriptionId: string;
+  chargePermissionId: string;
+  checkoutSessionId: string;
+  merchantReferenceId: string | null;
+  status: SubscriptionStatusName;
+  plan: BillingPlan;
+  timeZone: string;
+  anchor: string;
+  nextBillingAt: string | null;
+  /** Set while past due: where the buyer fixes the payment method at Amazon. */
+  updatePaymentMethodUrl: string | null;
+  cancelAtPeriodEnd: boolean;
+  lastReasonCode: string | null;
+  /** The most recent cycles, newest last. */
+  cycles: CycleSummary[];
+  endedReason: string | null;
+  updatedAt: string;
+}
+
+export const subscriptionStatusQuery = defineQuery<SubscriptionStatus>('subscriptionStatus');
+
+export interface CancelSubscriptionInput {
+  /** true: nothing more is charged, the permission is closed when the paid period ends. */
+  atPeriodEnd: boolean;
+  reason?: string;
+}
+
+export const cancelSubscriptionUpdate = defineUpdate<SubscriptionStatus, [CancelSubscriptionInput]>('cancelSubscription');
+export const pauseSubscriptionUpdate = defineUpdate<SubscriptionStatus, []>('pauseSubscription');
+export const resumeSubscriptionUpdate = defineUpdate<SubscriptionStatus, []>('resumeSubscription');
