@@ -22,6 +22,18 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // The billing calendar again under a host zone other than the container's UTC: workflow
+          // code must not depend on the worker's zone (issue 10). Node re-reads TZ when it is set.
+          name: 'calendar-tz',
+          sequence: { groupOrder: 0 },
+          include: ['workflows/subscription/calendar.test.ts'],
+          env: { TZ: 'America/New_York' },
+          testTimeout: 20_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'integration',
           sequence: { groupOrder: 1 },
           include: ['test/**/*.test.ts'],
