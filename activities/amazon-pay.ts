@@ -37,6 +37,8 @@ interface CheckoutSessionLike {
   chargePermissionId?: Nullish<string>;
   chargeId?: Nullish<string>;
   expirationTimestamp?: Nullish<string>;
+  chargePermissionType?: Nullish<string>;
+  recurringMetadata?: Nullish<{ frequency?: Nullish<{ unit: string; value: string }>; amount?: Nullish<Price> }>;
 }
 interface ChargeLike {
   chargeId: string;
@@ -113,6 +115,11 @@ function sessionView(s: CheckoutSessionLike): CheckoutSessionView {
     chargeId: s.chargeId ?? null,
     chargeAmount: priceOf(s.paymentDetails?.chargeAmount),
     amazonPayRedirectUrl: s.webCheckoutDetails?.amazonPayRedirectUrl ?? null,
+    chargePermissionType: s.chargePermissionType === 'Recurring' ? 'Recurring' : 'OneTime',
+    recurringMetadata:
+      s.recurringMetadata?.frequency && s.recurringMetadata.frequency.unit !== 'Variable'
+        ? { unit: s.recurringMetadata.frequency.unit, value: Number(s.recurringMetadata.frequency.value), amount: priceOf(s.recurringMetadata.amount) }
+        : null,
   };
 }
 

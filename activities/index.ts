@@ -5,6 +5,7 @@ import type { AmazonPayClient } from '../amazon-pay';
 import { createAmazonPayActivities } from './amazon-pay';
 import { createCheckoutSessionActivities } from './checkout-session';
 import { createEventActivities, type EventActivityDeps } from './events';
+import { createSubscriptionActivities } from './subscriptions';
 import { createNotificationActivities } from './notifications';
 
 export interface ActivityDeps {
@@ -20,6 +21,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createCheckoutSessionActivities(deps),
     ...createNotificationActivities(deps),
     ...createEventActivities(deps),
+    ...createSubscriptionActivities(deps),
   };
 }
 

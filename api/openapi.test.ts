@@ -40,6 +40,11 @@ describe('openApiDocument', () => {
         'post /v1/events/{eventId}/redeliver',
         'get /v1/webhook-endpoints/{endpointId}',
         'post /v1/webhook-endpoints/{endpointId}/enable',
+        'get /v1/subscriptions/{subscriptionId}',
+        'get /v1/subscriptions/{subscriptionId}/events',
+        'post /v1/subscriptions/{subscriptionId}/cancel',
+        'post /v1/subscriptions/{subscriptionId}/pause',
+        'post /v1/subscriptions/{subscriptionId}/resume',
       ].sort(),
     );
   });

@@ -101,8 +101,11 @@ describe('documentation and deployment stay in step with the code', () => {
 
   it('docker-compose.yml registers exactly the search attributes the workflows use', () => {
     const compose = repoFile('docker-compose.yml');
-    const line = compose.match(/for sa in ([A-Za-z ]+); do/)![1]!.trim().split(/\s+/).sort();
-    expect(line).toEqual(Object.keys(searchAttributeTypes).sort());
+    // One loop per type: each name registered with the type the workflows use.
+    const registered = [...compose.matchAll(/for sa in ([A-Za-z ]+); do\s+temporal operator search-attribute create [^\n]*--type (\w+)/g)].flatMap((m) =>
+      m[1]!.trim().split(/\s+/).map((name) => `${name}=${m[2]}`),
+    );
+    expect(registered.sort()).toEqual(Object.entries(searchAttributeTypes).map(([name, type]) => `${name}=${type}`).sort());
   });
 });
 

@@ -1,4 +1,5 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { DunningPolicy } from './subscription-messages';
 
 /**
  * The messages a checkout workflow accepts. The API and tests import these; the workflow
@@ -62,6 +63,8 @@ export interface FinalAmountInput {
   softDescriptor?: string;
   merchantStoreName?: string;
   noteToBuyer?: string;
+  /** A Recurring checkout's subscription settings (workflows/subscription-messages.ts). */
+  subscription?: { timeZone?: string; noticeDays?: number; dunning?: Partial<DunningPolicy> };
 }
 
 export interface FinalAmountResult {
@@ -151,6 +154,8 @@ export interface CheckoutStatus {
   /** The answer every complete gets (null until the outcome is known), kept after the workflow ends. */
   completion: CompletionOutcome | null;
   final: boolean;
+  /** Recurring checkouts: the subscription that owns the charge permission from completion on. */
+  subscriptionId: string | null;
   updatedAt: string;
 }
 

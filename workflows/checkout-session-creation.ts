@@ -15,7 +15,8 @@ export interface CreateCheckoutSessionWorkflowInput {
   payload: {
     webCheckoutDetails: { checkoutReviewReturnUrl: string; checkoutCancelUrl?: string };
     storeId: string;
-    chargePermissionType: 'OneTime';
+    chargePermissionType: 'OneTime' | 'Recurring';
+    recurringMetadata?: { frequency: { unit: 'Day' | 'Week' | 'Month' | 'Year'; value: string }; amount: { amount: string; currencyCode: string } };
     merchantMetadata?: { merchantReferenceId?: string; merchantStoreName?: string };
   };
 }

@@ -87,7 +87,8 @@ export async function checkoutWorkflow(input: CheckoutWorkflowInput): Promise<Ch
   o.publish();
   try {
     if (!s.completion) await awaitCompletion(o);
-    if (s.completion?.completed) await ownOrder(o);
+    // A recurring checkout's order belongs to its subscription from here on.
+    if (s.completion?.completed && !s.subscriptionId) await ownOrder(o);
   } finally {
     // Not on continueAsNew: the next run keeps owning the notifications.
     if (s.final && s.notificationOwnerRegistered) await releaseNotifications(o);

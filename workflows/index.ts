@@ -5,3 +5,4 @@ export * from './checkout-session-creation';
 export * from './notifications';
 export * from './events/endpoint';
 export * from './events/redelivery';
+export * from './subscription';

@@ -16,6 +16,11 @@ export const WebhookDelivery = defineSearchAttributeKey('WebhookDelivery', 'KEYW
 /** On a webhook endpoint's workflow: Enabled or Disabled (the endpoint answered 410). */
 export const WebhookEndpointStatus = defineSearchAttributeKey('WebhookEndpointStatus', 'KEYWORD');
 
+/** trialing, active, past_due, paused, canceled, ended (workflows/subscription-messages.ts). */
+export const SubscriptionStatus = defineSearchAttributeKey('SubscriptionStatus', 'KEYWORD');
+/** When the subscription's next charge is due; absent once nothing more will be charged. */
+export const NextBillingAt = defineSearchAttributeKey('NextBillingAt', 'DATETIME');
+
 /** name -> type as the Temporal CLI spells it (`--search-attribute NAME=TYPE`). */
 export const searchAttributeTypes = {
   CheckoutStatus: 'Keyword',
@@ -26,4 +31,6 @@ export const searchAttributeTypes = {
   NotificationStatus: 'Keyword',
   WebhookDelivery: 'Keyword',
   WebhookEndpointStatus: 'Keyword',
+  SubscriptionStatus: 'Keyword',
+  NextBillingAt: 'Datetime',
 } as const;

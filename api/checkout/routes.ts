@@ -4,6 +4,7 @@ import { errorBody } from '../errors';
 import { jsonBodyLimit } from '../middleware/body-limit';
 import { routeErrorHandler } from '../middleware/route-errors';
 import { registerEventRoutes } from '../events/routes';
+import { registerSubscriptionRoutes } from '../subscriptions/routes';
 import { registerCheckoutRoutes } from './checkout-routes';
 import type { CheckoutRouteDeps } from './deps';
 import { registerReturnRoutes } from './return-routes';
@@ -36,6 +37,7 @@ export function createCheckoutRoutes(deps: CheckoutRouteDeps): OpenAPIHono {
   registerSessionRoutes(app, deps, guard);
   registerCheckoutRoutes(app, deps, guard);
   registerEventRoutes(app, deps, guard);
+  registerSubscriptionRoutes(app, deps, guard);
   registerReturnRoutes(app, deps);
   return app;
 }

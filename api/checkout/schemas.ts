@@ -101,6 +101,19 @@ export const ButtonConfigRequestSchema = z
     merchantReferenceId: MerchantReferenceIdSchema.optional(),
     merchantStoreName: MerchantStoreName.optional(),
     productType: z.enum(['PayAndShip', 'PayOnly']).default('PayAndShip'),
+    /** Recurring: the completed checkout starts a subscription that charges every cycle. */
+    chargePermissionType: z.enum(['OneTime', 'Recurring']).default('OneTime'),
+    recurringMetadata: z
+      .strictObject({
+        frequency: z.strictObject({ unit: z.enum(['Day', 'Week', 'Month', 'Year']), value: z.number().int().min(1).max(365) }),
+        amount: PriceSchema,
+      })
+      .optional()
+      .openapi({ description: 'Required with chargePermissionType Recurring: how often and how much each cycle charges.' }),
+  })
+  .superRefine((b, ctx) => {
+    if (b.chargePermissionType === 'Recurring' && !b.recurringMetadata) ctx.addIssue({ code: 'custom', path: ['recurringMetadata'], message: 'required when chargePermissionType is Recurring' });
+    if (b.chargePermissionType !== 'Recurring' && b.recurringMetadata) ctx.addIssue({ code: 'custom', path: ['recurringMetadata'], message: 'only with chargePermissionType Recurring' });
   })
   .openapi('ButtonConfigRequest');
 export type ButtonConfigRequest = z.infer<typeof ButtonConfigRequestSchema>;
@@ -122,6 +135,31 @@ export const FinalAmountRequestSchema = z
     softDescriptor: SoftDescriptor.optional(),
     merchantStoreName: MerchantStoreName.optional(),
     noteToBuyer: NoteToBuyer.optional(),
+    subscription: z
+      .strictObject({
+        timeZone: z
+          .string()
+          .max(64)
+          .refine((tz) => {
+            try {
+              new Intl.DateTimeFormat('en-US', { timeZone: tz });
+              return true;
+            } catch {
+              return false;
+            }
+          }, 'must be an IANA time zone, e.g. Europe/Berlin')
+          .optional(),
+        noticeDays: z.number().int().min(0).max(30).optional(),
+        dunning: z
+          .strictObject({
+            retryAfterDays: z.array(z.number().int().min(1).max(30)).max(8).optional(),
+            graceDays: z.number().int().min(1).max(60).optional(),
+            afterGrace: z.enum(['cancel', 'pause']).optional(),
+          })
+          .optional(),
+      })
+      .optional()
+      .openapi({ description: 'Recurring checkouts: the zone billing dates are computed in (default UTC), days of notice before each cycle, and the dunning policy.' }),
   })
   .superRefine((body, ctx) => {
     if (body.totalOrderAmount && body.totalOrderAmount.currencyCode !== body.chargeAmount.currencyCode) {
@@ -263,6 +301,7 @@ export const CheckoutStatusSchema = z
     deadlines: z.object({ checkoutExpiresAt: z.string().nullable(), authorizationExpiresAt: z.string().nullable() }),
     lastReasonCode: z.string().nullable(),
     final: z.boolean(),
+    subscriptionId: z.string().nullable().openapi({ description: 'Recurring checkouts: the subscription (GET /v1/subscriptions/{id}) that bills every later cycle.' }),
     updatedAt: z.string(),
   })
   .openapi('CheckoutStatus');

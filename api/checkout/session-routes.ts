@@ -33,7 +33,10 @@ export function createCheckoutSessionPayload(body: ButtonConfigRequest, storeId:
       ...(body.checkoutCancelUrl ? { checkoutCancelUrl: body.checkoutCancelUrl } : {}),
     },
     storeId,
-    chargePermissionType: 'OneTime' as const,
+    chargePermissionType: body.chargePermissionType,
+    ...(body.recurringMetadata
+      ? { recurringMetadata: { frequency: { unit: body.recurringMetadata.frequency.unit, value: String(body.recurringMetadata.frequency.value) }, amount: body.recurringMetadata.amount } }
+      : {}),
     ...(Object.keys(merchantMetadata).length > 0 ? { merchantMetadata } : {}),
   };
 }

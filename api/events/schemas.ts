@@ -19,6 +19,18 @@ export const EVENT_TYPE_DESCRIPTIONS: Record<MerchantEventType, string> = {
   'refund.failed': 'Amazon declined a refund (reasonCode says why).',
   'order.closed': 'The order is done: the charge permission is closed; no further events for this checkout.',
   'operator.attention_required': 'Something needs a person: an Amazon Pay call that may have moved money never got an answer, or a step cannot succeed (detail says which).',
+  'subscription.created': 'A recurring checkout completed and its subscription started (status trialing or active; nextBillingAt).',
+  'subscription.renewal_upcoming': 'A cycle will be charged soon (3 days before by default): tell the buyer (Amazon asks for 10 days when the amount changed).',
+  'subscription.charged': 'A billing cycle was charged (cycle, chargeId, amount).',
+  'subscription.charge_failed': 'A cycle was softly declined; it is retried at nextBillingAt (dunning).',
+  'subscription.charge_deferred': "Amazon's monthly recurring limit was reached: the cycle is charged when the next calendar month begins (nextBillingAt).",
+  'subscription.past_due': 'The buyer must act: detail is the Amazon page to update the payment method (or says a new checkout is needed); charging resumes once Amazon says the permission is Chargeable.',
+  'subscription.recovered': 'A past-due subscription was charged again successfully.',
+  'subscription.paused': 'No cycles are charged until it is resumed (by the merchant, or by the grace policy).',
+  'subscription.resumed': 'Billing continues from the anchor; cycles due while paused are not charged.',
+  'subscription.cancel_scheduled': 'The subscription cancels at the end of the paid period (nextBillingAt is null; expiresAt is when).',
+  'subscription.canceled': 'Canceled by the merchant or the grace policy: the charge permission is closed, nothing more is charged.',
+  'subscription.ended': 'Ended at Amazon (the buyer closed the permission, Amazon closed it or it expired): reasonCode says which; nothing more is charged.',
 };
 
 const AmountSchema = z.object({ amount: z.string(), currencyCode: z.string() }).openapi('EventAmount');
@@ -42,6 +54,8 @@ export const MerchantEventSchema = z
       reasonCode: z.string().nullable(),
       detail: z.string().nullable(),
       expiresAt: z.string().nullable(),
+      nextBillingAt: z.string().nullable().optional(),
+      cycle: z.number().int().nullable().optional(),
     }),
   })
   .openapi('MerchantEvent', { description: 'The JSON body of every webhook. No buyer personal data.' });

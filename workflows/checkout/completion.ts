@@ -9,6 +9,7 @@ import { samePrice } from './money';
 import type { CheckoutOwner } from './owner';
 import { asUpdateFailure, fail, reads, reasonOf, writes } from './proxies';
 import type { CheckoutSessionView } from './views';
+import type { FrequencyUnit } from '../subscription-messages';
 
 export async function review(o: CheckoutOwner): Promise<CheckoutReview> {
   try {
@@ -97,6 +98,7 @@ async function settle(o: CheckoutOwner, session: CheckoutSessionView): Promise<C
     }
     s.chargePermissionExpiresAt = expiresAt ?? new Date(Date.now() + CHARGE_PERMISSION_LIFETIME_MS).toISOString();
   }
+  if (session.chargePermissionType === 'Recurring' && session.recurringMetadata) await handOverToSubscription(o, session);
   s.completion = {
     completed: true,
     chargePermissionId: session.chargePermissionId,
@@ -221,4 +223,27 @@ export async function awaitCompletion(o: CheckoutOwner): Promise<void> {
   }
   // A complete that was in flight when the session expired answers from the state recorded above.
   await condition(() => !o.busy);
+}
+
+/**
+ * A Recurring checkout starts its subscription (once: the id is the charge permission's), which
+ * takes the permission's notifications and bills every later cycle; the checkout then ends.
+ */
+async function handOverToSubscription(o: CheckoutOwner, session: CheckoutSessionView): Promise<void> {
+  const { s } = o;
+  const meta = session.recurringMetadata!;
+  const options = s.finalAmount?.subscription ?? {};
+  const { subscriptionId } = await writes.startSubscription({
+    chargePermissionId: session.chargePermissionId!,
+    checkoutSessionId: o.sid,
+    merchantReferenceId: s.merchantReferenceId ?? s.finalAmount?.merchantReferenceId ?? null,
+    plan: { unit: meta.unit as FrequencyUnit, value: meta.value, amount: meta.amount ?? s.finalAmount!.chargeAmount },
+    timeZone: options.timeZone ?? 'UTC',
+    anchor: new Date().toISOString(),
+    firstChargeId: s.charge && ['Captured', 'Authorized', 'CaptureInitiated'].includes(s.charge.state) ? s.charge.chargeId : null,
+    ...(options.dunning ? { dunning: options.dunning } : {}),
+    ...(options.noticeDays !== undefined ? { noticeDays: options.noticeDays } : {}),
+  });
+  s.subscriptionId = subscriptionId;
+  s.final = true;
 }

@@ -104,6 +104,7 @@ export class CheckoutOwner {
       lastReasonCode: s.lastReasonCode,
       completion: s.completion,
       final: s.final,
+      subscriptionId: s.subscriptionId ?? null,
       updatedAt: s.updatedAt,
     };
   }

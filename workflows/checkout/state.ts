@@ -45,6 +45,8 @@ export interface CheckoutState {
   closeRequested: { reason: string } | null;
   final: boolean;
   updatedAt: string;
+  /** A Recurring checkout handed its charge permission to this subscription workflow, then ended. */
+  subscriptionId?: string | null;
   /** Merchant events recorded and their deliveries (events/outbox.ts). */
   outbox?: OutboxState;
   /** The checkout as last turned into merchant events (checkout/events.ts). */

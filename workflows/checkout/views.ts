@@ -16,6 +16,10 @@ export interface CheckoutSessionView {
   chargeId: string | null;
   chargeAmount: Price | null;
   amazonPayRedirectUrl: string | null;
+  /** Recurring: the completed checkout starts a subscription (workflows/subscription.ts). */
+  chargePermissionType?: 'OneTime' | 'Recurring';
+  /** The agreed frequency and amount of a Recurring session (Variable frequencies are not billed by us). */
+  recurringMetadata?: { unit: string; value: number; amount: Price | null } | null;
 }
 
 export interface RefundView {

@@ -24,6 +24,18 @@ export const MERCHANT_EVENT_TYPES = [
   'refund.failed',
   'order.closed',
   'operator.attention_required',
+  'subscription.created',
+  'subscription.renewal_upcoming',
+  'subscription.charged',
+  'subscription.charge_failed',
+  'subscription.charge_deferred',
+  'subscription.past_due',
+  'subscription.recovered',
+  'subscription.paused',
+  'subscription.resumed',
+  'subscription.cancel_scheduled',
+  'subscription.canceled',
+  'subscription.ended',
 ] as const;
 
 export type MerchantEventType = (typeof MERCHANT_EVENT_TYPES)[number];
@@ -53,6 +65,10 @@ export interface MerchantEventData {
   detail: string | null;
   /** ISO-8601, for payment.authorization_expiring. */
   expiresAt: string | null;
+  /** Subscriptions: when the next charge is due (null: none scheduled). */
+  nextBillingAt?: string | null;
+  /** Subscriptions: the billing cycle the event is about (0 = the checkout's own charge or the trial). */
+  cycle?: number | null;
 }
 
 /** The JSON body every endpoint receives; `id` is also the `webhook-id` header. */

@@ -59,6 +59,8 @@ export class EventOutbox {
   private endpoints: string[] | undefined;
   private scheduleMs: number[] = [];
   private learning = false;
+  /** Delivery activities running now (continue-as-new waits for them: see idle()). */
+  private inFlight = 0;
 
   constructor(
     readonly ownerWorkflowId: string,
@@ -87,6 +89,20 @@ export class EventOutbox {
     return this.s.events.map(({ event, deliveries }) => ({ ...event, deliveries }));
   }
 
+  /**
+   * No delivery on the wire. An owner continues as new only then (bounded): an attempt cut off by
+   * continue-as-new is sent again by the next run, a duplicate the receiver need not see.
+   */
+  idle(): boolean {
+    if (this.inFlight > 0 || this.learning) return false;
+    // An attempt about to start counts as on the wire: its loop may not have run yet this activation.
+    const now = Date.now();
+    return (this.endpoints ?? []).every((id) => {
+      const head = this.queue(id)[0];
+      return !head || (deliveryOf(head, id).nextAttemptAt !== null && Date.parse(deliveryOf(head, id).nextAttemptAt!) > now);
+    });
+  }
+
   /** Every recorded event delivered, failed for good or skipped (a disabled endpoint). */
   settled(): boolean {
     return this.endpoints !== undefined && this.s.events.every((e) => e.deliveries.every((d) => d.status !== 'Pending'));
@@ -108,6 +124,7 @@ export class EventOutbox {
     const { endpointIds, retryScheduleMs } = await config.webhookEndpoints();
     this.endpoints = endpointIds;
     this.scheduleMs = retryScheduleMs;
+    this.learning = false;
     // Events recorded before the list was known (or before a run that added an endpoint) get it now.
     for (const e of this.s.events) {
       for (const id of endpointIds) if (!e.deliveries.some((d) => d.endpointId === id) && !delivered(e)) e.deliveries.push(pending(id));
@@ -129,12 +146,15 @@ export class EventOutbox {
         if (wait > 0) await sleep(wait);
       }
       let answer: Awaited<ReturnType<Activities['deliverMerchantEvents']>>;
+      this.inFlight++;
       try {
         answer = await deliveries.deliverMerchantEvents({ endpointId, events: batch.map((e) => e.event) });
       } catch (err) {
         // Timeout, worker crash, anything: an attempt that got no answer, retried on schedule.
         const error = err instanceof ActivityFailure ? (err.cause?.message ?? err.message) : String(err);
         answer = { results: [{ statusCode: null, error: error.slice(0, 200) }], disabled: false };
+      } finally {
+        this.inFlight--;
       }
       const at = new Date().toISOString();
       answer.results.forEach((r, i) => {

@@ -1,0 +1,39 @@
+import { Context } from '@temporalio/activity';
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { AmazonChargePermissionId, MerchantReferenceId, SubscriptionStatus } from '../workflows/search-attributes';
+import { subscriptionSummary, subscriptionWorkflowId, type SubscriptionInput } from '../workflows/subscription-messages';
+
+export interface SubscriptionActivityDeps {
+  temporal: Client;
+}
+
+export function createSubscriptionActivities(deps: SubscriptionActivityDeps) {
+  return {
+    /**
+     * Called by a completed recurring checkout. The workflow id is the charge permission's, and a
+     * finished one is never started again: a retried activity, a retried complete or a replayed
+     * checkout can only reach the one subscription.
+     */
+    async startSubscription(input: SubscriptionInput): Promise<{ subscriptionId: string }> {
+      const workflowId = subscriptionWorkflowId(input.chargePermissionId);
+      try {
+        await deps.temporal.workflow.start('subscriptionWorkflow', {
+          workflowId,
+          taskQueue: Context.current().info.taskQueue,
+          args: [input],
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          staticSummary: subscriptionSummary(input.chargePermissionId, input.merchantReferenceId),
+          typedSearchAttributes: [
+            { key: AmazonChargePermissionId, value: input.chargePermissionId },
+            { key: SubscriptionStatus, value: input.firstChargeId ? 'active' : 'trialing' },
+            ...(input.merchantReferenceId ? [{ key: MerchantReferenceId, value: input.merchantReferenceId }] : []),
+          ],
+        });
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
+      return { subscriptionId: workflowId };
+    },
+  };
+}

@@ -1,0 +1,48 @@
+import { z } from '@hono/zod-openapi';
+
+/** As answered (the currency is whatever the plan was agreed in). */
+const PriceSchema = z.object({ amount: z.string(), currencyCode: z.string() });
+
+export const SubscriptionIdParamsSchema = z.object({
+  subscriptionId: z
+    .string()
+    .regex(/^subscription-[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'must be a subscription id (subscription-<chargePermissionId>)')
+    .openapi({ param: { name: 'subscriptionId', in: 'path' }, example: 'subscription-S01-1234567-1234567' }),
+});
+
+const CycleSchema = z.object({
+  n: z.number().int(),
+  dueAt: z.string(),
+  state: z.enum(['Scheduled', 'Charging', 'Paid', 'Pending', 'Failed', 'Skipped', 'Deferred']),
+  attempts: z.number().int(),
+  chargeId: z.string().nullable(),
+  reasonCode: z.string().nullable(),
+  amount: PriceSchema,
+});
+
+export const SubscriptionStatusSchema = z
+  .object({
+    subscriptionId: z.string(),
+    chargePermissionId: z.string(),
+    checkoutSessionId: z.string(),
+    merchantReferenceId: z.string().nullable(),
+    status: z.enum(['trialing', 'active', 'past_due', 'paused', 'canceled', 'ended']),
+    plan: z.object({ unit: z.enum(['Day', 'Week', 'Month', 'Year']), value: z.number().int(), amount: PriceSchema }),
+    timeZone: z.string(),
+    anchor: z.string().openapi({ description: 'Cycle n is due at anchor + n periods in timeZone, clamped to the month end.' }),
+    nextBillingAt: z.string().nullable(),
+    updatePaymentMethodUrl: z.string().nullable().openapi({ description: 'While past due: the Amazon page where the buyer fixes the payment method.' }),
+    cancelAtPeriodEnd: z.boolean(),
+    lastReasonCode: z.string().nullable(),
+    cycles: z.array(CycleSchema).openapi({ description: 'The 12 most recent cycles, oldest first.' }),
+    endedReason: z.string().nullable(),
+    updatedAt: z.string(),
+  })
+  .openapi('SubscriptionStatus');
+
+export const CancelSubscriptionRequestSchema = z
+  .strictObject({
+    atPeriodEnd: z.boolean().default(false).openapi({ description: 'true: nothing more is charged and the permission closes when the paid period ends.' }),
+    reason: z.string().min(1).max(255).optional(),
+  })
+  .openapi('CancelSubscriptionRequest');

@@ -1,0 +1,113 @@
+/**
+ * One workflow per recurring charge permission (`subscription-<chargePermissionId>`), started once
+ * by the recurring checkout that created the permission. Amazon Pay does no billing: this workflow
+ * charges each cycle at anchor + n periods in the subscription's zone, follows Amazon's decline
+ * rules (dunning for soft declines; past due until the buyer fixes a hard one, learned from the
+ * CHARGE_PERMISSION IPN), and ends when the merchant cancels or the permission closes at Amazon.
+ *
+ * subscription/owner.ts holds the state, subscription/billing.ts the loop, subscription/calendar.ts
+ * the billing dates. It continues as new after each billed cycle, so ten years stay small runs, and
+ * sleeps between cycles on a durable timer (the worker does not keep it in memory meanwhile).
+ */
+import { allHandlersFinished, condition, continueAsNew, setHandler } from '@temporalio/workflow';
+import { eventsQuery } from './events/messages';
+import { amazonPayNotificationSignal } from './notification-messages';
+import { fail } from './checkout/proxies';
+import {
+  cancelSubscriptionUpdate,
+  pauseSubscriptionUpdate,
+  resumeSubscriptionUpdate,
+  subscriptionStatusQuery,
+  type SubscriptionStatus,
+} from './subscription-messages';
+import { runSubscription } from './subscription/billing';
+import { nextCycleIndex } from './subscription/calendar';
+import { SubscriptionOwner } from './subscription/owner';
+import type { SubscriptionWorkflowInput } from './subscription/state';
+
+export type { SubscriptionWorkflowInput } from './subscription/state';
+
+export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Promise<SubscriptionStatus> {
+  const o = new SubscriptionOwner(input);
+  const s = o.s;
+  const ended = () => {
+    if (o.final || s.cancelNow) throw fail('SubscriptionEnded', `The subscription is ${s.cancelNow ? 'canceling' : s.status}`);
+  };
+
+  setHandler(subscriptionStatusQuery, () => o.status());
+  setHandler(eventsQuery, () => o.outbox.list());
+  setHandler(amazonPayNotificationSignal, (n) => o.receive(n));
+  // Validators refuse before anything is written (a rejected update leaves no history); the
+  // handlers take the lock, so a cycle being charged right now finishes first.
+  setHandler(
+    cancelSubscriptionUpdate,
+    (req) =>
+      o.lock.runExclusive(() => {
+        if (req.atPeriodEnd) {
+          s.cancelAtPeriodEnd = true;
+          s.retryAt = null;
+          o.setStatus(s.status);
+          o.event('subscription.cancel_scheduled', { detail: req.reason ?? null, expiresAt: o.periodEnd(), nextBillingAt: null });
+        } else {
+          s.cancelNow = { reason: req.reason ?? 'Canceled by the merchant' };
+          o.publish();
+        }
+        o.version++;
+        return Promise.resolve(o.status());
+      }),
+    { validator: (req) => {
+      ended();
+      if (req.atPeriodEnd && s.cancelAtPeriodEnd) throw fail('SubscriptionCancelScheduled', 'The subscription already cancels at the end of the paid period');
+    } },
+  );
+  setHandler(
+    pauseSubscriptionUpdate,
+    () =>
+      o.lock.runExclusive(() => {
+        s.pausedAt = new Date().toISOString();
+        s.retryAt = null;
+        o.setStatus('paused');
+        o.event('subscription.paused', { nextBillingAt: null });
+        o.version++;
+        return Promise.resolve(o.status());
+      }),
+    { validator: () => {
+      ended();
+      if (s.pausedAt) throw fail('SubscriptionPaused', 'The subscription is already paused');
+      if (s.cancelAtPeriodEnd) throw fail('SubscriptionCancelScheduled', 'The subscription cancels at the end of the paid period');
+    } },
+  );
+  setHandler(
+    resumeSubscriptionUpdate,
+    () =>
+      o.lock.runExclusive(() => {
+        // From the anchor: cycles that fell in the pause are skipped, never charged later.
+        s.nextCycle = Math.max(s.nextCycle, nextCycleIndex(input.anchor, input.plan, new Date().toISOString(), input.timeZone));
+        s.pausedAt = null;
+        s.attempts = 0;
+        s.awaitingBuyer = false;
+        s.pastDueSince = null;
+        o.setStatus('active', null);
+        o.event('subscription.resumed');
+        o.version++;
+        return Promise.resolve(o.status());
+      }),
+    { validator: () => {
+      ended();
+      if (!s.pausedAt) throw fail('SubscriptionNotPaused', 'The subscription is not paused');
+    } },
+  );
+
+  o.publish();
+  const outcome = await runSubscription(o);
+  if (outcome === 'continueAsNew') {
+    // Every handler finished first, so no update is lost across the hand-over; deliveries on the
+    // wire get a minute to answer, so an event is not sent twice for nothing.
+    await condition(() => allHandlersFinished() && !o.lock.isLocked());
+    await condition(() => o.outbox.idle() && allHandlersFinished(), '1 minute');
+    await continueAsNew<typeof subscriptionWorkflow>({ ...input, resume: s });
+  }
+  await o.outbox.drain();
+  await condition(allHandlersFinished);
+  return o.status();
+}

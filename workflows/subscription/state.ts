@@ -1,0 +1,79 @@
+import type { AmazonPayNotification } from '../notification-messages';
+import type { OutboxState } from '../events/outbox';
+import type { CycleSummary, DunningPolicy, SubscriptionInput, SubscriptionStatusName } from '../subscription-messages';
+
+export const DEFAULT_DUNNING: DunningPolicy = { retryAfterDays: [1, 3, 5], graceDays: 14, afterGrace: 'cancel' };
+export const DEFAULT_NOTICE_DAYS = 3;
+/** Cycles kept in the state and the status (older ones are in earlier runs' histories). */
+export const CYCLES_KEPT = 12;
+export const SEEN_NOTIFICATIONS_KEPT = 100;
+
+/** Everything a run knows about its subscription; compact, carried over by continueAsNew. */
+export interface SubscriptionState {
+  status: SubscriptionStatusName;
+  /** The next cycle to charge (cycle 0 is the checkout's own charge, or the trial). */
+  nextCycle: number;
+  /** Attempts of nextCycle that got a definitive answer; the next attempt's key includes it. */
+  attempts: number;
+  /** A dunning retry or a deferral moves the next attempt here (else the cycle's own time). */
+  retryAt: string | null;
+  /** Past due while waiting for the buyer to fix the payment method (hard decline, NonChargeable). */
+  awaitingBuyer: boolean;
+  pastDueSince: string | null;
+  updatePaymentMethodUrl: string | null;
+  cancelAtPeriodEnd: boolean;
+  /** Cancel now, asked by the merchant (or the grace policy): the loop closes the permission. */
+  cancelNow: { reason: string } | null;
+  /** The paused subscription resumes from the anchor: cycles due while paused are skipped. */
+  pausedAt: string | null;
+  noticeSentFor: number;
+  lastReasonCode: string | null;
+  endedReason: string | null;
+  cycles: CycleSummary[];
+  notificationOwnerRegistered: boolean;
+  seenNotifications: string[];
+  inbox: AmazonPayNotification[];
+  outbox?: OutboxState;
+  created: boolean;
+  updatedAt: string;
+}
+
+export interface SubscriptionWorkflowInput extends SubscriptionInput {
+  resume?: SubscriptionState;
+  /** Continue as new past this many history events (or when the server suggests it). */
+  historyLimit?: number;
+}
+
+export function initialState(input: SubscriptionWorkflowInput): SubscriptionState {
+  if (input.resume) return input.resume;
+  const first: CycleSummary = {
+    n: 0,
+    dueAt: input.anchor,
+    state: input.firstChargeId ? 'Paid' : 'Skipped',
+    attempts: input.firstChargeId ? 1 : 0,
+    chargeId: input.firstChargeId,
+    reasonCode: input.firstChargeId ? null : 'FreeTrial',
+    amount: input.plan.amount,
+  };
+  return {
+    status: input.firstChargeId ? 'active' : 'trialing',
+    nextCycle: 1,
+    attempts: 0,
+    retryAt: null,
+    awaitingBuyer: false,
+    pastDueSince: null,
+    updatePaymentMethodUrl: null,
+    cancelAtPeriodEnd: false,
+    cancelNow: null,
+    pausedAt: null,
+    noticeSentFor: 0,
+    lastReasonCode: null,
+    endedReason: null,
+    cycles: [first],
+    notificationOwnerRegistered: false,
+    seenNotifications: [],
+    inbox: [],
+    created: false,
+    updatedAt: new Date().toISOString(),
+  };
+}
