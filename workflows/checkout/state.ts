@@ -12,6 +12,8 @@ export interface CheckoutState {
   checkoutExpiresAt: string | null;
   completion: CompletionOutcome | null;
   completeAttempts: number;
+  /** A complete failed without an answer: Amazon may have completed the session (awaitCompletion reads it). */
+  completionUnknown?: boolean;
   chargePermissionId: string | null;
   charge: ChargeSummary | null;
   pendingSince: string | null;
