@@ -11,6 +11,8 @@ export const AmazonChargePermissionId = defineSearchAttributeKey('AmazonChargePe
 export const AmazonChargeId = defineSearchAttributeKey('AmazonChargeId', 'KEYWORD');
 export const MerchantReferenceId = defineSearchAttributeKey('MerchantReferenceId', 'KEYWORD');
 export const NotificationStatus = defineSearchAttributeKey('NotificationStatus', 'KEYWORD');
+/** Set while a checkout step cannot succeed on its own (CheckoutOwner.needsOperator): what failed. */
+export const OperatorAttention = defineSearchAttributeKey('OperatorAttention', 'KEYWORD');
 
 /** name -> type as the Temporal CLI spells it (`--search-attribute NAME=TYPE`). */
 export const searchAttributeTypes = {
@@ -20,4 +22,5 @@ export const searchAttributeTypes = {
   AmazonChargeId: 'Keyword',
   MerchantReferenceId: 'Keyword',
   NotificationStatus: 'Keyword',
+  OperatorAttention: 'Keyword',
 } as const;

@@ -26,6 +26,15 @@ export const CHARGE_PERMISSION_LIFETIME_MS = 180 * DAY;
  * were collapsed into the code when the fixtures were re-recorded.)
  */
 export const SEEN_NOTIFICATIONS_KEPT = 200;
+/**
+ * A step of the order loop failing without an answer (5xx, timeouts, after its retries) this many
+ * times in a row (about two hours of backing off) needs an operator; one failing non-retryably
+ * (Amazon refused, or answered something unreadable: the same call cannot do better) three times
+ * in a row (a minute and a half) does. A notification whose object cannot be read is dropped
+ * before that (NOTIFICATION_ATTEMPTS).
+ */
+export const ATTENTION_AFTER_FAILURES = 8;
+export const ATTENTION_AFTER_REFUSALS = 3;
 /** Reads of one notification's object before the notification is dropped (polling remains). */
 export const NOTIFICATION_ATTEMPTS = 3;
 

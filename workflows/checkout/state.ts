@@ -43,6 +43,9 @@ export interface CheckoutState {
   /** Failed reads of the notification at the head of the inbox. */
   inboxHeadFailures?: number;
   closeRequested: { reason: string } | null;
+  /** A step that cannot succeed on its own (CheckoutOwner.needsOperator), and order-loop steps failed in a row. */
+  attention?: { reason: string; since: string } | null;
+  stepFailures?: number;
   final: boolean;
   updatedAt: string;
 }
