@@ -35,6 +35,7 @@ interface CheckoutSessionLike {
   paymentPreferences?: Nullish<Array<Nullish<{ paymentDescriptor?: Nullish<string> }>>>;
   statusDetails: StatusDetailsLike;
   chargePermissionId?: Nullish<string>;
+  chargePermissionType?: Nullish<string>;
   chargeId?: Nullish<string>;
   expirationTimestamp?: Nullish<string>;
 }
@@ -110,6 +111,7 @@ function sessionView(s: CheckoutSessionLike): CheckoutSessionView {
     reasonDescription: s.statusDetails.reasonDescription ?? null,
     expiresAt: toIso(s.expirationTimestamp),
     chargePermissionId: s.chargePermissionId ?? null,
+    chargePermissionType: s.chargePermissionType ?? null,
     chargeId: s.chargeId ?? null,
     chargeAmount: priceOf(s.paymentDetails?.chargeAmount),
     amazonPayRedirectUrl: s.webCheckoutDetails?.amazonPayRedirectUrl ?? null,

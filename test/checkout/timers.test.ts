@@ -120,22 +120,25 @@ describe('checkout deadlines (time-skipping)', () => {
     const { handle, outcome } = await paidCheckout(stack, finalAmount('50.00', 'AuthorizeWithCapture'));
     if (!outcome.completed) throw new Error('not completed');
     const refund = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00'), requestId: 'refund-1' }] });
-    const original = stack.amazonPay.getChargePermission.bind(stack.amazonPay);
+    // A refund on our permission we never heard of (it would be adopted), which this merchant cannot read.
+    const unreadable = `${outcome.chargePermissionId}-R9999999`;
+    const original = stack.amazonPay.getRefund.bind(stack.amazonPay);
     let reads = 0;
-    stack.amazonPay.getChargePermission = async () => {
+    stack.amazonPay.getRefund = async (id) => {
+      if (id !== unreadable) return original(id);
       reads++;
       throw new AmazonPayError({ status: 404, reasonCode: 'ResourceNotFound', message: 'not visible to this merchant', retryable: false });
     };
     try {
       const base = { chargePermissionId: outcome.chargePermissionId, notificationType: 'STATE_CHANGE', receivedAt: new Date().toISOString() };
-      await handle.signal(amazonPayNotificationSignal, { ...base, messageId: 'm-cp', notificationId: 'n-cp', objectType: 'CHARGE_PERMISSION', objectId: outcome.chargePermissionId });
+      await handle.signal(amazonPayNotificationSignal, { ...base, messageId: 'm-unknown', notificationId: 'n-unknown', objectType: 'REFUND', objectId: unreadable });
       await stack.admin.advanceClock(10_000); // Amazon settles the refund
       await handle.signal(amazonPayNotificationSignal, { ...base, messageId: 'm-refund', notificationId: 'n-refund', objectType: 'REFUND', objectId: refund.refundId });
       await elapse(5 * MINUTE);
       expect((await statusOf(handle)).refunds[0]).toMatchObject({ refundId: refund.refundId, state: 'Refunded' });
       expect(reads).toBe(3);
     } finally {
-      stack.amazonPay.getChargePermission = original;
+      stack.amazonPay.getRefund = original;
     }
     await handle.executeUpdate(closeUpdate, { args: [{}] });
   });
@@ -170,8 +173,10 @@ describe('checkout deadlines (time-skipping)', () => {
   it('a close whose read keeps failing (InvalidResponse) goes to operator attention instead of looping; closing again once it is fixed ends the order', async () => {
     const { handle, outcome } = await paidCheckout(stack, finalAmount('20.00', 'Authorize'));
     if (!outcome.completed) throw new Error('not completed');
-    await handle.executeUpdate(captureUpdate, { args: [{}] }); // fully captured: Amazon closes the permission itself
-    // Close Charge Permission is refused (already closed) and the read that follows gets a body our client cannot read.
+    await handle.executeUpdate(captureUpdate, { args: [{ amount: usd('15.00') }] }); // partly: the permission stays open
+    // Someone closes it in Seller Central; our Close is refused (already closed) and the read that
+    // follows gets a body our client cannot read.
+    await stack.amazonPay.closeChargePermission(outcome.chargePermissionId, { closureReason: 'closed in Seller Central', cancelPendingCharges: false });
     const original = stack.amazonPay.getChargePermission.bind(stack.amazonPay);
     stack.amazonPay.getChargePermission = async () => {
       throw new AmazonPayError({ status: 200, reasonCode: 'InvalidResponse', message: 'getChargePermission: unexpected response', retryable: false });

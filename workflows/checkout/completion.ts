@@ -3,9 +3,9 @@
  * and Amazon's 24 h deadline for the buyer. What the buyer waits for (review, amount, complete)
  * calls Amazon through the interactive policy: bounded, then a clear 503 (proxies.ts).
  */
-import { condition, log } from '@temporalio/workflow';
+import { condition, log, patched } from '@temporalio/workflow';
 import type { CheckoutReview, CompletionOutcome, FinalAmountInput, FinalAmountResult } from '../checkout-messages';
-import { CHARGE_PERMISSION_LIFETIME_MS, DAY, DEADLINE_GRACE_CHECKS, msUntil } from './constants';
+import { CHARGE_PERMISSION_LIFETIME_MS, DAY, DEADLINE_GRACE_CHECKS, READ_ONLY_THE_UNKNOWN, msUntil } from './constants';
 import { samePrice } from './money';
 import type { CheckoutOwner } from './owner';
 import { reasonCode } from '../payments/reason-codes';
@@ -13,8 +13,13 @@ import { asUpdateFailure, fail, interactive, reads, reasonOf, type AmazonPayProx
 import type { CheckoutSessionView } from './views';
 
 export async function review(o: CheckoutOwner): Promise<CheckoutReview> {
+  const reading = interactive.getCheckoutReview(o.sid);
+  o.reviewing ??= reading.then(
+    (r) => r.state === 'Open',
+    () => false,
+  );
   try {
-    const review = await interactive.getCheckoutReview(o.sid);
+    const review = await reading;
     if (review.expiresAt) o.s.checkoutExpiresAt = review.expiresAt;
     return review;
   } catch (err) {
@@ -87,6 +92,7 @@ async function settle(o: CheckoutOwner, session: CheckoutSessionView, via: Amazo
   }
   if (session.state !== 'Completed' || !session.chargePermissionId) return null;
   s.chargePermissionId = session.chargePermissionId;
+  s.chargePermissionType = session.chargePermissionType;
   o.publish(); // the ids are visible before anything else can go wrong
   if (session.chargeId) {
     s.charge = null;
@@ -201,6 +207,12 @@ function endAsUnknown(o: CheckoutOwner): CompletionOutcome {
 /** Waits for the buyer until Amazon's deadline, then reads the session to learn how it ended. */
 export async function awaitCompletion(o: CheckoutOwner): Promise<void> {
   const { s, sid } = o;
+  if (!s.checkoutExpiresAt && patched(READ_ONLY_THE_UNKNOWN)) {
+    // Update-with-start delivers the review in this first activation: let its handler start (a
+    // condition that holds records nothing), then take the deadline from its read of the session.
+    await condition(() => true);
+    if (o.reviewing && !(await o.reviewing)) s.checkoutExpiresAt = null; // not Open: read it in full below
+  }
   if (!s.checkoutExpiresAt) {
     try {
       const session = await reads.getCheckoutSession(sid);

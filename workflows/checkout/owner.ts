@@ -59,6 +59,8 @@ export class CheckoutOwner {
   private readonly lock = new Mutex();
   /** The first complete's answer, shared by every later complete. */
   completing: Promise<CompletionOutcome> | undefined;
+  /** The first review's read of the session, settled (it may fail); whether it saw the session Open. */
+  reviewing: Promise<boolean> | undefined;
   private published = '';
   /** OperatorAttention is set on this execution (carried over by continueAsNew with the state). */
   private attentionPublished: boolean;

@@ -15,7 +15,11 @@ export interface CheckoutState {
   /** A complete failed without an answer: Amazon may have completed the session (awaitCompletion reads it). */
   completionUnknown?: boolean;
   chargePermissionId: string | null;
+  /** From the completed session: Amazon closes a OneTime permission by itself once the order total is captured. */
+  chargePermissionType?: string | null;
   charge: ChargeSummary | null;
+  /** The notification of the charge's creation (whose state we read from the answer) was met. */
+  chargeCreationNoticed?: boolean;
   pendingSince: string | null;
   pendingPolls: number;
   captures: number;

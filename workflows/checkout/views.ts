@@ -13,6 +13,8 @@ export interface CheckoutSessionView {
   reasonDescription: string | null;
   expiresAt: string | null;
   chargePermissionId: string | null;
+  /** OneTime, Recurring or PaymentMethodOnFile (null when Amazon does not say). */
+  chargePermissionType: string | null;
   chargeId: string | null;
   chargeAmount: Price | null;
   amazonPayRedirectUrl: string | null;
