@@ -7,6 +7,7 @@ import type { temporal } from '@temporalio/proto';
 import { startTestStack, type TestStack } from '../support/stack';
 import { checkoutWorkflowId, type CheckoutStatus, type PaymentIntent } from '../../workflows/checkout-messages';
 import { STORE_ID, finalAmount } from './helpers';
+import { recordHistory } from './record';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -79,6 +80,7 @@ describe('what a happy checkout costs', () => {
     // Before: the session read twice, the charge read after every IPN, the permission closed and read again (11).
     expect(calls).toEqual({ getCheckoutSession: 1, updateCheckoutSession: 1, completeCheckoutSession: 1, getCharge: 1, captureCharge: 1 });
     expect(total(calls)).toBeLessThanOrEqual(5);
+    await recordHistory(handle, 'authorize-capture-close-read-once');
     // Reported, not asserted (issue 8, defect 8 is a goal, not met here): see the README.
     console.log(`checkout Authorize->capture->close: ${total(calls)} Amazon calls, ${actionsIn((await handle.fetchHistory()).events ?? [])} Temporal actions in its history`);
   });
