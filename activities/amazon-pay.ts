@@ -35,9 +35,9 @@ interface CheckoutSessionLike {
   paymentPreferences?: Nullish<Array<Nullish<{ paymentDescriptor?: Nullish<string> }>>>;
   statusDetails: StatusDetailsLike;
   chargePermissionId?: Nullish<string>;
+  chargePermissionType?: Nullish<string>;
   chargeId?: Nullish<string>;
   expirationTimestamp?: Nullish<string>;
-  chargePermissionType?: Nullish<string>;
   recurringMetadata?: Nullish<{ frequency?: Nullish<{ unit: string; value: string }>; amount?: Nullish<Price> }>;
 }
 interface ChargeLike {
@@ -112,10 +112,10 @@ function sessionView(s: CheckoutSessionLike): CheckoutSessionView {
     reasonDescription: s.statusDetails.reasonDescription ?? null,
     expiresAt: toIso(s.expirationTimestamp),
     chargePermissionId: s.chargePermissionId ?? null,
+    chargePermissionType: s.chargePermissionType ?? null,
     chargeId: s.chargeId ?? null,
     chargeAmount: priceOf(s.paymentDetails?.chargeAmount),
     amazonPayRedirectUrl: s.webCheckoutDetails?.amazonPayRedirectUrl ?? null,
-    chargePermissionType: s.chargePermissionType === 'Recurring' ? 'Recurring' : 'OneTime',
     recurringMetadata:
       s.recurringMetadata?.frequency && s.recurringMetadata.frequency.unit !== 'Variable'
         ? { unit: s.recurringMetadata.frequency.unit, value: Number(s.recurringMetadata.frequency.value), amount: priceOf(s.recurringMetadata.amount) }

@@ -153,6 +153,13 @@ export interface CheckoutStatus {
   lastReasonCode: string | null;
   /** The answer every complete gets (null until the outcome is known), kept after the workflow ends. */
   completion: CompletionOutcome | null;
+  /**
+   * Set while a step of this order cannot succeed on its own (a final failure Amazon keeps giving,
+   * or hours without an answer): what failed and since when. Also the OperatorAttention search
+   * attribute. The order retries once something changes (an IPN, a request such as a repeated
+   * close) or after a day; cleared when the step succeeds.
+   */
+  attention: { reason: string; since: string } | null;
   final: boolean;
   /** Recurring checkouts: the subscription that owns the charge permission from completion on. */
   subscriptionId: string | null;

@@ -20,6 +20,8 @@ export const WebhookEndpointStatus = defineSearchAttributeKey('WebhookEndpointSt
 export const SubscriptionStatus = defineSearchAttributeKey('SubscriptionStatus', 'KEYWORD');
 /** When the subscription's next charge is due; absent once nothing more will be charged. */
 export const NextBillingAt = defineSearchAttributeKey('NextBillingAt', 'DATETIME');
+/** Set while a checkout step cannot succeed on its own (CheckoutOwner.needsOperator): what failed. */
+export const OperatorAttention = defineSearchAttributeKey('OperatorAttention', 'KEYWORD');
 
 /** name -> type as the Temporal CLI spells it (`--search-attribute NAME=TYPE`). */
 export const searchAttributeTypes = {
@@ -33,4 +35,5 @@ export const searchAttributeTypes = {
   WebhookEndpointStatus: 'Keyword',
   SubscriptionStatus: 'Keyword',
   NextBillingAt: 'Datetime',
+  OperatorAttention: 'Keyword',
 } as const;

@@ -365,14 +365,11 @@ describe('checkout paths (dev server + simulator)', () => {
     expect(await handle.result()).toMatchObject({ status: 'Closed' });
   });
 
-  it('notifications are deduplicated, unknown objects ignored, and a stale read never rolls a captured charge back', async () => {
+  it('notifications are deduplicated, unknown objects ignored, and a stale read never rolls a charge back', async () => {
     // Only the notifications this test sends reach the workflow.
     stack.simulator.configureIpn({ lossRate: 1 });
-    const { handle, outcome } = await paidCheckout(stack, finalAmount('16.00', 'AuthorizeWithCapture')).finally(() =>
-      stack.simulator.configureIpn({ lossRate: 0 }),
-    );
+    const { handle, outcome } = await paidCheckout(stack, finalAmount('16.00', 'Authorize')).finally(() => stack.simulator.configureIpn({ lossRate: 0 }));
     if (!outcome.completed || !outcome.chargeId) throw new Error('not completed');
-    await waitForStatus(handle, hasStatus('Captured'));
     const notification = (messageId: string, objectId = outcome.chargeId!): AmazonPayNotification => ({
       messageId,
       notificationId: `n-${messageId}`,
@@ -389,9 +386,11 @@ describe('checkout paths (dev server + simulator)', () => {
     stack.amazonPay.getCharge = async (id) => {
       const charge = await original(id);
       staleReads++;
-      return { ...charge, statusDetails: { ...charge.statusDetails, state: 'Authorized' } };
+      return { ...charge, statusDetails: { ...charge.statusDetails, state: 'AuthorizationInitiated' } };
     };
     try {
+      // The charge's creation notice tells nothing complete's read did not: it is not read.
+      await handle.signal(amazonPayNotificationSignal, notification('creation-1'));
       for (let i = 0; i < 3; i++) await handle.signal(amazonPayNotificationSignal, notification('late-1'));
       await handle.signal(amazonPayNotificationSignal, notification('unknown-1', `${outcome.chargePermissionId}-C9999999`));
       const deadline = Date.now() + 10_000;
@@ -401,9 +400,9 @@ describe('checkout paths (dev server + simulator)', () => {
       stack.amazonPay.getCharge = original;
     }
     expect(staleReads).toBe(1);
-    expect(await statusOf(handle)).toMatchObject({ status: 'Captured', charge: { state: 'Captured' }, final: false });
-    await handle.executeUpdate(closeUpdate, { args: [{}] });
-    expect(await handle.result()).toMatchObject({ status: 'Closed', charge: { state: 'Captured' } });
+    expect(await statusOf(handle)).toMatchObject({ status: 'Authorized', charge: { state: 'Authorized' }, final: false });
+    await handle.executeUpdate(cancelUpdate, { args: [{}] });
+    expect(await handle.result()).toMatchObject({ status: 'Canceled', charge: { state: 'Canceled' } });
   });
 
   it('a long-lived order continues as new without losing its state', async () => {

@@ -10,6 +10,7 @@ import { AmazonPayError } from '../../amazon-pay';
 import { countOf, finalAmount, openCheckout, paidCheckout, statusOf, usd } from './helpers';
 import { recordHistory } from './record';
 import type { checkoutWorkflow } from '../../workflows/checkout';
+import { OperatorAttention } from '../../workflows/search-attributes';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -120,45 +121,89 @@ describe('checkout deadlines (time-skipping)', () => {
     const { handle, outcome } = await paidCheckout(stack, finalAmount('50.00', 'AuthorizeWithCapture'));
     if (!outcome.completed) throw new Error('not completed');
     const refund = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00'), requestId: 'refund-1' }] });
-    const original = stack.amazonPay.getChargePermission.bind(stack.amazonPay);
+    // A refund on our permission we never heard of (it would be adopted), which this merchant cannot read.
+    const unreadable = `${outcome.chargePermissionId}-R9999999`;
+    const original = stack.amazonPay.getRefund.bind(stack.amazonPay);
     let reads = 0;
-    stack.amazonPay.getChargePermission = async () => {
+    stack.amazonPay.getRefund = async (id) => {
+      if (id !== unreadable) return original(id);
       reads++;
       throw new AmazonPayError({ status: 404, reasonCode: 'ResourceNotFound', message: 'not visible to this merchant', retryable: false });
     };
     try {
       const base = { chargePermissionId: outcome.chargePermissionId, notificationType: 'STATE_CHANGE', receivedAt: new Date().toISOString() };
-      await handle.signal(amazonPayNotificationSignal, { ...base, messageId: 'm-cp', notificationId: 'n-cp', objectType: 'CHARGE_PERMISSION', objectId: outcome.chargePermissionId });
+      await handle.signal(amazonPayNotificationSignal, { ...base, messageId: 'm-unknown', notificationId: 'n-unknown', objectType: 'REFUND', objectId: unreadable });
       await stack.admin.advanceClock(10_000); // Amazon settles the refund
       await handle.signal(amazonPayNotificationSignal, { ...base, messageId: 'm-refund', notificationId: 'n-refund', objectType: 'REFUND', objectId: refund.refundId });
       await elapse(5 * MINUTE);
       expect((await statusOf(handle)).refunds[0]).toMatchObject({ refundId: refund.refundId, state: 'Refunded' });
       expect(reads).toBe(3);
     } finally {
-      stack.amazonPay.getChargePermission = original;
+      stack.amazonPay.getRefund = original;
     }
     await handle.executeUpdate(closeUpdate, { args: [{}] });
   });
 
-  it('days of failing reads still continue as new when the history grows, and the order finishes once Amazon answers', async () => {
+  it('days of failing reads go to an operator instead of spinning: retried daily or on a change, and the order finishes once Amazon answers', async () => {
     const { handle, outcome } = await paidCheckout(stack, finalAmount('30.00', 'AuthorizeWithCapture'), 'happy', { historyLimit: 80 });
     if (!outcome.completed) throw new Error('not completed');
     const original = stack.amazonPay.getRefund.bind(stack.amazonPay);
-    stack.amazonPay.getRefund = async () => {
+    const reads: string[] = [];
+    stack.amazonPay.getRefund = async (id) => {
+      reads.push(id);
       throw new AmazonPayError({ status: 400, reasonCode: 'InvalidRequest', message: 'refused', retryable: false });
     };
     let refund;
     try {
       refund = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('3.00'), requestId: 'refund-1' }] });
       await elapse(3 * DAY);
-      expect((await handle.describe()).runId).not.toBe(handle.firstExecutionRunId);
-      expect((await statusOf(handle)).refunds[0]).toMatchObject({ refundId: refund.refundId, state: 'RefundInitiated' });
+      const status = await statusOf(handle);
+      expect(status.refunds[0]).toMatchObject({ refundId: refund.refundId, state: 'RefundInitiated' });
+      expect(status.attention).toMatchObject({ reason: 'getRefund: InvalidRequest' });
+      // Three tries in the first minutes, then once a day: before, every 30 s, 1 m, 2 m ... up to
+      // hourly for ever (about 80 reads in 3 days).
+      expect(reads.filter((id) => id === refund!.refundId).length).toBeLessThanOrEqual(8);
     } finally {
       stack.amazonPay.getRefund = original;
     }
-    await elapse(2 * HOUR);
-    expect((await statusOf(handle)).refunds[0]).toMatchObject({ refundId: refund.refundId, state: 'Refunded' });
+    await elapse(DAY + HOUR);
+    expect(await statusOf(handle)).toMatchObject({ refunds: [{ refundId: refund.refundId, state: 'Refunded' }], attention: null });
     await handle.executeUpdate(closeUpdate, { args: [{}] });
+  });
+
+  it('a close whose read keeps failing (InvalidResponse) goes to operator attention instead of looping; closing again once it is fixed ends the order', async () => {
+    const { handle, outcome } = await paidCheckout(stack, finalAmount('20.00', 'Authorize'));
+    if (!outcome.completed) throw new Error('not completed');
+    await handle.executeUpdate(captureUpdate, { args: [{ amount: usd('15.00') }] }); // partly: the permission stays open
+    // Someone closes it in Seller Central; our Close is refused (already closed) and the read that
+    // follows gets a body our client cannot read.
+    await stack.amazonPay.closeChargePermission(outcome.chargePermissionId, { closureReason: 'closed in Seller Central', cancelPendingCharges: false });
+    const original = stack.amazonPay.getChargePermission.bind(stack.amazonPay);
+    stack.amazonPay.getChargePermission = async () => {
+      throw new AmazonPayError({ status: 200, reasonCode: 'InvalidResponse', message: 'getChargePermission: unexpected response', retryable: false });
+    };
+    try {
+      expect(await handle.executeUpdate(closeUpdate, { args: [{ reason: 'Shipped' }] })).toMatchObject({ status: 'Closing' });
+      await elapse(5 * MINUTE);
+      expect(await statusOf(handle)).toMatchObject({
+        status: 'Closing',
+        final: false,
+        attention: { reason: 'getChargePermission: InvalidResponse', since: expect.any(String) },
+      });
+      expect((await handle.describe()).typedSearchAttributes.get(OperatorAttention)).toBe('getChargePermission: InvalidResponse');
+      // The merchant's systems learn it too (issue 9): one operator.attention_required event.
+      const attention = (await handle.query(eventsQuery)).filter((e) => e.type === 'operator.attention_required');
+      expect(attention).toEqual([expect.objectContaining({ data: expect.objectContaining({ detail: expect.stringContaining('getChargePermission: InvalidResponse') }) })]);
+      // Before, the read was retried every 30 s, 1 m, 2 m ... for ever; now the order waits a day, or for a change.
+      const timers = ((await handle.fetchHistory()).events ?? []).flatMap((e) => (e.timerStartedEventAttributes ? [Number(e.timerStartedEventAttributes.startToFireTimeout?.seconds ?? 0)] : []));
+      expect(timers.at(-1)).toBe(DAY / 1000);
+    } finally {
+      stack.amazonPay.getChargePermission = original;
+    }
+    // The operator fixed what was wrong; closing again is the change that makes the order try again.
+    await handle.executeUpdate(closeUpdate, { args: [{ reason: 'Shipped' }] });
+    expect(await resultOf(handle)).toMatchObject({ status: 'Closed', final: true, attention: null });
+    expect((await handle.describe()).typedSearchAttributes.get(OperatorAttention)).toBeUndefined();
   });
 
   it('Confirm never charged: the workflow waits out the 180-day permission, confirms it closed with a GET, and ends', async () => {

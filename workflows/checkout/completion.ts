@@ -1,19 +1,26 @@
 /**
  * Up to completion: the amount, the one Complete Checkout Session call every complete shares,
- * and Amazon's 24 h deadline for the buyer.
+ * and Amazon's 24 h deadline for the buyer. What the buyer waits for (review, amount, complete)
+ * calls Amazon through the interactive policy: bounded, then a clear 503 (proxies.ts).
  */
-import { condition, log } from '@temporalio/workflow';
+import { condition, log, patched } from '@temporalio/workflow';
 import type { CheckoutReview, CompletionOutcome, FinalAmountInput, FinalAmountResult } from '../checkout-messages';
-import { CHARGE_PERMISSION_LIFETIME_MS, DAY, DEADLINE_GRACE_CHECKS, msUntil } from './constants';
+import { CHARGE_PERMISSION_LIFETIME_MS, DAY, DEADLINE_GRACE_CHECKS, READ_ONLY_THE_UNKNOWN, msUntil } from './constants';
 import { samePrice } from './money';
 import type { CheckoutOwner } from './owner';
-import { asUpdateFailure, fail, reads, reasonOf, writes } from './proxies';
+import { reasonCode } from '../payments/reason-codes';
+import { asUpdateFailure, fail, interactive, reads, reasonOf, writes, type AmazonPayProxy } from './proxies';
 import type { CheckoutSessionView } from './views';
 import type { FrequencyUnit } from '../subscription-messages';
 
 export async function review(o: CheckoutOwner): Promise<CheckoutReview> {
+  const reading = interactive.getCheckoutReview(o.sid);
+  o.reviewing ??= reading.then(
+    (r) => r.state === 'Open',
+    () => false,
+  );
   try {
-    const review = await reads.getCheckoutReview(o.sid);
+    const review = await reading;
     if (review.expiresAt) o.s.checkoutExpiresAt = review.expiresAt;
     return review;
   } catch (err) {
@@ -26,13 +33,13 @@ export async function setFinalAmount(o: CheckoutOwner, amount: FinalAmountInput)
   if (s.completion || o.completing || s.final) throw fail('InvalidCheckoutSessionStatus', 'The checkout was already completed or ended');
   let session: CheckoutSessionView;
   try {
-    session = await writes.updateCheckoutSession(o.sid, amount);
+    session = await interactive.updateCheckoutSession(o.sid, amount);
   } catch (err) {
     throw asUpdateFailure(err);
   }
   if (session.expiresAt) s.checkoutExpiresAt = session.expiresAt;
   if (session.state !== 'Open') {
-    await settle(o, session);
+    await settle(o, session, interactive);
     throw fail('InvalidCheckoutSessionStatus', `The checkout session is ${session.state}`);
   }
   if (!samePrice(session.chargeAmount, amount.chargeAmount) || !session.amazonPayRedirectUrl) {
@@ -69,8 +76,11 @@ function outcomeOf(session: CheckoutSessionView): CompletionOutcome | null {
   return null;
 }
 
-/** Records the session's final state (Completed or Canceled). Returns null while it is still Open. */
-async function settle(o: CheckoutOwner, session: CheckoutSessionView): Promise<CompletionOutcome | null> {
+/**
+ * Records the session's final state (Completed or Canceled). Returns null while it is still Open.
+ * `via`: the buyer's interactive policy when a complete waits for the answer.
+ */
+async function settle(o: CheckoutOwner, session: CheckoutSessionView, via: AmazonPayProxy = reads): Promise<CompletionOutcome | null> {
   const s = o.s;
   if (session.expiresAt) s.checkoutExpiresAt = session.expiresAt;
   const notCompleted = outcomeOf(session);
@@ -83,16 +93,17 @@ async function settle(o: CheckoutOwner, session: CheckoutSessionView): Promise<C
   }
   if (session.state !== 'Completed' || !session.chargePermissionId) return null;
   s.chargePermissionId = session.chargePermissionId;
+  s.chargePermissionType = session.chargePermissionType;
   o.publish(); // the ids are visible before anything else can go wrong
   if (session.chargeId) {
     s.charge = null;
-    o.applyCharge(await reads.getCharge(session.chargeId));
+    o.applyCharge(await via.getCharge(session.chargeId));
   } else {
     o.setStatus('Confirmed');
     // The merchant charges later (chargeUpdate) or closes; the permission's expiry bounds the wait.
     let expiresAt: string | null = null;
     try {
-      expiresAt = (await reads.getChargePermission(session.chargePermissionId)).expiresAt;
+      expiresAt = (await via.getChargePermission(session.chargePermissionId)).expiresAt;
     } catch (err) {
       log.warn('could not read the charge permission; assuming Amazon’s 180 days', { chargePermissionId: session.chargePermissionId, error: String(err) });
     }
@@ -120,37 +131,54 @@ async function completeOnce(o: CheckoutOwner): Promise<CompletionOutcome> {
   o.setStatus('Completing');
   let lastCode: string | null = null;
   let session: CheckoutSessionView | undefined;
-  for (let tries = 0; tries < 3 && !session; tries++) {
-    s.completeAttempts++;
-    try {
-      session = await writes.completeCheckoutSession({
-        checkoutSessionId: sid,
-        chargeAmount: amount.chargeAmount,
-        ...(amount.totalOrderAmount ? { totalOrderAmount: amount.totalOrderAmount } : {}),
-        operationId: `checkout/${sid}/complete/${s.completeAttempts}`,
-      });
-    } catch (err) {
-      lastCode = reasonOf(err);
-      if (lastCode === 'AmountMismatch' && tries < 2) {
-        // The session's amount was changed behind our back: restore ours, then complete again.
-        log.warn('AmountMismatch on complete: re-updating the checkout session', { checkoutSessionId: sid });
-        try {
-          const updated = await writes.updateCheckoutSession(sid, amount);
-          if (updated.state !== 'Open') session = updated;
-          continue;
-        } catch (updateErr) {
-          // Amazon refuses the update once the buyer approved the other amount: report it below.
-          log.warn('checkout session could not be re-updated', { checkoutSessionId: sid, reasonCode: reasonOf(updateErr) });
+  try {
+    for (let tries = 0; tries < 3 && !session; tries++) {
+      s.completeAttempts++;
+      try {
+        session = await interactive.completeCheckoutSession({
+          checkoutSessionId: sid,
+          chargeAmount: amount.chargeAmount,
+          ...(amount.totalOrderAmount ? { totalOrderAmount: amount.totalOrderAmount } : {}),
+          operationId: `checkout/${sid}/complete/${s.completeAttempts}`,
+        });
+      } catch (err) {
+        lastCode = reasonOf(err);
+        if (lastCode === 'AmountMismatch' && tries < 2) {
+          // The session's amount was changed behind our back: restore ours, then complete again.
+          log.warn('AmountMismatch on complete: re-updating the checkout session', { checkoutSessionId: sid });
+          try {
+            const updated = await interactive.updateCheckoutSession(sid, amount);
+            if (updated.state !== 'Open') session = updated;
+            continue;
+          } catch (updateErr) {
+            // Amazon refuses the update once the buyer approved the other amount: report it below.
+            log.warn('checkout session could not be re-updated', { checkoutSessionId: sid, reasonCode: reasonOf(updateErr) });
+          }
         }
+        // 422 InvalidCheckoutSessionStatus, CheckoutSessionCanceled, or no answer at all: the
+        // session's real state decides. Never cancel on an error: the buyer may have paid.
+        session = await interactive.getCheckoutSession(sid);
       }
-      // 422 InvalidCheckoutSessionStatus, CheckoutSessionCanceled, or no answer at all: the
-      // session's real state decides. Never cancel on an error: the buyer may have paid.
-      session = await reads.getCheckoutSession(sid);
     }
+    const outcome = session ? await settle(o, session, interactive) : null;
+    if (outcome) {
+      s.completionUnknown = false;
+      return outcome;
+    }
+  } catch (err) {
+    // Amazon did not answer within the buyer's budget: the session may be completed at Amazon (or
+    // be about to). Nothing more is recorded and the status goes back, so the request is safe to
+    // repeat; meanwhile awaitCompletion learns the outcome patiently, and a retry gets it.
+    if (reasonCode(reasonOf(err))?.category !== 'business') s.completionUnknown = true;
+    o.setStatus('AwaitingCompletion', reasonOf(err));
+    throw err;
   }
-  const outcome = session ? await settle(o, session) : null;
-  if (outcome) return outcome;
   o.setStatus('AwaitingCompletion', lastCode);
+  if (lastCode === null) {
+    // Complete got no answer and the session still reads Open: the call may land yet.
+    s.completionUnknown = true;
+    throw fail('AmazonPayUnavailable', 'Amazon Pay did not answer the Complete call in time; nothing is completed yet: retry this request');
+  }
   if (lastCode === 'AmountMismatch') {
     const atAmazon = session?.chargeAmount ? `${session.chargeAmount.amount} ${session.chargeAmount.currencyCode}` : 'unknown';
     throw fail(
@@ -159,7 +187,17 @@ async function completeOnce(o: CheckoutOwner): Promise<CompletionOutcome> {
         'nothing was charged: send the buyer through checkout again',
     );
   }
-  throw fail(lastCode ?? 'CheckoutSessionOpen', 'The checkout session is still Open: the buyer has not finished at Amazon Pay yet');
+  throw fail(lastCode, 'The checkout session is still Open: the buyer has not finished at Amazon Pay yet');
+}
+
+/** Reads the session (patiently) and records how it ended; false while it is still Open. */
+async function readOutcome(o: CheckoutOwner): Promise<CompletionOutcome | false> {
+  try {
+    return (await settle(o, await reads.getCheckoutSession(o.sid))) ?? false;
+  } catch (err) {
+    if (reasonOf(err) !== 'ResourceNotFound') throw err;
+    return endAsUnknown(o);
+  }
 }
 
 /** Amazon does not know the session (never created, or deleted after 30 days): nothing to wait for. */
@@ -173,6 +211,12 @@ function endAsUnknown(o: CheckoutOwner): CompletionOutcome {
 /** Waits for the buyer until Amazon's deadline, then reads the session to learn how it ended. */
 export async function awaitCompletion(o: CheckoutOwner): Promise<void> {
   const { s, sid } = o;
+  if (!s.checkoutExpiresAt && patched(READ_ONLY_THE_UNKNOWN)) {
+    // Update-with-start delivers the review in this first activation: let its handler start (a
+    // condition that holds records nothing), then take the deadline from its read of the session.
+    await condition(() => true);
+    if (o.reviewing && !(await o.reviewing)) s.checkoutExpiresAt = null; // not Open: read it in full below
+  }
   if (!s.checkoutExpiresAt) {
     try {
       const session = await reads.getCheckoutSession(sid);
@@ -191,23 +235,24 @@ export async function awaitCompletion(o: CheckoutOwner): Promise<void> {
   while (!s.completion) {
     // Amazon's own deadline, never shortened: the buyer has the full 24 hours.
     const left = msUntil(s.checkoutExpiresAt!);
-    if (left > 0 && (await condition(() => s.completion !== null, left))) break;
+    if (left > 0 && (await condition(() => s.completion !== null || !!s.completionUnknown, left))) {
+      if (s.completion) break;
+      // A complete that got no answer in the buyer's budget: learn how it ended now, patiently.
+      await o.guarded(() =>
+        o.exclusive(async () => {
+          if (!s.completionUnknown || s.completion) return;
+          await readOutcome(o);
+          s.completionUnknown = false;
+        }),
+      );
+      continue;
+    }
     if (o.completing) {
       await condition(() => !o.busy && (s.completion !== null || o.completing === undefined));
       continue;
     }
     // In the exclusive section, so a complete arriving now waits for this read and then decides.
-    const outcome = await o.guarded(() =>
-      o.exclusive(async () => {
-        if (s.completion) return s.completion;
-        try {
-          return (await settle(o, await reads.getCheckoutSession(sid))) ?? false;
-        } catch (err) {
-          if (reasonOf(err) !== 'ResourceNotFound') throw err;
-          return endAsUnknown(o);
-        }
-      }),
-    );
+    const outcome = await o.guarded(() => o.exclusive(() => (s.completion ? Promise.resolve(s.completion) : readOutcome(o))));
     if (outcome || s.completion) break;
     // A complete that started meanwhile decides how this checkout ends, not the deadline.
     if (o.completing) continue;

@@ -25,7 +25,24 @@ export const CHARGE_PERMISSION_LIFETIME_MS = 180 * DAY;
  * test/replay.test.ts proves those histories still replay. (The ids from before the first release
  * were collapsed into the code when the fixtures were re-recorded.)
  */
+/**
+ * Amazon is read only where the state is unknown (issue 8, defect 7): no second Get Checkout
+ * Session when the review that started the checkout read it; no Get for a notification about a
+ * charge already final, or about the creation of a charge we read from the answer, or about the
+ * permission once the order has a charge (it changes nothing then); no Close Charge Permission for
+ * a OneTime permission Amazon closes by itself once the order total is captured.
+ */
+export const READ_ONLY_THE_UNKNOWN = 'read-only-the-unknown';
 export const SEEN_NOTIFICATIONS_KEPT = 200;
+/**
+ * A step of the order loop failing without an answer (5xx, timeouts, after its retries) this many
+ * times in a row (about two hours of backing off) needs an operator; one failing non-retryably
+ * (Amazon refused, or answered something unreadable: the same call cannot do better) three times
+ * in a row (a minute and a half) does. A notification whose object cannot be read is dropped
+ * before that (NOTIFICATION_ATTEMPTS).
+ */
+export const ATTENTION_AFTER_FAILURES = 8;
+export const ATTENTION_AFTER_REFUSALS = 3;
 /** Reads of one notification's object before the notification is dropped (polling remains). */
 export const NOTIFICATION_ATTEMPTS = 3;
 

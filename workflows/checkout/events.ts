@@ -15,6 +15,8 @@ export interface ObservedCheckout {
   refunds: Record<string, string>;
   expiring: boolean;
   givenUp: number;
+  /** CheckoutOwner.needsOperator's reason while a step cannot succeed on its own. */
+  attention?: string | null;
 }
 
 export const observe = (s: CheckoutState, status: string): ObservedCheckout => ({
@@ -27,6 +29,7 @@ export const observe = (s: CheckoutState, status: string): ObservedCheckout => (
   refunds: Object.fromEntries(s.refunds.map((r) => [r.refundId, r.state])),
   expiring: s.expiryWarned && s.charge?.state === 'Authorized',
   givenUp: (s.givenUpCharge ? 1 : 0) + (s.givenUpRefundMinor ?? 0),
+  attention: s.attention?.reason ?? null,
 });
 
 export const NOTHING_OBSERVED: ObservedCheckout = {
@@ -89,6 +92,9 @@ export function checkoutEvents(prev: ObservedCheckout, next: ObservedCheckout, s
       type: 'operator.attention_required',
       data: { reasonCode: 'UnresolvedAmazonPayCall', detail: 'Amazon Pay never answered a call that may have moved money; check it in Seller Central' },
     });
+  }
+  if (next.attention && next.attention !== (prev.attention ?? null)) {
+    out.push({ type: 'operator.attention_required', data: { reasonCode: s.lastReasonCode, detail: `A step cannot succeed on its own: ${next.attention}` } });
   }
   if (next.status === 'Closed' && prev.status !== 'Closed') out.push({ type: 'order.closed', data: { reasonCode: s.lastReasonCode } });
   return out;

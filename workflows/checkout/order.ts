@@ -2,7 +2,7 @@
  * After completion the workflow owns the order until it is final: it reacts to IPNs, merchant
  * requests and Amazon's deadlines, polls pending objects, and closes the charge permission.
  */
-import { allHandlersFinished, condition, continueAsNew, log, upsertMemo, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, log, patched, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import type { ChargeSummary, CheckoutStatusName } from '../checkout-messages';
 import type { checkoutWorkflow } from '../checkout';
 import type { AmazonPayNotification } from '../notification-messages';
@@ -12,12 +12,14 @@ import {
   HISTORY_LIMIT,
   NOTIFICATION_ATTEMPTS,
   PENDING_AUTHORIZATION_LIMIT_MS,
+  READ_ONLY_THE_UNKNOWN,
   REFUND_WINDOW_DAYS,
   nowIso,
   pollDelay,
 } from './constants';
 import { adoptCharge, adoptRefund, resolveUnanswered } from './unanswered';
 import type { CheckoutOwner } from './owner';
+import { samePrice } from './money';
 import { bestEffort, reads, reasonOf, writes } from './proxies';
 
 export async function ownOrder(o: CheckoutOwner): Promise<void> {
@@ -150,27 +152,42 @@ async function closeOrder(o: CheckoutOwner, reason: string, finalStatus: Checkou
   if (s.refunds.some((r) => r.state === 'RefundInitiated') || s.charge?.state === 'CaptureInitiated') return;
   const cpId = s.chargePermissionId!;
   const live = s.charge && (s.charge.state === 'Authorized' || s.charge.state === 'AuthorizationInitiated');
-  try {
-    await writes.closeChargePermission({ chargePermissionId: cpId, closureReason: reason.slice(0, 255), cancelPendingCharges: !!live });
-  } catch (err) {
-    // Amazon closes a OneTime charge permission by itself once the order is fully captured; one
-    // it no longer knows (ResourceNotFound) cannot be closed either: retrying would never end.
-    const reason = reasonOf(err);
-    if (reason === 'ResourceNotFound') {
-      log.warn('charge permission unknown to Amazon Pay; closing the order without it', { chargePermissionId: cpId });
-      if (finalStatus === 'Closed') o.setStatus('Closed');
-      s.final = true;
-      o.publish();
-      return;
-    }
-    if (reason !== 'InvalidChargePermissionStatus') throw err;
-    const cp = await reads.getChargePermission(cpId);
-    if (cp.state !== 'Closed' && !live) log.warn('charge permission could not be closed', { chargePermissionId: cpId, state: cp.state });
+  if (closedByAmazon(o) && patched(READ_ONLY_THE_UNKNOWN)) {
+    log.info('Amazon closed the OneTime charge permission itself (order total captured)', { chargePermissionId: cpId });
+  } else if (!(await closeChargePermission(o, cpId, reason, !!live))) {
+    // One Amazon no longer knows (ResourceNotFound) cannot be closed either: retrying would never end.
+    log.warn('charge permission unknown to Amazon Pay; closing the order without it', { chargePermissionId: cpId });
+    if (finalStatus === 'Closed') o.setStatus('Closed');
+    s.final = true;
+    o.publish();
+    return;
   }
   if (live) await o.refreshCharge();
   if (finalStatus === 'Closed') o.setStatus('Closed');
   s.final = true;
   o.publish();
+}
+
+/** Amazon closes a OneTime charge permission by itself once the order total has been captured. */
+function closedByAmazon(o: CheckoutOwner): boolean {
+  const { charge, finalAmount, chargePermissionType } = o.s;
+  const total = finalAmount?.totalOrderAmount ?? finalAmount?.chargeAmount;
+  return chargePermissionType === 'OneTime' && charge?.state === 'Captured' && !!charge.capturedAmount && !!total && samePrice(charge.capturedAmount, total);
+}
+
+/** Close Charge Permission; false when Amazon does not know the permission. */
+async function closeChargePermission(o: CheckoutOwner, cpId: string, reason: string, live: boolean): Promise<boolean> {
+  try {
+    await writes.closeChargePermission({ chargePermissionId: cpId, closureReason: reason.slice(0, 255), cancelPendingCharges: live });
+  } catch (err) {
+    const code = reasonOf(err);
+    if (code === 'ResourceNotFound') return false;
+    // Already closed (Amazon closes a OneTime permission once the order is captured): GET confirms.
+    if (code !== 'InvalidChargePermissionStatus') throw err;
+    const cp = await reads.getChargePermission(cpId);
+    if (cp.state !== 'Closed' && !live) log.warn('charge permission could not be closed', { chargePermissionId: cpId, state: cp.state });
+  }
+  return true;
 }
 
 async function processInbox(o: CheckoutOwner): Promise<void> {
@@ -198,7 +215,12 @@ async function applyNotification(o: CheckoutOwner, n: AmazonPayNotification): Pr
   // IPNs carry no state: GET the object, apply only forward transitions.
   const ours = n.chargePermissionId === s.chargePermissionId;
   if (n.objectType === 'CHARGE' && s.charge?.chargeId === n.objectId) {
-    await o.refreshCharge();
+    if (chargeStateKnown(o) && patched(READ_ONLY_THE_UNKNOWN)) {
+      s.chargeCreationNoticed = true;
+      log.info('notification about a charge whose state is known; not read', { chargeId: n.objectId, state: s.charge.state });
+    } else {
+      await o.refreshCharge();
+    }
   } else if (n.objectType === 'CHARGE' && ours && !s.charge) {
     // Intent Confirm: a charge on our permission before we recorded one (its Create Charge got no
     // answer, or was given up): this is the order's charge.
@@ -214,6 +236,8 @@ async function applyNotification(o: CheckoutOwner, n: AmazonPayNotification): Pr
       adoptRefund(o, view);
     }
   } else if (n.objectType === 'CHARGE_PERMISSION' && n.objectId === s.chargePermissionId) {
+    // Only an order without a charge ends by its permission closing; for the others it changes nothing.
+    if ((s.charge || s.unansweredCharge || s.final) && patched(READ_ONLY_THE_UNKNOWN)) return;
     const cp = await reads.getChargePermission(n.objectId);
     log.info('charge permission notification', { chargePermissionId: cp.chargePermissionId, state: cp.state, reasons: cp.reasonCodes });
     if (cp.state === 'Closed' && !s.charge && !s.unansweredCharge && !s.final) {
@@ -230,6 +254,18 @@ async function applyNotification(o: CheckoutOwner, n: AmazonPayNotification): Pr
   } else {
     log.info('notification for an object this checkout does not track', { objectType: n.objectType, objectId: n.objectId });
   }
+}
+
+/**
+ * Whether a notification about our charge can tell nothing new: the charge is final (Captured,
+ * Canceled, Declined), or this is the first notification of a charge we read (or were answered)
+ * after Amazon created it, which is its creation notice. A pending charge is always read.
+ */
+function chargeStateKnown(o: CheckoutOwner): boolean {
+  const s = o.s;
+  const state = s.charge!.state;
+  if (state === 'Captured' || state === 'Canceled' || state === 'Declined') return true;
+  return !state.endsWith('Initiated') && !s.chargeCreationNoticed;
 }
 
 async function registerNotifications(o: CheckoutOwner): Promise<void> {

@@ -1,3 +1,4 @@
+import { RetryState } from '@temporalio/common';
 import { ActivityFailure, ApplicationFailure, condition, log, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import { Mutex } from 'async-mutex';
 import type {
@@ -15,8 +16,9 @@ import {
   AmazonCheckoutSessionId,
   CheckoutStatus as CheckoutStatusKey,
   MerchantReferenceId,
+  OperatorAttention,
 } from '../search-attributes';
-import { AUTHORIZATION_LIFETIME_MS, SEEN_NOTIFICATIONS_KEPT, nowIso, pollDelay } from './constants';
+import { ATTENTION_AFTER_FAILURES, ATTENTION_AFTER_REFUSALS, AUTHORIZATION_LIFETIME_MS, DAY, SEEN_NOTIFICATIONS_KEPT, nowIso, pollDelay } from './constants';
 import { checkoutWorkflowId } from '../checkout-messages';
 import { emptyOutbox, EventOutbox } from '../events/outbox';
 import { checkoutEventData, checkoutEvents, NOTHING_OBSERVED, observe } from './events';
@@ -60,14 +62,19 @@ export class CheckoutOwner {
   private readonly lock = new Mutex();
   /** The first complete's answer, shared by every later complete. */
   completing: Promise<CompletionOutcome> | undefined;
+  /** The first review's read of the session, settled (it may fail); whether it saw the session Open. */
+  reviewing: Promise<boolean> | undefined;
   private published = '';
   /** Merchant events: recorded in the state at each transition, delivered by this workflow. */
   readonly outbox: EventOutbox;
+  /** OperatorAttention is set on this execution (carried over by continueAsNew with the state). */
+  private attentionPublished: boolean;
 
   constructor(readonly input: CheckoutWorkflowInput) {
     this.sid = input.checkoutSessionId;
     this.s = initialState(input);
     this.outbox = new EventOutbox(checkoutWorkflowId(this.sid), (this.s.outbox ??= emptyOutbox()));
+    this.attentionPublished = !!this.s.attention;
   }
 
   /** An exclusive section (an update, or a loop step that reads or changes the order) is running. */
@@ -103,6 +110,7 @@ export class CheckoutOwner {
       },
       lastReasonCode: s.lastReasonCode,
       completion: s.completion,
+      attention: this.attention(),
       final: s.final,
       subscriptionId: s.subscriptionId ?? null,
       updatedAt: s.updatedAt,
@@ -115,20 +123,50 @@ export class CheckoutOwner {
     return s.closeRequested && !s.final ? 'Closing' : s.status;
   }
 
+  /** What needs an operator, while the order is not final. */
+  attention(): CheckoutStatus['attention'] {
+    return this.s.final ? null : (this.s.attention ?? null);
+  }
+
+  /**
+   * A step that cannot succeed on its own: operators find the checkout by the OperatorAttention
+   * search attribute and read `attention` in its status. The one place that decides it, so a
+   * merchant event (operator.attention_required) can be emitted from here.
+   */
+  needsOperator(reason: string): void {
+    if (this.s.attention?.reason === reason) return;
+    this.s.attention = { reason, since: nowIso() };
+    log.error('checkout needs an operator', { checkoutSessionId: this.sid, reason });
+    this.publish();
+  }
+
+  /** The step that needed an operator succeeded. */
+  attentionResolved(): void {
+    if (!this.s.attention) return;
+    log.info('checkout no longer needs an operator', { checkoutSessionId: this.sid, reason: this.s.attention.reason });
+    this.s.attention = null;
+    this.publish();
+  }
+
   publish(): void {
     const s = this.s;
     s.updatedAt = nowIso();
     const status = this.shownStatus();
-    const attributes = [status, this.sid, s.merchantReferenceId, s.chargePermissionId, s.charge?.chargeId].join('|');
+    const attention = this.attention()?.reason ?? null;
+    const attributes = [status, this.sid, s.merchantReferenceId, s.chargePermissionId, s.charge?.chargeId, attention].join('|');
     // Each upsert is a history event: only when something operators search by changed.
     if (attributes !== this.published) {
       this.published = attributes;
+      // Only ever touched once set: histories without attention upsert exactly what they did before.
+      const attentionPair = attention || this.attentionPublished ? [{ key: OperatorAttention, value: attention }] : [];
+      this.attentionPublished = !!attention;
       upsertSearchAttributes([
         { key: CheckoutStatusKey, value: status },
         { key: AmazonCheckoutSessionId, value: this.sid },
         ...(s.merchantReferenceId ? [{ key: MerchantReferenceId, value: s.merchantReferenceId }] : []),
         ...(s.chargePermissionId ? [{ key: AmazonChargePermissionId, value: s.chargePermissionId }] : []),
         ...(s.charge ? [{ key: AmazonChargeId, value: s.charge.chargeId }] : []),
+        ...attentionPair,
       ]);
     }
     const amount = s.finalAmount ? ` ${s.finalAmount.chargeAmount.amount} ${s.finalAmount.chargeAmount.currencyCode} ${s.finalAmount.paymentIntent}` : '';
@@ -137,7 +175,8 @@ export class CheckoutOwner {
     const reason = s.lastReasonCode ? ` (${s.lastReasonCode})` : '';
     const warning =
       s.expiryWarned && s.charge?.state === 'Authorized' ? `\n\nWarning: authorization expires unused at ${s.charge.expiresAt}: capture or cancel it` : '';
-    setCurrentDetails(`**${status}**${reason}${amount}${charge}${refunds}${warning}`);
+    const operator = attention ? `\n\nNeeds an operator: ${attention}` : '';
+    setCurrentDetails(`**${status}**${reason}${amount}${charge}${refunds}${warning}${operator}`);
     this.emitEvents(status);
   }
 
@@ -230,20 +269,37 @@ export class CheckoutOwner {
 
   /**
    * Amazon failures in the main loop never fail the workflow: the order and its ids stay
-   * recorded and queryable, and the step is tried again after a backoff.
+   * recorded and queryable, and the step is tried again after a backoff. A step that cannot
+   * succeed on its own goes to an operator (needsOperator) and is then retried only when something
+   * changes (an IPN, a request) or after a day, so it never spins.
    */
   async guarded<T>(fn: () => Promise<T>, opts: { yieldWhen?: () => boolean } = {}): Promise<T | false> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await fn();
+        const result = await fn();
+        if (this.s.stepFailures) {
+          this.s.stepFailures = 0;
+          this.attentionResolved();
+        }
+        return result;
       } catch (err) {
         if (!(err instanceof ActivityFailure) && !(err instanceof ApplicationFailure)) throw err;
         this.s.lastReasonCode = reasonOf(err) ?? this.s.lastReasonCode;
         log.error('checkout step failed; retrying', { checkoutSessionId: this.sid, error: err.message, reasonCode: reasonOf(err) });
+        // Counted in the state: a run that continues as new meanwhile keeps the count.
+        const failures = (this.s.stepFailures = (this.s.stepFailures ?? 0) + 1);
+        // Refused, or answered so that the same call cannot do better (an unreadable body): stuck.
+        const stuck = err instanceof ActivityFailure ? err.retryState === RetryState.NON_RETRYABLE_FAILURE : err.nonRetryable;
+        if (failures >= (stuck ? ATTENTION_AFTER_REFUSALS : ATTENTION_AFTER_FAILURES)) {
+          const what = err instanceof ActivityFailure ? err.activityType : 'checkout step';
+          this.needsOperator(`${what}: ${(stuck && reasonOf(err)) || 'no answer'}`);
+        }
         this.publish();
         // Days of failures grow the history: let the caller continue as new, then try again there.
         if (opts.yieldWhen?.()) return false;
-        await condition(() => this.s.final, pollDelay(attempt));
+        const seen = this.version;
+        const waiting = !!this.s.attention;
+        await condition(() => this.s.final || (waiting && this.version !== seen), waiting ? DAY : pollDelay(attempt));
         if (this.s.final) return false;
       }
     }

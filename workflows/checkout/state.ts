@@ -14,8 +14,14 @@ export interface CheckoutState {
   checkoutExpiresAt: string | null;
   completion: CompletionOutcome | null;
   completeAttempts: number;
+  /** A complete failed without an answer: Amazon may have completed the session (awaitCompletion reads it). */
+  completionUnknown?: boolean;
   chargePermissionId: string | null;
+  /** From the completed session: Amazon closes a OneTime permission by itself once the order total is captured. */
+  chargePermissionType?: string | null;
   charge: ChargeSummary | null;
+  /** The notification of the charge's creation (whose state we read from the answer) was met. */
+  chargeCreationNoticed?: boolean;
   pendingSince: string | null;
   pendingPolls: number;
   captures: number;
@@ -43,6 +49,9 @@ export interface CheckoutState {
   /** Failed reads of the notification at the head of the inbox. */
   inboxHeadFailures?: number;
   closeRequested: { reason: string } | null;
+  /** A step that cannot succeed on its own (CheckoutOwner.needsOperator), and order-loop steps failed in a row. */
+  attention?: { reason: string; since: string } | null;
+  stepFailures?: number;
   final: boolean;
   updatedAt: string;
   /** A Recurring checkout handed its charge permission to this subscription workflow, then ended. */

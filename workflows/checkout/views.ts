@@ -13,11 +13,11 @@ export interface CheckoutSessionView {
   reasonDescription: string | null;
   expiresAt: string | null;
   chargePermissionId: string | null;
+  /** OneTime, Recurring or PaymentMethodOnFile (null when Amazon does not say); Recurring starts a subscription. */
+  chargePermissionType: string | null;
   chargeId: string | null;
   chargeAmount: Price | null;
   amazonPayRedirectUrl: string | null;
-  /** Recurring: the completed checkout starts a subscription (workflows/subscription.ts). */
-  chargePermissionType?: 'OneTime' | 'Recurring';
   /** The agreed frequency and amount of a Recurring session (Variable frequencies are not billed by us). */
   recurringMetadata?: { unit: string; value: number; amount: Price | null } | null;
 }

@@ -77,7 +77,6 @@ export const REASON_CODES = {
   // The owner's own refusals (workflows/checkout/*).
   ChargeAmountNotSet: ours(409),
   NotCompleted: ours(409),
-  CheckoutSessionOpen: ours(409),
   CheckoutSessionNotReady: ours(409),
   UnresolvedAmazonPayCall: ours(409),
   /** Amazon did not answer in time (retries or the interactive budget used up): retry later, same key. */
