@@ -13,6 +13,7 @@ import {
 import { amazonPayNotificationSignal, type AmazonPayNotification } from '../../workflows/notification-messages';
 import { STORE_ID, buyerPays, countOf, finalAmount, hasStatus, openCheckout, paidCheckout, statusOf, usd, waitForStatus } from './helpers';
 import { recordHistory } from './record';
+import { subscriptionStatusQuery } from '../../workflows/subscription-messages';
 import { randomUUID } from 'node:crypto';
 import { checkoutWorkflowId } from '../../workflows/checkout-messages';
 import type { checkoutWorkflow } from '../../workflows/checkout';
@@ -144,7 +145,7 @@ describe('checkout paths (dev server + simulator)', () => {
     await handle.terminate('test done');
   });
 
-  it('a recurring charge over the monthly cap is refused as PeriodicAmountExceeded and never resent: the next charge goes out on its own', async () => {
+  it('a recurring checkout completed outside our amount step hands its permission to one subscription and ends', async () => {
     // A recurring permission set up outside our amount step (the workflow learns it from its first read).
     const created = await stack.amazonPay.createCheckoutSession(
       {
@@ -168,19 +169,14 @@ describe('checkout paths (dev server + simulator)', () => {
       taskQueue: stack.taskQueue,
       args: [{ checkoutSessionId }],
     });
-    await waitForStatus(handle, (st) => st.status === 'Confirmed' && st.completion?.completed === true);
-
-    const before = await countOf(stack, 'createCharge');
-    // The simulator's recurring cap is USD 1,000 a month.
-    const refused = await handle.executeUpdate(chargeUpdate, { args: [{ amount: usd('1000.01'), captureNow: true, requestId: 'cycle-1' }] }).catch((e: unknown) => e);
-    expect((refused as WorkflowUpdateFailedError).cause).toMatchObject({ type: 'PeriodicAmountExceeded' });
-    // Before it was a business answer it counted as unanswered: this charge would first resend the refused one.
-    const charged = await handle.executeUpdate(chargeUpdate, { args: [{ amount: usd('14.00'), captureNow: true, requestId: 'cycle-1b' }] });
-    expect(charged).toMatchObject({ state: 'Captured', chargeAmount: usd('14.00') });
-    expect((await countOf(stack, 'createCharge')) - before).toBe(2);
-    const { chargePermissionId } = await statusOf(handle);
-    expect((await movements(chargePermissionId!)).totals).toMatchObject({ captured: '14.00' });
-    await handle.terminate('test done');
+    const ended = await handle.result();
+    expect(ended).toMatchObject({ status: 'Confirmed', final: true, subscriptionId: `subscription-${ended.chargePermissionId}` });
+    const subscription = stack.temporal.workflow.getHandle(ended.subscriptionId!);
+    expect(await subscription.query(subscriptionStatusQuery)).toMatchObject({ status: 'trialing', plan: { unit: 'Month', value: 1, amount: usd('14.00') }, checkoutSessionId });
+    // A charge through the ended checkout is refused; the subscription owns the permission now.
+    await expect(handle.executeUpdate(chargeUpdate, { args: [{ amount: usd('14.00'), captureNow: true, requestId: 'late' }] })).rejects.toThrow();
+    expect((await movements(ended.chargePermissionId!)).movements).toHaveLength(0);
+    await subscription.terminate('test done');
   });
 
   it('Confirm, then close without charging: the permission is closed and nothing moved', async () => {

@@ -169,4 +169,30 @@ describe('subscriptions (time-skipping, real durations)', () => {
     expect((await stack.amazonPay.getChargePermission(chargePermissionId)).statusDetails.state).toBe('Closed');
     await expect(subscription.executeUpdate(cancelSubscriptionUpdate, { args: [{ atPeriodEnd: false }] })).rejects.toThrow();
   });
+
+  it("Amazon's monthly recurring cap: the cycle over it is deferred to the next calendar month, then charged", async () => {
+    // The simulator's cap is USD 1,000 a month: 400 on the 1st, the 15th and the 29th is 1,200.
+    const now = new Date(await stack.env.currentTimeMs());
+    let month = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1, 10));
+    while (new Date(Date.UTC(month.getUTCFullYear(), month.getUTCMonth() + 1, 0)).getUTCDate() !== 31) month = new Date(Date.UTC(month.getUTCFullYear(), month.getUTCMonth() + 1, 1, 10));
+    await moveTo(month.toISOString());
+    const { subscription, chargePermissionId } = await subscribe(stack, { unit: 'Week', value: 2, amount: '400.00' });
+    await until(() => statusOfSubscription(subscription).catch(() => undefined), 'the subscription');
+    await stack.elapse(14 * DAY + HOUR);
+    await until(async () => (await charges(chargePermissionId)).length === 2, 'the second cycle');
+    await stack.elapse(14 * DAY);
+    const deferred = await until(async () => {
+      const s = await statusOfSubscription(subscription);
+      return s.cycles.some((c) => c.state === 'Deferred') && s;
+    }, 'the deferral');
+    expect(deferred).toMatchObject({ status: 'active', lastReasonCode: null });
+    expect(deferred.cycles.find((c) => c.state === 'Deferred')).toMatchObject({ n: 2, reasonCode: 'PeriodicAmountExceeded' });
+    const nextMonth = new Date(Date.UTC(month.getUTCFullYear(), month.getUTCMonth() + 1, 1)).toISOString();
+    expect(deferred.nextBillingAt).toBe(nextMonth);
+    expect(await charges(chargePermissionId)).toHaveLength(2);
+    await moveTo(new Date(Date.parse(nextMonth) + HOUR).toISOString());
+    await until(async () => (await charges(chargePermissionId)).length === 3, 'charged in the next month');
+    expect(eventsOf(subscription.workflowId)).toContain('subscription.charge_deferred');
+    await subscription.executeUpdate(cancelSubscriptionUpdate, { args: [{ atPeriodEnd: false }] });
+  });
 });

@@ -144,8 +144,8 @@ async function chargeCycle(o: SubscriptionOwner): Promise<boolean> {
   s.attempts++;
   const failed: CycleSummary = { ...cycle, attempts: cycle.attempts + 1, reasonCode: code };
   if (DEFER_TO_NEXT_MONTH.has(code!)) {
+    // A new attempt (attempts was counted above): the refused one's key would get the refusal again.
     s.retryAt = startOfNextMonth(new Date().toISOString(), o.input.timeZone);
-    s.attempts = 0;
     o.recordCycle({ ...failed, state: 'Deferred' });
     o.publish();
     o.event('subscription.charge_deferred', { cycle: n, reasonCode: code, nextBillingAt: s.retryAt });
