@@ -3,10 +3,12 @@
 import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { amazonPayClientFromCredentials } from '../amazon-pay';
-import { amazonPayCredentials, apiKeys, codecServerToken, ConfigError, parseEnv, readAll, requirePayloadCodecKeys, temporalConnectionOptions } from '../config';
+import { amazonPayCredentials, apiKeys, codecServerToken, ConfigError, logLevelOf, parseEnv, readAll, requirePayloadCodecKeys, temporalConnectionOptions } from '../config';
+import { createLogger } from '../observability/logger';
 import { paymentDataConverter } from '../temporal/data-converter';
 import { createApiFromEnv } from './compose';
 
+const logger = createLogger({ component: 'api', level: logLevelOf() });
 try {
   const env = parseEnv();
   const { keys, credentials, storeId, temporalOptions, codecKeys, codecToken } = readAll({
@@ -30,14 +32,15 @@ try {
     buttonSigner: amazonPayClientFromCredentials(credentials),
     apiKeys: keys,
     storeId,
+    logger,
     ...(codecToken ? { codecServer: { codec: dataConverter.payloadCodecs[0], token: codecToken } } : {}),
   });
-  if (!codecToken) console.log('api: codec endpoint not served (set CODEC_SERVER_TOKEN or CODEC_SERVER_TOKEN_FILE to serve /codec)');
+  if (!codecToken) logger.info('api: codec endpoint not served (set CODEC_SERVER_TOKEN or CODEC_SERVER_TOKEN_FILE to serve /codec)');
   const server = serve({ fetch: app.fetch, hostname: env.API_HOST, port: env.API_PORT }, (info) =>
-    console.log(`api: listening on http://${info.address}:${info.port}`),
+    logger.info({ url: `http://${info.address}:${info.port}`, namespace: env.TEMPORAL_NAMESPACE }, `api: listening on http://${info.address}:${info.port}`),
   );
   server.once('error', (err) => {
-    console.error(`api: cannot listen on ${env.API_HOST}:${env.API_PORT}: ${err.message}`);
+    logger.fatal({ err }, `api: cannot listen on ${env.API_HOST}:${env.API_PORT}: ${err.message}`);
     void connection.close().finally(() => process.exit(1));
   });
   let stopping = false;
@@ -50,7 +53,8 @@ try {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 } catch (err) {
-  console.error(err instanceof ConfigError ? err.message : err);
+  if (err instanceof ConfigError) logger.fatal({ problems: err.problems }, err.message);
+  else logger.fatal({ err }, 'api: cannot start');
   process.exit(1);
 }
 

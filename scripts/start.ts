@@ -20,27 +20,34 @@ import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { amazonPayClientFromCredentials } from '../amazon-pay';
 import {
   amazonPayCredentials,
   apiKeys,
   codecServerToken,
   ConfigError,
+  logLevelOf,
   parseEnv,
   payloadCodecKeys,
   temporalConnectionOptions,
   type AmazonPayCredentials,
 } from '../config';
+import { createLogger } from '../observability/logger';
 import { generateCodecKey } from '../temporal/codec';
 import { paymentDataConverter } from '../temporal/data-converter';
+import { installWorkerRuntime } from '../worker/runtime';
 import { createPaymentWorker } from '../worker/worker';
 import { createApiFromEnv } from '../api/compose';
 import { startDevServer, type DevServer } from './dev-server';
 import { generateMerchantKey, type MerchantKeyPair } from './merchant-key';
 import { ensureTemporalCli, ProvisioningError } from './provision';
 
+// What this command is doing and its URLs are its own plain lines; what the parts it runs report
+// (worker, SDK, workflows, activities, API requests, IPNs) are JSON lines of the one logger, at
+// warn unless LOG_LEVEL says otherwise, so a new user sees progress and problems, not every request.
 const log = (line: string) => console.log(`[start] ${line}`);
+const logger = createLogger({ level: logLevelOf(process.env, 'warn') });
 const stack: Array<{ name: string; stop: () => Promise<unknown> }> = [];
 let shuttingDown = false;
 
@@ -61,7 +68,7 @@ async function shutdown(code: number) {
 
 try {
   // Signals are ours: the Temporal runtime must not shut the worker down before HTTP stops.
-  Runtime.install({ shutdownSignals: [] });
+  installWorkerRuntime({ logger: logger.child({ component: 'worker' }), shutdownSignals: [] });
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
 
@@ -143,7 +150,7 @@ try {
   });
   const running = worker.run();
   running.catch((err: unknown) => {
-    console.error('[start] the worker stopped with an error:', err);
+    logger.error({ component: 'worker', err }, 'the worker stopped with an error');
     void shutdown(1);
   });
   stack.push({
@@ -171,6 +178,7 @@ try {
     apiKeys: keys,
     storeId: credentials.storeId,
     codecServer: { codec: dataConverter.payloadCodecs[0], token: codecToken },
+    logger: logger.child({ component: 'api' }),
   });
   const server: ServerType = await new Promise((res, rej) => {
     const s = serve({ fetch: app.fetch, hostname: env.API_HOST, port: env.API_PORT }, () => res(s));

@@ -4,12 +4,17 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { amazonPayClientFromCredentials } from '../amazon-pay';
-import { amazonPayCredentials, ConfigError, parseEnv, readAll, requirePayloadCodecKeys, temporalConnectionOptions } from '../config';
+import { amazonPayCredentials, ConfigError, logLevelOf, parseEnv, readAll, requirePayloadCodecKeys, temporalConnectionOptions } from '../config';
+import { createLogger } from '../observability/logger';
 import { paymentDataConverter } from '../temporal/data-converter';
+import { installWorkerRuntime } from './runtime';
 import { createPaymentWorker } from './worker';
 
+const logger = createLogger({ component: 'worker', level: logLevelOf() });
 try {
   const env = parseEnv();
+  // Before the first connection: the SDK, workflow and activity lines all go to our logger.
+  installWorkerRuntime({ logger });
   const { credentials, connectionOptions, codecKeys } = readAll({
     credentials: () => amazonPayCredentials(env),
     connectionOptions: () => temporalConnectionOptions(env),
@@ -27,14 +32,17 @@ try {
     temporal,
     dataConverter,
   });
-  console.log(
-    `worker: polling task queue "${env.TEMPORAL_TASK_QUEUE}" on ${connectionOptions.address} (namespace ${env.TEMPORAL_NAMESPACE}); payloads encrypted with key "${dataConverter.payloadCodecs[0].encryptingKeyId}"`,
+  const where = { taskQueue: env.TEMPORAL_TASK_QUEUE, address: connectionOptions.address, namespace: env.TEMPORAL_NAMESPACE };
+  logger.info(
+    { ...where, encryptingKeyId: dataConverter.payloadCodecs[0].encryptingKeyId },
+    `worker: polling task queue "${where.taskQueue}" on ${where.address} (namespace ${where.namespace})`,
   );
   await worker.run();
   await clientConnection.close();
   await connection.close();
-  console.log('worker: stopped');
+  logger.info('worker: stopped');
 } catch (err) {
-  console.error(err instanceof ConfigError ? err.message : err);
+  if (err instanceof ConfigError) logger.fatal({ problems: err.problems }, err.message);
+  else logger.fatal({ err }, 'worker: cannot start or stopped with an error');
   process.exit(1);
 }

@@ -5,6 +5,7 @@ import { amazonPayNotificationSignal, type AmazonPayNotification } from '../../w
 import { notificationInboxWorkflow, notificationInboxWorkflowId, type NotificationInboxOptions } from '../../workflows/notifications';
 import { ApiError, errorResponse } from '../errors';
 import { describeIssues, parseInnerMessage, snsEnvelopeSchema, type SnsConfirmationEnvelope, type SnsNotificationEnvelope } from './messages';
+import { createLogger, type Logger } from '../../observability/logger';
 import { createSnsVerifier, SnsCertificateUnavailableError, SnsVerificationError, trustedSnsUrl, type SnsVerifier } from './verify';
 
 
@@ -46,12 +47,15 @@ export interface IpnRouteDeps {
   verifier?: SnsVerifier;
 }
 
-/** One JSON line per event on stdout/stderr. Never the request body: only ids and outcomes. */
-export const consoleIpnLogger: IpnLogger = {
-  info: (message, fields) => console.log(JSON.stringify({ level: 'info', component: 'ipn', message, ...fields })),
-  warn: (message, fields) => console.warn(JSON.stringify({ level: 'warn', component: 'ipn', message, ...fields })),
-  error: (message, fields) => console.error(JSON.stringify({ level: 'error', component: 'ipn', message, ...fields })),
-};
+/** IPN events as lines of the process logger. Never the request body: only ids and outcomes. */
+export function ipnLogger(logger: Logger): IpnLogger {
+  const ipn = logger.child({ subsystem: 'ipn' });
+  return {
+    info: (message, fields) => ipn.info(fields, message),
+    warn: (message, fields) => ipn.warn(fields, message),
+    error: (message, fields) => ipn.error(fields, message),
+  };
+}
 
 /** For tests and benchmarks that assert on answers, not on log lines. */
 export const silentIpnLogger: IpnLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -59,7 +63,7 @@ export const silentIpnLogger: IpnLogger = { info: () => undefined, warn: () => u
 const ACCEPTED_TYPES = ['text/plain', 'application/json'];
 
 export function createIpnRoutes(deps: IpnRouteDeps): Hono {
-  const log = deps.logger ?? consoleIpnLogger;
+  const log = deps.logger ?? ipnLogger(createLogger({ component: 'api' }));
   const doFetch = deps.fetch ?? fetch;
   const verifier = deps.verifier ?? createSnsVerifier({ certHostPattern: deps.certHostPattern, fetch: doFetch });
   const temporalTimeoutMs = deps.temporalTimeoutMs ?? 5000;
