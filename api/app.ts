@@ -1,3 +1,4 @@
+import { swaggerUI } from '@hono/swagger-ui';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { ApiError, errorBody, errorResponse } from './errors';
@@ -30,6 +31,9 @@ export function createApp(deps: ApiDeps): Hono {
   app.use(requestLog(logger));
   app.get('/health', (c) => c.json({ status: 'ok' }));
   app.get('/openapi.json', (c) => c.json(openApiDocument()));
+  // The interactive reference of that same document. Relative URL: it still resolves behind a
+  // proxy that mounts the API under a prefix. The browser loads Swagger UI 5 from its CDN.
+  app.get('/docs', swaggerUI({ url: './openapi.json', version: '5', title: 'Amazon Pay checkout API reference' }));
   if (deps.codec) app.route('/', createCodecRoutes(deps.codec));
   app.route('/', createCheckoutRoutes(deps.checkout));
   app.route('/', createIpnRoutes({ ...deps.ipn, logger: deps.ipn.logger ?? ipnLogger(logger) }));

@@ -37,7 +37,10 @@ try {
   });
   if (!codecToken) logger.info('api: codec endpoint not served (set CODEC_SERVER_TOKEN or CODEC_SERVER_TOKEN_FILE to serve /codec)');
   const server = serve({ fetch: app.fetch, hostname: env.API_HOST, port: env.API_PORT }, (info) =>
-    logger.info({ url: `http://${info.address}:${info.port}`, namespace: env.TEMPORAL_NAMESPACE }, `api: listening on http://${info.address}:${info.port}`),
+    logger.info(
+      { url: `http://${info.address}:${info.port}`, docs: `http://${info.address}:${info.port}/docs`, namespace: env.TEMPORAL_NAMESPACE },
+      `api: listening on http://${info.address}:${info.port} (API reference: /docs)`,
+    ),
   );
   server.once('error', (err) => {
     logger.fatal({ err }, `api: cannot listen on ${env.API_HOST}:${env.API_PORT}: ${err.message}`);

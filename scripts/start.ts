@@ -212,6 +212,7 @@ try {
     Temporal Web UI     ${uiUrl ?? `(attached to ${address}; use your cluster's UI)`}
     Temporal frontend   ${address}  (temporal workflow list --address ${address})
     HTTP API            ${apiUrl}   health: ${apiUrl}/health   OpenAPI: ${apiUrl}/openapi.json
+    API reference       ${apiUrl}/docs   (try the endpoints with the API key below)
     API key             ${keys[0]}${env.API_KEYS || env.API_KEYS_FILE ? '' : `   (generated, stored in ${join(dataDir, 'api-key')})`}
     IPN endpoint        ${apiUrl}${env.IPN_PATH}
     Payload encryption  key "${dataConverter.payloadCodecs[0].encryptingKeyId}"${keysFromEnv.length > 0 ? '' : ` (development key, generated, stored in ${join(dataDir, 'payload-codec-keys')})`}

@@ -84,6 +84,11 @@ describe('npm start (the embedded default)', () => {
       expect(first.output()).not.toMatch(/webpack|modules by path|asset workflow-bundle/);
       const health = await fetch(`http://127.0.0.1:${ports.API_PORT}/health`);
       expect(health.status).toBe(200);
+      // The API reference is linked from the output and served.
+      expect(first.output()).toContain(`API reference       http://127.0.0.1:${ports.API_PORT}/docs`);
+      const docs = await fetch(`http://127.0.0.1:${ports.API_PORT}/docs`);
+      expect(docs.status).toBe(200);
+      expect(await docs.text()).toContain('SwaggerUIBundle');
       const ui = await fetch(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}/`);
       expect(ui.status).toBe(200);
       expect(first.output()).toContain(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}`);
