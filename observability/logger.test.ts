@@ -34,7 +34,7 @@ describe('the logger', () => {
         review: { buyer, shippingAddress: address, billingAddress: address },
         deep: { a: { b: { c: { email: 'jane.doe@example.com', addressLine1: '10 Ditka Ave' } } } },
         list: [{ shippingAddress: address }],
-        headers: { authorization: 'Bearer sk_live_secret' },
+        headers: { authorization: 'Bearer sk_live_secret', 'x-api-key': 'sk_live_other' },
         apiKey: 'sk_live_secret',
         privateKey: '-----BEGIN PRIVATE KEY-----',
         token: 'codec_token_secret',
@@ -43,7 +43,7 @@ describe('the logger', () => {
       'review',
     );
     const text = JSON.stringify(lines);
-    for (const secret of ['Jane Doe', 'jane.doe@example.com', '800-000-0000', '10 Ditka Ave', 'sk_live_secret', 'BEGIN PRIVATE KEY', 'codec_token_secret']) {
+    for (const secret of ['Jane Doe', 'jane.doe@example.com', '800-000-0000', '10 Ditka Ave', 'sk_live_secret', 'sk_live_other', 'BEGIN PRIVATE KEY', 'codec_token_secret']) {
       expect(text).not.toContain(secret);
     }
     expect(lines[0]).toMatchObject({ buyer: CENSOR, review: { buyer: CENSOR, shippingAddress: CENSOR }, headers: { authorization: CENSOR } });

@@ -38,6 +38,7 @@ export const REDACTED_KEYS = [
   'authorization',
   'Authorization',
   'cookie',
+  'x-api-key',
   'apiKey',
   'apiKeys',
   'privateKey',
@@ -51,7 +52,14 @@ const REDACT_DEPTH = 5;
 export const CENSOR = '[redacted]';
 
 /** pino `redact` paths: every key of REDACTED_KEYS at the top level and up to REDACT_DEPTH levels below. */
-export const redactPaths: string[] = REDACTED_KEYS.flatMap((key) => Array.from({ length: REDACT_DEPTH + 1 }, (_, depth) => `${'*.'.repeat(depth)}${key}`));
+export const redactPaths: string[] = REDACTED_KEYS.flatMap((key) => {
+  // Bracket notation for names that are not identifiers (x-api-key).
+  const segment = /^[A-Za-z_$][\w$]*$/.test(key) ? key : `["${key}"]`;
+  return Array.from({ length: REDACT_DEPTH + 1 }, (_, depth) => {
+    const prefix = '*.'.repeat(depth);
+    return segment.startsWith('[') ? `${prefix.slice(0, -1)}${segment}` : `${prefix}${segment}`;
+  });
+});
 
 export interface LoggerOptions {
   level?: LogLevel;
