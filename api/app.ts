@@ -4,9 +4,11 @@ import { HTTPException } from 'hono/http-exception';
 import { ApiError, errorBody, errorResponse } from './errors';
 import { createCheckoutRoutes, type CheckoutRouteDeps } from './checkout/routes';
 import { createIpnRoutes, ipnLogger, type IpnRouteDeps } from './ipn/routes';
+import { httpMetrics } from './middleware/http-metrics';
 import { requestLog } from './middleware/request-log';
 import { openApiDocument } from './openapi';
 import { createLogger, type Logger } from '../observability/logger';
+import type { ApiMetrics } from '../observability/metrics';
 import { createCodecRoutes, type CodecServerOptions } from '../temporal/codec-server';
 
 export interface ApiDeps {
@@ -18,6 +20,8 @@ export interface ApiDeps {
   onUnexpectedError?: (err: unknown) => void;
   /** Request lines, IPN events and unexpected errors; warnings and errors on stdout by default. */
   logger?: Logger;
+  /** HTTP and IPN metrics (observability/metrics.ts), served by the process on a port of its own. */
+  metrics?: ApiMetrics;
 }
 
 /**
@@ -29,6 +33,7 @@ export function createApp(deps: ApiDeps): Hono {
   const logger = deps.logger ?? createLogger({ component: 'api', level: 'warn' });
 
   app.use(requestLog(logger));
+  if (deps.metrics) app.use(httpMetrics(deps.metrics));
   app.get('/health', (c) => c.json({ status: 'ok' }));
   app.get('/openapi.json', (c) => c.json(openApiDocument()));
   // The interactive reference of that same document. Relative URL: it still resolves behind a
@@ -36,7 +41,15 @@ export function createApp(deps: ApiDeps): Hono {
   app.get('/docs', swaggerUI({ url: './openapi.json', version: '5', title: 'Amazon Pay checkout API reference' }));
   if (deps.codec) app.route('/', createCodecRoutes(deps.codec));
   app.route('/', createCheckoutRoutes(deps.checkout));
-  app.route('/', createIpnRoutes({ ...deps.ipn, logger: deps.ipn.logger ?? ipnLogger(logger) }));
+  const ipnMessages = deps.metrics?.ipnMessages;
+  app.route(
+    '/',
+    createIpnRoutes({
+      ...deps.ipn,
+      logger: deps.ipn.logger ?? ipnLogger(logger),
+      ...(ipnMessages ? { onOutcome: (outcome: string) => ipnMessages.inc({ outcome }) } : {}),
+    }),
+  );
 
   app.notFound((c) => c.json(errorBody('not_found', `No route for ${c.req.method} ${c.req.path}`), 404));
   app.onError((err, c) => {

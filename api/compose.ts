@@ -5,6 +5,7 @@ import { wholeMatch, type Env } from '../config';
 import { createApp } from './app';
 import type { CheckoutRouteDeps } from './checkout/routes';
 import type { Logger } from '../observability/logger';
+import type { ApiMetrics } from '../observability/metrics';
 
 /** Builds the API from validated configuration; shared by api/main.ts and the main command. */
 export function createApiFromEnv(
@@ -17,10 +18,12 @@ export function createApiFromEnv(
     /** Serves the codec endpoint (/codec) with this codec and operator credential. */
     codecServer?: { codec: PayloadCodec; token: string };
     logger?: Logger;
+    metrics?: ApiMetrics;
   },
 ): Hono {
   return createApp({
     ...(deps.logger ? { logger: deps.logger } : {}),
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
     ...(deps.codecServer
       ? {
           codec: {

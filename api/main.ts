@@ -3,8 +3,9 @@
 import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { amazonPayClientFromCredentials } from '../amazon-pay';
-import { amazonPayCredentials, apiKeys, codecServerToken, ConfigError, logLevelOf, parseEnv, readAll, requirePayloadCodecKeys, temporalConnectionOptions } from '../config';
+import { amazonPayCredentials, apiKeys, codecServerToken, ConfigError, logLevelOf, metricsAddress, parseEnv, readAll, requirePayloadCodecKeys, temporalConnectionOptions } from '../config';
 import { createLogger } from '../observability/logger';
+import { createApiMetrics, startMetricsServer, type MetricsServer } from '../observability/metrics';
 import { paymentDataConverter } from '../temporal/data-converter';
 import { createApiFromEnv } from './compose';
 
@@ -27,7 +28,15 @@ try {
   const dataConverter = paymentDataConverter(codecKeys);
   const connection = await Connection.connect(temporalOptions);
   const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, dataConverter });
+  const metricsAt = metricsAddress(env, env.API_METRICS_PORT);
+  const metrics = metricsAt ? createApiMetrics() : undefined;
+  let metricsServer: MetricsServer | undefined;
+  if (metricsAt && metrics) {
+    metricsServer = await startMetricsServer({ host: metricsAt.host, port: metricsAt.port, path: '/metrics', registry: metrics.registry });
+    logger.info({ url: metricsServer.url }, `api: metrics on ${metricsServer.url}`);
+  }
   const app = createApiFromEnv(env, {
+    ...(metrics ? { metrics } : {}),
     temporal,
     buttonSigner: amazonPayClientFromCredentials(credentials),
     apiKeys: keys,
@@ -51,7 +60,7 @@ try {
     if (stopping) return;
     stopping = true;
     // Stop accepting connections, let in-flight requests finish, then close Temporal.
-    server.close(() => void connection.close().finally(() => process.exit(0)));
+    server.close(() => void Promise.all([metricsServer?.close(), connection.close()]).finally(() => process.exit(0)));
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { searchAttributeTypes } from '../workflows/search-attributes';
-import { amazonPayCredentials, apiKeys, codecServerToken, ConfigError, configKeys, logLevelOf, parseEnv, payloadCodecKeys, requirePayloadCodecKeys, wholeMatch } from './index';
+import { amazonPayCredentials, apiKeys, codecServerToken, ConfigError, configKeys, logLevelOf, metricsAddress, parseEnv, payloadCodecKeys, requirePayloadCodecKeys, wholeMatch } from './index';
 
 const repoFile = (p: string) => readFileSync(new URL(`../${p}`, import.meta.url), 'utf8');
 
@@ -67,6 +67,17 @@ describe('LOG_LEVEL', () => {
     expect(logLevelOf({})).toBe('info');
     expect(logLevelOf({ LOG_LEVEL: 'verbose' })).toBe('info');
     expect(logLevelOf({}, 'warn')).toBe('warn');
+  });
+});
+
+describe('metrics settings', () => {
+  it('serves metrics only where a port is set, on METRICS_HOST', () => {
+    const env = parseEnv({ API_METRICS_PORT: '9464' });
+    expect(metricsAddress(env, env.API_METRICS_PORT)).toEqual({ host: '127.0.0.1', port: 9464, bindAddress: '127.0.0.1:9464' });
+    expect(metricsAddress(env, env.WORKER_METRICS_PORT)).toBeUndefined();
+    const v6 = parseEnv({ METRICS_HOST: '::', WORKER_METRICS_PORT: '9465' });
+    expect(metricsAddress(v6, v6.WORKER_METRICS_PORT)?.bindAddress).toBe('[::]:9465');
+    expect(() => parseEnv({ WORKER_METRICS_PORT: 'ninety' })).toThrow(/WORKER_METRICS_PORT/);
   });
 });
 

@@ -56,6 +56,13 @@ const schema = z
     // Logs (observability/logger.ts): one JSON line per event on stdout
     LOG_LEVEL: logLevel.default('info'),
 
+    // Metrics (observability/metrics.ts): Prometheus text at http://METRICS_HOST:<port>/metrics
+    METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+    /** The API's HTTP and IPN metrics; unset: not served. */
+    API_METRICS_PORT: port.optional(),
+    /** The worker's Temporal SDK metrics and Amazon Pay call counters; unset: not served. */
+    WORKER_METRICS_PORT: port.optional(),
+
     // Temporal
     TEMPORAL_ADDRESS: z.string().min(1).optional(),
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -272,6 +279,13 @@ export function temporalConnectionOptions(env: Env): { address: string; tls?: bo
 export function logLevelOf(source: Record<string, string | undefined> = process.env, fallback: LogLevel = 'info'): LogLevel {
   const parsed = logLevel.safeParse(source.LOG_LEVEL);
   return parsed.success ? parsed.data : fallback;
+}
+
+/** host:port for a metrics listener, or undefined when its port is unset. */
+export function metricsAddress(env: Env, port: number | undefined): { host: string; port: number; bindAddress: string } | undefined {
+  if (port === undefined) return undefined;
+  const host = env.METRICS_HOST.includes(':') ? `[${env.METRICS_HOST}]` : env.METRICS_HOST;
+  return { host: env.METRICS_HOST, port, bindAddress: `${host}:${port}` };
 }
 
 /** Every variable this module reads (documented in .env.example; checked by a test). */

@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { serve, type ServerType } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { amazonPayClientFromCredentials } from '../amazon-pay';
 import {
   amazonPayCredentials,
@@ -28,12 +28,14 @@ import {
   codecServerToken,
   ConfigError,
   logLevelOf,
+  metricsAddress,
   parseEnv,
   payloadCodecKeys,
   temporalConnectionOptions,
   type AmazonPayCredentials,
 } from '../config';
 import { createLogger } from '../observability/logger';
+import { amazonPayCallMetrics, createApiMetrics, startMetricsServer } from '../observability/metrics';
 import { generateCodecKey } from '../temporal/codec';
 import { paymentDataConverter } from '../temporal/data-converter';
 import { installWorkerRuntime } from '../worker/runtime';
@@ -67,12 +69,17 @@ async function shutdown(code: number) {
 }
 
 try {
-  // Signals are ours: the Temporal runtime must not shut the worker down before HTTP stops.
-  installWorkerRuntime({ logger: logger.child({ component: 'worker' }), shutdownSignals: [] });
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
 
   const env = parseEnv();
+  const workerMetrics = metricsAddress(env, env.WORKER_METRICS_PORT);
+  // Signals are ours: the Temporal runtime must not shut the worker down before HTTP stops.
+  installWorkerRuntime({
+    logger: logger.child({ component: 'worker' }),
+    shutdownSignals: [],
+    ...(workerMetrics ? { metricsBindAddress: workerMetrics.bindAddress } : {}),
+  });
   const dataDir = resolve(env.DATA_DIR);
   mkdirSync(dataDir, { recursive: true });
 
@@ -130,7 +137,7 @@ try {
       timeoutMs: env.AMAZON_PAY_TIMEOUT_MS,
     };
   }
-  const amazonPay = amazonPayClientFromCredentials(credentials);
+  const amazonPay = amazonPayClientFromCredentials(credentials, { onCall: amazonPayCallMetrics(Runtime.instance().metricMeter) });
 
   // Worker
   const connectionOptions = env.TEMPORAL_ADDRESS ? temporalConnectionOptions(env) : { address };
@@ -172,7 +179,16 @@ try {
   // The Web UI we started may sit on another port than the default origins name.
   const uiOrigin = uiUrl ? [new URL(uiUrl).origin] : [];
   const apiEnv = { ...ipnEnv, CODEC_SERVER_CORS_ORIGINS: [...new Set([...env.CODEC_SERVER_CORS_ORIGINS, ...uiOrigin])] };
+  const apiMetricsAt = metricsAddress(env, env.API_METRICS_PORT);
+  const apiMetrics = apiMetricsAt ? createApiMetrics() : undefined;
+  let apiMetricsUrl: string | undefined;
+  if (apiMetricsAt && apiMetrics) {
+    const metricsServer = await startMetricsServer({ host: apiMetricsAt.host, port: apiMetricsAt.port, path: '/metrics', registry: apiMetrics.registry });
+    stack.push({ name: 'API metrics', stop: () => metricsServer.close() });
+    apiMetricsUrl = metricsServer.url;
+  }
   const app = createApiFromEnv(apiEnv, {
+    ...(apiMetrics ? { metrics: apiMetrics } : {}),
     temporal,
     buttonSigner: amazonPay,
     apiKeys: keys,
@@ -213,6 +229,7 @@ try {
     Temporal frontend   ${address}  (temporal workflow list --address ${address})
     HTTP API            ${apiUrl}   health: ${apiUrl}/health   OpenAPI: ${apiUrl}/openapi.json
     API reference       ${apiUrl}/docs   (try the endpoints with the API key below)
+    Metrics             ${apiMetricsUrl || workerMetrics ? [apiMetricsUrl && `API ${apiMetricsUrl}`, workerMetrics && `worker http://${workerMetrics.bindAddress}/metrics`].filter(Boolean).join('   ') : 'off (set API_METRICS_PORT and WORKER_METRICS_PORT)'}
     API key             ${keys[0]}${env.API_KEYS || env.API_KEYS_FILE ? '' : `   (generated, stored in ${join(dataDir, 'api-key')})`}
     IPN endpoint        ${apiUrl}${env.IPN_PATH}
     Payload encryption  key "${dataConverter.payloadCodecs[0].encryptingKeyId}"${keysFromEnv.length > 0 ? '' : ` (development key, generated, stored in ${join(dataDir, 'payload-codec-keys')})`}

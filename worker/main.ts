@@ -2,10 +2,11 @@
 // scaled process; `npm start` composes it with the rest. SIGINT/SIGTERM drain it: polling stops,
 // in-flight activities get the grace time, then the process exits.
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { amazonPayClientFromCredentials } from '../amazon-pay';
-import { amazonPayCredentials, ConfigError, logLevelOf, parseEnv, readAll, requirePayloadCodecKeys, temporalConnectionOptions } from '../config';
+import { amazonPayCredentials, ConfigError, logLevelOf, metricsAddress, parseEnv, readAll, requirePayloadCodecKeys, temporalConnectionOptions } from '../config';
 import { createLogger } from '../observability/logger';
+import { amazonPayCallMetrics } from '../observability/metrics';
 import { paymentDataConverter } from '../temporal/data-converter';
 import { installWorkerRuntime } from './runtime';
 import { createPaymentWorker } from './worker';
@@ -14,7 +15,9 @@ const logger = createLogger({ component: 'worker', level: logLevelOf() });
 try {
   const env = parseEnv();
   // Before the first connection: the SDK, workflow and activity lines all go to our logger.
-  installWorkerRuntime({ logger });
+  const metrics = metricsAddress(env, env.WORKER_METRICS_PORT);
+  installWorkerRuntime({ logger, ...(metrics ? { metricsBindAddress: metrics.bindAddress } : {}) });
+  if (metrics) logger.info({ url: `http://${metrics.bindAddress}/metrics` }, `worker: metrics on http://${metrics.bindAddress}/metrics`);
   const { credentials, connectionOptions, codecKeys } = readAll({
     credentials: () => amazonPayCredentials(env),
     connectionOptions: () => temporalConnectionOptions(env),
@@ -28,7 +31,7 @@ try {
     connection,
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
-    amazonPay: amazonPayClientFromCredentials(credentials),
+    amazonPay: amazonPayClientFromCredentials(credentials, { onCall: amazonPayCallMetrics(Runtime.instance().metricMeter) }),
     temporal,
     dataConverter,
   });

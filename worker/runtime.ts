@@ -7,6 +7,11 @@ export interface WorkerRuntimeOptions {
   shutdownSignals?: NodeJS.Signals[];
   /** Core's (native) level when it should differ from the logger's: its debug is several lines per workflow task. */
   coreLevel?: LogLevel;
+  /**
+   * host:port of the SDK's Prometheus exporter (GET /metrics): the SDK's worker metrics and ours
+   * (observability/metrics.ts, through Runtime.metricMeter). Off when unset.
+   */
+  metricsBindAddress?: string;
 }
 
 /**
@@ -24,6 +29,8 @@ export function installWorkerRuntime(options: WorkerRuntimeOptions): Runtime {
     logger: temporalLogger(options.logger),
     telemetryOptions: {
       logging: { filter: makeTelemetryFilterString({ core: level, other: 'ERROR' }), forward: {} },
+      // SDK metric names as Temporal's published dashboards expect them (no _total / unit suffixes).
+      ...(options.metricsBindAddress ? { metrics: { prometheus: { bindAddress: options.metricsBindAddress } } } : {}),
     },
     ...(options.shutdownSignals ? { shutdownSignals: options.shutdownSignals } : {}),
   });

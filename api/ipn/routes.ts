@@ -39,6 +39,8 @@ export interface IpnRouteDeps {
   /** Used for certificate downloads and subscription confirmation. */
   fetch?: typeof fetch;
   logger?: IpnLogger;
+  /** Told how each message ended (metrics): accepted, subscription_confirmed, ..., or the error code it was refused with. */
+  onOutcome?: (outcome: string) => void;
   /** Options passed to inbox workflows this endpoint starts. */
   inboxOptions?: NotificationInboxOptions;
   /** How long to wait for Temporal before answering 503. Default 5000 ms (SNS gives up at 15 s). */
@@ -69,7 +71,9 @@ export function createIpnRoutes(deps: IpnRouteDeps): Hono {
   const temporalTimeoutMs = deps.temporalTimeoutMs ?? 5000;
   const app = new Hono();
 
+  const outcome = deps.onOutcome ?? (() => undefined);
   const reject = (c: Context, err: ApiError, fields: Record<string, unknown>) => {
+    outcome(err.code);
     (err.status >= 500 ? log.error : log.warn)('IPN rejected', { status: err.status, code: err.code, reason: err.message, ...fields });
     return errorResponse(c, err);
   };
@@ -122,6 +126,7 @@ export function createIpnRoutes(deps: IpnRouteDeps): Hono {
           return handleSubscription(c, envelope, ids);
         case 'UnsubscribeConfirmation':
           // Only an operator can decide whether this was intended; make it loud.
+          outcome('unsubscribed');
           log.warn('SNS UnsubscribeConfirmation received: IPNs for this topic will stop; resubscribe in Seller Central if unintended', ids);
           return c.json({ received: true }, 200);
       }
@@ -163,6 +168,7 @@ export function createIpnRoutes(deps: IpnRouteDeps): Hono {
       // Not durable yet: a 5xx makes SNS redeliver the same MessageId later.
       return reject(c, new ApiError(503, 'temporal_unavailable', 'notification could not be recorded; retry later'), { ...fields, error: (err as Error).message });
     }
+    outcome('accepted');
     log.info('IPN accepted', fields);
     return c.json({ received: true, messageId: envelope.MessageId }, 200);
   };
@@ -170,6 +176,7 @@ export function createIpnRoutes(deps: IpnRouteDeps): Hono {
   const handleSubscription = async (c: Context, envelope: SnsConfirmationEnvelope, ids: Record<string, unknown>) => {
     if (!deps.confirmSubscriptions) {
       // The URL (topic and one-time token, no personal data) is what an operator needs to confirm.
+      outcome('subscription_unconfirmed');
       log.warn('SNS SubscriptionConfirmation received; automatic confirmation is off: confirm it by opening subscribeUrl', { ...ids, subscribeUrl: envelope.SubscribeURL });
       return c.json({ received: true, confirmed: false }, 200);
     }
@@ -182,11 +189,13 @@ export function createIpnRoutes(deps: IpnRouteDeps): Hono {
     } catch (err) {
       return reject(c, new ApiError(502, 'ipn_subscription_confirm_failed', 'could not confirm the subscription; retry later'), { ...ids, error: (err as Error).message });
     }
+    outcome('subscription_confirmed');
     log.info('SNS subscription confirmed', ids);
     return c.json({ received: true, confirmed: true }, 200);
   };
 
   app.onError((err, c) => {
+    outcome('internal_error');
     log.error('IPN handler failed', { error: err.message, headerMessageId: headerId(c) });
     return errorResponse(c, new ApiError(500, 'internal_error', 'internal error'));
   });

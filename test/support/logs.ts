@@ -38,12 +38,19 @@ export function testLogger(): Logger {
 }
 
 let installed = false;
-/** The Temporal Runtime of this fork, logging into the test file's log. */
-export function installTestRuntime(): void {
+/**
+ * The Temporal Runtime of this fork, logging into the test file's log. The first call decides:
+ * a file that wants the SDK's Prometheus exporter calls it with metricsBindAddress before its stack.
+ */
+export function installTestRuntime(options: { metricsBindAddress?: string } = {}): void {
   if (installed) return;
   installed = true;
   try {
-    installWorkerRuntime({ logger: testLogger().child({ component: 'worker' }), ...(process.env.LOG_LEVEL ? {} : { coreLevel: 'info' }) });
+    installWorkerRuntime({
+      logger: testLogger().child({ component: 'worker' }),
+      ...(process.env.LOG_LEVEL ? {} : { coreLevel: 'info' }),
+      ...options,
+    });
   } catch (err) {
     // A test file that installed its own Runtime keeps it.
     if (!(err instanceof IllegalStateError)) throw err;

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
 import { serve, type ServerType } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Runtime, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Hono } from 'hono';
 import { AmazonPayClient } from '../../amazon-pay';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../simulator';
@@ -24,6 +24,7 @@ import { generateMerchantKey, type TestKeyPair } from './keys';
 import { TEST_CODEC_KEYS, testDataConverter } from './codec';
 import { installTestRuntime, testLogger } from './logs';
 import { bundlerLogger, temporalLogger } from '../../observability/logger';
+import { amazonPayCallMetrics, createApiMetrics, type ApiMetrics } from '../../observability/metrics';
 
 export { testCodec, testDataConverter } from './codec';
 
@@ -64,6 +65,8 @@ export interface TestStack extends AsyncDisposable {
   amazonPay: AmazonPayClient;
   merchantKey: TestKeyPair;
   app: Hono;
+  /** The API's metrics (serve them with startMetricsServer to scrape). */
+  apiMetrics: ApiMetrics;
   apiKey: string;
   apiUrl: string;
   ipnPath: string;
@@ -124,11 +127,15 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       sandbox: true,
       baseUrl: simulator.url,
       timeoutMs: 10_000,
+      // Counted like the worker process counts them (a no-op unless the Runtime exports metrics).
+      onCall: amazonPayCallMetrics(Runtime.instance().metricMeter),
     });
 
     const apiKey = `test-key-${randomUUID()}`;
+    const apiMetrics = createApiMetrics({ processMetrics: false });
     const app = createApp({
       logger: testLogger().child({ component: 'api' }),
+      metrics: apiMetrics,
       checkout: {
         temporal,
         taskQueue,
@@ -231,6 +238,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       amazonPay,
       merchantKey,
       app,
+      apiMetrics,
       apiKey,
       apiUrl,
       ipnPath: IPN_PATH,
