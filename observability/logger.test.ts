@@ -26,13 +26,13 @@ describe('the logger', () => {
     expect(typeof lines[0]!.time).toBe('string');
   });
 
-  it('censors buyer data and credentials wherever they sit, up to five levels deep', () => {
+  it('censors buyer data and credentials wherever they sit, at any depth', () => {
     const { lines, logger } = capture();
     logger.info(
       {
         buyer,
         review: { buyer, shippingAddress: address, billingAddress: address },
-        deep: { a: { b: { c: { email: 'jane.doe@example.com', addressLine1: '10 Ditka Ave' } } } },
+        deep: { a: { b: { c: { d: { e: { f: { g: { email: 'jane.doe@example.com', addressLine1: '10 Ditka Ave' } } } } } } } },
         list: [{ shippingAddress: address }],
         headers: { authorization: 'Bearer sk_live_secret', 'x-api-key': 'sk_live_other' },
         apiKey: 'sk_live_secret',
@@ -46,9 +46,23 @@ describe('the logger', () => {
     for (const secret of ['Jane Doe', 'jane.doe@example.com', '800-000-0000', '10 Ditka Ave', 'sk_live_secret', 'sk_live_other', 'BEGIN PRIVATE KEY', 'codec_token_secret']) {
       expect(text).not.toContain(secret);
     }
-    expect(lines[0]).toMatchObject({ buyer: CENSOR, review: { buyer: CENSOR, shippingAddress: CENSOR }, headers: { authorization: CENSOR } });
+    expect(lines[0]).toMatchObject({ buyer: CENSOR, review: { buyer: CENSOR, shippingAddress: CENSOR }, headers: { authorization: CENSOR, 'x-api-key': CENSOR } });
     // What operators need stays.
     expect(lines[0]!.chargeId).toBe('S01-0000000-0000000-C000000');
+  });
+
+  it('censors an object each place it is shared, the fields of errors, and survives cycles', () => {
+    const { lines, logger } = capture();
+    const shared = { city: 'Chicago', addressLine1: '10 Ditka Ave' };
+    const cyclic: Record<string, unknown> = { email: 'jane.doe@example.com' };
+    cyclic.self = cyclic;
+    const error = Object.assign(new Error('declined'), { buyer });
+    logger.info({ first: shared, second: shared, cyclic, error, bytes: new Uint8Array([1, 2]) }, 'mixed');
+    expect(JSON.stringify(lines)).not.toMatch(/Ditka|jane\.doe|Jane Doe/);
+    expect(lines[0]).toMatchObject({ first: { addressLine1: CENSOR }, second: { addressLine1: CENSOR }, error: { message: 'declined', buyer: CENSOR } });
+    // What was logged is left as it was.
+    expect(shared.addressLine1).toBe('10 Ditka Ave');
+    expect(error.buyer).toBe(buyer);
   });
 
   it('honours the level', () => {
