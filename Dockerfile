@@ -9,7 +9,9 @@ COPY amazon-pay ./amazon-pay
 COPY activities ./activities
 COPY api ./api
 COPY config ./config
+COPY observability ./observability
 COPY simulator ./simulator
+COPY temporal ./temporal
 COPY workflows ./workflows
 COPY worker ./worker
 COPY tsconfig.json ./

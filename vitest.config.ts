@@ -8,6 +8,10 @@ export default defineConfig({
   test: {
     pool: 'forks',
     reporters: process.env.CI ? ['default', 'json'] : ['default'],
+    // The console shows progress (one line per file) and failures; the default reporter also lists
+    // every test over this threshold (300 ms by default: on the loaded 2-core machine, most of them).
+    // One value for both projects: the reporter reads the root's. Speed is measured by bench/.
+    slowTestThreshold: 60_000,
     outputFile: { json: 'test-results/vitest.json' },
     projects: [
       {
@@ -15,7 +19,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           sequence: { groupOrder: 0 },
-          include: ['{amazon-pay,simulator,api,workflows,activities,worker,config,scripts,temporal}/**/*.test.ts'],
+          include: ['{amazon-pay,simulator,api,workflows,activities,worker,config,scripts,temporal,observability}/**/*.test.ts'],
           testTimeout: 20_000,
         },
       },
@@ -38,6 +42,7 @@ export default defineConfig({
           sequence: { groupOrder: 1 },
           include: ['test/**/*.test.ts'],
           globalSetup: ['test/support/global-setup.ts'],
+          setupFiles: ['test/support/failure-log.ts'],
           testTimeout: 120_000,
           hookTimeout: 120_000,
           // 2 cores: two files at a time keeps the dev server responsive.

@@ -334,6 +334,37 @@ describe('error mapping', () => {
   });
 });
 
+describe('call outcomes (metrics)', () => {
+  it('tells onCall the operation, Amazon\'s status and reason code of every call, and status 0 when no answer came', async () => {
+    const outcomes: Array<{ operation: string; status: number; reasonCode: string | undefined }> = [];
+    const observed = new AmazonPayClient({
+      publicKeyId: 'SANDBOX-X', privateKey, region: 'na', sandbox: true, baseUrl: `http://127.0.0.1:${amazon.port}`, timeoutMs: 2_000,
+      onCall: ({ operation, status, reasonCode, durationMs }) => {
+        expect(durationMs).toBeGreaterThanOrEqual(0);
+        outcomes.push({ operation, status, reasonCode });
+      },
+    });
+    amazon.handler = (_req, res) => json(res, 200, charge);
+    await observed.getCharge(charge.chargeId);
+    amazon.handler = (_req, res) => json(res, 429, { reasonCode: 'TooManyRequests', message: 'slow down' });
+    await failure(observed.createRefund({ chargeId: charge.chargeId, refundAmount: { amount: '1.00', currencyCode: 'USD' } }, { idempotencyKey: 'refund-key-1' }));
+    amazon.handler = (_req, res) => json(res, 200, { not: 'a charge' });
+    await failure(observed.getCharge(charge.chargeId));
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const closedPort = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const offline = new AmazonPayClient({ publicKeyId: 'SANDBOX-X', privateKey, region: 'na', sandbox: true, baseUrl: `http://127.0.0.1:${closedPort}`, onCall: (o) => outcomes.push(o) });
+    await failure(offline.getCharge(charge.chargeId));
+    expect(outcomes.map(({ operation, status, reasonCode }) => ({ operation, status, reasonCode }))).toEqual([
+      { operation: 'getCharge', status: 200, reasonCode: undefined },
+      { operation: 'createRefund', status: 429, reasonCode: 'TooManyRequests' },
+      { operation: 'getCharge', status: 200, reasonCode: 'InvalidResponse' },
+      { operation: 'getCharge', status: 0, reasonCode: 'NetworkError' },
+    ]);
+  });
+});
+
 describe('checked before sending', () => {
   const amount = { amount: '5.00', currencyCode: 'EUR' };
 

@@ -70,6 +70,18 @@ export interface AmazonPayClientConfig {
   /** Per request, default 15000. */
   timeoutMs?: number;
   fetch?: typeof fetch;
+  /** Told of every call once it is answered or failed (metrics); never given bodies or headers. */
+  onCall?: (call: AmazonPayCallOutcome) => void;
+}
+
+export interface AmazonPayCallOutcome {
+  /** The client method: getCharge, createRefund, ... */
+  operation: string;
+  /** Amazon's HTTP status; 0 when no answer came (timeout, network) or the call was refused before sending. */
+  status: number;
+  /** Amazon's reasonCode, or ours (Timeout, NetworkError, InvalidResponse, InvalidRequest); undefined on success. */
+  reasonCode: string | undefined;
+  durationMs: number;
 }
 
 export interface PostOptions {
@@ -145,6 +157,7 @@ export class AmazonPayClient {
   private readonly privateKey: KeyObject;
   private readonly timeoutMs: number;
   private readonly fetchImpl: typeof fetch;
+  private readonly onCall: AmazonPayClientConfig['onCall'];
 
   constructor(config: AmazonPayClientConfig) {
     if (!config.publicKeyId) throw new AmazonPayConfigError('publicKeyId is required');
@@ -165,6 +178,7 @@ export class AmazonPayClient {
     }
     this.timeoutMs = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.fetchImpl = config.fetch ?? globalThis.fetch;
+    this.onCall = config.onCall;
   }
 
   // ---- Checkout Session ----
@@ -275,6 +289,21 @@ export class AmazonPayClient {
   // ---- Transport ----
 
   private async call<T>(spec: CallSpec<T>): Promise<T> {
+    if (!this.onCall) return this.send(spec);
+    const started = performance.now();
+    const answered = { status: 0 };
+    let reasonCode: string | undefined;
+    try {
+      return await this.send(spec, answered);
+    } catch (err) {
+      reasonCode = err instanceof AmazonPayError ? err.reasonCode : 'Unexpected';
+      throw err;
+    } finally {
+      this.onCall({ operation: spec.operation, status: answered.status, reasonCode, durationMs: performance.now() - started });
+    }
+  }
+
+  private async send<T>(spec: CallSpec<T>, answered?: { status: number }): Promise<T> {
     if (spec.idempotencyKey !== undefined) assertIdempotencyKey(spec.idempotencyKey);
     let payload = '';
     if (spec.body !== undefined) {
@@ -321,6 +350,7 @@ export class AmazonPayClient {
       throw this.transportError(spec.operation, err, signal);
     }
 
+    if (answered) answered.status = response.status;
     const requestId = response.headers.get('x-amz-pay-request-id') ?? undefined;
     if (response.status < 200 || response.status >= 300) throw errorFromResponse(spec.operation, response.status, text, requestId);
 
@@ -396,8 +426,9 @@ function preview(text: string): string {
   return text.length > 200 ? `${text.slice(0, 200)}…` : text || '(empty)';
 }
 
-export function amazonPayClientFromCredentials(c: AmazonPayCredentials): AmazonPayClient {
+export function amazonPayClientFromCredentials(c: AmazonPayCredentials, extra: Pick<AmazonPayClientConfig, 'onCall'> = {}): AmazonPayClient {
   return new AmazonPayClient({
+    ...extra,
     publicKeyId: c.publicKeyId,
     privateKey: c.privateKey,
     region: c.region,

@@ -90,3 +90,22 @@ describe('the composed API under bad input', () => {
     expect(big.status).toBe(413);
   });
 });
+
+describe('the API reference', () => {
+  it('serves an interactive page at /docs that loads the very document /openapi.json serves', async () => {
+    const page = await app.request('/docs');
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await page.text();
+    expect(html).toContain('SwaggerUIBundle');
+    expect(html).toMatch(/swagger-ui-dist@5\/swagger-ui-bundle\.js/);
+    const specUrl = /url: '([^']+)'/.exec(html)?.[1];
+    expect(specUrl).toBeDefined();
+    // The page resolves the document relative to itself, as a browser does.
+    const resolved = new URL(specUrl!, 'http://api.example/docs');
+    const spec = await app.request(resolved.pathname);
+    expect(spec.status).toBe(200);
+    expect(await spec.json()).toEqual(doc);
+    expect(Object.keys(doc.paths)).toContain('/v1/checkouts/{checkoutSessionId}/capture');
+  });
+});

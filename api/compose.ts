@@ -4,6 +4,8 @@ import type { Hono } from 'hono';
 import { wholeMatch, type Env } from '../config';
 import { createApp } from './app';
 import type { CheckoutRouteDeps } from './checkout/routes';
+import type { Logger } from '../observability/logger';
+import type { ApiMetrics } from '../observability/metrics';
 
 /** Builds the API from validated configuration; shared by api/main.ts and the main command. */
 export function createApiFromEnv(
@@ -15,9 +17,13 @@ export function createApiFromEnv(
     storeId: string | undefined;
     /** Serves the codec endpoint (/codec) with this codec and operator credential. */
     codecServer?: { codec: PayloadCodec; token: string };
+    logger?: Logger;
+    metrics?: ApiMetrics;
   },
 ): Hono {
   return createApp({
+    ...(deps.logger ? { logger: deps.logger } : {}),
+    ...(deps.metrics ? { metrics: deps.metrics } : {}),
     ...(deps.codecServer
       ? {
           codec: {

@@ -3,10 +3,13 @@
 import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { amazonPayClientFromCredentials } from '../amazon-pay';
-import { amazonPayCredentials, apiKeys, codecServerToken, ConfigError, parseEnv, readAll, requirePayloadCodecKeys, temporalConnectionOptions } from '../config';
+import { amazonPayCredentials, apiKeys, codecServerToken, ConfigError, logLevelOf, metricsAddress, parseEnv, readAll, requirePayloadCodecKeys, temporalConnectionOptions } from '../config';
+import { createLogger } from '../observability/logger';
+import { createApiMetrics, startMetricsServer, type MetricsServer } from '../observability/metrics';
 import { paymentDataConverter } from '../temporal/data-converter';
 import { createApiFromEnv } from './compose';
 
+const logger = createLogger({ component: 'api', level: logLevelOf() });
 try {
   const env = parseEnv();
   const { keys, credentials, storeId, temporalOptions, codecKeys, codecToken } = readAll({
@@ -25,19 +28,31 @@ try {
   const dataConverter = paymentDataConverter(codecKeys);
   const connection = await Connection.connect(temporalOptions);
   const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, dataConverter });
+  const metricsAt = metricsAddress(env, env.API_METRICS_PORT);
+  const metrics = metricsAt ? createApiMetrics() : undefined;
+  let metricsServer: MetricsServer | undefined;
+  if (metricsAt && metrics) {
+    metricsServer = await startMetricsServer({ host: metricsAt.host, port: metricsAt.port, path: '/metrics', registry: metrics.registry });
+    logger.info({ url: metricsServer.url }, `api: metrics on ${metricsServer.url}`);
+  }
   const app = createApiFromEnv(env, {
+    ...(metrics ? { metrics } : {}),
     temporal,
     buttonSigner: amazonPayClientFromCredentials(credentials),
     apiKeys: keys,
     storeId,
+    logger,
     ...(codecToken ? { codecServer: { codec: dataConverter.payloadCodecs[0], token: codecToken } } : {}),
   });
-  if (!codecToken) console.log('api: codec endpoint not served (set CODEC_SERVER_TOKEN or CODEC_SERVER_TOKEN_FILE to serve /codec)');
+  if (!codecToken) logger.info('api: codec endpoint not served (set CODEC_SERVER_TOKEN or CODEC_SERVER_TOKEN_FILE to serve /codec)');
   const server = serve({ fetch: app.fetch, hostname: env.API_HOST, port: env.API_PORT }, (info) =>
-    console.log(`api: listening on http://${info.address}:${info.port}`),
+    logger.info(
+      { url: `http://${info.address}:${info.port}`, docs: `http://${info.address}:${info.port}/docs`, namespace: env.TEMPORAL_NAMESPACE },
+      `api: listening on http://${info.address}:${info.port} (API reference: /docs)`,
+    ),
   );
   server.once('error', (err) => {
-    console.error(`api: cannot listen on ${env.API_HOST}:${env.API_PORT}: ${err.message}`);
+    logger.fatal({ err }, `api: cannot listen on ${env.API_HOST}:${env.API_PORT}: ${err.message}`);
     void connection.close().finally(() => process.exit(1));
   });
   let stopping = false;
@@ -45,12 +60,13 @@ try {
     if (stopping) return;
     stopping = true;
     // Stop accepting connections, let in-flight requests finish, then close Temporal.
-    server.close(() => void connection.close().finally(() => process.exit(0)));
+    server.close(() => void Promise.all([metricsServer?.close(), connection.close()]).finally(() => process.exit(0)));
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 } catch (err) {
-  console.error(err instanceof ConfigError ? err.message : err);
+  if (err instanceof ConfigError) logger.fatal({ problems: err.problems }, err.message);
+  else logger.fatal({ err }, 'api: cannot start');
   process.exit(1);
 }
 

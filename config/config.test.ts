@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { searchAttributeTypes } from '../workflows/search-attributes';
-import { amazonPayCredentials, apiKeys, codecServerToken, ConfigError, configKeys, parseEnv, payloadCodecKeys, requirePayloadCodecKeys, wholeMatch } from './index';
+import { amazonPayCredentials, apiKeys, codecServerToken, ConfigError, configKeys, logLevelOf, metricsAddress, parseEnv, payloadCodecKeys, requirePayloadCodecKeys, wholeMatch } from './index';
 
 const repoFile = (p: string) => readFileSync(new URL(`../${p}`, import.meta.url), 'utf8');
 
@@ -52,6 +52,32 @@ describe('parseEnv', () => {
     expect(parseEnv({ AMAZON_PAY_REGION: 'de' }).AMAZON_PAY_REGION).toBe('eu');
     expect(parseEnv({ AMAZON_PAY_REGION: 'uk' }).AMAZON_PAY_REGION).toBe('eu');
     expect(parseEnv({ AMAZON_PAY_REGION: 'jp' }).AMAZON_PAY_REGION).toBe('jp');
+  });
+});
+
+describe('LOG_LEVEL', () => {
+  it('is info by default, case-insensitive, and refuses unknown levels', () => {
+    expect(parseEnv({}).LOG_LEVEL).toBe('info');
+    expect(parseEnv({ LOG_LEVEL: 'DEBUG' }).LOG_LEVEL).toBe('debug');
+    expect(() => parseEnv({ LOG_LEVEL: 'verbose' })).toThrow(/LOG_LEVEL/);
+  });
+
+  it('is readable on its own before the rest of the configuration, falling back when unset or invalid', () => {
+    expect(logLevelOf({ LOG_LEVEL: 'warn' })).toBe('warn');
+    expect(logLevelOf({})).toBe('info');
+    expect(logLevelOf({ LOG_LEVEL: 'verbose' })).toBe('info');
+    expect(logLevelOf({}, 'warn')).toBe('warn');
+  });
+});
+
+describe('metrics settings', () => {
+  it('serves metrics only where a port is set, on METRICS_HOST', () => {
+    const env = parseEnv({ API_METRICS_PORT: '9464' });
+    expect(metricsAddress(env, env.API_METRICS_PORT)).toEqual({ host: '127.0.0.1', port: 9464, bindAddress: '127.0.0.1:9464' });
+    expect(metricsAddress(env, env.WORKER_METRICS_PORT)).toBeUndefined();
+    const v6 = parseEnv({ METRICS_HOST: '::', WORKER_METRICS_PORT: '9465' });
+    expect(metricsAddress(v6, v6.WORKER_METRICS_PORT)?.bindAddress).toBe('[::]:9465');
+    expect(() => parseEnv({ WORKER_METRICS_PORT: 'ninety' })).toThrow(/WORKER_METRICS_PORT/);
   });
 });
 

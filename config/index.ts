@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseCodecKeys, type CodecKey } from '../temporal/codec';
+import { LOG_LEVELS, type LogLevel } from '../observability/logger';
 
 /**
  * The one place that reads the environment. Every variable is documented in `.env.example`.
@@ -13,6 +14,11 @@ const bool = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const port = z.coerce.number().int().min(0).max(65535);
+
+const logLevel = z
+  .string()
+  .transform((s) => s.toLowerCase())
+  .pipe(z.enum(LOG_LEVELS));
 
 /** A regular expression from the environment; wholeMatch() makes every alternative match whole. */
 const anchoredPattern = z
@@ -47,6 +53,16 @@ const codecKeys = z.string().superRefine((spec, ctx) => {
 
 const schema = z
   .object({
+    // Logs (observability/logger.ts): one JSON line per event on stdout
+    LOG_LEVEL: logLevel.default('info'),
+
+    // Metrics (observability/metrics.ts): Prometheus text at http://METRICS_HOST:<port>/metrics
+    METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+    /** The API's HTTP and IPN metrics; unset: not served. */
+    API_METRICS_PORT: port.optional(),
+    /** The worker's Temporal SDK metrics and Amazon Pay call counters; unset: not served. */
+    WORKER_METRICS_PORT: port.optional(),
+
     // Temporal
     TEMPORAL_ADDRESS: z.string().min(1).optional(),
     TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -310,6 +326,23 @@ export function temporalConnectionOptions(env: Env): { address: string; tls?: bo
     ...(env.TEMPORAL_TLS || env.TEMPORAL_API_KEY ? { tls: true } : {}),
     ...(env.TEMPORAL_API_KEY ? { apiKey: env.TEMPORAL_API_KEY } : {}),
   };
+}
+
+/**
+ * LOG_LEVEL alone, for the logger a process needs before the rest of its configuration is read
+ * (to report that configuration's problems): `info` when unset or invalid, since parseEnv then
+ * reports it like any other invalid variable.
+ */
+export function logLevelOf(source: Record<string, string | undefined> = process.env, fallback: LogLevel = 'info'): LogLevel {
+  const parsed = logLevel.safeParse(source.LOG_LEVEL);
+  return parsed.success ? parsed.data : fallback;
+}
+
+/** host:port for a metrics listener, or undefined when its port is unset. */
+export function metricsAddress(env: Env, port: number | undefined): { host: string; port: number; bindAddress: string } | undefined {
+  if (port === undefined) return undefined;
+  const host = env.METRICS_HOST.includes(':') ? `[${env.METRICS_HOST}]` : env.METRICS_HOST;
+  return { host: env.METRICS_HOST, port, bindAddress: `${host}:${port}` };
 }
 
 /** Every variable this module reads (documented in .env.example; checked by a test). */

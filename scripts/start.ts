@@ -27,21 +27,30 @@ import {
   apiKeys,
   codecServerToken,
   ConfigError,
+  logLevelOf,
+  metricsAddress,
   parseEnv,
   payloadCodecKeys,
   temporalConnectionOptions,
   webhookEndpoints,
   type AmazonPayCredentials,
 } from '../config';
+import { createLogger } from '../observability/logger';
+import { amazonPayCallMetrics, createApiMetrics, startMetricsServer } from '../observability/metrics';
 import { generateCodecKey } from '../temporal/codec';
 import { paymentDataConverter } from '../temporal/data-converter';
+import { installWorkerRuntime } from '../worker/runtime';
 import { createPaymentWorker } from '../worker/worker';
 import { createApiFromEnv } from '../api/compose';
 import { startDevServer, type DevServer } from './dev-server';
 import { generateMerchantKey, type MerchantKeyPair } from './merchant-key';
 import { ensureTemporalCli, ProvisioningError } from './provision';
 
+// What this command is doing and its URLs are its own plain lines; what the parts it runs report
+// (worker, SDK, workflows, activities, API requests, IPNs) are JSON lines of the one logger, at
+// warn unless LOG_LEVEL says otherwise, so a new user sees progress and problems, not every request.
 const log = (line: string) => console.log(`[start] ${line}`);
+const logger = createLogger({ level: logLevelOf(process.env, 'warn') });
 const stack: Array<{ name: string; stop: () => Promise<unknown> }> = [];
 let shuttingDown = false;
 
@@ -61,12 +70,17 @@ async function shutdown(code: number) {
 }
 
 try {
-  // Signals are ours: the Temporal runtime must not shut the worker down before HTTP stops.
-  Runtime.install({ shutdownSignals: [] });
   process.on('SIGINT', () => void shutdown(0));
   process.on('SIGTERM', () => void shutdown(0));
 
   const env = parseEnv();
+  const workerMetrics = metricsAddress(env, env.WORKER_METRICS_PORT);
+  // Signals are ours: the Temporal runtime must not shut the worker down before HTTP stops.
+  installWorkerRuntime({
+    logger: logger.child({ component: 'worker' }),
+    shutdownSignals: [],
+    ...(workerMetrics ? { metricsBindAddress: workerMetrics.bindAddress } : {}),
+  });
   const dataDir = resolve(env.DATA_DIR);
   mkdirSync(dataDir, { recursive: true });
 
@@ -124,7 +138,7 @@ try {
       timeoutMs: env.AMAZON_PAY_TIMEOUT_MS,
     };
   }
-  const amazonPay = amazonPayClientFromCredentials(credentials);
+  const amazonPay = amazonPayClientFromCredentials(credentials, { onCall: amazonPayCallMetrics(Runtime.instance().metricMeter) });
 
   // Worker
   const connectionOptions = env.TEMPORAL_ADDRESS ? temporalConnectionOptions(env) : { address };
@@ -150,7 +164,7 @@ try {
   });
   const running = worker.run();
   running.catch((err: unknown) => {
-    console.error('[start] the worker stopped with an error:', err);
+    logger.error({ component: 'worker', err }, 'the worker stopped with an error');
     void shutdown(1);
   });
   stack.push({
@@ -172,12 +186,22 @@ try {
   // The Web UI we started may sit on another port than the default origins name.
   const uiOrigin = uiUrl ? [new URL(uiUrl).origin] : [];
   const apiEnv = { ...ipnEnv, CODEC_SERVER_CORS_ORIGINS: [...new Set([...env.CODEC_SERVER_CORS_ORIGINS, ...uiOrigin])] };
+  const apiMetricsAt = metricsAddress(env, env.API_METRICS_PORT);
+  const apiMetrics = apiMetricsAt ? createApiMetrics() : undefined;
+  let apiMetricsUrl: string | undefined;
+  if (apiMetricsAt && apiMetrics) {
+    const metricsServer = await startMetricsServer({ host: apiMetricsAt.host, port: apiMetricsAt.port, path: '/metrics', registry: apiMetrics.registry });
+    stack.push({ name: 'API metrics', stop: () => metricsServer.close() });
+    apiMetricsUrl = metricsServer.url;
+  }
   const app = createApiFromEnv(apiEnv, {
+    ...(apiMetrics ? { metrics: apiMetrics } : {}),
     temporal,
     buttonSigner: amazonPay,
     apiKeys: keys,
     storeId: credentials.storeId,
     codecServer: { codec: dataConverter.payloadCodecs[0], token: codecToken },
+    logger: logger.child({ component: 'api' }),
   });
   const server: ServerType = await new Promise((res, rej) => {
     const s = serve({ fetch: app.fetch, hostname: env.API_HOST, port: env.API_PORT }, () => res(s));
@@ -212,6 +236,8 @@ try {
     Temporal Web UI     ${uiUrl ?? `(attached to ${address}; use your cluster's UI)`}
     Temporal frontend   ${address}  (temporal workflow list --address ${address})
     HTTP API            ${apiUrl}   health: ${apiUrl}/health   OpenAPI: ${apiUrl}/openapi.json
+    API reference       ${apiUrl}/docs   (try the endpoints with the API key below)
+    Metrics             ${apiMetricsUrl || workerMetrics ? [apiMetricsUrl && `API ${apiMetricsUrl}`, workerMetrics && `worker http://${workerMetrics.bindAddress}/metrics`].filter(Boolean).join('   ') : 'off (set API_METRICS_PORT and WORKER_METRICS_PORT)'}
     API key             ${keys[0]}${env.API_KEYS || env.API_KEYS_FILE ? '' : `   (generated, stored in ${join(dataDir, 'api-key')})`}
     IPN endpoint        ${apiUrl}${env.IPN_PATH}
     Payload encryption  key "${dataConverter.payloadCodecs[0].encryptingKeyId}"${keysFromEnv.length > 0 ? '' : ` (development key, generated, stored in ${join(dataDir, 'payload-codec-keys')})`}

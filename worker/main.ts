@@ -2,14 +2,22 @@
 // scaled process; `npm start` composes it with the rest. SIGINT/SIGTERM drain it: polling stops,
 // in-flight activities get the grace time, then the process exits.
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { amazonPayClientFromCredentials } from '../amazon-pay';
-import { amazonPayCredentials, ConfigError, parseEnv, readAll, requirePayloadCodecKeys, temporalConnectionOptions, webhookEndpoints } from '../config';
+import { amazonPayCredentials, ConfigError, logLevelOf, metricsAddress, parseEnv, readAll, requirePayloadCodecKeys, temporalConnectionOptions, webhookEndpoints } from '../config';
+import { createLogger } from '../observability/logger';
+import { amazonPayCallMetrics } from '../observability/metrics';
 import { paymentDataConverter } from '../temporal/data-converter';
+import { installWorkerRuntime } from './runtime';
 import { createPaymentWorker } from './worker';
 
+const logger = createLogger({ component: 'worker', level: logLevelOf() });
 try {
   const env = parseEnv();
+  // Before the first connection: the SDK, workflow and activity lines all go to our logger.
+  const metrics = metricsAddress(env, env.WORKER_METRICS_PORT);
+  installWorkerRuntime({ logger, ...(metrics ? { metricsBindAddress: metrics.bindAddress } : {}) });
+  if (metrics) logger.info({ url: `http://${metrics.bindAddress}/metrics` }, `worker: metrics on http://${metrics.bindAddress}/metrics`);
   const { credentials, connectionOptions, codecKeys, endpoints } = readAll({
     credentials: () => amazonPayCredentials(env),
     connectionOptions: () => temporalConnectionOptions(env),
@@ -24,19 +32,22 @@ try {
     connection,
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
-    amazonPay: amazonPayClientFromCredentials(credentials),
+    amazonPay: amazonPayClientFromCredentials(credentials, { onCall: amazonPayCallMetrics(Runtime.instance().metricMeter) }),
     temporal,
     dataConverter,
     webhooks: { endpoints, retryScheduleMs: env.WEBHOOK_RETRY_SCHEDULE.map((s) => s * 1000), timeoutMs: env.WEBHOOK_TIMEOUT_MS },
   });
-  console.log(
-    `worker: polling task queue "${env.TEMPORAL_TASK_QUEUE}" on ${connectionOptions.address} (namespace ${env.TEMPORAL_NAMESPACE}); payloads encrypted with key "${dataConverter.payloadCodecs[0].encryptingKeyId}"`,
+  const where = { taskQueue: env.TEMPORAL_TASK_QUEUE, address: connectionOptions.address, namespace: env.TEMPORAL_NAMESPACE };
+  logger.info(
+    { ...where, encryptingKeyId: dataConverter.payloadCodecs[0].encryptingKeyId },
+    `worker: polling task queue "${where.taskQueue}" on ${where.address} (namespace ${where.namespace})`,
   );
   await worker.run();
   await clientConnection.close();
   await connection.close();
-  console.log('worker: stopped');
+  logger.info('worker: stopped');
 } catch (err) {
-  console.error(err instanceof ConfigError ? err.message : err);
+  if (err instanceof ConfigError) logger.fatal({ problems: err.problems }, err.message);
+  else logger.fatal({ err }, 'worker: cannot start or stopped with an error');
   process.exit(1);
 }

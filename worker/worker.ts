@@ -1,9 +1,10 @@
 import { fileURLToPath } from 'node:url';
-import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { bundleWorkflowCode, Runtime, Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { AmazonPayClient } from '../amazon-pay';
 import { createActivities, type ActivityDeps } from '../activities';
+import { bundlerLogger } from '../observability/logger';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -35,9 +36,17 @@ export async function createPaymentWorker(options: PaymentWorkerOptions): Promis
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     dataConverter: options.dataConverter,
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
+    workflowBundle: options.workflowBundle ?? (await bundleWorkflows()),
     activities: createActivities({ amazonPay: options.amazonPay, temporal: options.temporal, ...(options.webhooks ? { webhooks: options.webhooks } : {}) }),
     shutdownGraceTime: options.shutdownGraceTime ?? '10s',
     ...(options.identity ? { identity: options.identity } : {}),
   });
+}
+
+/**
+ * Bundles the workflows with the Runtime's logger, webpack's statistics demoted to debug (Worker.create
+ * with workflowsPath would log them at info, on every start).
+ */
+export function bundleWorkflows() {
+  return bundleWorkflowCode({ workflowsPath, logger: bundlerLogger(Runtime.instance().logger) });
 }

@@ -5,6 +5,7 @@ import { amazonPayNotificationSignal, type AmazonPayNotification } from '../../w
 import { notificationInboxWorkflow, notificationInboxWorkflowId, type NotificationInboxOptions } from '../../workflows/notifications';
 import { ApiError, errorResponse } from '../errors';
 import { describeIssues, parseInnerMessage, snsEnvelopeSchema, type SnsConfirmationEnvelope, type SnsNotificationEnvelope } from './messages';
+import { createLogger, type Logger } from '../../observability/logger';
 import { createSnsVerifier, SnsCertificateUnavailableError, SnsVerificationError, trustedSnsUrl, type SnsVerifier } from './verify';
 
 
@@ -38,6 +39,8 @@ export interface IpnRouteDeps {
   /** Used for certificate downloads and subscription confirmation. */
   fetch?: typeof fetch;
   logger?: IpnLogger;
+  /** Told how each message ended (metrics): accepted, subscription_confirmed, ..., or the error code it was refused with. */
+  onOutcome?: (outcome: string) => void;
   /** Options passed to inbox workflows this endpoint starts. */
   inboxOptions?: NotificationInboxOptions;
   /** How long to wait for Temporal before answering 503. Default 5000 ms (SNS gives up at 15 s). */
@@ -46,12 +49,15 @@ export interface IpnRouteDeps {
   verifier?: SnsVerifier;
 }
 
-/** One JSON line per event on stdout/stderr. Never the request body: only ids and outcomes. */
-export const consoleIpnLogger: IpnLogger = {
-  info: (message, fields) => console.log(JSON.stringify({ level: 'info', component: 'ipn', message, ...fields })),
-  warn: (message, fields) => console.warn(JSON.stringify({ level: 'warn', component: 'ipn', message, ...fields })),
-  error: (message, fields) => console.error(JSON.stringify({ level: 'error', component: 'ipn', message, ...fields })),
-};
+/** IPN events as lines of the process logger. Never the request body: only ids and outcomes. */
+export function ipnLogger(logger: Logger): IpnLogger {
+  const ipn = logger.child({ subsystem: 'ipn' });
+  return {
+    info: (message, fields) => ipn.info(fields, message),
+    warn: (message, fields) => ipn.warn(fields, message),
+    error: (message, fields) => ipn.error(fields, message),
+  };
+}
 
 /** For tests and benchmarks that assert on answers, not on log lines. */
 export const silentIpnLogger: IpnLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -59,13 +65,15 @@ export const silentIpnLogger: IpnLogger = { info: () => undefined, warn: () => u
 const ACCEPTED_TYPES = ['text/plain', 'application/json'];
 
 export function createIpnRoutes(deps: IpnRouteDeps): Hono {
-  const log = deps.logger ?? consoleIpnLogger;
+  const log = deps.logger ?? ipnLogger(createLogger({ component: 'api' }));
   const doFetch = deps.fetch ?? fetch;
   const verifier = deps.verifier ?? createSnsVerifier({ certHostPattern: deps.certHostPattern, fetch: doFetch });
   const temporalTimeoutMs = deps.temporalTimeoutMs ?? 5000;
   const app = new Hono();
 
+  const outcome = deps.onOutcome ?? (() => undefined);
   const reject = (c: Context, err: ApiError, fields: Record<string, unknown>) => {
+    outcome(err.code);
     (err.status >= 500 ? log.error : log.warn)('IPN rejected', { status: err.status, code: err.code, reason: err.message, ...fields });
     return errorResponse(c, err);
   };
@@ -118,6 +126,7 @@ export function createIpnRoutes(deps: IpnRouteDeps): Hono {
           return handleSubscription(c, envelope, ids);
         case 'UnsubscribeConfirmation':
           // Only an operator can decide whether this was intended; make it loud.
+          outcome('unsubscribed');
           log.warn('SNS UnsubscribeConfirmation received: IPNs for this topic will stop; resubscribe in Seller Central if unintended', ids);
           return c.json({ received: true }, 200);
       }
@@ -159,6 +168,7 @@ export function createIpnRoutes(deps: IpnRouteDeps): Hono {
       // Not durable yet: a 5xx makes SNS redeliver the same MessageId later.
       return reject(c, new ApiError(503, 'temporal_unavailable', 'notification could not be recorded; retry later'), { ...fields, error: (err as Error).message });
     }
+    outcome('accepted');
     log.info('IPN accepted', fields);
     return c.json({ received: true, messageId: envelope.MessageId }, 200);
   };
@@ -166,6 +176,7 @@ export function createIpnRoutes(deps: IpnRouteDeps): Hono {
   const handleSubscription = async (c: Context, envelope: SnsConfirmationEnvelope, ids: Record<string, unknown>) => {
     if (!deps.confirmSubscriptions) {
       // The URL (topic and one-time token, no personal data) is what an operator needs to confirm.
+      outcome('subscription_unconfirmed');
       log.warn('SNS SubscriptionConfirmation received; automatic confirmation is off: confirm it by opening subscribeUrl', { ...ids, subscribeUrl: envelope.SubscribeURL });
       return c.json({ received: true, confirmed: false }, 200);
     }
@@ -178,11 +189,13 @@ export function createIpnRoutes(deps: IpnRouteDeps): Hono {
     } catch (err) {
       return reject(c, new ApiError(502, 'ipn_subscription_confirm_failed', 'could not confirm the subscription; retry later'), { ...ids, error: (err as Error).message });
     }
+    outcome('subscription_confirmed');
     log.info('SNS subscription confirmed', ids);
     return c.json({ received: true, confirmed: true }, 200);
   };
 
   app.onError((err, c) => {
+    outcome('internal_error');
     log.error('IPN handler failed', { error: err.message, headerMessageId: headerId(c) });
     return errorResponse(c, new ApiError(500, 'internal_error', 'internal error'));
   });

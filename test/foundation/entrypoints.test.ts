@@ -6,6 +6,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../scripts/dev-server';
 import { generateMerchantKey } from '../support/keys';
 import { TEST_CODEC_KEYS } from '../support/codec';
+import { sampleSum } from '../support/prometheus';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const blank = {
@@ -38,9 +39,10 @@ describe('separate entrypoints', () => {
     });
   }
 
-  it('api/main.ts serves /health against a real Temporal and stops on SIGTERM', async () => {
+  it('api/main.ts serves /health against a real Temporal, its metrics on their own port, and stops on SIGTERM', async () => {
     const key = generateMerchantKey();
     const port = await freePort();
+    const metricsPort = await freePort();
     const started = await runEntrypoint(
       'api/main.ts',
       {
@@ -52,6 +54,7 @@ describe('separate entrypoints', () => {
         API_PORT: String(port),
         PAYLOAD_CODEC_KEYS: TEST_CODEC_KEYS,
         CODEC_SERVER_TOKEN: 'operator-token-0123456789',
+        API_METRICS_PORT: String(metricsPort),
       },
       (out) => out.includes('api: listening'),
     );
@@ -66,6 +69,37 @@ describe('separate entrypoints', () => {
         fetch(`http://127.0.0.1:${port}/codec/decode`, { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: '{"payloads":[]}' });
       expect((await codec('Bearer wrong')).status).toBe(401);
       expect(await (await codec('Bearer operator-token-0123456789')).json()).toEqual({ payloads: [] });
+      const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      expect(sampleSum(metrics, 'http_requests_total', { route: '/health', status: '200' })).toBe(1);
+      expect(sampleSum(metrics, 'http_requests_total', { route: '/v1/checkouts/:checkoutSessionId', status: '401' })).toBe(1);
+    } finally {
+      started.stop();
+    }
+  });
+
+  it('worker/main.ts serves the Temporal SDK metrics on WORKER_METRICS_PORT and logs JSON lines', async () => {
+    const key = generateMerchantKey();
+    const metricsPort = await freePort();
+    const started = await runEntrypoint(
+      'worker/main.ts',
+      {
+        TEMPORAL_ADDRESS: inject('temporalAddress'),
+        TEMPORAL_TASK_QUEUE: `entrypoint-${metricsPort}`,
+        AMAZON_PAY_PUBLIC_KEY_ID: key.publicKeyId,
+        AMAZON_PAY_PRIVATE_KEY: key.privateKeyPem,
+        PAYLOAD_CODEC_KEYS: TEST_CODEC_KEYS,
+        WORKER_METRICS_PORT: String(metricsPort),
+        LOG_LEVEL: 'info',
+      },
+      (out) => out.includes('worker: polling'),
+    );
+    try {
+      expect(started.code).toBeNull();
+      const lines = started.output.split('\n').filter((l) => l.startsWith('{'));
+      expect(lines.length).toBeGreaterThan(0);
+      for (const line of lines) expect(JSON.parse(line)).toMatchObject({ level: expect.any(String), component: 'worker', msg: expect.any(String) });
+      const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      expect(sampleSum(metrics, 'temporal_worker_start', { task_queue: `entrypoint-${metricsPort}` })).toBe(1);
     } finally {
       started.stop();
     }

@@ -41,6 +41,14 @@ async function startMain(env: Record<string, string>): Promise<Started> {
   return { child, output: () => output, exited };
 }
 
+async function waitFor(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`not seen in 30 s: ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Processes whose command line mentions the data folder (the dev server's --db-filename). */
 function processesUsing(marker: string): number[] {
   const pids: number[] = [];
@@ -69,10 +77,18 @@ describe('npm start (the embedded default)', () => {
     const cli = await ensureTemporalCli();
     const address = `127.0.0.1:${ports.TEMPORAL_PORT}`;
 
-    const first = await startMain(env);
+    // At info, the worker's lines are on the console; the workflow bundler's statistics are not.
+    const first = await startMain({ ...env, LOG_LEVEL: 'info' });
     try {
+      await waitFor(() => first.output().includes('"msg":"Worker state changed"'), 'the worker logs at info');
+      expect(first.output()).not.toMatch(/webpack|modules by path|asset workflow-bundle/);
       const health = await fetch(`http://127.0.0.1:${ports.API_PORT}/health`);
       expect(health.status).toBe(200);
+      // The API reference is linked from the output and served.
+      expect(first.output()).toContain(`API reference       http://127.0.0.1:${ports.API_PORT}/docs`);
+      const docs = await fetch(`http://127.0.0.1:${ports.API_PORT}/docs`);
+      expect(docs.status).toBe(200);
+      expect(await docs.text()).toContain('SwaggerUIBundle');
       const ui = await fetch(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}/`);
       expect(ui.status).toBe(200);
       expect(first.output()).toContain(`http://127.0.0.1:${ports.TEMPORAL_UI_PORT}`);

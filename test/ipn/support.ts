@@ -9,19 +9,20 @@ import { inject } from 'vitest';
 import { createNotificationActivities } from '../../activities/notifications';
 import { notificationInboxQuery, notificationInboxWorkflowId, type NotificationInboxView } from '../../workflows/notifications';
 import { testDataConverter } from '../support/codec';
+import { installTestRuntime, testLogger } from '../support/logs';
+import { bundlerLogger, temporalLogger } from '../../observability/logger';
 import { knowChargePermissionSignal, testNotificationOwner, testOwnerQuery, type TestOwnerState } from './owner-workflow';
 
 const workflowsPath = fileURLToPath(new URL('./workflows.ts', import.meta.url));
-const quiet = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: (m: string) => console.error(m) };
-
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-export const ipnTestBundle = () => (bundle ??= bundleWorkflowCode({ workflowsPath, logger: quiet }));
+export const ipnTestBundle = () => (bundle ??= bundleWorkflowCode({ workflowsPath, logger: bundlerLogger(temporalLogger(testLogger())) }));
 
 /**
  * A worker on the stack's task queue running only the inbox and the test owner, so routing tests
  * do not depend on the checkout workflow.
  */
 export async function startRoutingWorker(temporal: Client, taskQueue: string): Promise<AsyncDisposable> {
+  installTestRuntime();
   const connection = await NativeConnection.connect({ address: inject('temporalAddress') });
   const worker = await Worker.create({
     connection,

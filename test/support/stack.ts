@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
 import { serve, type ServerType } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Runtime, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Hono } from 'hono';
 import { AmazonPayClient } from '../../amazon-pay';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../simulator';
@@ -23,42 +23,23 @@ import { createPaymentWorker, workflowsPath } from '../../worker/worker';
 import type { WebhookEndpointConfig } from '../../config';
 import { generateMerchantKey, type TestKeyPair } from './keys';
 import { TEST_CODEC_KEYS, testDataConverter } from './codec';
+import { installTestRuntime, testLogger } from './logs';
+import { bundlerLogger, temporalLogger } from '../../observability/logger';
+import { amazonPayCallMetrics, createApiMetrics, type ApiMetrics } from '../../observability/metrics';
 
 export { testCodec, testDataConverter } from './codec';
 
 export const IPN_PATH = '/amazon-pay/ipn';
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
-let runtimeInstalled = false;
-/** Worker logs at WARN and above: test output shows failures, not every state change. */
-function installQuietRuntime(): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  try {
-    Runtime.install({
-      logger: new DefaultLogger('WARN'),
-      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
-    });
-  } catch {
-    // Already installed by the test file itself.
-  }
-}
-
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** Bundled once per test file (each file runs in its own fork). */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+  // Replay (Worker.runReplayHistories) uses the Runtime too: it logs into this file's log as well.
+  installTestRuntime();
+  bundle ??= bundleWorkflowCode({ workflowsPath, logger: bundlerLogger(temporalLogger(testLogger())) });
   return bundle;
 }
-
-const quietLogger = {
-  log: () => undefined,
-  trace: () => undefined,
-  debug: () => undefined,
-  info: () => undefined,
-  warn: (m: string) => console.warn(m),
-  error: (m: string) => console.error(m),
-};
 
 export interface StackWorker {
   /** Stops the in-process worker (drains it). */
@@ -85,6 +66,8 @@ export interface TestStack extends AsyncDisposable {
   amazonPay: AmazonPayClient;
   merchantKey: TestKeyPair;
   app: Hono;
+  /** The API's metrics (serve them with startMetricsServer to scrape). */
+  apiMetrics: ApiMetrics;
   apiKey: string;
   apiUrl: string;
   ipnPath: string;
@@ -104,7 +87,8 @@ export interface TestStackOptions {
 }
 
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
-  installQuietRuntime();
+  // The worker and the API log into this file's log (test/support/logs.ts), not the console.
+  installTestRuntime();
   const cleanups: Array<() => Promise<void>> = [];
   const dispose = async () => {
     for (const fn of cleanups.reverse()) {
@@ -146,10 +130,15 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       sandbox: true,
       baseUrl: simulator.url,
       timeoutMs: 10_000,
+      // Counted like the worker process counts them (a no-op unless the Runtime exports metrics).
+      onCall: amazonPayCallMetrics(Runtime.instance().metricMeter),
     });
 
     const apiKey = `test-key-${randomUUID()}`;
+    const apiMetrics = createApiMetrics({ processMetrics: false });
     const app = createApp({
+      logger: testLogger().child({ component: 'api' }),
+      metrics: apiMetrics,
       checkout: {
         temporal,
         taskQueue,
@@ -223,6 +212,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
                 WEBHOOK_TIMEOUT_MS: String(options.webhooks.timeoutMs),
               }
             : {}),
+          // Its "worker: polling" line is what we wait for.
+          LOG_LEVEL: 'info',
         },
       });
       let output = '';
@@ -258,6 +249,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       amazonPay,
       merchantKey,
       app,
+      apiMetrics,
       apiKey,
       apiUrl,
       ipnPath: IPN_PATH,

@@ -10,6 +10,7 @@ import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { searchAttributeTypes } from '../../workflows/search-attributes';
 import { startTestStack, testDataConverter, type TestStack, type TestStackOptions } from './stack';
+import { installTestRuntime } from './logs';
 
 export interface TimeSkippingStack extends TestStack {
   env: TestWorkflowEnvironment;
@@ -25,6 +26,8 @@ export interface TimeSkippingStack extends TestStack {
 }
 
 export async function startTimeSkippingStack(options: Omit<TestStackOptions, 'temporal'> = {}): Promise<TimeSkippingStack> {
+  // Before the environment's connections: they would install the SDK's default Runtime (stderr).
+  installTestRuntime();
   const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: { type: 'existing-path', path: inject('timeSkippingServerPath') } },
     client: { dataConverter: testDataConverter },
