@@ -9,7 +9,7 @@ import { knowChargePermissionSignal, testNotificationOwner, testOwnerQuery } fro
 import type { AmazonPayNotification } from '../workflows/notification-messages';
 import { notificationInboxQuery, notificationInboxWorkflowId } from '../workflows/notifications';
 import { sinkQuery, sinkSignal } from './bare/workflows';
-import type { Storefront } from './storefront';
+import { cpuClock, type Storefront } from './storefront';
 import { percentiles, pool, until, type BenchStack } from './support';
 
 export interface IpnOptions {
@@ -22,11 +22,24 @@ export interface IpnOptions {
 export interface IpnResult {
   options: IpnOptions;
   /** POSTs answered 200 per second, and until every owner had every notification. */
-  ours: { perSecond: number; deliveredPerSecond: number; failures: string[] };
-  raw: { perSecond: number; deliveredPerSecond: number; failures: string[] };
+  ours: IpnSide;
+  /** The brief's baseline: client.workflow.signal straight to a bare sink. */
+  raw: IpnSide;
+  /** The same design with nothing of ours: signalWithStart on a bare relay that forwards to a sink. */
+  relay: IpnSide;
   ratio: number;
   /** POST to owner state; signal to sink state; signal through a bare relay workflow to sink state. */
   latency: { oursMedianMs: number; oursP90Ms: number; rawMedianMs: number; rawP90Ms: number; relayMedianMs: number; relayP90Ms: number; samples: number };
+}
+
+export interface IpnSide {
+  /** Sent (answered 200, or accepted by Temporal) per second. */
+  perSecond: number;
+  /** Per second until every receiver had all of them. */
+  deliveredPerSecond: number;
+  /** CPU per IPN: this process (API, workers, sender) and the dev server. */
+  cpuMsPerIpn: { node: number; devServer: number };
+  failures: string[];
 }
 
 const MERCHANT = 'A2SIMULATORMRCH';
@@ -82,13 +95,6 @@ export async function runIpn(stack: BenchStack, storefront: Storefront, options:
   const perOwner = Math.floor(options.ipns / cps.length);
   const expected = (i: number) => perOwner + (i < options.ipns % cps.length ? 1 : 0);
 
-  const oursStart = performance.now();
-  const oursRun = await pool(options.ipns, options.concurrency, (i) => post(envelopes[i]!));
-  await Promise.all(
-    owners.map((o, i) => until(() => o.query(testOwnerQuery), (s) => s.received.length >= expected(i) + (i === 0 ? 1 : 0), 120_000, 'owners to get every IPN')),
-  );
-  const oursDelivered = (performance.now() - oursStart) / 1000;
-
   const notification = (i: number): AmazonPayNotification => ({
     messageId: randomUUID(),
     notificationId: randomUUID(),
@@ -99,10 +105,45 @@ export async function runIpn(stack: BenchStack, storefront: Storefront, options:
     receivedAt: new Date().toISOString(),
   });
   const notifications = Array.from({ length: options.ipns }, (_, i) => notification(i));
-  const rawStart = performance.now();
-  const rawRun = await pool(options.ipns, options.concurrency, (i) => sinks[i % sinks.length]!.signal(sinkSignal, notifications[i]!));
-  await Promise.all(sinks.map((s, i) => until(() => s.query(sinkQuery), (v) => v.count >= expected(i), 120_000, 'sinks to get every signal')));
-  const rawDelivered = (performance.now() - rawStart) / 1000;
+  const relaySinks = await Promise.all(
+    cps.map((cp) => plain.workflow.start('signalSink', { workflowId: `bench-relayed-sink-${cp}`, taskQueue: bareTaskQueue, args: [] })),
+  );
+
+  /** Sends every IPN `concurrency` at a time, then waits until every receiver has its share. */
+  const side = async (send: (i: number) => Promise<unknown>, received: (k: number) => Promise<number>, extra = (_k: number) => 0): Promise<IpnSide> => {
+    const clock = cpuClock(stack.dev.process.pid);
+    const start = performance.now();
+    const sent = await pool(options.ipns, options.concurrency, async (i) => void (await send(i)));
+    await Promise.all(cps.map((_, k) => until(() => received(k), (n) => n >= expected(k) + extra(k), 120_000, 'every receiver to get its IPNs')));
+    const delivered = (performance.now() - start) / 1000;
+    const cpu = clock();
+    return {
+      perSecond: (options.ipns - sent.failures.length) / sent.seconds,
+      deliveredPerSecond: options.ipns / delivered,
+      cpuMsPerIpn: { node: cpu.nodeMs / options.ipns, devServer: cpu.devServerMs / options.ipns },
+      failures: sent.failures,
+    };
+  };
+  const oursSide = await side(
+    (i) => post(envelopes[i]!),
+    async (k) => (await owners[k]!.query(testOwnerQuery)).received.length,
+    (k) => (k === 0 ? 1 : 0), // the warm-up IPN
+  );
+  const rawSide = await side(
+    (i) => sinks[i % sinks.length]!.signal(sinkSignal, notifications[i]!),
+    async (k) => (await sinks[k]!.query(sinkQuery)).count,
+  );
+  const relaySide = await side(
+    (i) =>
+      plain.workflow.signalWithStart('signalRelay', {
+        workflowId: `bench-relay-${cps[i % cps.length]}`,
+        taskQueue: bareTaskQueue,
+        args: [relaySinks[i % cps.length]!.workflowId],
+        signal: sinkSignal,
+        signalArgs: [notifications[i]!],
+      }),
+    async (k) => (await relaySinks[k]!.query(sinkQuery)).count,
+  );
 
   // Latency, one at a time: POST until the owner's state has it / signal until the sink's has it,
   // directly and through a bare relay (the inbox's hop without the inbox).
@@ -136,13 +177,12 @@ export async function runIpn(stack: BenchStack, storefront: Storefront, options:
   const pl = percentiles(relayed);
   const po = percentiles(ours);
   const pr = percentiles(raw);
-  const oursRate = (options.ipns - oursRun.failures.length) / oursRun.seconds;
-  const rawRate = (options.ipns - rawRun.failures.length) / rawRun.seconds;
   return {
     options,
-    ours: { perSecond: oursRate, deliveredPerSecond: options.ipns / oursDelivered, failures: oursRun.failures },
-    raw: { perSecond: rawRate, deliveredPerSecond: options.ipns / rawDelivered, failures: rawRun.failures },
-    ratio: oursRate / rawRate,
+    ours: oursSide,
+    raw: rawSide,
+    relay: relaySide,
+    ratio: oursSide.perSecond / rawSide.perSecond,
     latency: { oursMedianMs: po.median, oursP90Ms: po.p90, rawMedianMs: pr.median, rawP90Ms: pr.p90, relayMedianMs: pl.median, relayP90Ms: pl.p90, samples: options.latencySamples },
   };
 }

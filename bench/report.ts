@@ -84,7 +84,7 @@ export function rows(r: RunResults): Row[] {
       id: 'P3',
       metric: `IPNs/s accepted (SNS verified), ${i.options.concurrency} at a time, ${i.options.ipns} IPNs`,
       ours: f1(i.ours.perSecond),
-      baseline: `${f1(i.raw.perSecond)} raw signal`,
+      baseline: `${f1(i.raw.perSecond)} raw signal; ${f1(i.relay.perSecond)} bare signalWithStart + relay`,
       ratio: f2(i.ratio),
       goal: '≥ 0.8',
       met: mark(i.ratio >= 0.8),
@@ -93,7 +93,7 @@ export function rows(r: RunResults): Row[] {
       id: 'P3',
       metric: 'IPNs/s until every owner has its IPNs',
       ours: f1(i.ours.deliveredPerSecond),
-      baseline: `${f1(i.raw.deliveredPerSecond)} raw signal`,
+      baseline: `${f1(i.raw.deliveredPerSecond)} raw signal; ${f1(i.relay.deliveredPerSecond)} bare signalWithStart + relay`,
       ratio: f2(i.ours.deliveredPerSecond / i.raw.deliveredPerSecond),
       goal: '',
       met: '',
@@ -205,13 +205,22 @@ export function details(r: RunResults): string {
         `P1 CPU per checkout: ours ${c(t.ours)}; bare ${c(t.bare)}.`,
         `P1 shape check: ours ${t.shapeCheck.ours.updates} updates / ${t.shapeCheck.ours.activities} activities, bare ${t.shapeCheck.bare.updates} / ${t.shapeCheck.bare.activities}` +
           (t.shapeCheck.same ? ' (same).' : ' — DIFFERENT: update bench/bare/workflows.ts CHECKOUT_SHAPE.'),
+        `P1 per checkout (no IPNs), ours vs bare: ${t.shapeCheck.ours.workflows} vs ${t.shapeCheck.bare.workflows} workflow(s), ` +
+          `${t.shapeCheck.ours.workflowTasks} vs ${t.shapeCheck.bare.workflowTasks} workflow tasks, ${t.shapeCheck.ours.events} vs ${t.shapeCheck.bare.events} history events, ` +
+          `${t.shapeCheck.ours.actions} vs ${t.shapeCheck.bare.actions} billable actions.`,
         t.ours.failures.length || t.bare.failures.length ? `P1 failures: ours ${t.ours.failures.length}, bare ${t.bare.failures.length}: ${[...t.ours.failures, ...t.bare.failures].slice(0, 3).join('; ')}` : '',
       ]
         .filter(Boolean)
         .join('\n'),
     );
   }
-  if (r.ipn && (r.ipn.ours.failures.length || r.ipn.raw.failures.length)) parts.push(`P3 failures: ours ${r.ipn.ours.failures.length}, raw ${r.ipn.raw.failures.length}: ${r.ipn.ours.failures.slice(0, 3).join('; ')}`);
+  const i = r.ipn;
+  if (i) {
+    const c = (s: typeof i.ours) => `${f1(s.cpuMsPerIpn.node)} ms here + ${f1(s.cpuMsPerIpn.devServer)} ms dev server`;
+    parts.push(`P3 CPU per IPN, sent until delivered: ours ${c(i.ours)}; raw signal ${c(i.raw)}; bare signalWithStart + relay ${c(i.relay)}.`);
+    const failed = [...i.ours.failures, ...i.raw.failures, ...i.relay.failures];
+    if (failed.length) parts.push(`P3 failures: ours ${i.ours.failures.length}, raw ${i.raw.failures.length}, relay ${i.relay.failures.length}: ${failed.slice(0, 3).join('; ')}`);
+  }
   for (const p of r.cost ?? []) parts.push(breakdown(p));
   if (r.faults) {
     parts.push(`P6: ${r.faults.options.checkouts} checkouts to complete, ${r.faults.options.concurrency} at a time, in ${f1(r.faults.seconds)} s; ${r.faults.amazonCalls} Amazon calls; ${r.faults.failures.length} failed` + (r.faults.failures.length ? `: ${r.faults.failures.slice(0, 3).join('; ')}` : ''));

@@ -4,7 +4,8 @@
 // ours so that load from elsewhere on the machine hits both alike.
 import { randomUUID } from 'node:crypto';
 import { WithStartWorkflowOperation } from '@temporalio/client';
-import { checkoutWorkflowId } from '../workflows/checkout-messages';
+import { checkoutWorkflowId, statusQuery } from '../workflows/checkout-messages';
+import { notificationInboxWorkflowId } from '../workflows/notifications';
 import { countBillableActions } from './actions';
 import { CHECKOUT_SHAPE } from './bare/workflows';
 import { cpuClock, emptySteps, STEPS, type Step, type StepTimes, type Storefront } from './storefront';
@@ -31,8 +32,20 @@ export interface ThroughputResult {
   ours: Side;
   bare: Side;
   ratio: number;
-  /** The bare shape against the real history of one checkout: they must do the same updates and activities. */
-  shapeCheck: { ours: { updates: number; activities: number }; bare: { updates: number; activities: number }; same: boolean };
+  /**
+   * One checkout's histories, ours (checkout and the inbox it registers with) against bare: the same
+   * updates and activities (or the baseline is wrong), and what else ours makes Temporal do.
+   */
+  shapeCheck: { ours: Shape; bare: Shape; same: boolean };
+}
+
+export interface Shape {
+  updates: number;
+  activities: number;
+  actions: number;
+  events: number;
+  workflowTasks: number;
+  workflows: number;
 }
 
 const BARE_UPDATE: Record<Step, string> = { review: 'review', amount: 'setFinalAmount', complete: 'complete', capture: 'capture' };
@@ -63,12 +76,16 @@ export async function runThroughput(stack: BenchStack, storefront: Storefront, o
   // Warm-up (bundles loaded, JIT, first workflow tasks), and one history of each to compare shapes.
   const warm = await Promise.all([0, 1, 2, 3].map((n) => storefront.checkout(-1 - n)));
   const warmBare = await Promise.all([0, 1, 2, 3].map(() => bareCheckout()));
-  const shapeOf = async (client: typeof plain, workflowId: string) => {
-    const { byKind } = countBillableActions(await client.workflow.getHandle(workflowId).fetchHistory());
-    return { updates: byKind.update ?? 0, activities: byKind.activity ?? 0 };
+  const shapeOf = async (client: typeof plain, workflowIds: string[]): Promise<Shape> => {
+    const histories = await Promise.all(workflowIds.map((id) => client.workflow.getHandle(id).fetchHistory()));
+    const { byKind, total } = countBillableActions(histories);
+    const events = histories.flatMap((h) => h.events ?? []);
+    const workflowTasks = events.filter((e) => e.workflowTaskCompletedEventAttributes).length;
+    return { updates: byKind.update ?? 0, activities: byKind.activity ?? 0, actions: total, events: events.length, workflowTasks, workflows: histories.length };
   };
-  const shapeOurs = await shapeOf(stack.observer, checkoutWorkflowId(warm[0]!));
-  const shapeBare = await shapeOf(plain, warmBare[0]!);
+  const { chargePermissionId } = await stack.observer.workflow.getHandle(checkoutWorkflowId(warm[0]!)).query(statusQuery);
+  const shapeOurs = await shapeOf(stack.observer, [checkoutWorkflowId(warm[0]!), notificationInboxWorkflowId(chargePermissionId!)]);
+  const shapeBare = await shapeOf(plain, [warmBare[0]!]);
 
   const sides = { ours: newSide(), bare: newSide() };
   const cpu = { ours: { node: 0, devServer: 0 }, bare: { node: 0, devServer: 0 } };
