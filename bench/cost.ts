@@ -37,6 +37,8 @@ export interface PathCost {
   settled: CostSnapshot;
   closed: CostSnapshot;
   totals: { settled: number[]; closed: number[]; amazonSettled: number[]; amazonClosed: number[] };
+  /** Each checkout's whole-life actions by kind, to show which kinds vary from one to the next. */
+  kindsClosed: ActionCount['byKind'][];
 }
 
 const diff = (after: Record<string, number>, before: Record<string, number>) =>
@@ -80,12 +82,14 @@ export async function runCost(stack: BenchStack, storefront: Storefront, options
           settled,
           closed,
           totals: { settled: [], closed: [], amazonSettled: [], amazonClosed: [] },
+          kindsClosed: [],
         };
         path.checkouts++;
         path.totals.settled.push(settled.total);
         path.totals.closed.push(closed.total);
         path.totals.amazonSettled.push(settled.amazonCalls);
         path.totals.amazonClosed.push(closed.amazonCalls);
+        path.kindsClosed.push(closed.actions.byKind);
       }
       paths.push(path!);
     }

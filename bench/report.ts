@@ -184,6 +184,12 @@ export function breakdown(p: PathCost): string {
   lines.push(`  ${'TOTAL'.padEnd(24)} ${String(p.settled.total).padStart(3)} / ${String(p.closed.total).padStart(3)}`);
   const kinds = Object.entries(p.closed.actions.byKind).map(([k, v]) => `${k} ${v}`).join(', ');
   lines.push(`  by kind (whole life): ${kinds}, query ${p.closed.queries}`);
+  const varying = [...new Set(p.kindsClosed.flatMap((k) => Object.keys(k)))]
+    .map((kind) => ({ kind, values: p.kindsClosed.map((k) => k[kind as keyof typeof k] ?? 0) }))
+    .filter(({ values }) => Math.min(...values) !== Math.max(...values));
+  if (varying.length) {
+    lines.push(`  varies over the ${p.checkouts} checkouts (IPN timing): ${varying.map(({ kind, values }) => `${kind} ${values.join('/')}`).join(', ')}`);
+  }
   lines.push(`  history events (whole life): checkout ${p.closed.historyEvents.checkout}, inbox ${p.closed.historyEvents.inbox}`);
   const longest = p.closed.longestActivityMs;
   lines.push(
