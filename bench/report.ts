@@ -213,7 +213,8 @@ export function details(r: RunResults): string {
           (t.shapeCheck.same ? ' (same).' : ' — DIFFERENT: update bench/bare/workflows.ts CHECKOUT_SHAPE.'),
         `P1 per checkout (no IPNs), ours vs bare: ${t.shapeCheck.ours.workflows} vs ${t.shapeCheck.bare.workflows} workflow(s), ` +
           `${t.shapeCheck.ours.workflowTasks} vs ${t.shapeCheck.bare.workflowTasks} workflow tasks, ${t.shapeCheck.ours.events} vs ${t.shapeCheck.bare.events} history events, ` +
-          `${t.shapeCheck.ours.actions} vs ${t.shapeCheck.bare.actions} billable actions.`,
+          `${t.shapeCheck.ours.actions} vs ${t.shapeCheck.bare.actions} billable actions ` +
+          `(ours: ${Object.entries(t.shapeCheck.ours.byKind).map(([k, v]) => `${k} ${v}`).join(', ')}; bare: ${Object.entries(t.shapeCheck.bare.byKind).map(([k, v]) => `${k} ${v}`).join(', ')}).`,
         t.ours.failures.length || t.bare.failures.length ? `P1 failures: ours ${t.ours.failures.length}, bare ${t.bare.failures.length}: ${[...t.ours.failures, ...t.bare.failures].slice(0, 3).join('; ')}` : '',
       ]
         .filter(Boolean)

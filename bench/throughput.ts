@@ -46,6 +46,7 @@ export interface Shape {
   events: number;
   workflowTasks: number;
   workflows: number;
+  byKind: ReturnType<typeof countBillableActions>['byKind'];
 }
 
 const BARE_UPDATE: Record<Step, string> = { review: 'review', amount: 'setFinalAmount', complete: 'complete', capture: 'capture' };
@@ -81,7 +82,7 @@ export async function runThroughput(stack: BenchStack, storefront: Storefront, o
     const { byKind, total } = countBillableActions(histories);
     const events = histories.flatMap((h) => h.events ?? []);
     const workflowTasks = events.filter((e) => e.workflowTaskCompletedEventAttributes).length;
-    return { updates: byKind.update ?? 0, activities: byKind.activity ?? 0, actions: total, events: events.length, workflowTasks, workflows: histories.length };
+    return { updates: byKind.update ?? 0, activities: byKind.activity ?? 0, actions: total, events: events.length, workflowTasks, workflows: histories.length, byKind };
   };
   const { chargePermissionId } = await stack.observer.workflow.getHandle(checkoutWorkflowId(warm[0]!)).query(statusQuery);
   const shapeOurs = await shapeOf(stack.observer, [checkoutWorkflowId(warm[0]!), notificationInboxWorkflowId(chargePermissionId!)]);
