@@ -6,6 +6,7 @@ import { cancelSubscriptionUpdate, pauseSubscriptionUpdate, resumeSubscriptionUp
 import { eventsQuery } from '../../workflows/events/messages';
 import { startReceiver, type Receiver } from '../events/receiver';
 import { statusOfSubscription, subscribe, until } from './helpers';
+import { recordHistory } from '../checkout/record';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -73,6 +74,8 @@ describe('subscriptions (time-skipping, real durations)', () => {
     const { historyLength } = await subscription.describe();
     expect(historyLength).toBeLessThan(200);
     await subscription.executeUpdate(cancelSubscriptionUpdate, { args: [{ atPeriodEnd: false }] });
+    expect(await stack.resultOf(subscription)).toMatchObject({ status: 'canceled' });
+    await recordHistory(subscription, 'subscription-cancel-now');
   });
 
   it('a free trial (Confirm): trialing, nothing charged, then the first charge one period later', async () => {
@@ -130,6 +133,7 @@ describe('subscriptions (time-skipping, real durations)', () => {
     expect(ended).toMatchObject({ status: 'canceled', lastReasonCode: 'GracePeriodOver', nextBillingAt: null });
     expect((await stack.amazonPay.getChargePermission(chargePermissionId)).statusDetails.state).toBe('Closed');
     expect(await charges(chargePermissionId)).toHaveLength(1);
+    await recordHistory(subscription, 'subscription-grace-canceled');
   });
 
   it('the buyer closes the permission at Amazon: the IPN ends the subscription, nothing more is charged', async () => {
@@ -168,6 +172,7 @@ describe('subscriptions (time-skipping, real durations)', () => {
     expect(await charges(chargePermissionId)).toHaveLength(2);
     expect((await stack.amazonPay.getChargePermission(chargePermissionId)).statusDetails.state).toBe('Closed');
     await expect(subscription.executeUpdate(cancelSubscriptionUpdate, { args: [{ atPeriodEnd: false }] })).rejects.toThrow();
+    await recordHistory(subscription, 'subscription-cancel-at-period-end');
   });
 
   it("Amazon's monthly recurring cap: the cycle over it is deferred to the next calendar month, then charged", async () => {
