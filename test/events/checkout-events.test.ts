@@ -6,6 +6,7 @@ import { captureUpdate, closeUpdate, refundUpdate, cancelUpdate } from '../../wo
 import { eventsQuery, type EventView, type MerchantEvent } from '../../workflows/events/messages';
 import { finalAmount, paidCheckout, usd, waitForStatus } from '../checkout/helpers';
 import { newSecret, startReceiver, type Receiver } from './receiver';
+import { until as waitFor } from '../support/until';
 
 let stack: TestStack;
 let receiver: Receiver;
@@ -37,15 +38,6 @@ afterAll(async () => {
 const eventsFor = (r: Receiver, checkoutSessionId: string): MerchantEvent[] =>
   r.delivered().filter((e) => e.data.checkoutSessionId === checkoutSessionId);
 
-async function waitFor<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('merchant events of a checkout (Standard Webhooks, verified by the standardwebhooks package)', () => {
   it('Authorize → capture → refund → close emits exactly its events, in order, with stable ids, to every endpoint', async () => {

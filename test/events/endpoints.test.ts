@@ -4,6 +4,7 @@ import { startTestStack, type TestStack } from '../support/stack';
 import { finalAmount, paidCheckout } from '../checkout/helpers';
 import { closeUpdate } from '../../workflows/checkout-messages';
 import { startReceiver, type Receiver } from './receiver';
+import { until } from '../support/until';
 
 let stack: TestStack;
 let gone: Receiver;
@@ -33,15 +34,6 @@ function api(method: string, path: string, headers: Record<string, string> = {})
   return stack.app.request(path, { method, headers: { authorization: `Bearer ${stack.apiKey}`, ...headers } });
 }
 
-async function until<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, what: string): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('webhook endpoints and the events API', () => {
   it('an endpoint answering 410 is disabled for every owner, operators find it, and the API enables it again', async () => {

@@ -7,6 +7,7 @@ import { eventsQuery } from '../../workflows/events/messages';
 import { DEFAULT_RETRY_SCHEDULE_MS } from '../../activities/events';
 import { finalAmount, openCheckout, paidCheckout } from '../checkout/helpers';
 import { startReceiver, type Receiver } from './receiver';
+import { until } from '../support/until';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -34,15 +35,6 @@ afterAll(async () => {
 
 const forCheckout = (id: string) => receiver.received.filter((r) => r.event?.data.checkoutSessionId === id);
 
-async function until<T>(fn: () => T | undefined | false, what: string): Promise<T> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('merchant events over real durations (time-skipping)', () => {
   it('a receiver answering 500 for six hours then receives everything, in order, with the same ids', async () => {

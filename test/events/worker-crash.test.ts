@@ -8,6 +8,7 @@ import { captureUpdate, closeUpdate } from '../../workflows/checkout-messages';
 import { eventsQuery } from '../../workflows/events/messages';
 import { finalAmount, paidCheckout } from '../checkout/helpers';
 import { startReceiver, type Receiver } from './receiver';
+import { until } from '../support/until';
 
 let stack: TestStack;
 let receiver: Receiver;
@@ -24,15 +25,6 @@ afterAll(async () => {
   await receiver?.[Symbol.asyncDispose]();
 });
 
-async function until<T>(fn: () => T | undefined | false, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('worker killed mid-delivery', () => {
   it('the event is sent again under the same id; no event ever has a second id; order holds', async () => {

@@ -7,6 +7,9 @@ import type { checkoutWorkflow } from '../../workflows/checkout';
 import type { subscriptionWorkflow } from '../../workflows/subscription';
 import type { TestStack } from '../support/stack';
 import { STORE_ID, buyerPays, finalAmount, usd } from '../checkout/helpers';
+import { until } from '../support/until';
+
+export { until };
 
 export type SubscriptionHandle = WorkflowHandle<typeof subscriptionWorkflow>;
 
@@ -53,12 +56,3 @@ export async function subscribe(
 
 export const statusOfSubscription = (h: SubscriptionHandle): Promise<SubscriptionStatus> => h.query(subscriptionStatusQuery);
 
-export async function until<T>(fn: () => Promise<T | undefined | false> | T | undefined | false, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
