@@ -45,6 +45,8 @@ describe('openApiDocument', () => {
         'post /v1/subscriptions/{subscriptionId}/cancel',
         'post /v1/subscriptions/{subscriptionId}/pause',
         'post /v1/subscriptions/{subscriptionId}/resume',
+        'get /v1/checkouts',
+        'get /v1/subscriptions',
       ].sort(),
     );
   });

@@ -6,6 +6,7 @@ import { routeErrorHandler } from '../middleware/route-errors';
 import { registerEventRoutes } from '../events/routes';
 import { registerSubscriptionRoutes } from '../subscriptions/routes';
 import { registerCheckoutRoutes } from './checkout-routes';
+import { registerListRoutes } from './list-routes';
 import type { CheckoutRouteDeps } from './deps';
 import { registerReturnRoutes } from './return-routes';
 import { IDEMPOTENCY_KEY_REQUIRED } from './schemas';
@@ -35,6 +36,8 @@ export function createCheckoutRoutes(deps: CheckoutRouteDeps): OpenAPIHono {
   // Auth runs before the body is read: an unauthenticated caller cannot make us buffer anything.
   const guard = [apiKeyAuth(deps.apiKeys), jsonBodyLimit(deps.bodyLimitBytes)];
   registerSessionRoutes(app, deps, guard);
+  // Before the /v1/checkouts/{id} routes, so the list is not read as an id.
+  registerListRoutes(app, deps, guard);
   registerCheckoutRoutes(app, deps, guard);
   registerEventRoutes(app, deps, guard);
   registerSubscriptionRoutes(app, deps, guard);
