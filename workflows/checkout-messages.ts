@@ -91,6 +91,12 @@ export interface CaptureInput {
   /** Omitted: capture the remaining authorized amount. */
   amount?: Price;
   softDescriptor?: string;
+  /**
+   * The caller's idempotency key (the API always sends its Idempotency-Key): a capture with a key
+   * already used on this checkout gets that capture's answer, also after continue-as-new. Without
+   * one (recorded histories, direct workflow clients) the capture is not deduplicated.
+   */
+  requestId?: string;
 }
 
 /** Intent Confirm: charge the confirmed charge permission later (Amazon's Create Charge). */

@@ -27,7 +27,7 @@ import { eventsQuery } from './events/messages';
 import { amazonPayNotificationSignal } from './notification-messages';
 import { awaitCompletion, complete, review, setFinalAmount } from './checkout/completion';
 import { toMinor } from './checkout/money';
-import { cancel, capture, charge, close, refund, validateCharge, validateRefund } from './checkout/operations';
+import { cancel, capture, charge, close, refund, validateCapture, validateCharge, validateRefund } from './checkout/operations';
 import { ownOrder, releaseNotifications } from './checkout/order';
 import { CheckoutOwner } from './checkout/owner';
 import { fail } from './checkout/proxies';
@@ -65,10 +65,8 @@ export async function checkoutWorkflow(input: CheckoutWorkflowInput): Promise<Ch
   });
   setHandler(captureUpdate, (req) => o.exclusive(() => capture(o, req)), {
     validator: (req) => {
-      if (s.charge?.state !== 'Authorized' || s.closeRequested || s.final) {
-        throw fail('InvalidChargeStatus', `Nothing to capture: the charge is ${s.charge?.state ?? 'missing'}`);
-      }
       if (req.amount) validAmount(req.amount);
+      validateCapture(o, req);
     },
   });
   setHandler(cancelUpdate, (req) => o.exclusive(() => cancel(o, req)), {

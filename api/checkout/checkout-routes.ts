@@ -43,8 +43,11 @@ const TAG = ['Checkouts'];
 const WORKFLOW_ERRORS = [...STOREFRONT_ERRORS, 404, 409, 422] as const;
 
 /**
- * Idempotency-Key becomes the Temporal update id: the server deduplicates updates by id within a
- * workflow, so a retried capture or refund returns the first result instead of moving money twice.
+ * For cancel and close, Idempotency-Key becomes the Temporal update id: a retry joins the first
+ * call. Not for amount, charge, capture and refund: Temporal keeps a FAILED update's answer under
+ * its id too, so a retry after a 503 ("retry with the same key") would get that 503 again until
+ * continue-as-new. Those reach the workflow every time; it answers a repeated key from its own
+ * record (charge, capture and refund by requestId) or repeats harmlessly (amount).
  */
 const updateIdFor = (operation: string, key: string | undefined): string | undefined => (key ? `${operation}:${key}` : undefined);
 
@@ -133,10 +136,9 @@ export function registerCheckoutRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps
     const { checkoutSessionId } = c.req.valid('param');
     const body = c.req.valid('json');
     await assertCheckoutCurrency(deps, checkoutSessionId, [body.chargeAmount]);
-    const updateId = updateIdFor('setFinalAmount', c.req.valid('header')['idempotency-key']);
-    const result = await updateCheckout(deps, checkoutSessionId, (handle) =>
-      handle.executeUpdate(setFinalAmountUpdate, { args: [body], updateId }),
-    );
+    // No update id (see updateIdFor): Update Checkout Session with the same body is idempotent, and
+    // double clicks are serialized by the workflow.
+    const result = await updateCheckout(deps, checkoutSessionId, (handle) => handle.executeUpdate(setFinalAmountUpdate, { args: [body] }));
     return c.json(result, 200);
   });
 
@@ -175,7 +177,7 @@ export function registerCheckoutRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps
     await assertCheckoutCurrency(deps, checkoutSessionId, [body.amount]);
     const key = c.req.valid('header')['idempotency-key'];
     const result = await updateCheckout(deps, checkoutSessionId, (handle) =>
-      handle.executeUpdate(chargeUpdate, { args: [{ ...body, requestId: key }], updateId: updateIdFor('charge', key) }),
+      handle.executeUpdate(chargeUpdate, { args: [{ ...body, requestId: key }] }),
     );
     return c.json(result, 201);
   });
@@ -195,9 +197,9 @@ export function registerCheckoutRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps
     const { checkoutSessionId } = c.req.valid('param');
     const body = c.req.valid('json');
     await assertCheckoutCurrency(deps, checkoutSessionId, [body.amount]);
-    const updateId = updateIdFor('capture', c.req.valid('header')['idempotency-key']);
+    const key = c.req.valid('header')['idempotency-key'];
     const result = await updateCheckout(deps, checkoutSessionId, (handle) =>
-      handle.executeUpdate(captureUpdate, { args: [body], updateId }),
+      handle.executeUpdate(captureUpdate, { args: [{ ...body, requestId: key }] }),
     );
     return c.json(result, 200);
   });
@@ -238,9 +240,8 @@ export function registerCheckoutRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps
     const body = c.req.valid('json');
     await assertCheckoutCurrency(deps, checkoutSessionId, [body.amount]);
     const key = c.req.valid('header')['idempotency-key'];
-    const updateId = updateIdFor('refund', key);
     const result = await updateCheckout(deps, checkoutSessionId, (handle) =>
-      handle.executeUpdate(refundUpdate, { args: [{ ...body, requestId: key }], updateId }),
+      handle.executeUpdate(refundUpdate, { args: [{ ...body, requestId: key }] }),
     );
     return c.json(result, 201);
   });

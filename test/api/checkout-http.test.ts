@@ -54,6 +54,15 @@ const stateOf = async (id: string) => {
   return rest;
 };
 
+/** Waits (on the condition, not a clock) until every refund of the checkout has settled. */
+async function waitForRefunded(id: string): Promise<CheckoutStatus> {
+  for (;;) {
+    const status = await statusOf(id);
+    if (status.refunds.length > 0 && status.refunds.every((r) => r.state !== 'RefundInitiated')) return status;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 const amountBody = (amount = '49.99', extra: Record<string, unknown> = {}) => ({
   chargeAmount: { amount, currencyCode: 'USD' },
   paymentIntent: 'Authorize',
@@ -176,6 +185,80 @@ describe('storefront checkout over HTTP', () => {
     await expectError(await api('POST', `/v1/checkouts/${id}/refunds`, { amount: { amount: '1.00', currencyCode: 'USD' } }), 409, 'checkout_closed');
     expect((await statusOf(id)).status).toBe('Closed');
     expect((await handle.describe()).runId).toBe(firstRun);
+  });
+
+  it('amount answered 503 while Amazon fails: the same request with the same Idempotency-Key succeeds once Amazon is back', async () => {
+    // Before, the key was the Temporal update id, and Temporal kept the failed update's answer under it.
+    const id = await buyerClicksButton();
+    await json(await api('POST', `/v1/checkouts/${id}/review`), 200);
+    const body = amountBody('12.00');
+    const headers = { 'idempotency-key': `amount-${randomUUID()}` };
+    try {
+      await stack.admin.setFaults({ errorRate: 1 });
+      const refused = await api('POST', `/v1/checkouts/${id}/amount`, body, headers);
+      expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+      await expectError(refused, 503, 'AmazonPayUnavailable');
+    } finally {
+      await stack.admin.setFaults({ errorRate: 0 });
+    }
+    expect(await statusOf(id)).toMatchObject({ status: 'AwaitingBuyer', chargeAmount: null });
+    const { amazonPayRedirectUrl } = await json<{ amazonPayRedirectUrl: string }>(await api('POST', `/v1/checkouts/${id}/amount`, body, headers), 200);
+    expect(amazonPayRedirectUrl).toContain(id);
+    expect(await statusOf(id)).toMatchObject({ status: 'AwaitingCompletion', chargeAmount: { amount: '12.00' } });
+  });
+
+  it('capture and refund not answered while Amazon fails: the same request with the same key then succeeds, its retries get the first answer, Amazon moves the money once', async () => {
+    const { id, returnPath } = await checkoutUntilReturn('happy', amountBody('40.00'));
+    const outcome = await json<{ chargePermissionId: string; chargeId: string }>(await stack.app.request(returnPath), 200);
+    // A short wait for Temporal: the API gives up (504) while the workflow's call keeps retrying.
+    const impatient = createCheckoutRoutes({
+      temporal: stack.temporal,
+      taskQueue: stack.taskQueue,
+      apiKeys: [stack.apiKey],
+      buttonSigner: stack.amazonPay,
+      storeId: 'amzn1.application-oa2-client.00000000000000000000000000000000',
+      temporalTimeoutMs: 1_500,
+    });
+    const send = (app: { request: (path: string, init: RequestInit) => Response | Promise<Response> }, path: string, body: unknown, key: string) =>
+      app.request(path, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json', 'idempotency-key': key },
+        body: JSON.stringify(body),
+      });
+    const whileAmazonFails = async (path: string, body: unknown, key: string) => {
+      try {
+        await stack.admin.setFaults({ errorRate: 1 });
+        const res = await send(impatient, path, body, key);
+        expect([503, 504]).toContain(res.status);
+        expect(res.headers.get('retry-after')).toMatch(/^\d+$/);
+      } finally {
+        await stack.admin.setFaults({ errorRate: 0 });
+      }
+    };
+
+    const captureKey = `capture-${randomUUID()}`;
+    const capturePath = `/v1/checkouts/${id}/capture`;
+    await whileAmazonFails(capturePath, {}, captureKey);
+    const captured = await json<{ chargeId: string; state: string }>(await send(stack.app, capturePath, {}, captureKey), 200);
+    expect(captured).toMatchObject({ chargeId: outcome.chargeId, state: 'Captured', capturedAmount: { amount: '40.00' } });
+    const capturesAtAmazon = await count('captureCharge');
+    expect(await json(await send(stack.app, capturePath, {}, captureKey), 200)).toEqual(captured);
+    expect(await count('captureCharge')).toBe(capturesAtAmazon);
+
+    const refundKey = `refund-${randomUUID()}`;
+    const refundPath = `/v1/checkouts/${id}/refunds`;
+    const refundBody = { amount: { amount: '7.00', currencyCode: 'USD' } };
+    await whileAmazonFails(refundPath, refundBody, refundKey);
+    const refund = await json<{ refundId: string; number: number }>(await send(stack.app, refundPath, refundBody, refundKey), 201);
+    expect(refund).toMatchObject({ number: 1, amount: { amount: '7.00' } });
+    const refundsAtAmazon = await count('createRefund');
+    expect(await json(await send(stack.app, refundPath, refundBody, refundKey), 201)).toEqual(refund);
+    expect(await count('createRefund')).toBe(refundsAtAmazon);
+
+    const status = await waitForRefunded(id);
+    expect(status.refunds).toEqual([expect.objectContaining({ refundId: refund.refundId, state: 'Refunded' })]);
+    expect((await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).totals).toMatchObject({ captured: '40.00', refunded: '7.00' });
+    await json(await api('POST', `/v1/checkouts/${id}/close`, {}), 200);
   });
 
   it('a double click / refresh on the result URL is answered identically, with one Complete at Amazon', async () => {

@@ -47,6 +47,26 @@ describe('concurrent operations on one checkout', () => {
     await handle.executeUpdate(closeUpdate, { args: [{}] });
   });
 
+  it('a capture repeated with the same requestId, at once or after its answer, gets the first answer; Amazon sees one capture', async () => {
+    const { handle, outcome } = await paidCheckout(stack, finalAmount('50.00', 'Authorize'));
+    if (!outcome.completed) throw new Error('not completed');
+    const before = await countOf(stack, 'captureCharge');
+    // No updateId (as the API sends it): a retry after a lost answer, or after continue-as-new,
+    // must be answered by the workflow's own record, not refused because the charge is Captured.
+    const req = { amount: usd('20.00'), requestId: 'capture-key-1' };
+    const [first, racing] = await Promise.all([handle.executeUpdate(captureUpdate, { args: [req] }), handle.executeUpdate(captureUpdate, { args: [req] })]);
+    expect(first).toMatchObject({ state: 'Captured', capturedAmount: usd('20.00') });
+    expect(racing).toEqual(first);
+    expect(await handle.executeUpdate(captureUpdate, { args: [req] })).toEqual(first);
+    expect(await handle.executeUpdate(captureUpdate, { args: [{ requestId: 'capture-key-1' }] })).toEqual(first);
+    expect((await updateFailure(handle.executeUpdate(captureUpdate, { args: [{ amount: usd('21.00'), requestId: 'capture-key-1' }] }))).type).toBe('idempotency_key_reused');
+    // A new key is a new capture: refused, the charge is captured.
+    expect((await updateFailure(handle.executeUpdate(captureUpdate, { args: [{ requestId: 'capture-key-2' }] }))).type).toBe('InvalidChargeStatus');
+    expect((await countOf(stack, 'captureCharge')) - before).toBe(1);
+    expect((await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).totals).toMatchObject({ captured: '20.00' });
+    await handle.executeUpdate(closeUpdate, { args: [{}] });
+  });
+
   it('a refund repeated with the same requestId returns the first refund, without Temporal update ids; another amount is refused', async () => {
     const { handle, outcome } = await paidCheckout(stack, finalAmount('40.00', 'AuthorizeWithCapture'));
     if (!outcome.completed) throw new Error('not completed');

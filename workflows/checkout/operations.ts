@@ -90,8 +90,32 @@ function stillUnresolved(o: CheckoutOwner, kind: 'charge' | 'refund') {
   );
 }
 
+/**
+ * The answer a capture key already got; the same key with another amount is refused. Looked up
+ * before the charge's state: a retry after a lost answer finds the charge Captured.
+ */
+function earlierCapture(o: CheckoutOwner, req: CaptureInput): ChargeSummary | undefined {
+  const earlier = req.requestId ? o.s.captureRequests?.[req.requestId] : undefined;
+  if (earlier && req.amount && !samePrice(req.amount, earlier.amount)) {
+    throw fail('idempotency_key_reused', `This Idempotency-Key already captured ${earlier.amount.amount} ${earlier.amount.currencyCode}`);
+  }
+  return earlier?.charge;
+}
+
+/** The capture update's validator: a repeated key passes (it gets the first answer). */
+export function validateCapture(o: CheckoutOwner, req: CaptureInput): void {
+  if (earlierCapture(o, req)) return;
+  const s = o.s;
+  if (s.charge?.state !== 'Authorized' || s.closeRequested || s.final) {
+    throw fail('InvalidChargeStatus', `Nothing to capture: the charge is ${s.charge?.state ?? 'missing'}`);
+  }
+}
+
 export async function capture(o: CheckoutOwner, req: CaptureInput): Promise<ChargeSummary> {
   const s = o.s;
+  // The same key again (a concurrent retry waited for the first) gets the first answer.
+  const earlier = earlierCapture(o, req);
+  if (earlier) return earlier;
   const charge = s.charge;
   if (!charge || charge.state !== 'Authorized' || s.closeRequested || s.final) {
     throw fail('InvalidChargeStatus', `Nothing to capture: the charge is ${charge?.state ?? 'missing'}`);
@@ -113,8 +137,10 @@ export async function capture(o: CheckoutOwner, req: CaptureInput): Promise<Char
   } catch (err) {
     // A declined capture changes the charge; an unanswered one may have happened: GET decides.
     await o.refreshCharge();
+    // Not recorded: the charge is unchanged, so a retry with this key may capture.
     if (s.charge?.state === 'Authorized') throw asUpdateFailure(err);
   }
+  if (req.requestId) (s.captureRequests ??= {})[req.requestId] = { amount, charge: s.charge! };
   return s.charge!;
 }
 

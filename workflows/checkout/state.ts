@@ -1,4 +1,4 @@
-import type { ChargeSummary, CheckoutInput, CheckoutStatusName, CompletionOutcome, FinalAmountInput, RefundSummary } from '../checkout-messages';
+import type { ChargeSummary, CheckoutInput, CheckoutStatusName, CompletionOutcome, FinalAmountInput, Price, RefundSummary } from '../checkout-messages';
 import type { OutboxState } from '../events/outbox';
 import type { AmazonPayNotification } from '../notification-messages';
 import type { ObservedCheckout } from './events';
@@ -25,6 +25,8 @@ export interface CheckoutState {
   pendingSince: string | null;
   pendingPolls: number;
   captures: number;
+  /** The caller's capture key -> the amount it asked for and the answer it got. */
+  captureRequests?: Record<string, { amount: Price; charge: ChargeSummary }>;
   /** Intent Confirm: the caller's key of the charge that charged, when the permission expires. */
   chargeRequestId?: string | null;
   chargePermissionExpiresAt?: string | null;
