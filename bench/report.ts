@@ -165,6 +165,15 @@ export function rows(r: RunResults): Row[] {
     });
     out.push({
       id: 'P7',
+      metric: `webhook deliveries/s draining a backlog: same ${w.options.checkouts} checkouts while the endpoint answers 503, then back (owners retry every ${w.backlog.retryMs / 1000} s)`,
+      ours: f1(w.backlog.perSecond),
+      baseline: `${w.backlog.events} events delivered ${f1(w.backlog.secondsFromUp)} s after the endpoint came back`,
+      ratio: '',
+      goal: '',
+      met: '',
+    });
+    out.push({
+      id: 'P7',
       metric: `history events per delivered event (checkout with an endpoint vs none, n=${w.history.withEndpoint.length})`,
       ours: f1(w.history.perEvent),
       baseline: `${f1(mean(w.history.without))} → ${f1(mean(w.history.withEndpoint))} events per checkout`,
@@ -269,7 +278,8 @@ export function details(r: RunResults): string {
     parts.push(
       `P7: ${w.delivered} verified deliveries in ${f1(w.spanSeconds)} s from the first to the last (${w.distinctEvents} distinct event ids in the whole P7 run, ${w.duplicates} duplicate(s), ${w.verifyFailures} failed verification); ` +
         `per checkout ${f1(w.history.deliveryActivities)} deliverMerchantEvents activit${w.history.deliveryActivities === 1 ? 'y' : 'ies'} for ${w.history.eventsPerCheckout} events (${f1(w.history.deliveryActivityEvents)} activity events, the rest workflow tasks); ` +
-        `history lengths with the endpoint ${w.history.withEndpoint.join(', ')}, without ${w.history.without.join(', ')}` +
+        `history lengths with the endpoint ${w.history.withEndpoint.join(', ')}, without ${w.history.without.join(', ')}; ` +
+        `backlog: ${w.backlog.refusedWhileDown} attempts answered 503 while down, drained in ${f1(w.backlog.spanSeconds)} s from the first to the last delivery` +
         (w.failures.length ? `; ${w.failures.length} checkout(s) failed: ${w.failures.slice(0, 3).join('; ')}` : ''),
     );
   }

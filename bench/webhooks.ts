@@ -54,6 +54,17 @@ export interface WebhookResult {
     /** Billable actions per delivered event (one per delivery activity attempt). */
     actionsPerEvent: number;
   };
+  /** The same checkouts while the endpoint answers 503, then the drain once it is back. */
+  backlog: {
+    events: number;
+    /** Verified deliveries per second from the first to the last of the drain. */
+    perSecond: number;
+    spanSeconds: number;
+    /** From the endpoint coming back to the last delivery (includes up to one retry interval). */
+    secondsFromUp: number;
+    refusedWhileDown: number;
+    retryMs: number;
+  };
   failures: string[];
 }
 
@@ -64,19 +75,27 @@ interface BenchReceiver {
   times: number[];
   ids: Map<string, number>;
   verifyFailures: number;
+  /** While false, every verified request is answered 503 (an endpoint that is down) and not counted. */
+  up: boolean;
+  refused: number;
   close(): Promise<void>;
 }
 
 async function startReceiver(): Promise<BenchReceiver> {
   const secret = `whsec_${randomBytes(24).toString('base64')}`;
   const verifier = new Webhook(secret);
-  const r: BenchReceiver = { url: '', secret, times: [], ids: new Map(), verifyFailures: 0, close: async () => undefined };
+  const r: BenchReceiver = { url: '', secret, times: [], ids: new Map(), verifyFailures: 0, up: true, refused: 0, close: async () => undefined };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       try {
         const event = verifier.verify(Buffer.concat(chunks).toString('utf8'), req.headers as Record<string, string>) as { id: string };
+        if (!r.up) {
+          r.refused++;
+          res.writeHead(503).end();
+          return;
+        }
         r.times.push(performance.now());
         r.ids.set(event.id, (r.ids.get(event.id) ?? 0) + 1);
         res.writeHead(204).end();
@@ -112,23 +131,30 @@ function deliveryEvents(history: proto.temporal.api.history.v1.IHistory): { acti
   return { activities: ids.size, events };
 }
 
+const BACKLOG_RETRY_MS = 2_000;
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
 
 export async function runWebhooks(stack: BenchStack, plain: Storefront, options: WebhookOptions): Promise<WebhookResult> {
   const receiver = await startReceiver();
-  const taskQueue = `bench-webhooks-${randomUUID()}`;
-  const worker = await createPaymentWorker({
-    connection: stack.native,
-    namespace: stack.dev.namespace,
-    taskQueue,
-    amazonPay: stack.amazonPay,
-    temporal: stack.temporal,
-    dataConverter: stack.dataConverter,
-    webhooks: { endpoints: [{ id: 'bench', url: receiver.url, secrets: [receiver.secret] }], retryScheduleMs: DEFAULT_RETRY_SCHEDULE_MS, timeoutMs: 15_000 },
-    shutdownGraceTime: '2s',
-  });
-  stack.adopt(worker);
-  await using storefront = await startStorefront({ ...stack, taskQueue });
+  const webhookWorker = async (retryScheduleMs: number[]) => {
+    const taskQueue = `bench-webhooks-${randomUUID()}`;
+    const worker = await createPaymentWorker({
+      connection: stack.native,
+      namespace: stack.dev.namespace,
+      taskQueue,
+      amazonPay: stack.amazonPay,
+      temporal: stack.temporal,
+      dataConverter: stack.dataConverter,
+      webhooks: { endpoints: [{ id: 'bench', url: receiver.url, secrets: [receiver.secret] }], retryScheduleMs, timeoutMs: 15_000 },
+      shutdownGraceTime: '2s',
+    });
+    stack.adopt(worker);
+    return startStorefront({ ...stack, taskQueue });
+  };
+  await using storefront = await webhookWorker(DEFAULT_RETRY_SCHEDULE_MS);
+  // The backlog's worker retries every 2 s (instead of 5 s, 5 min, ...), so that once the endpoint
+  // is back every owner's retry timer fires within 2 s and the drain measures delivery, not timers.
+  await using backlogStore = await webhookWorker(Array.from({ length: 200 }, () => BACKLOG_RETRY_MS));
   try {
     // Settled: every event it recorded delivered (with the endpoint) and nothing left to run.
     const settled = async (checkoutId: string, delivers: boolean) => {
@@ -172,6 +198,31 @@ export async function runWebhooks(stack: BenchStack, plain: Storefront, options:
     const times = receiver.times.slice(deliveredBefore);
     const spanSeconds = (times[times.length - 1]! - times[0]!) / 1000;
 
+    // Backlog: the endpoint is down (503) while the checkouts run, then comes back; every owner
+    // then has its events waiting, and the drain shows what one worker delivers when not bounded
+    // by the rate events are produced.
+    receiver.up = false;
+    const backlogIds: string[] = [];
+    const backlogRun = await pool(options.checkouts, options.concurrency, async (n) => {
+      backlogIds.push(await backlogStore.checkout(44_000 + n, { intent: 'AuthorizeWithCapture' }));
+    });
+    // Every owner has tried once and failed (its events are recorded and waiting).
+    await until(async () => receiver.refused, (n) => n >= backlogIds.length, 60_000, 'every backlog owner to fail once');
+    const backlogBefore = receiver.times.length;
+    const upAt = performance.now();
+    receiver.up = true;
+    const backlogWanted = backlogBefore + backlogIds.length * eventsPerCheckout;
+    await until(async () => receiver.times.length, (n) => n >= backlogWanted, 120_000, `${backlogWanted - backlogBefore} backlog deliveries`);
+    const drained = receiver.times.slice(backlogBefore);
+    const backlog = {
+      events: drained.length,
+      secondsFromUp: (drained[drained.length - 1]! - upAt) / 1000,
+      spanSeconds: (drained[drained.length - 1]! - drained[0]!) / 1000,
+      perSecond: (drained.length - 1) / ((drained[drained.length - 1]! - drained[0]!) / 1000),
+      refusedWhileDown: receiver.refused,
+      retryMs: BACKLOG_RETRY_MS,
+    };
+
     const lengths = (hs: typeof without) => hs.map((h) => h.events?.length ?? 0);
     const delivery = withEndpoint.map(deliveryEvents);
     const deliveryActions = withEndpoint.map((h) => countBillableActions(h).items.filter((x) => x.name === 'deliverMerchantEvents').reduce((a, x) => a + x.actions, 0));
@@ -195,7 +246,8 @@ export async function runWebhooks(stack: BenchStack, plain: Storefront, options:
         deliveryActivityEvents: mean(delivery.map((d) => d.events)),
         actionsPerEvent: mean(deliveryActions) / eventsPerCheckout,
       },
-      failures: run.failures,
+      backlog,
+      failures: [...run.failures, ...backlogRun.failures],
     };
   } finally {
     await receiver.close();
