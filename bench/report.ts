@@ -133,9 +133,9 @@ export function rows(r: RunResults): Row[] {
     });
   }
   if (r.cost) {
-    out.push(NOT_YET('P4', 'actions / billing cycle (goal ≤ 6), Amazon calls / cycle', 'subscriptions do not exist yet'));
+    out.push(NOT_YET('P4', 'actions / billing cycle (goal ≤ 6), Amazon calls / cycle', 'subscriptions exist (workflows/subscription.ts) but no benchmark drives them yet'));
   }
-  out.push(NOT_YET('P5', '10,000 subscriptions on one worker (RSS, cycle wave, events per cycle)', 'subscriptions do not exist yet'));
+  out.push(NOT_YET('P5', '10,000 subscriptions on one worker (RSS, cycle wave, events per cycle)', 'no benchmark drives subscriptions yet'));
   const fr = r.faults;
   if (fr) {
     for (const step of ['review', 'amount', 'complete'] as const) {

@@ -29,7 +29,7 @@ server with the Amazon Pay simulator (latency 0) and one payment worker in this 
   P6  buyer-step p99 while Amazon answers 30% of calls with 5xx
   P7  merchant webhooks: verified deliveries/s from one worker to a local receiver, and the
       history events each delivered event adds to its checkout (vs the same checkout, no endpoint)
-  (P5 and P4's per-cycle figures print "not yet measurable")
+  (P5 and P4's per-cycle figures print "not yet measurable": no benchmark drives subscriptions yet)
 
 Options:
   --full          the full profile (more checkouts and rounds; several minutes) instead of the quick one
