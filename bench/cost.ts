@@ -61,7 +61,7 @@ function longestActivityMs(histories: proto.temporal.api.history.v1.IHistory[]):
   return longest;
 }
 
-const quietWorkflow = async (handle: WorkflowHandle) => {
+export const quietWorkflow = async (handle: WorkflowHandle) => {
   const d = await handle.describe().catch(() => null);
   return d !== null && (d.raw.pendingActivities ?? []).length === 0 && !d.raw.pendingWorkflowTask;
 };

@@ -8,6 +8,7 @@ import type { IpnResult } from './ipn';
 import { STEPS } from './storefront';
 import { percentiles } from './support';
 import type { ThroughputResult } from './throughput';
+import type { WebhookResult } from './webhooks';
 
 export interface Machine {
   date: string;
@@ -31,6 +32,7 @@ export interface RunResults {
   ipn?: IpnResult;
   cost?: PathCost[];
   faults?: FaultResult;
+  webhooks?: WebhookResult;
 }
 
 export interface Row {
@@ -47,6 +49,7 @@ const NOT_YET = (id: string, metric: string, why: string): Row => ({ id, metric,
 const f1 = (n: number) => n.toFixed(1);
 const f2 = (n: number) => n.toFixed(2);
 const ms = (n: number) => n.toFixed(0);
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
 const mark = (ok: boolean) => (ok ? 'yes' : 'NO');
 
 export function rows(r: RunResults): Row[] {
@@ -130,9 +133,9 @@ export function rows(r: RunResults): Row[] {
     });
   }
   if (r.cost) {
-    out.push(NOT_YET('P4', 'actions / billing cycle (goal ≤ 6), Amazon calls / cycle', 'subscriptions do not exist yet'));
+    out.push(NOT_YET('P4', 'actions / billing cycle (goal ≤ 6), Amazon calls / cycle', 'subscriptions exist (workflows/subscription.ts) but no benchmark drives them yet'));
   }
-  out.push(NOT_YET('P5', '10,000 subscriptions on one worker (RSS, cycle wave, events per cycle)', 'subscriptions do not exist yet'));
+  out.push(NOT_YET('P5', '10,000 subscriptions on one worker (RSS, cycle wave, events per cycle)', 'no benchmark drives subscriptions yet'));
   const fr = r.faults;
   if (fr) {
     for (const step of ['review', 'amount', 'complete'] as const) {
@@ -149,7 +152,45 @@ export function rows(r: RunResults): Row[] {
     }
     if (fr.failures.length) out.push({ id: 'P6', metric: 'buyer steps that failed', ours: String(fr.failures.length), baseline: '', ratio: '', goal: '0', met: mark(false) });
   }
-  out.push(NOT_YET('P6', 'merchant webhook deliveries/s', 'merchant events do not exist yet'));
+  const w = r.webhooks;
+  if (w) {
+    out.push({
+      id: 'P7',
+      metric: `webhook deliveries/s (verified, first to last), one worker, ${w.options.checkouts} AuthorizeWithCapture checkouts ${w.options.concurrency} at a time, ${w.eventsPerCheckout} events each`,
+      ours: f1(w.perSecond),
+      baseline: `${f1(w.checkoutsPerSecond * w.eventsPerCheckout)} events/s produced (${f1(w.checkoutsPerSecond)} checkouts/s)`,
+      ratio: f2(w.perSecond / (w.checkoutsPerSecond * w.eventsPerCheckout)),
+      goal: '',
+      met: '',
+    });
+    out.push({
+      id: 'P7',
+      metric: `webhook deliveries/s draining a backlog: same ${w.options.checkouts} checkouts while the endpoint answers 503, then back (owners retry every ${w.backlog.retryMs / 1000} s)`,
+      ours: f1(w.backlog.perSecond),
+      baseline: `${w.backlog.events} events delivered ${f1(w.backlog.secondsFromUp)} s after the endpoint came back`,
+      ratio: '',
+      goal: '',
+      met: '',
+    });
+    out.push({
+      id: 'P7',
+      metric: `history events per delivered event (checkout with an endpoint vs none, n=${w.history.withEndpoint.length})`,
+      ours: f1(w.history.perEvent),
+      baseline: `${f1(mean(w.history.without))} → ${f1(mean(w.history.withEndpoint))} events per checkout`,
+      ratio: '',
+      goal: '',
+      met: '',
+    });
+    out.push({
+      id: 'P7',
+      metric: 'billable actions per delivered event',
+      ours: f2(w.history.actionsPerEvent),
+      baseline: '',
+      ratio: '',
+      goal: '',
+      met: '',
+    });
+  }
   return out;
 }
 
@@ -231,6 +272,16 @@ export function details(r: RunResults): string {
   for (const p of r.cost ?? []) parts.push(breakdown(p));
   if (r.faults) {
     parts.push(`P6: ${r.faults.options.checkouts} checkouts to complete, ${r.faults.options.concurrency} at a time, in ${f1(r.faults.seconds)} s; ${r.faults.amazonCalls} Amazon calls; ${r.faults.failures.length} failed` + (r.faults.failures.length ? `: ${r.faults.failures.slice(0, 3).join('; ')}` : ''));
+  }
+  const w = r.webhooks;
+  if (w) {
+    parts.push(
+      `P7: ${w.delivered} verified deliveries in ${f1(w.spanSeconds)} s from the first to the last (${w.distinctEvents} distinct event ids in the whole P7 run, ${w.duplicates} duplicate(s), ${w.verifyFailures} failed verification); ` +
+        `per checkout ${f1(w.history.deliveryActivities)} deliverMerchantEvents activit${w.history.deliveryActivities === 1 ? 'y' : 'ies'} for ${w.history.eventsPerCheckout} events (${f1(w.history.deliveryActivityEvents)} activity events, the rest workflow tasks); ` +
+        `history lengths with the endpoint ${w.history.withEndpoint.join(', ')}, without ${w.history.without.join(', ')}; ` +
+        `backlog: ${w.backlog.refusedWhileDown} attempts answered 503 while down, drained in ${f1(w.backlog.spanSeconds)} s from the first to the last delivery` +
+        (w.failures.length ? `; ${w.failures.length} checkout(s) failed: ${w.failures.slice(0, 3).join('; ')}` : ''),
+    );
   }
   return parts.join('\n\n');
 }

@@ -14,6 +14,7 @@ import { details, forJson, machineLine, rows, table, updateResultsFile, type Mac
 import { startStorefront } from './storefront';
 import { startBenchStack } from './support';
 import { runThroughput, type ThroughputOptions } from './throughput';
+import { runWebhooks, type WebhookOptions } from './webhooks';
 
 const HELP = `npm run bench -- [options]
 
@@ -26,7 +27,9 @@ server with the Amazon Pay simulator (latency 0) and one payment worker in this 
       and the POST-to-owner-state time
   P4  Temporal Cloud billable actions and Amazon API calls per happy checkout, with a breakdown
   P6  buyer-step p99 while Amazon answers 30% of calls with 5xx
-  (P5 and P6 webhooks print "not yet measurable": subscriptions and merchant events do not exist yet)
+  P7  merchant webhooks: verified deliveries/s from one worker to a local receiver, and the
+      history events each delivered event adds to its checkout (vs the same checkout, no endpoint)
+  (P5 and P4's per-cycle figures print "not yet measurable": no benchmark drives subscriptions yet)
 
 Options:
   --full          the full profile (more checkouts and rounds; several minutes) instead of the quick one
@@ -43,16 +46,18 @@ const PROFILES = {
     ipn: { ipns: 400, chargePermissions: 40, concurrency: 20, latencySamples: 30 } satisfies IpnOptions,
     cost: { checkoutsPerPath: 2 },
     faults: { checkouts: 60, concurrency: 20, errorRate: 0.3 } satisfies FaultOptions,
+    webhooks: { checkouts: 100, concurrency: 20, historySamples: 3 } satisfies WebhookOptions,
   },
   full: {
     throughput: { checkouts: 200, concurrency: 20, rounds: 3 } satisfies ThroughputOptions,
     ipn: { ipns: 2000, chargePermissions: 100, concurrency: 20, latencySamples: 100 } satisfies IpnOptions,
     cost: { checkoutsPerPath: 5 },
     faults: { checkouts: 300, concurrency: 20, errorRate: 0.3 } satisfies FaultOptions,
+    webhooks: { checkouts: 300, concurrency: 20, historySamples: 5 } satisfies WebhookOptions,
   },
 };
 
-const ALL = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6'];
+const ALL = ['P1', 'P2', 'P3', 'P4', 'P5', 'P6', 'P7'];
 
 async function machine(cliPath: string): Promise<Machine> {
   const temporal = await promisify(execFile)(cliPath, ['--version']).then(
@@ -111,6 +116,10 @@ async function main() {
   if (only.includes('P4')) {
     log(`P4: ${sizes.cost.checkoutsPerPath} checkout(s) per path, one at a time, IPNs on`);
     results.cost = await runCost(stack, storefront, sizes.cost);
+  }
+  if (only.includes('P7')) {
+    log(`P7: ${sizes.webhooks.historySamples} checkout(s) one at a time with and without an endpoint, then ${sizes.webhooks.checkouts} checkouts, ${sizes.webhooks.concurrency} at a time, delivering to a local receiver`);
+    results.webhooks = await runWebhooks(stack, storefront, sizes.webhooks);
   }
   results.machine.loadAtEnd = os.loadavg();
   results.seconds = (performance.now() - started) / 1000;

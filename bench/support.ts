@@ -39,6 +39,11 @@ export interface BenchStack extends AsyncDisposable {
   /** Encrypted too, for the benchmark's own looks (queries, histories): not counted. */
   observer: Client;
   taskQueue: string;
+  /** For extra workers in the same run (P7's worker with webhook endpoints). */
+  native: NativeConnection;
+  dataConverter: ReturnType<typeof paymentDataConverter>;
+  /** Registers a worker started by a benchmark: it runs until the stack is disposed. */
+  adopt(worker: Worker): void;
   /** Only with `baselines`. */
   baselines?: {
     /** Default data converter: the floor has no codec. */
@@ -106,14 +111,15 @@ export async function startBenchStack(simulatorOptions: SimulatorOptions = {}, o
         }),
       );
     }
-    for (const worker of workers) {
+    const adopt = (worker: Worker) => {
       const running = worker.run();
       cleanup.unshift(async () => {
         worker.shutdown();
         await running;
       });
-    }
-    return { dev, cliPath, simulator, admin: new SimulatorAdmin(simulator.url), amazonPay, temporal, calls, observer, taskQueue, baselines, [Symbol.asyncDispose]: dispose };
+    };
+    workers.forEach(adopt);
+    return { dev, cliPath, simulator, admin: new SimulatorAdmin(simulator.url), amazonPay, temporal, calls, observer, taskQueue, native, dataConverter, adopt, baselines, [Symbol.asyncDispose]: dispose };
   } catch (err) {
     await dispose();
     throw err;
