@@ -14,7 +14,7 @@ import type {
   CreateChargeInput,
   CreateRefundInput,
   RefundView,
-} from '../workflows/checkout/views';
+} from '../workflows/payments/views';
 
 /*
  * The subset of AmazonPayClient these activities call, typed loosely (Amazon answers null for

@@ -26,11 +26,11 @@ import {
 import { eventsQuery } from './events/messages';
 import { amazonPayNotificationSignal } from './notification-messages';
 import { awaitCompletion, complete, review, setFinalAmount } from './checkout/completion';
-import { toMinor } from './checkout/money';
+import { toMinor } from './payments/money';
 import { cancel, capture, charge, close, refund, validateCapture, validateCharge, validateRefund } from './checkout/operations';
 import { ownOrder, releaseNotifications } from './checkout/order';
 import { CheckoutOwner } from './checkout/owner';
-import { fail } from './checkout/proxies';
+import { fail } from './payments/proxies';
 import type { CheckoutWorkflowInput } from './checkout/state';
 
 export type { CheckoutState, CheckoutWorkflowInput } from './checkout/state';

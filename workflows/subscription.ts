@@ -12,7 +12,7 @@
 import { allHandlersFinished, condition, continueAsNew, setHandler } from '@temporalio/workflow';
 import { eventsQuery } from './events/messages';
 import { amazonPayNotificationSignal } from './notification-messages';
-import { fail } from './checkout/proxies';
+import { fail } from './payments/proxies';
 import {
   cancelSubscriptionUpdate,
   pauseSubscriptionUpdate,

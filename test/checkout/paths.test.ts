@@ -104,7 +104,9 @@ describe('checkout paths (dev server + simulator)', () => {
   });
 
   it('close answers at once while Amazon fails every request; the order closes once Amazon is back', { timeout: 120_000 }, async () => {
-    const { handle, outcome } = await paidCheckout(stack, finalAmount('18.00', 'AuthorizeWithCapture'));
+    // Authorize: closing must reach Amazon (a fully captured OneTime permission is closed by Amazon
+    // itself, so its close needs no call and would not show the failing Amazon).
+    const { handle, outcome } = await paidCheckout(stack, finalAmount('18.00', 'Authorize'));
     if (!outcome.completed) throw new Error('not completed');
     await stack.admin.setFaults({ errorRate: 1 });
     try {

@@ -6,11 +6,11 @@
 import { condition, log, patched } from '@temporalio/workflow';
 import type { CheckoutReview, CompletionOutcome, FinalAmountInput, FinalAmountResult } from '../checkout-messages';
 import { CHARGE_PERMISSION_LIFETIME_MS, DAY, DEADLINE_GRACE_CHECKS, READ_ONLY_THE_UNKNOWN, msUntil } from './constants';
-import { samePrice } from './money';
+import { samePrice } from '../payments/money';
 import type { CheckoutOwner } from './owner';
 import { reasonCode } from '../payments/reason-codes';
-import { asUpdateFailure, fail, interactive, reads, reasonOf, writes, type AmazonPayProxy } from './proxies';
-import type { CheckoutSessionView } from './views';
+import { asUpdateFailure, fail, interactive, reads, reasonOf, writes, type AmazonPayProxy } from '../payments/proxies';
+import type { CheckoutSessionView } from '../payments/views';
 import type { FrequencyUnit } from '../subscription-messages';
 
 export async function review(o: CheckoutOwner): Promise<CheckoutReview> {

@@ -1,10 +1,10 @@
 /** The merchant's operations on a completed order: charge (intent Confirm), capture, cancel, refund, close. */
 import type { CaptureInput, ChargeInput, ChargeSummary, CheckoutStatus, Price, RefundInput, RefundSummary } from '../checkout-messages';
-import { fromMinor, refundLimitMinor, samePrice, toMinor } from './money';
+import { fromMinor, refundLimitMinor, samePrice, toMinor } from '../payments/money';
 import type { CheckoutOwner } from './owner';
-import { asUpdateFailure, fail, writes } from './proxies';
+import { asUpdateFailure, fail, writes } from '../payments/proxies';
 import { chargeCreated, refundCreated, resolveUnanswered, settles } from './unanswered';
-import type { CreateChargeInput, CreateRefundInput, RefundView } from './views';
+import type { CreateChargeInput, CreateRefundInput, RefundView } from '../payments/views';
 
 /**
  * Money moves only under the caller's key (the API's Idempotency-Key): without it a retry after a

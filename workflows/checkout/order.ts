@@ -19,8 +19,8 @@ import {
 } from './constants';
 import { adoptCharge, adoptRefund, resolveUnanswered } from './unanswered';
 import type { CheckoutOwner } from './owner';
-import { samePrice } from './money';
-import { bestEffort, reads, reasonOf, writes } from './proxies';
+import { samePrice } from '../payments/money';
+import { bestEffort, reads, reasonOf, writes } from '../payments/proxies';
 
 export async function ownOrder(o: CheckoutOwner): Promise<void> {
   const s = o.s;

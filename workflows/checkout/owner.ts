@@ -22,9 +22,9 @@ import { ATTENTION_AFTER_FAILURES, ATTENTION_AFTER_REFUSALS, AUTHORIZATION_LIFET
 import { checkoutWorkflowId } from '../checkout-messages';
 import { emptyOutbox, EventOutbox } from '../events/outbox';
 import { checkoutEventData, checkoutEvents, NOTHING_OBSERVED, observe } from './events';
-import { reads, reasonOf } from './proxies';
+import { reads, reasonOf } from '../payments/proxies';
 import { initialState, type CheckoutState, type CheckoutWorkflowInput } from './state';
-import type { RefundView } from './views';
+import type { RefundView } from '../payments/views';
 
 const FINAL_STATUSES: CheckoutStatusName[] = ['Declined', 'BuyerCanceled', 'Expired', 'Canceled', 'Closed'];
 const CHARGE_RANK: Record<string, number> = {

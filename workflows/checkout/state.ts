@@ -3,7 +3,7 @@ import type { OutboxState } from '../events/outbox';
 import type { AmazonPayNotification } from '../notification-messages';
 import type { ObservedCheckout } from './events';
 import { nowIso } from './constants';
-import type { CreateChargeInput, CreateRefundInput } from './views';
+import type { CreateChargeInput, CreateRefundInput } from '../payments/views';
 
 /** Everything a run knows about its checkout; carried over by continueAsNew. */
 export interface CheckoutState {

@@ -9,11 +9,11 @@
 import { log, upsertMemo } from '@temporalio/workflow';
 import type { ChargeSummary, RefundSummary } from '../checkout-messages';
 import { nowIso } from './constants';
-import { samePrice, toMinor } from './money';
+import { samePrice, toMinor } from '../payments/money';
 import type { CheckoutOwner } from './owner';
 import { settlesTheCall } from '../payments/reason-codes';
-import { reasonOf, writes } from './proxies';
-import type { RefundView } from './views';
+import { reasonOf, writes } from '../payments/proxies';
+import type { RefundView } from '../payments/views';
 
 /** Resends before a call is given up and left to an operator (logged, and in the memo). */
 export const UNANSWERED_RESENDS = 5;

@@ -1,6 +1,6 @@
 import { ActivityFailure, ApplicationFailure, condition, log, workflowInfo } from '@temporalio/workflow';
-import { bestEffort, reads, reasonOf, writes } from '../checkout/proxies';
-import type { ChargePermissionView } from '../checkout/views';
+import { bestEffort, reads, reasonOf, writes } from '../payments/proxies';
+import type { ChargePermissionView } from '../payments/views';
 import { reasonCode } from '../payments/reason-codes';
 import type { CycleSummary } from '../subscription-messages';
 import { addDays, cycleAt, startOfNextMonth } from './calendar';

@@ -1,6 +1,6 @@
 import { ActivityFailure, ApplicationFailure, proxyActivities, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import { NON_RETRYABLE_REASON_CODES, reasonCode } from '../payments/reason-codes';
+import { NON_RETRYABLE_REASON_CODES, reasonCode } from './reason-codes';
 
 const retry = {
   initialInterval: '1s',

@@ -1,7 +1,7 @@
 import type { Price } from '../checkout-messages';
 
 /**
- * What the Amazon Pay activities hand back to the checkout workflow: only the fields the
+ * What the Amazon Pay activities hand back to the payment owners (checkout, subscription): only the fields the
  * workflow decides on (ids, states, reason codes, amounts, deadlines as ISO-8601), never the raw
  * Amazon objects. Buyer data appears only in CheckoutReview, which the buyer's own page asks for.
  */
