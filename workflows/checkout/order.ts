@@ -32,9 +32,9 @@ export async function ownOrder(o: CheckoutOwner): Promise<void> {
     if (longHistory() && !s.final) {
       // Updates in flight would be lost by continueAsNew: let them finish (a close carries over in the state).
       await condition(() => allHandlersFinished() && !o.busy);
-      // A merchant event on the wire gets a minute to answer, so it is not sent twice for nothing
-      // (checked first: a history without events schedules no timer here).
-      if (!o.outbox.idle()) await condition(() => o.outbox.idle(), '1 minute');
+      // A merchant event on the wire finishes first (bounded by its activity timeouts), so it is
+      // not sent twice for nothing; no timer, so histories without events schedule nothing here.
+      if (!o.outbox.idle()) await condition(() => o.outbox.idle());
       await continueAsNew<typeof checkoutWorkflow>({ ...o.input, resume: s });
     }
   }
