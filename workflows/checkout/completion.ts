@@ -174,8 +174,9 @@ async function completeOnce(o: CheckoutOwner): Promise<CompletionOutcome> {
     throw err;
   }
   o.setStatus('AwaitingCompletion', lastCode);
-  if (lastCode === null) {
-    // Complete got no answer and the session still reads Open: the call may land yet.
+  if (lastCode === null || reasonCode(lastCode)?.category !== 'business') {
+    // Complete got no answer (or only a transient one, e.g. a 500) and the session still reads
+    // Open: the call may land yet. Not the buyer's doing, so not CheckoutSessionOpen: a 503 to retry.
     s.completionUnknown = true;
     throw fail('AmazonPayUnavailable', 'Amazon Pay did not answer the Complete call in time; nothing is completed yet: retry this request');
   }
