@@ -43,10 +43,8 @@ export class SubscriptionOwner {
   /** When the next charge is due: a dunning retry or deferral, else the next cycle from the anchor. */
   nextDueAt(): string | null {
     const s = this.s;
-    if (this.final || s.pausedAt || s.awaitingBuyer || s.cancelNow) return null;
-    const cycle = cycleAt(this.input.anchor, this.input.plan, s.nextCycle, this.input.timeZone);
-    if (s.cancelAtPeriodEnd) return null;
-    return s.retryAt ?? cycle;
+    if (this.final || s.pausedAt || s.awaitingBuyer || s.cancelNow || s.cancelAtPeriodEnd) return null;
+    return s.retryAt ?? this.periodEnd();
   }
 
   /** The end of the period paid for: when the next cycle would begin. */
