@@ -5,7 +5,11 @@
  * The test server has no visibility (no list by search attribute).
  */
 import { inject } from 'vitest';
-import { Client, type WorkflowHandle } from '@temporalio/client';
+import type { Interceptor } from '@grpc/grpc-js';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+// Internal to the SDK, but the only way to reach the test service on a connection of our own (openClock).
+import { InternalConnectionOptionsSymbol, type InternalConnectionOptions } from '@temporalio/client/lib/connection';
+import { msToTs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { searchAttributeTypes } from '../../workflows/search-attributes';
@@ -23,6 +27,39 @@ export interface TimeSkippingStack extends TestStack {
    * client's result() skips freely (years, once nothing is pending), leaving Amazon's clock behind.
    */
   resultOf<T>(handle: WorkflowHandle): Promise<T>;
+}
+
+/**
+ * Temporal's clock, moved by sleeps that are sent once. The environment's own connection retries a
+ * call that failed with UNAVAILABLE or RESOURCE_EXHAUSTED: a sleep whose answer was lost (the server
+ * dropping the connection, see channelArgs) was sent again and skipped Temporal's clock twice as
+ * far as the simulator's (in CI: the subscription tests 7 days apart, then timed out). This
+ * connection has no retries (`interceptors` replaces them; a test passes one that loses an answer),
+ * and a lost answer is waited out: the server sleeps on, and locks the clock again at the target,
+ * whether or not we hear it.
+ */
+export async function openClock(env: TestWorkflowEnvironment, interceptors: Interceptor[] = [], warn: (message: string) => void = console.warn) {
+  const options: InternalConnectionOptions = {
+    address: env.address,
+    interceptors,
+    // The SDK pings every 30 s; the Java server allows one per 5 minutes and, after a few, drops the
+    // connection (GOAWAY too_many_pings, seen as RESOURCE_EXHAUSTED), which is what lost the answers.
+    channelArgs: { 'grpc.keepalive_time_ms': 10 * 60_000, 'grpc.keepalive_permit_without_calls': 0 },
+    [InternalConnectionOptionsSymbol]: { supportsTestService: true },
+  };
+  const connection = await Connection.connect(options);
+  return {
+    async sleep(ms: number): Promise<void> {
+      const target = (await env.currentTimeMs()) + ms;
+      try {
+        await connection.testService!.unlockTimeSkippingWithSleep({ duration: msToTs(ms) });
+      } catch (err) {
+        warn(`a time-skipping sleep lost its answer (${String(err)}): waiting for the clock to reach its target`);
+        while ((await env.currentTimeMs()) < target) await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    close: () => connection.close(),
+  };
 }
 
 export async function startTimeSkippingStack(options: Omit<TestStackOptions, 'temporal'> = {}): Promise<TimeSkippingStack> {
@@ -43,6 +80,7 @@ export async function startTimeSkippingStack(options: Omit<TestStackOptions, 'te
         ]),
       ),
     });
+    const clock = await openClock(env);
     const plain = new Client({ connection: env.connection, namespace: env.namespace ?? 'default', dataConverter: testDataConverter });
     const stack = await startTestStack({
       ...options,
@@ -51,14 +89,15 @@ export async function startTimeSkippingStack(options: Omit<TestStackOptions, 'te
     return {
       ...stack,
       env,
-      sleep: (ms) => env.sleep(ms),
+      sleep: clock.sleep,
       elapse: async (ms) => {
         await stack.admin.advanceClock(ms);
-        await env.sleep(ms);
+        await clock.sleep(ms);
       },
       resultOf: <T>(handle: WorkflowHandle) => plain.workflow.getHandle(handle.workflowId).result() as Promise<T>,
       [Symbol.asyncDispose]: async () => {
         await stack[Symbol.asyncDispose]();
+        await clock.close();
         await env.teardown();
       },
     };
