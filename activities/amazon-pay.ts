@@ -5,11 +5,13 @@ import { AmazonPayError } from '../amazon-pay/errors';
 import { idempotencyKeyFor } from '../amazon-pay/idempotency';
 import { isRetryableReason } from '../workflows/payments/reason-codes';
 import type { CheckoutReview, ChargeSummary, FinalAmountInput, Price } from '../workflows/checkout-messages';
+import type { FrequencyUnit } from '../workflows/subscription-messages';
 import type {
   CaptureChargeInput,
   ChargePermissionView,
   CheckoutSessionView,
   CloseChargePermissionInput,
+  UpdateChargePermissionInput,
   CompleteCheckoutSessionInput,
   CreateChargeInput,
   CreateRefundInput,
@@ -69,6 +71,7 @@ export interface AmazonPayPort {
     opts?: { idempotencyKey?: string },
   ): Promise<CheckoutSessionLike>;
   getChargePermission(id: string): Promise<ChargePermissionLike>;
+  updateChargePermission(id: string, body: { recurringMetadata: { frequency: { unit: FrequencyUnit; value: string }; amount: Price } }): Promise<ChargePermissionLike>;
   closeChargePermission(id: string, body: { closureReason: string; cancelPendingCharges: boolean }): Promise<ChargePermissionLike>;
   getCharge(id: string): Promise<ChargeLike>;
   createCharge(
@@ -275,6 +278,13 @@ export function createAmazonPayActivities({ amazonPay }: { amazonPay: AmazonPayP
 
     async getChargePermission(chargePermissionId: string): Promise<ChargePermissionView> {
       return chargePermissionView(await call(() => amazonPay.getChargePermission(chargePermissionId)));
+    },
+
+    /** Update Charge Permission with new recurring terms (a plan change in NA and JP). */
+    async updateChargePermission(input: UpdateChargePermissionInput): Promise<ChargePermissionView> {
+      const { frequency, amount } = input.recurringMetadata;
+      const body = { recurringMetadata: { frequency: { unit: frequency.unit, value: String(frequency.value) }, amount } };
+      return chargePermissionView(await call(() => amazonPay.updateChargePermission(input.chargePermissionId, body)));
     },
 
     async closeChargePermission(input: CloseChargePermissionInput): Promise<ChargePermissionView> {

@@ -5,6 +5,8 @@ import { subscriptionSummary, subscriptionWorkflowId, type SubscriptionInput } f
 
 export interface SubscriptionActivityDeps {
   temporal: Client;
+  /** The account's Amazon region decides how a plan changes (PSD2 in the EU and UK). */
+  amazonPay: { region: 'na' | 'eu' | 'jp' };
 }
 
 export function createSubscriptionActivities(deps: SubscriptionActivityDeps) {
@@ -20,7 +22,7 @@ export function createSubscriptionActivities(deps: SubscriptionActivityDeps) {
         await deps.temporal.workflow.start('subscriptionWorkflow', {
           workflowId,
           taskQueue: Context.current().info.taskQueue,
-          args: [input],
+          args: [{ ...input, region: input.region ?? deps.amazonPay.region }],
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
           workflowIdConflictPolicy: 'USE_EXISTING',
           staticSummary: subscriptionSummary(input.chargePermissionId, input.merchantReferenceId),

@@ -70,7 +70,9 @@ export interface SubscriptionStatus {
   status: SubscriptionStatusName;
   plan: BillingPlan;
   timeZone: string;
+  /** Cycle n ≥ anchorCycle is due at anchor + (n − anchorCycle) periods (a plan change or a moved billing date sets them). */
   anchor: string;
+  anchorCycle: number;
   nextBillingAt: string | null;
   /** Set while past due: where the buyer fixes the payment method at Amazon. */
   updatePaymentMethodUrl: string | null;
@@ -90,6 +92,19 @@ export interface CancelSubscriptionInput {
   reason?: string;
 }
 
+/**
+ * A change of the amount, the frequency or the billing date (any of them); it applies from the next
+ * cycle on: the next cycle stays due when it was (unless the billing date moves), later ones follow
+ * the new frequency from there.
+ */
+export interface ChangeSubscriptionPlanInput {
+  amount?: Price;
+  frequency?: { unit: FrequencyUnit; value: number };
+  /** The next cycle's local date (`YYYY-MM-DD` in the subscription's zone, at the anchor's time of day); later cycles follow from it. */
+  billingDate?: string;
+}
+
 export const cancelSubscriptionUpdate = defineUpdate<SubscriptionStatus, [CancelSubscriptionInput]>('cancelSubscription');
 export const pauseSubscriptionUpdate = defineUpdate<SubscriptionStatus, []>('pauseSubscription');
 export const resumeSubscriptionUpdate = defineUpdate<SubscriptionStatus, []>('resumeSubscription');
+export const changeSubscriptionPlanUpdate = defineUpdate<SubscriptionStatus, [ChangeSubscriptionPlanInput]>('changeSubscriptionPlan');

@@ -15,14 +15,15 @@ import { amazonPayNotificationSignal } from './notification-messages';
 import { fail } from './payments/proxies';
 import {
   cancelSubscriptionUpdate,
+  changeSubscriptionPlanUpdate,
   pauseSubscriptionUpdate,
   resumeSubscriptionUpdate,
   subscriptionStatusQuery,
   type SubscriptionStatus,
 } from './subscription-messages';
 import { runSubscription } from './subscription/billing';
-import { nextCycleIndex } from './subscription/calendar';
 import { SubscriptionOwner } from './subscription/owner';
+import { changePlan, validatePlanChange } from './subscription/plan';
 import type { SubscriptionWorkflowInput } from './subscription/state';
 
 export type { SubscriptionWorkflowInput } from './subscription/state';
@@ -82,7 +83,7 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
     () =>
       o.lock.runExclusive(() => {
         // From the anchor: cycles that fell in the pause are skipped, never charged later.
-        s.nextCycle = Math.max(s.nextCycle, nextCycleIndex(input.anchor, input.plan, new Date().toISOString(), input.timeZone));
+        s.nextCycle = Math.max(s.nextCycle, o.cycleAfter(new Date().toISOString()));
         s.pausedAt = null;
         s.attempts = 0;
         s.awaitingBuyer = false;
@@ -97,6 +98,12 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
       if (!s.pausedAt) throw fail('SubscriptionNotPaused', 'The subscription is not paused');
     } },
   );
+  setHandler(changeSubscriptionPlanUpdate, (req) => o.lock.runExclusive(() => changePlan(o, req)), {
+    validator: (req) => {
+      ended();
+      validatePlanChange(o, req);
+    },
+  });
 
   o.publish();
   const outcome = await runSubscription(o);

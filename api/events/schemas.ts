@@ -29,6 +29,7 @@ export const EVENT_TYPE_DESCRIPTIONS: Record<MerchantEventType, string> = {
   'subscription.paused': 'No cycles are charged until it is resumed (by the merchant, or by the grace policy).',
   'subscription.resumed': 'Billing continues from the anchor; cycles due while paused are not charged.',
   'subscription.cancel_scheduled': 'The subscription cancels at the end of the paid period (nextBillingAt is null; expiresAt is when).',
+  'subscription.plan_changed': 'The amount, the frequency or the billing date changed (Amazon has the new terms): amount is the new amount, cycle the first cycle it applies to (at least 10 days after the change when the amount changed), nextBillingAt the next charge, detail the new plan.',
   'subscription.canceled': 'Canceled by the merchant or the grace policy: the charge permission is closed, nothing more is charged.',
   'subscription.ended': 'Ended at Amazon (the buyer closed the permission, Amazon closed it or it expired): reasonCode says which; nothing more is charged.',
 };

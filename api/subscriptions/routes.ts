@@ -10,12 +10,13 @@ import { EventListSchema } from '../events/schemas';
 import { eventsQuery } from '../../workflows/events/messages';
 import {
   cancelSubscriptionUpdate,
+  changeSubscriptionPlanUpdate,
   pauseSubscriptionUpdate,
   resumeSubscriptionUpdate,
   subscriptionStatusQuery,
   type SubscriptionStatus,
 } from '../../workflows/subscription-messages';
-import { CancelSubscriptionRequestSchema, SubscriptionIdParamsSchema, SubscriptionStatusSchema } from './schemas';
+import { CancelSubscriptionRequestSchema, ChangePlanRequestSchema, SubscriptionIdParamsSchema, SubscriptionStatusSchema } from './schemas';
 
 const TAG = ['Subscriptions'];
 const ERRORS = [...STOREFRONT_ERRORS, 404, 409, 422] as const;
@@ -91,6 +92,26 @@ export function registerSubscriptionRoutes(app: OpenAPIHono, deps: CheckoutRoute
     const body = c.req.valid('json');
     const updateId = updateIdFor('cancel', c.req.valid('header')['idempotency-key']);
     const result = await update(subscriptionId, () => handle(subscriptionId).executeUpdate(cancelSubscriptionUpdate, { args: [body], updateId }));
+    return c.json(result, 200);
+  });
+
+  const plan = createRoute({
+    method: 'post',
+    path: '/v1/subscriptions/{subscriptionId}/plan',
+    tags: TAG,
+    summary: 'Change the amount, the frequency or the billing date',
+    description:
+      'Applies from the next cycle: Amazon Pay gets the new terms (Update Charge Permission) first. A new amount is charged from the first cycle at least 10 days away (the buyer is told: subscription.renewal_upcoming); a new frequency counts from the next billing date; billingDate moves the next cycle. Where PSD2 applies (EU, UK) a new amount or frequency needs the buyer to check out again: 409 recheckout_required.',
+    security: apiKeySecurity,
+    middleware: guard,
+    request: { params: SubscriptionIdParamsSchema, headers: OptionalIdempotencyHeadersSchema, body: jsonBody(ChangePlanRequestSchema) },
+    responses: { 200: jsonContent(SubscriptionStatusSchema, 'Status after the change'), ...errorResponses(...ERRORS) },
+  });
+  app.openapi(plan, async (c) => {
+    const { subscriptionId } = c.req.valid('param');
+    const body = c.req.valid('json');
+    const updateId = updateIdFor('plan', c.req.valid('header')['idempotency-key']);
+    const result = await update(subscriptionId, () => handle(subscriptionId).executeUpdate(changeSubscriptionPlanUpdate, { args: [body], updateId }));
     return c.json(result, 200);
   });
 

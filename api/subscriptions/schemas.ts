@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { PriceSchema as PriceInputSchema } from '../checkout/schemas';
 
 /** As answered (the currency is whatever the plan was agreed in). */
 const PriceSchema = z.object({ amount: z.string(), currencyCode: z.string() });
@@ -29,7 +30,8 @@ export const SubscriptionStatusSchema = z
     status: z.enum(['trialing', 'active', 'past_due', 'paused', 'canceled', 'ended']),
     plan: z.object({ unit: z.enum(['Day', 'Week', 'Month', 'Year']), value: z.number().int(), amount: PriceSchema }),
     timeZone: z.string(),
-    anchor: z.string().openapi({ description: 'Cycle n is due at anchor + n periods in timeZone, clamped to the month end.' }),
+    anchor: z.string().openapi({ description: 'Cycle n ≥ anchorCycle is due at anchor + (n − anchorCycle) periods in timeZone, clamped to the month end.' }),
+    anchorCycle: z.number().int().openapi({ description: 'The cycle due at anchor: 0 from sign-up; a change of frequency or billing date moves both.' }),
     nextBillingAt: z.string().nullable(),
     updatePaymentMethodUrl: z.string().nullable().openapi({ description: 'While past due: the Amazon page where the buyer fixes the payment method.' }),
     cancelAtPeriodEnd: z.boolean(),
@@ -46,3 +48,16 @@ export const CancelSubscriptionRequestSchema = z
     reason: z.string().min(1).max(255).optional(),
   })
   .openapi('CancelSubscriptionRequest');
+
+export const ChangePlanRequestSchema = z
+  .strictObject({
+    amount: PriceInputSchema.optional().openapi({ description: 'The new amount per cycle, in the plan\'s currency. The buyer is told 10 days ahead (Amazon\'s policy), so a cycle due sooner keeps the old amount.' }),
+    frequency: z.strictObject({ unit: z.enum(['Day', 'Week', 'Month', 'Year']), value: z.number().int().min(1).max(365) }).optional(),
+    billingDate: z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date YYYY-MM-DD')
+      .optional()
+      .openapi({ description: "The next cycle's date in the subscription's zone (the anchor's time of day); later cycles follow from it." }),
+  })
+  .refine((b) => b.amount !== undefined || b.frequency !== undefined || b.billingDate !== undefined, { message: 'give amount, frequency or billingDate' })
+  .openapi('ChangePlanRequest');

@@ -84,6 +84,8 @@ export interface TestStackOptions {
   temporal?: { client: Client; nativeConnection: NativeConnection; namespace: string };
   /** Merchant webhook endpoints of the worker (in-process and spawned). */
   webhooks?: { endpoints: WebhookEndpointConfig[]; retryScheduleMs: number[]; timeoutMs: number };
+  /** The merchant account's Amazon region (default na; the simulator serves them all). */
+  region?: 'na' | 'eu' | 'jp';
 }
 
 export async function startTestStack(options: TestStackOptions = {}): Promise<TestStack> {
@@ -126,7 +128,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
     const amazonPay = new AmazonPayClient({
       publicKeyId: merchantKey.publicKeyId,
       privateKey: merchantKey.privateKeyPem,
-      region: 'na',
+      region: options.region ?? 'na',
       sandbox: true,
       baseUrl: simulator.url,
       timeoutMs: 10_000,

@@ -34,6 +34,7 @@ export const MERCHANT_EVENT_TYPES = [
   'subscription.paused',
   'subscription.resumed',
   'subscription.cancel_scheduled',
+  'subscription.plan_changed',
   'subscription.canceled',
   'subscription.ended',
 ] as const;

@@ -83,6 +83,8 @@ export const REASON_CODES = {
   AmazonPayUnavailable: ours(503),
   idempotency_key_reused: ours(422),
   idempotency_key_required: ours(400),
+  /** A subscription's new amount or frequency where PSD2 applies: Amazon wants a new checkout. */
+  recheckout_required: ours(409),
 } as const satisfies Record<string, ReasonCode>;
 
 export type ReasonCodeName = keyof typeof REASON_CODES;

@@ -1,4 +1,5 @@
 import type { Price } from '../checkout-messages';
+import type { FrequencyUnit } from '../subscription-messages';
 
 /**
  * What the Amazon Pay activities hand back to the payment owners (checkout, subscription): only the fields the
@@ -66,6 +67,12 @@ export interface CreateRefundInput {
   refundAmount: Price;
   softDescriptor?: string;
   operationId: string;
+}
+
+export interface UpdateChargePermissionInput {
+  chargePermissionId: string;
+  /** The whole new recurring terms (Amazon replaces them). */
+  recurringMetadata: { frequency: { unit: FrequencyUnit; value: number }; amount: Price };
 }
 
 export interface CloseChargePermissionInput {

@@ -3,9 +3,8 @@ import { bestEffort, reads, reasonOf, writes } from '../payments/proxies';
 import type { ChargePermissionView } from '../payments/views';
 import { reasonCode } from '../payments/reason-codes';
 import type { CycleSummary } from '../subscription-messages';
-import { addDays, cycleAt, startOfNextMonth } from './calendar';
+import { addDays, startOfNextMonth } from './calendar';
 import type { SubscriptionOwner } from './owner';
-import { DEFAULT_NOTICE_DAYS } from './state';
 
 /**
  * The subscription's loop: react to IPNs and merchant requests, tell the merchant before each
@@ -70,10 +69,10 @@ export async function runSubscription(o: SubscriptionOwner): Promise<'final' | '
     }
     const dueAt = o.nextDueAt()!;
     if (s.noticeSentFor < s.nextCycle && !s.retryAt) {
-      const noticeAt = Date.parse(addDays(dueAt, -(o.input.noticeDays ?? DEFAULT_NOTICE_DAYS), o.input.timeZone));
+      const noticeAt = Date.parse(addDays(dueAt, -o.noticeDaysFor(s.nextCycle), o.input.timeZone));
       if (noticeAt > Date.now() && (await condition(changed, noticeAt - Date.now()))) continue;
       s.noticeSentFor = s.nextCycle;
-      o.event('subscription.renewal_upcoming', { cycle: s.nextCycle, nextBillingAt: dueAt });
+      o.event('subscription.renewal_upcoming', { cycle: s.nextCycle, nextBillingAt: dueAt, amount: o.amountFor(s.nextCycle) });
     }
     const wait = Date.parse(dueAt) - Date.now();
     if (wait > 0 && (await condition(changed, wait))) continue;
@@ -97,12 +96,12 @@ async function chargeCycle(o: SubscriptionOwner): Promise<boolean> {
   const n = s.nextCycle;
   const cycle: CycleSummary = s.cycles.find((c) => c.n === n) ?? {
     n,
-    dueAt: cycleAt(o.input.anchor, o.input.plan, n, o.input.timeZone),
+    dueAt: o.cycleAt(n),
     state: 'Scheduled',
     attempts: 0,
     chargeId: null,
     reasonCode: null,
-    amount: o.input.plan.amount,
+    amount: o.amountFor(n),
   };
   cycle.state = 'Charging';
   o.recordCycle(cycle);
@@ -112,7 +111,7 @@ async function chargeCycle(o: SubscriptionOwner): Promise<boolean> {
     // worker killed mid-request included) reuses it, so Amazon charges the cycle at most once.
     const charge = await writes.createCharge({
       chargePermissionId: o.input.chargePermissionId,
-      chargeAmount: o.input.plan.amount,
+      chargeAmount: cycle.amount,
       captureNow: true,
       canHandlePendingAuthorization: false,
       operationId: `subscription/${o.input.chargePermissionId}/cycle/${n}/attempt/${s.attempts + 1}`,

@@ -6,12 +6,14 @@ import type { AmazonPayNotification } from '../notification-messages';
 import { AmazonChargePermissionId, MerchantReferenceId, NextBillingAt, SubscriptionStatus as StatusKey } from '../search-attributes';
 import {
   subscriptionWorkflowId,
+  type BillingPlan,
   type CycleSummary,
   type SubscriptionStatus,
   type SubscriptionStatusName,
 } from '../subscription-messages';
-import { cycleAt } from './calendar';
-import { CYCLES_KEPT, DEFAULT_DUNNING, initialState, SEEN_NOTIFICATIONS_KEPT, type SubscriptionState, type SubscriptionWorkflowInput } from './state';
+import { cycleAt, nextCycleIndex } from './calendar';
+import { AMOUNT_CHANGE_NOTICE_DAYS } from './plan';
+import { CYCLES_KEPT, DEFAULT_DUNNING, DEFAULT_NOTICE_DAYS, initialState, SEEN_NOTIFICATIONS_KEPT, type SubscriptionState, type SubscriptionWorkflowInput } from './state';
 
 const FINAL: SubscriptionStatusName[] = ['canceled', 'ended'];
 
@@ -40,6 +42,46 @@ export class SubscriptionOwner {
     return FINAL.includes(this.s.status);
   }
 
+  /** The plan in force (changed plans apply from the next cycle on). */
+  get plan(): BillingPlan {
+    return this.s.plan ?? this.input.plan;
+  }
+
+  /** Where the calendar counts from: the sign-up, or the last change of frequency or billing date. */
+  get schedule(): { anchor: string; firstCycle: number } {
+    return this.s.schedule ?? { anchor: this.input.anchor, firstCycle: 0 };
+  }
+
+  /** When cycle n is due: never chained, always from the schedule's anchor. */
+  cycleAt(n: number): string {
+    const { anchor, firstCycle } = this.schedule;
+    return cycleAt(anchor, this.plan, n - firstCycle, this.input.timeZone);
+  }
+
+  /** What cycle n charges: the plan's amount, or the previous one while a change waits for its notice. */
+  amountFor(n: number): BillingPlan['amount'] {
+    const change = this.s.amountChange;
+    return change && n < change.fromCycle ? change.previous : this.plan.amount;
+  }
+
+  /**
+   * Days before cycle n its renewal notice goes out: the merchant's setting (default 3), and at
+   * least Amazon's 10 when the amount differs from the last cycle charged.
+   */
+  noticeDaysFor(n: number): number {
+    const days = this.input.noticeDays ?? DEFAULT_NOTICE_DAYS;
+    const last = this.s.cycles.filter((c) => c.state === 'Paid').at(-1)?.amount ?? this.input.plan.amount;
+    const amount = this.amountFor(n);
+    return amount.amount === last.amount ? days : Math.max(days, AMOUNT_CHANGE_NOTICE_DAYS);
+  }
+
+  /** The first cycle due after `at` (cycles before it are skipped, e.g. after a pause). */
+  cycleAfter(at: string): number {
+    const { anchor, firstCycle } = this.schedule;
+    if (Date.parse(anchor) > Date.parse(at)) return firstCycle;
+    return firstCycle + nextCycleIndex(anchor, this.plan, at, this.input.timeZone);
+  }
+
   /** When the next charge is due: a dunning retry or deferral, else the next cycle from the anchor. */
   nextDueAt(): string | null {
     const s = this.s;
@@ -49,7 +91,7 @@ export class SubscriptionOwner {
 
   /** The end of the period paid for: when the next cycle would begin. */
   periodEnd(): string {
-    return cycleAt(this.input.anchor, this.input.plan, this.s.nextCycle, this.input.timeZone);
+    return this.cycleAt(this.s.nextCycle);
   }
 
   status(): SubscriptionStatus {
@@ -60,9 +102,10 @@ export class SubscriptionOwner {
       checkoutSessionId: this.input.checkoutSessionId,
       merchantReferenceId: this.input.merchantReferenceId,
       status: s.status,
-      plan: this.input.plan,
+      plan: this.plan,
       timeZone: this.input.timeZone,
-      anchor: this.input.anchor,
+      anchor: this.schedule.anchor,
+      anchorCycle: this.schedule.firstCycle,
       nextBillingAt: this.nextDueAt(),
       updatePaymentMethodUrl: s.awaitingBuyer ? s.updatePaymentMethodUrl : null,
       cancelAtPeriodEnd: s.cancelAtPeriodEnd,
@@ -97,7 +140,7 @@ export class SubscriptionOwner {
         { key: NextBillingAt, value: next ? new Date(next) : null },
       ]);
     }
-    const plan = this.input.plan;
+    const plan = this.plan;
     const reason = s.lastReasonCode ? ` (${s.lastReasonCode})` : '';
     setCurrentDetails(
       `**${s.status}**${reason} ${plan.amount.amount} ${plan.amount.currencyCode} every ${plan.value} ${plan.unit.toLowerCase()}(s)` +
@@ -124,7 +167,7 @@ export class SubscriptionOwner {
       subscriptionId: this.id,
       status: this.s.status,
       state: null,
-      amount: this.input.plan.amount,
+      amount: this.plan.amount,
       reasonCode: null,
       detail: null,
       expiresAt: null,

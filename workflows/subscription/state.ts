@@ -1,6 +1,6 @@
 import type { AmazonPayNotification } from '../notification-messages';
 import type { OutboxState } from '../events/outbox';
-import type { CycleSummary, DunningPolicy, SubscriptionInput, SubscriptionStatusName } from '../subscription-messages';
+import type { BillingPlan, CycleSummary, DunningPolicy, SubscriptionInput, SubscriptionStatusName } from '../subscription-messages';
 
 export const DEFAULT_DUNNING: DunningPolicy = { retryAfterDays: [1, 3, 5], graceDays: 14, afterGrace: 'cancel' };
 export const DEFAULT_NOTICE_DAYS = 3;
@@ -34,6 +34,15 @@ export interface SubscriptionState {
   seenNotifications: string[];
   inbox: AmazonPayNotification[];
   outbox?: OutboxState;
+  /** The plan since the last change (absent: the plan signed up for). */
+  plan?: BillingPlan;
+  /**
+   * Where the calendar counts from since a change of frequency: cycle n ≥ firstCycle is due at
+   * anchor + (n − firstCycle) periods of the new plan (absent: the sign-up's anchor, from cycle 0).
+   */
+  schedule?: { anchor: string; firstCycle: number };
+  /** A new amount applies from this cycle (Amazon's notice period); earlier cycles keep `previous`. */
+  amountChange?: { fromCycle: number; previous: BillingPlan['amount'] };
   created: boolean;
   updatedAt: string;
 }
