@@ -134,6 +134,14 @@ const schema = z
     /** Each delivery attempt gives up after this long. */
     WEBHOOK_TIMEOUT_MS: z.coerce.number().int().positive().max(60_000).default(15_000),
 
+    // Worker tuning (worker/worker.ts); unset: the SDK's defaults. README "Worker tuning".
+    /** Workflows kept in memory between tasks (0: none, every task replays its history; no sticky queue). */
+    WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).optional(),
+    WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number().int().min(2).optional(),
+    WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().optional(),
+    /** Activities per second across every worker of the task queue: stays under Amazon Pay's throttling quotas. */
+    WORKER_MAX_TASK_QUEUE_ACTIVITIES_PER_SECOND: z.coerce.number().positive().optional(),
+
     // Embedded default (scripts/start.ts)
     DATA_DIR: z.string().default('.data'),
     TEMPORAL_UI_PORT: port.default(8233),
@@ -365,4 +373,21 @@ export function readAll<T extends Record<string, () => unknown>>(readers: T): { 
   }
   if (problems.length) throw new ConfigError(problems);
   return values as { [K in keyof T]: ReturnType<T[K]> };
+}
+
+/** The worker's tuning from WORKER_* (only what is set; the SDK's defaults otherwise). */
+export function workerTuning(env: Env): WorkerTuning {
+  return {
+    ...(env.WORKER_MAX_CACHED_WORKFLOWS !== undefined ? { maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS } : {}),
+    ...(env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS !== undefined ? { maxConcurrentWorkflowTaskExecutions: env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS } : {}),
+    ...(env.WORKER_MAX_CONCURRENT_ACTIVITIES !== undefined ? { maxConcurrentActivityTaskExecutions: env.WORKER_MAX_CONCURRENT_ACTIVITIES } : {}),
+    ...(env.WORKER_MAX_TASK_QUEUE_ACTIVITIES_PER_SECOND !== undefined ? { maxTaskQueueActivitiesPerSecond: env.WORKER_MAX_TASK_QUEUE_ACTIVITIES_PER_SECOND } : {}),
+  };
+}
+
+export interface WorkerTuning {
+  maxCachedWorkflows?: number;
+  maxConcurrentWorkflowTaskExecutions?: number;
+  maxConcurrentActivityTaskExecutions?: number;
+  maxTaskQueueActivitiesPerSecond?: number;
 }

@@ -33,6 +33,7 @@ import {
   payloadCodecKeys,
   temporalConnectionOptions,
   webhookEndpoints,
+  workerTuning,
   type AmazonPayCredentials,
 } from '../config';
 import { createLogger } from '../observability/logger';
@@ -161,6 +162,7 @@ try {
     temporal,
     dataConverter,
     webhooks: { endpoints, retryScheduleMs: env.WEBHOOK_RETRY_SCHEDULE.map((s) => s * 1000), timeoutMs: env.WEBHOOK_TIMEOUT_MS },
+    tuning: workerTuning(env),
   });
   const running = worker.run();
   running.catch((err: unknown) => {

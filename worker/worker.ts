@@ -5,6 +5,7 @@ import type { DataConverter } from '@temporalio/common';
 import type { AmazonPayClient } from '../amazon-pay';
 import { createActivities, type ActivityDeps } from '../activities';
 import { bundlerLogger } from '../observability/logger';
+import type { WorkerTuning } from '../config';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -27,6 +28,8 @@ export interface PaymentWorkerOptions {
   /** How long in-flight activities may finish after shutdown is requested. */
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
   identity?: string;
+  /** Cache size, concurrency and the task queue's activity rate (config: WORKER_*). */
+  tuning?: WorkerTuning;
 }
 
 /** The one worker of this service: every payment workflow and every Amazon Pay activity. */
@@ -40,6 +43,7 @@ export async function createPaymentWorker(options: PaymentWorkerOptions): Promis
     activities: createActivities({ amazonPay: options.amazonPay, temporal: options.temporal, ...(options.webhooks ? { webhooks: options.webhooks } : {}) }),
     shutdownGraceTime: options.shutdownGraceTime ?? '10s',
     ...(options.identity ? { identity: options.identity } : {}),
+    ...options.tuning,
   });
 }
 

@@ -8,6 +8,7 @@
  * every integration test runs encrypted like production.
  */
 import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
@@ -20,10 +21,10 @@ import { startSimulator, type RunningSimulator, type SimulatorOptions } from '..
 import { SimulatorAdmin } from '../../simulator/admin-client';
 import { createApp } from '../../api/app';
 import { createPaymentWorker, workflowsPath } from '../../worker/worker';
-import type { WebhookEndpointConfig } from '../../config';
+import type { WebhookEndpointConfig, WorkerTuning } from '../../config';
 import { generateMerchantKey, type TestKeyPair } from './keys';
 import { TEST_CODEC_KEYS, testDataConverter } from './codec';
-import { installTestRuntime, testLogger } from './logs';
+import { installTestRuntime, testLogFile, testLogger } from './logs';
 import { bundlerLogger, temporalLogger } from '../../observability/logger';
 import { amazonPayCallMetrics, createApiMetrics, type ApiMetrics } from '../../observability/metrics';
 
@@ -81,9 +82,11 @@ export interface TestStackOptions {
   /** Deliver the simulator's IPNs to our API (default true). */
   ipn?: boolean;
   /** Use this Temporal client/connection instead of the dev server (time-skipping stack); the client must use testDataConverter. */
-  temporal?: { client: Client; nativeConnection: NativeConnection; namespace: string };
+  temporal?: { client: Client; nativeConnection: NativeConnection; namespace: string; address: string };
   /** Merchant webhook endpoints of the worker (in-process and spawned). */
   webhooks?: { endpoints: WebhookEndpointConfig[]; retryScheduleMs: number[]; timeoutMs: number };
+  /** The in-process and spawned workers' tuning (e.g. maxCachedWorkflows 0: no sticky queue to hand over). */
+  workerTuning?: WorkerTuning;
   /** The merchant account's Amazon region (default na; the simulator serves them all). */
   region?: 'na' | 'eu' | 'jp';
 }
@@ -180,6 +183,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
         workflowBundle: await workflowBundle(),
         shutdownGraceTime: '2s',
         ...(options.webhooks ? { webhooks: options.webhooks } : {}),
+        ...(options.workerTuning ? { tuning: options.workerTuning } : {}),
       });
       current = { worker, running: worker.run() };
     };
@@ -197,12 +201,13 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
         stdio: ['ignore', 'pipe', 'pipe'],
         env: {
           ...process.env,
-          TEMPORAL_ADDRESS: options.temporal ? '' : inject('temporalAddress'),
+          TEMPORAL_ADDRESS: options.temporal?.address ?? inject('temporalAddress'),
           TEMPORAL_NAMESPACE: namespace,
           TEMPORAL_TASK_QUEUE: taskQueue,
           AMAZON_PAY_PUBLIC_KEY_ID: merchantKey.publicKeyId,
           AMAZON_PAY_PRIVATE_KEY: merchantKey.privateKeyPem,
-          AMAZON_PAY_REGION: 'na',
+          AMAZON_PAY_REGION: options.region ?? 'na',
+          ...(options.workerTuning?.maxCachedWorkflows !== undefined ? { WORKER_MAX_CACHED_WORKFLOWS: String(options.workerTuning.maxCachedWorkflows) } : {}),
           AMAZON_PAY_SANDBOX: 'true',
           AMAZON_PAY_BASE_URL: simulator.url,
           PAYLOAD_CODEC_KEYS: TEST_CODEC_KEYS,
@@ -229,6 +234,11 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
         child.stderr.on('data', onData);
         void exited.then(() => reject(new Error(`worker process exited before polling:\n${output}`)));
       });
+      // Its whole output, for a failing test: next to this file's log, named by its pid.
+      const log = createWriteStream(testLogFile().replace(/\.log$/, `.worker-${child.pid}.log`));
+      log.write(output);
+      child.stdout.pipe(log);
+      child.stderr.pipe(log);
       const handle: WorkerProcess = { pid: child.pid!, kill: () => child.kill('SIGKILL'), exited };
       children.push(handle);
       return handle;

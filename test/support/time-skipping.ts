@@ -48,17 +48,22 @@ export async function openClock(env: TestWorkflowEnvironment, interceptors: Inte
     [InternalConnectionOptionsSymbol]: { supportsTestService: true },
   };
   const connection = await Connection.connect(options);
+  let closed = false;
   return {
     async sleep(ms: number): Promise<void> {
       const target = (await env.currentTimeMs()) + ms;
       try {
         await connection.testService!.unlockTimeSkippingWithSleep({ duration: msToTs(ms) });
       } catch (err) {
+        if (closed) throw err; // torn down under a sleep that was left running
         warn(`a time-skipping sleep lost its answer (${String(err)}): waiting for the clock to reach its target`);
         while ((await env.currentTimeMs()) < target) await new Promise((r) => setTimeout(r, 100));
       }
     },
-    close: () => connection.close(),
+    close: async () => {
+      closed = true;
+      await connection.close();
+    },
   };
 }
 
@@ -84,7 +89,7 @@ export async function startTimeSkippingStack(options: Omit<TestStackOptions, 'te
     const plain = new Client({ connection: env.connection, namespace: env.namespace ?? 'default', dataConverter: testDataConverter });
     const stack = await startTestStack({
       ...options,
-      temporal: { client: env.client, nativeConnection: env.nativeConnection, namespace: env.namespace ?? 'default' },
+      temporal: { client: env.client, nativeConnection: env.nativeConnection, namespace: env.namespace ?? 'default', address: env.address },
     });
     return {
       ...stack,
