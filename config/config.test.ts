@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { searchAttributeTypes } from '../workflows/search-attributes';
-import { amazonPayCredentials, apiKeys, codecServerToken, ConfigError, configKeys, logLevelOf, metricsAddress, parseEnv, payloadCodecKeys, requirePayloadCodecKeys, wholeMatch } from './index';
+import { amazonPayCredentials, apiKeys, codecServerToken, ConfigError, configKeys, logLevelOf, metricsAddress, parseEnv, payloadCodecKeys, requirePayloadCodecKeys, wholeMatch, workerTuning } from './index';
 
 const repoFile = (p: string) => readFileSync(new URL(`../${p}`, import.meta.url), 'utf8');
 
@@ -174,5 +174,21 @@ describe('payload codec settings', () => {
     expect(parseEnv({}).CODEC_SERVER_CORS_ORIGINS).toEqual(['http://127.0.0.1:8233', 'http://localhost:8233']);
     expect(parseEnv({ CODEC_SERVER_CORS_ORIGINS: 'https://ui.example:8443' }).CODEC_SERVER_CORS_ORIGINS).toEqual(['https://ui.example:8443']);
     expect(() => parseEnv({ CODEC_SERVER_CORS_ORIGINS: 'https://ui.example/path' })).toThrow(/CODEC_SERVER_CORS_ORIGINS/);
+  });
+});
+
+describe('worker tuning', () => {
+  it("passes only what is set to the SDK, and refuses what the SDK would refuse later", () => {
+    expect(workerTuning(parseEnv({}))).toEqual({});
+    expect(workerTuning(parseEnv({ WORKER_MAX_CACHED_WORKFLOWS: '0', WORKER_MAX_TASK_QUEUE_ACTIVITIES_PER_SECOND: '8.5' }))).toEqual({
+      maxCachedWorkflows: 0,
+      maxTaskQueueActivitiesPerSecond: 8.5,
+    });
+    expect(workerTuning(parseEnv({ WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '4', WORKER_MAX_CONCURRENT_ACTIVITIES: '50' }))).toEqual({
+      maxConcurrentWorkflowTaskExecutions: 4,
+      maxConcurrentActivityTaskExecutions: 50,
+    });
+    expect(() => parseEnv({ WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '1' })).toThrow(/WORKER_MAX_CONCURRENT_WORKFLOW_TASKS/);
+    expect(() => parseEnv({ WORKER_MAX_CACHED_WORKFLOWS: '-1' })).toThrow(/WORKER_MAX_CACHED_WORKFLOWS/);
   });
 });
