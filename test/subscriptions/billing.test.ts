@@ -136,6 +136,30 @@ describe('subscriptions (time-skipping, real durations)', () => {
     await recordHistory(subscription, 'subscription-grace-canceled');
   });
 
+  it('the grace policy can pause instead: paused, nothing charged, the permission open; resume charges again', async () => {
+    const { subscription, chargePermissionId } = await subscribe(stack, { unit: 'Week', value: 1, amount: '4.50', subscription: { dunning: { graceDays: 3, afterGrace: 'pause' } } });
+    await until(() => statusOfSubscription(subscription).catch(() => undefined), 'the subscription');
+    await stack.admin.fixPaymentMethod(chargePermissionId, 'hardDecline');
+    await stack.elapse(7 * DAY + HOUR);
+    await until(async () => (await statusOfSubscription(subscription)).status === 'past_due', 'past due');
+    await stack.elapse(3 * DAY + HOUR);
+    const paused = await until(async () => {
+      const s = await statusOfSubscription(subscription);
+      return s.status === 'paused' && s;
+    }, 'paused by the grace policy');
+    expect(paused).toMatchObject({ lastReasonCode: 'GracePeriodOver', nextBillingAt: null });
+    expect((await stack.amazonPay.getChargePermission(chargePermissionId)).statusDetails.state).not.toBe('Closed');
+    await stack.elapse(14 * DAY);
+    expect(await charges(chargePermissionId)).toHaveLength(1);
+    // The buyer fixed the card; the merchant resumes: the next cycle from the anchor is charged.
+    await stack.admin.fixPaymentMethod(chargePermissionId, 'happy');
+    const resumed = await subscription.executeUpdate(resumeSubscriptionUpdate);
+    await stack.elapse(Date.parse(resumed.nextBillingAt!) - (await stack.env.currentTimeMs()) + HOUR);
+    await until(async () => (await charges(chargePermissionId)).length === 2, 'the cycle after resume');
+    expect(eventsOf(subscription.workflowId)).toEqual(expect.arrayContaining(['subscription.past_due', 'subscription.paused', 'subscription.resumed', 'subscription.charged']));
+    await subscription.executeUpdate(cancelSubscriptionUpdate, { args: [{ atPeriodEnd: false }] });
+  });
+
   it('the buyer closes the permission at Amazon: the IPN ends the subscription, nothing more is charged', async () => {
     const { subscription, chargePermissionId } = await subscribe(stack, { unit: 'Month', value: 1 });
     await until(() => statusOfSubscription(subscription).catch(() => undefined), 'the subscription');
