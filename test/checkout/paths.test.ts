@@ -13,6 +13,7 @@ import {
 import { amazonPayNotificationSignal, type AmazonPayNotification } from '../../workflows/notification-messages';
 import { STORE_ID, buyerPays, countOf, finalAmount, hasStatus, openCheckout, paidCheckout, statusOf, usd, waitForStatus } from './helpers';
 import { recordHistory } from './record';
+import { AmazonChargePermissionId, CheckoutStatus } from '../../workflows/search-attributes';
 import { subscriptionStatusQuery } from '../../workflows/subscription-messages';
 import { randomUUID } from 'node:crypto';
 import { checkoutWorkflowId } from '../../workflows/checkout-messages';
@@ -413,6 +414,10 @@ describe('checkout paths (dev server + simulator)', () => {
     expect((await handle.describe()).runId).not.toBe(handle.firstExecutionRunId);
     expect(status).toMatchObject({ status: 'Captured', chargePermissionId: outcome.chargePermissionId, charge: { chargeId: outcome.chargeId } });
     expect(status.refunds.map((r) => r.number)).toEqual([1, 2]);
+    // The new run still answers the operators' queries: its search attributes came along.
+    const attributes = (await handle.describe()).typedSearchAttributes;
+    expect(attributes.get(CheckoutStatus)).toBe('Captured');
+    expect(attributes.get(AmazonChargePermissionId)).toBe(outcome.chargePermissionId);
     await handle.executeUpdate(closeUpdate, { args: [{}] });
     expect(await handle.result()).toMatchObject({ status: 'Closed', refunds: [{ number: 1 }, { number: 2 }] });
     expect((await movements(outcome.chargePermissionId)).totals).toMatchObject({ refunded: '20.00', net: '20.00' });

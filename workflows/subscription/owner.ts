@@ -26,7 +26,6 @@ export class SubscriptionOwner {
   readonly lock = new Mutex();
   /** Bumped by every message the loop may wait for. */
   version = 0;
-  private published = '';
 
   constructor(readonly input: SubscriptionWorkflowInput) {
     this.s = initialState(input);
@@ -130,8 +129,10 @@ export class SubscriptionOwner {
     s.updatedAt = new Date().toISOString();
     const next = this.nextDueAt();
     const key = [s.status, next].join('|');
-    if (key !== this.published) {
-      this.published = key;
+    // The key is carried by continue-as-new (the server carries the attributes themselves): a new
+    // run upserts only what changed, not everything once more.
+    if (key !== s.published) {
+      s.published = key;
       upsertSearchAttributes([
         { key: StatusKey, value: s.status },
         { key: AmazonChargePermissionId, value: this.input.chargePermissionId },

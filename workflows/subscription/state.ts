@@ -44,6 +44,8 @@ export interface SubscriptionState {
   /** A new amount applies from this cycle (Amazon's notice period); earlier cycles keep `previous`. */
   amountChange?: { fromCycle: number; previous: BillingPlan['amount'] };
   created: boolean;
+  /** The search attributes last upserted (status and next billing time); absent: none yet this run. */
+  published?: string;
   updatedAt: string;
 }
 
