@@ -82,7 +82,7 @@ const HOUR = 3_600_000;
 
 export async function runSubscriptionCost(stack: SubscriptionStack, options: SubscriptionCostOptions): Promise<SubscriptionCostResult> {
   const { temporal, admin, simulator, receiver } = stack;
-  const { chargePermissionId, subscriptionId } = await stack.subscribe(0, '9.99');
+  const { chargePermissionId, subscriptionId } = await stack.subscribe(0, { amount: '9.99' });
   const subscription = temporal.workflow.getHandle(subscriptionId);
   const inbox = temporal.workflow.getHandle(notificationInboxWorkflowId(chargePermissionId));
   const charged = () => receiver.bySubscription.get(subscriptionId)?.get('subscription.charged') ?? 0;
