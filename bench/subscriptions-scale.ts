@@ -20,6 +20,8 @@ export interface ScaleOptions {
   historySamples: number;
   /** The billing period: Day by default (see RESULTS.md: a month of skipping fires each inbox's daily owner check 30 times). */
   unit: 'Day' | 'Month';
+  /** A wave not billed by then is recorded as stalled and the waves stop (the Java test server has stalled on later waves). */
+  waveTimeoutMs: number;
 }
 
 export interface Wave {
@@ -33,6 +35,8 @@ export interface Wave {
   rssAfterBytes: number;
   cachedAfter: number | null;
   amazonCalls: Record<string, number>;
+  /** Set when the wave did not finish within waveTimeoutMs: how many were charged by then. */
+  stalled?: { charged: number; clockMoved: boolean };
 }
 
 export interface ScaleResult {
@@ -82,39 +86,54 @@ export async function runSubscriptionScale(stack: SubscriptionStack, options: Sc
     let peak = 0;
     const sampler = setInterval(() => void worker.rssBytes().then((r) => (peak = Math.max(peak, r)), () => undefined), 500);
     const started = performance.now();
+    let clockMoved = false;
+    let movedSeconds = NaN;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'stalled'>((resolve) => (timer = setTimeout(() => resolve('stalled'), options.waveTimeoutMs)));
     try {
-      await stack.elapse(target - (await stack.now()));
-      const elapseSeconds = (performance.now() - started) / 1000;
-      log(`P5: wave ${wave}: clocks moved in ${elapseSeconds.toFixed(0)} s`);
-      let shown = performance.now();
-      await until(
-        async () => {
-          const n = reached('subscription.charged', wave);
-          if (performance.now() - shown > 15_000) {
-            shown = performance.now();
-            log(`P5: wave ${wave}: ${n} of ${ids.length} charged`);
-          }
-          return n;
-        },
-        (n) => n === ids.length,
-        60 * 60_000,
-        `wave ${wave}: every subscription charged`,
-      );
+      const done = await Promise.race([
+        timeout,
+        (async () => {
+          await stack.elapse(target - (await stack.now()));
+          clockMoved = true;
+          movedSeconds = (performance.now() - started) / 1000;
+          log(`P5: wave ${wave}: clocks moved in ${((performance.now() - started) / 1000).toFixed(0)} s`);
+          let shown = performance.now();
+          await until(
+            async () => {
+              const n = reached('subscription.charged', wave);
+              if (performance.now() - shown > 15_000) {
+                shown = performance.now();
+                log(`P5: wave ${wave}: ${n} of ${ids.length} charged`);
+              }
+              return n;
+            },
+            (n) => n === ids.length,
+            options.waveTimeoutMs,
+            `wave ${wave}: every subscription charged`,
+          );
+          return 'billed' as const;
+        })(),
+      ]);
       const seconds = (performance.now() - started) / 1000;
       const after = (await admin.requestCounts()).byOperation;
+      const charged = reached('subscription.charged', wave);
       waves.push({
         wave,
-        elapseSeconds,
+        elapseSeconds: movedSeconds,
         seconds,
-        chargesPerSecond: ids.length / seconds,
+        chargesPerSecond: charged / seconds,
         peakRssBytes: peak,
         rssAfterBytes: await worker.rssBytes(),
         cachedAfter: await worker.cachedWorkflows(),
         amazonCalls: Object.fromEntries(Object.entries(after).map(([k, v]): [string, number] => [k, v - (amazonBefore[k] ?? 0)]).filter(([, v]) => v > 0)),
+        ...(done === 'stalled' ? { stalled: { charged, clockMoved } } : {}),
       });
-      log(`P5: wave ${wave} billed ${ids.length} in ${seconds.toFixed(0)} s (clocks moved in ${elapseSeconds.toFixed(0)} s)`);
+      log(`P5: wave ${wave} ${done === 'stalled' ? `STALLED after ${seconds.toFixed(0)} s (${charged} charged, clocks ${clockMoved ? '' : 'not '}moved)` : `billed ${ids.length} in ${seconds.toFixed(0)} s`}`);
+      if (done === 'stalled') break;
     } finally {
       clearInterval(sampler);
+      clearTimeout(timer);
     }
   }
 
