@@ -173,7 +173,12 @@ async function spawnWorker(env: Record<string, string>): Promise<WorkerProcess &
 }
 
 export async function startSubscriptionStack(): Promise<SubscriptionStack> {
-  Runtime.install({ logger: quiet });
+  // Once per process: the dev-server benchmarks of the same run may have installed it already.
+  try {
+    Runtime.install({ logger: quiet });
+  } catch {
+    // already installed
+  }
   const cleanup: Array<() => Promise<unknown>> = [];
   const dispose = async () => {
     for (const fn of cleanup) await fn().catch(() => undefined);
