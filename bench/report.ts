@@ -9,6 +9,8 @@ import { STEPS } from './storefront';
 import { percentiles } from './support';
 import type { ThroughputResult } from './throughput';
 import type { WebhookResult } from './webhooks';
+import type { SubscriptionCostResult } from './subscription-cost';
+import type { ScaleResult } from './subscriptions-scale';
 
 export interface Machine {
   date: string;
@@ -33,6 +35,10 @@ export interface RunResults {
   cost?: PathCost[];
   faults?: FaultResult;
   webhooks?: WebhookResult;
+  cycles?: SubscriptionCostResult;
+  scale?: ScaleResult;
+  /** Where P4's cycles and P5 ran. */
+  subscriptionServer?: string;
 }
 
 export interface Row {
@@ -132,10 +138,75 @@ export function rows(r: RunResults): Row[] {
       met: mark(Math.max(...p.totals.amazonClosed) <= 5),
     });
   }
-  if (r.cost) {
-    out.push(NOT_YET('P4', 'actions / billing cycle (goal ≤ 6), Amazon calls / cycle', 'subscriptions exist (workflows/subscription.ts) but no benchmark drives them yet'));
+  const c = r.cycles;
+  if (c) {
+    const st = c.steady;
+    const inbox = mean(c.cycles.slice(1).map((x) => x.inbox.actions));
+    const inboxEvents = mean(c.cycles.slice(1).map((x) => x.inbox.events));
+    out.push({
+      id: 'P4',
+      metric: `actions / billing cycle, monthly, steady cycles 2–${c.cycles.length}: subscription run + its inbox`,
+      ours: `${f1(st.actions)} (${f1(st.actions - inbox)} + ${f1(inbox)})`,
+      baseline: `first run (sign-up + cycle 1): ${c.cycles[0]?.actions ?? '-'}`,
+      ratio: '',
+      goal: '≤ 6',
+      met: mark(st.actions <= 6),
+    });
+    out.push({
+      id: 'P4',
+      metric: 'history events / billing cycle: subscription run + its inbox',
+      ours: `${f1(st.events)} (${f1(st.runEvents)} + ${f1(inboxEvents)})`,
+      baseline: '',
+      ratio: '',
+      goal: '≤ 15',
+      met: mark(st.events <= 15),
+    });
+    out.push({ id: 'P4', metric: 'history length at continue-as-new (longest run)', ours: String(st.historyAtContinueAsNew), baseline: '', ratio: '', goal: '≤ 2,000', met: mark(st.historyAtContinueAsNew <= 2000) });
+    out.push({ id: 'P4', metric: 'Amazon API calls / billing cycle', ours: f1(st.amazonCalls), baseline: '', ratio: '', goal: '', met: '' });
+  } else if (r.cost) {
+    out.push(NOT_YET('P4', 'actions / billing cycle', 'not run'));
   }
-  out.push(NOT_YET('P5', '10,000 subscriptions on one worker (RSS, cycle wave, events per cycle)', 'no benchmark drives subscriptions yet'));
+  const sc = r.scale;
+  if (sc) {
+    const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+    const n = sc.options.subscriptions.toLocaleString('en-US');
+    out.push({
+      id: 'P5',
+      metric: `worker RSS, ${n} ${sc.options.unit === 'Day' ? 'daily' : 'monthly'} subscriptions between cycles (worker process)`,
+      ours: `${mib(sc.rss.afterSignUpBytes)} (${mib(sc.rss.beforeBytes)} before sign-ups, ${mib(sc.rss.afterWavesBytes)} after the wave)`,
+      baseline: '',
+      ratio: '',
+      goal: '',
+      met: '',
+    });
+    out.push({
+      id: 'P5',
+      metric: `workflows cached (sticky cache; subscriptions + their inboxes), cache size ${sc.cacheSize} (SDK default)`,
+      ours: `${sc.cached.afterSignUp ?? '?'} after sign-up, ${sc.cached.afterWaves ?? '?'} after the wave`,
+      baseline: '',
+      ratio: '',
+      goal: '',
+      met: '',
+    });
+    const per = sc.rssPerCachedWorkflowBytes;
+    out.push({ id: 'P5', metric: 'RSS per cached workflow (RSS growth over sign-up / cached)', ours: per === null ? '?' : `${(per / 2 ** 20).toFixed(2)} MiB`, baseline: '', ratio: '', goal: '≤ 1 MB', met: per === null ? '' : mark(per <= 1e6) });
+    out.push({ id: 'P5', metric: `sign-ups through the checkout workflow, ${sc.options.concurrency} at a time`, ours: `${f1(sc.signUp.perSecond)}/s (${f1(sc.signUp.seconds)} s, ${sc.signUp.failures.length} failed)`, baseline: '', ratio: '', goal: '', met: '' });
+    for (const w of sc.waves) {
+      out.push({
+        id: 'P5',
+        metric: `cycle wave ${w.wave}: clocks moved past every due date until all ${n} charged events delivered`,
+        ours: w.stalled ? `STALLED: ${w.stalled.charged} charged after ${f1(w.seconds)} s (clocks ${w.stalled.clockMoved ? '' : 'not '}moved)` : `${f1(w.seconds)} s (${f1(w.chargesPerSecond)} cycles/s), peak RSS ${mib(w.peakRssBytes)}`,
+        baseline: '',
+        ratio: '',
+        goal: '',
+        met: '',
+      });
+    }
+    const h = sc.history;
+    if (h.samples) {
+      out.push({ id: 'P5', metric: `history events / actions of the run that billed the wave, n=${h.samples}`, ours: `${f1(mean(h.eventsPerCycle))} / ${f1(mean(h.actionsPerCycle))}`, baseline: 'subscription run only (no inbox)', ratio: '', goal: '≤ 15 events', met: mark(mean(h.eventsPerCycle) <= 15) });
+    }
+  }
   const fr = r.faults;
   if (fr) {
     for (const step of ['review', 'amount', 'complete'] as const) {
@@ -270,6 +341,17 @@ export function details(r: RunResults): string {
     if (failed.length) parts.push(`P3 failures: ours ${i.ours.failures.length}, raw ${i.raw.failures.length}, relay ${i.relay.failures.length}: ${failed.slice(0, 3).join('; ')}`);
   }
   for (const p of r.cost ?? []) parts.push(breakdown(p));
+  if (r.cycles) parts.push(cycleBreakdown(r.cycles, r.subscriptionServer));
+  const sc = r.scale;
+  if (sc) {
+    parts.push(
+      `P5: ${sc.options.subscriptions} ${sc.options.unit === 'Day' ? 'daily' : 'monthly'} subscriptions on one worker process (worker/main.ts, its own RSS from /proc; cached from its temporal_sticky_cache_size metric), ${sc.temporalServer}; ` +
+        `RSS ${sc.rss.beforeBytes} → ${sc.rss.afterSignUpBytes} → ${sc.rss.afterWavesBytes} bytes (before sign-up, after, after the waves); ` +
+        sc.waves.map((w) => `wave ${w.wave}: clocks moved in ${f1(w.elapseSeconds)} s, done in ${f1(w.seconds)} s, Amazon ${Object.entries(w.amazonCalls).map(([k, v]) => `${k} ${v}`).join(', ')}, cached after ${w.cachedAfter}`).join('; ') +
+        `; sampled runs: events ${sc.history.eventsPerCycle.join(', ')}, actions ${sc.history.actionsPerCycle.join(', ')}` +
+        (sc.signUp.failures.length ? `; sign-up failures: ${sc.signUp.failures.slice(0, 3).join('; ')}` : ''),
+    );
+  }
   if (r.faults) {
     parts.push(`P6: ${r.faults.options.checkouts} checkouts to complete, ${r.faults.options.concurrency} at a time, in ${f1(r.faults.seconds)} s; ${r.faults.amazonCalls} Amazon calls; ${r.faults.failures.length} failed` + (r.faults.failures.length ? `: ${r.faults.failures.slice(0, 3).join('; ')}` : ''));
   }
@@ -284,6 +366,23 @@ export function details(r: RunResults): string {
     );
   }
   return parts.join('\n\n');
+}
+
+/** P4 per cycle: each run's actions and events, and the steady cycle's breakdown by kind and name. */
+export function cycleBreakdown(c: SubscriptionCostResult, server = 'time-skipping server'): string {
+  const lines = [`P4 per billing cycle (monthly subscription, 9.99 USD, one webhook endpoint, IPNs on; ${server}); cycle: run actions + inbox actions, run events + inbox events, Amazon calls`];
+  for (const x of c.cycles) {
+    lines.push(`  cycle ${x.cycle}: ${x.run.actions.total} + ${x.inbox.actions} actions, ${x.run.events} + ${x.inbox.events} events, Amazon ${Object.entries(x.amazonByOperation).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}; events delivered ${Object.entries(x.merchantEvents).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  }
+  const last = c.cycles.at(-1);
+  if (last) {
+    lines.push(`  cycle ${last.cycle}, subscription run: actions by name`);
+    for (const it of last.run.actions.items) lines.push(`    ${it.kind.padEnd(24)} ${String(it.actions).padStart(3)}   (${it.count}×) ${it.name}`);
+    lines.push(`  cycle ${last.cycle}, subscription run: history events by type: ${Object.entries(last.run.eventTypes).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    lines.push(`  cycle ${last.cycle}, inbox: actions by name`);
+    for (const it of last.inbox.items) lines.push(`    ${it.kind.padEnd(24)} ${String(it.actions).padStart(3)}   (${it.count}×) ${it.name}`);
+  }
+  return lines.join('\n');
 }
 
 /** The results as written to JSON: step latencies as percentiles instead of every sample. */

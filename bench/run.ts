@@ -15,6 +15,9 @@ import { startStorefront } from './storefront';
 import { startBenchStack } from './support';
 import { runThroughput, type ThroughputOptions } from './throughput';
 import { runWebhooks, type WebhookOptions } from './webhooks';
+import { runSubscriptionCost, type SubscriptionCostOptions } from './subscription-cost';
+import { runSubscriptionScale, type ScaleOptions } from './subscriptions-scale';
+import { startSubscriptionStack } from './time-skipping';
 
 const HELP = `npm run bench -- [options]
 
@@ -29,11 +32,15 @@ server with the Amazon Pay simulator (latency 0) and one payment worker in this 
   P6  buyer-step p99 while Amazon answers 30% of calls with 5xx
   P7  merchant webhooks: verified deliveries/s from one worker to a local receiver, and the
       history events each delivered event adds to its checkout (vs the same checkout, no endpoint)
-  (P5 and P4's per-cycle figures print "not yet measurable": no benchmark drives subscriptions yet)
+  P4  per billing cycle too: actions and history events of each continued-as-new run of a monthly
+      subscription plus its inbox, Amazon calls per cycle (Java time-skipping server, real months)
+  P5  N subscriptions between cycles on one worker process: RSS, sticky cache, RSS per cached
+      workflow, a cycle wave of all of them, history events per cycle (time-skipping, daily plan)
 
 Options:
   --full          the full profile (more checkouts and rounds; several minutes) instead of the quick one
   --only P1,P4    run only these (P2 runs with P1); the results files are then left alone
+  --subscriptions N   P5 with N subscriptions (quick 1,000, full 10,000)
   --no-record     print only: do not write bench/results/<profile>.json nor bench/RESULTS.md
   --help          this text
 
@@ -47,6 +54,8 @@ const PROFILES = {
     cost: { checkoutsPerPath: 2 },
     faults: { checkouts: 60, concurrency: 20, errorRate: 0.3 } satisfies FaultOptions,
     webhooks: { checkouts: 100, concurrency: 20, historySamples: 3 } satisfies WebhookOptions,
+    cycles: { cycles: 4 } satisfies SubscriptionCostOptions,
+    scale: { subscriptions: 1000, concurrency: 20, waves: 1, historySamples: 10, unit: 'Day', waveTimeoutMs: 15 * 60_000 } satisfies ScaleOptions,
   },
   full: {
     throughput: { checkouts: 200, concurrency: 20, rounds: 3 } satisfies ThroughputOptions,
@@ -54,6 +63,8 @@ const PROFILES = {
     cost: { checkoutsPerPath: 5 },
     faults: { checkouts: 300, concurrency: 20, errorRate: 0.3 } satisfies FaultOptions,
     webhooks: { checkouts: 300, concurrency: 20, historySamples: 5 } satisfies WebhookOptions,
+    cycles: { cycles: 7 } satisfies SubscriptionCostOptions,
+    scale: { subscriptions: 10000, concurrency: 20, waves: 1, historySamples: 20, unit: 'Day', waveTimeoutMs: 30 * 60_000 } satisfies ScaleOptions,
   },
 };
 
@@ -79,7 +90,7 @@ async function machine(cliPath: string): Promise<Machine> {
 
 async function main() {
   const { values } = parseArgs({
-    options: { full: { type: 'boolean', default: false }, only: { type: 'string' }, 'no-record': { type: 'boolean', default: false }, help: { type: 'boolean', default: false } },
+    options: { full: { type: 'boolean', default: false }, only: { type: 'string' }, subscriptions: { type: 'string' }, 'no-record': { type: 'boolean', default: false }, help: { type: 'boolean', default: false } },
     strict: true,
   });
   if (values.help) {
@@ -91,8 +102,10 @@ async function main() {
   if (unknown.length) throw new Error(`--only: unknown ${unknown.join(', ')} (choose from ${ALL.join(', ')})`);
   const profile = values.full ? 'full' : 'quick';
   const sizes = PROFILES[profile];
+  const scale = { ...sizes.scale, ...(values.subscriptions ? { subscriptions: Number(values.subscriptions) } : {}) };
+  if (!Number.isInteger(scale.subscriptions) || scale.subscriptions < 1) throw new Error('--subscriptions: a positive integer');
   const record = !values['no-record'] && !values.only;
-  const command = `npm run bench${values.full ? ' -- --full' : ''}`;
+  const command = `npm run bench${values.full || values.subscriptions ? ' --' : ''}${values.full ? ' --full' : ''}${values.subscriptions ? ` --subscriptions ${values.subscriptions}` : ''}`;
 
   const started = performance.now();
   const loadAtStart = os.loadavg();
@@ -120,6 +133,19 @@ async function main() {
   if (only.includes('P7')) {
     log(`P7: ${sizes.webhooks.historySamples} checkout(s) one at a time with and without an endpoint, then ${sizes.webhooks.checkouts} checkouts, ${sizes.webhooks.concurrency} at a time, delivering to a local receiver`);
     results.webhooks = await runWebhooks(stack, storefront, sizes.webhooks);
+  }
+  // Subscriptions live months: on the Java time-skipping server, after the dev-server benchmarks.
+  if (only.includes('P4') || only.includes('P5')) {
+    await using subs = await startSubscriptionStack();
+    results.subscriptionServer = subs.serverVersion;
+    if (only.includes('P4')) {
+      log(`P4: a monthly subscription over ${sizes.cycles.cycles} billing cycles (time-skipping server)`);
+      results.cycles = await runSubscriptionCost(subs, sizes.cycles);
+    }
+    if (only.includes('P5')) {
+      log(`P5: ${scale.subscriptions} subscriptions (${scale.unit === 'Day' ? 'daily' : 'monthly'}) signed up ${scale.concurrency} at a time, then ${scale.waves} cycle wave(s)`);
+      results.scale = await runSubscriptionScale(subs, scale, log);
+    }
   }
   results.machine.loadAtEnd = os.loadavg();
   results.seconds = (performance.now() - started) / 1000;

@@ -33,7 +33,7 @@ export interface CheckoutOptions {
 
 const API_KEY = 'bench';
 
-export async function startStorefront(stack: BenchStack): Promise<Storefront> {
+export async function startStorefront(stack: Pick<BenchStack, 'temporal' | 'taskQueue' | 'amazonPay' | 'admin'>): Promise<Storefront> {
   const { temporal, taskQueue, amazonPay, admin } = stack;
   const app = createApp({
     checkout: { temporal, taskQueue, apiKeys: [API_KEY], buttonSigner: amazonPay, storeId: STORE_ID },
