@@ -174,7 +174,7 @@ export class Hostile {
     }
     const ok = expect === '4xx' ? status >= 400 && status < 500 : status > 0 && status < 500;
     const route = r.url.includes('/amazon-pay/ipn') ? 'IPN' : routeOf(new URL(r.url).pathname);
-    this.deps.ledger.record({ kind: 'hostile', method: r.method, route, status, retryAfter, body: text, expect, what: r.what }, !ok);
+    this.deps.ledger.record({ kind: 'hostile', method: r.method, route, status, retryAfter, body: text, expect, what: r.what, url: r.url.slice(0, 200) }, !ok);
     if (this.sent.length < 200) this.sent.push(r);
     return ok;
   }

@@ -15,6 +15,8 @@ export interface NotableAnswer {
   /** What the hostile case expected: '4xx' (refused) or 'not5xx' (a genuine replay may be accepted). */
   expect?: '4xx' | 'not5xx';
   what?: string;
+  /** Hostile requests: the URL sent (truncated), to reproduce the case. */
+  url?: string;
   at: string;
 }
 

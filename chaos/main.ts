@@ -44,6 +44,8 @@ async function observe(client: StorefrontClient, r: CheckoutRecord): Promise<Obs
     const s = await client.send('GET', `/v1/checkouts/${r.checkoutSessionId}`);
     if (s.status !== 200) return { status: null, final: null, error: `${s.status} ${JSON.stringify(s.json).slice(0, 200)}` };
     const cp = s.json.chargePermissionId;
+    // A sign-up cut by the end of load before the storefront read its subscription id.
+    if (r.scenario === 'subscription' && !r.subscriptionId && typeof s.json.subscriptionId === 'string') r.subscriptionId = s.json.subscriptionId;
     const o: ObservedCheckout = { status: String(s.json.status), final: s.json.final === true, chargePermissionId: typeof cp === 'string' ? cp : null };
     if (r.subscriptionId) {
       const sub = await client.send('GET', `/v1/subscriptions/${encodeURIComponent(r.subscriptionId)}`);
@@ -136,9 +138,20 @@ async function run(options: ChaosOptions): Promise<number> {
   const observed = new Map<number, ObservedCheckout>();
   const withSession = checkouts.filter((c) => c.checkoutSessionId);
   let pending = withSession;
+  let lastReport = Date.now();
   while (pending.length > 0 && Date.now() - settleStart < options.settleMs) {
     for (const r of pending) observed.set(r.n, await observe(client, r));
     pending = pending.filter((r) => !settledAs(r, observed.get(r.n) ?? null));
+    if (pending.length > 0 && Date.now() - lastReport > 20_000) {
+      lastReport = Date.now();
+      const byStatus = new Map<string, number>();
+      for (const r of pending) {
+        const o = observed.get(r.n);
+        const k = `${r.scenario}:${o?.status ?? o?.error ?? '?'}${o?.subscriptionStatus ? `/${o.subscriptionStatus}` : ''}`;
+        byStatus.set(k, (byStatus.get(k) ?? 0) + 1);
+      }
+      log(`settling: ${pending.length} not yet (${[...byStatus].map(([k, n]) => `${k} x${n}`).join(', ')})`);
+    }
     if (pending.length > 0) await sleep(2000);
   }
   const settleSeconds = Math.round((Date.now() - settleStart) / 1000);

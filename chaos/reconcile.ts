@@ -129,7 +129,7 @@ export function reconcile(input: ReconcileInput): { anomalies: Anomaly[]; money:
     if (sample.kind === 'valid') {
       add('server_error_to_valid_request', `${n}x ${key}${sample.retryAfter ? '' : ' (no Retry-After)'}: ${sample.body.slice(0, 200)}`);
     } else {
-      add('hostile_input_not_refused', `${n}x ${key} (expected ${sample.expect === 'not5xx' ? 'no 5xx' : '4xx'}): ${sample.body.slice(0, 200)}`);
+      add('hostile_input_not_refused', `${n}x ${key} (expected ${sample.expect === 'not5xx' ? 'no 5xx' : '4xx'}${sample.url ? `, e.g. ${sample.url}` : ''}): ${sample.body.slice(0, 200)}`);
     }
   }
 
