@@ -177,6 +177,7 @@ async function run(options: ChaosOptions): Promise<number> {
     pii: SIMULATOR_BUYER_PII,
   });
   const anomalies = [...verdict.anomalies];
+  if (texts.some((t) => t.source === 'temporal (unreadable)')) anomalies.push({ kind: 'not_settled', detail: 'search attributes and histories could not be read for the buyer-data check' });
   for (const f of options.faults) {
     if (!faults.some((e: FaultEvent) => e.fault === f && !e.error && !e.what.startsWith('skipped'))) anomalies.push({ kind: 'not_settled', detail: `fault ${f} was enabled but never injected` });
   }
@@ -208,6 +209,13 @@ async function run(options: ChaosOptions): Promise<number> {
     http: { counts: ledger.counts, validRequests: ledger.total('valid'), hostileRequests: ledger.total('hostile'), storefrontRetries: ledger.retries },
     amazon: { byOperation: counts.byOperation, idempotencyKeys: keyCounts.length, maxRequestsPerKey: Math.max(0, ...keyCounts), ipnsForwarded: s.ipn.forwarded() },
     money: { ...verdict.money, reconciledCheckouts: withSession.length },
+    privacy: {
+      logFiles: s.productLogs.length,
+      logBytes: texts.slice(0, s.productLogs.length).reduce((n, t) => n + t.text.length, 0),
+      searchAttributeSets: texts.filter((t) => t.source.startsWith('search attributes')).length,
+      histories: texts.filter((t) => t.source.startsWith('history')).length,
+      unreadable: texts.some((t) => t.source === 'temporal (unreadable)'),
+    },
     processes: Object.fromEntries([s.simulator, s.api, ...s.workers].map((p) => [p.name, { starts: p.starts }])),
     anomalies,
     passed: anomalies.length === 0,

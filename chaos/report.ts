@@ -28,6 +28,8 @@ export interface ChaosReport {
   http: { counts: Record<string, number>; validRequests: number; hostileRequests: number; storefrontRetries: number };
   amazon: { byOperation: Record<string, number>; idempotencyKeys: number; maxRequestsPerKey: number; ipnsForwarded: number };
   money: MoneyTotals & { reconciledCheckouts: number };
+  /** What was searched for the simulator's buyer data. */
+  privacy: { logFiles: number; logBytes: number; searchAttributeSets: number; histories: number; unreadable: boolean };
   processes: Record<string, { starts: number }>;
   anomalies: Anomaly[];
   passed: boolean;
@@ -60,6 +62,7 @@ export function summaryTable(r: ChaosReport): string {
     ['  statuses', Object.entries(r.http.counts).sort().map(([k, n]) => `${k}: ${n}`).join(', ')],
     ['amazon', `${Object.values(r.amazon.byOperation).reduce((s, n) => s + n, 0)} calls, ${r.amazon.idempotencyKeys} idempotency keys (max ${r.amazon.maxRequestsPerKey} requests on one), ${r.amazon.ipnsForwarded} IPNs delivered`],
     ['money', `${r.money.reconciledCheckouts} checkouts, ${r.money.movements} movements reconciled: authorized ${(r.money.authorizedMinor / 100).toFixed(2)}, captured ${(r.money.capturedMinor / 100).toFixed(2)}, refunded ${(r.money.refundedMinor / 100).toFixed(2)} USD`],
+    ['buyer data', `searched ${r.privacy.logFiles} log files (${Math.round(r.privacy.logBytes / 1024)} KiB), ${r.privacy.searchAttributeSets} workflows' search attributes, ${r.privacy.histories} histories read without the key${r.privacy.unreadable ? ' (Temporal unreadable!)' : ''}`],
     ['restarts', Object.entries(r.processes).map(([p, v]) => `${p} ${v.starts}`).join(', ')],
     ['anomalies', String(r.anomalies.length)],
   ];
