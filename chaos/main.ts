@@ -140,7 +140,9 @@ async function run(options: ChaosOptions): Promise<number> {
   let pending = withSession;
   let lastReport = Date.now();
   while (pending.length > 0 && Date.now() - settleStart < options.settleMs) {
-    for (const r of pending) observed.set(r.n, await observe(client, r));
+    for (let i = 0; i < pending.length; i += 8) {
+      await Promise.all(pending.slice(i, i + 8).map(async (r) => observed.set(r.n, await observe(client, r))));
+    }
     pending = pending.filter((r) => !settledAs(r, observed.get(r.n) ?? null));
     if (pending.length > 0 && Date.now() - lastReport > 20_000) {
       lastReport = Date.now();
