@@ -181,6 +181,8 @@ async function run(options: ChaosOptions): Promise<number> {
   const anomalies = [...verdict.anomalies];
   if (texts.some((t) => t.source === 'temporal (unreadable)')) anomalies.push({ kind: 'not_settled', detail: 'search attributes and histories could not be read for the buyer-data check' });
   for (const f of options.faults) {
+    // drop-ipn is R4's other profile: with every IPN dropped there is nothing to duplicate.
+    if (f === 'R4' && options.dropIpn) continue;
     if (!faults.some((e: FaultEvent) => e.fault === f && !e.error && !e.what.startsWith('skipped'))) anomalies.push({ kind: 'not_settled', detail: `fault ${f} was enabled but never injected` });
   }
   for (const e of faults) if (e.error) anomalies.push({ kind: 'not_settled', detail: `fault ${e.fault} at +${e.t}s failed to inject: ${e.error}` });
