@@ -44,6 +44,8 @@ export interface MoneyMovements {
 
 export interface SimulatorFaults {
   errorRate?: number;
+  /** Share of requests answered 429 at random (on top of the quotas of `throttling`). */
+  throttleRate?: number;
   latencyMs?: number;
   throttling?: ThrottlingSetting;
   /** Process matching requests, then delay their responses (null clears). */
@@ -122,7 +124,15 @@ export class SimulatorAdmin {
     await this.call('POST', '/__admin/public-keys', { publicKeyId, pem, ...(merchantId ? { merchantId } : {}) });
   }
 
-  async configureIpn(options: { url?: string; duplicateRate?: number; reorderRate?: number; delayMs?: number; lossRate?: number }): Promise<void> {
+  async configureIpn(options: {
+    url?: string;
+    duplicateRate?: number;
+    duplicateCopies?: number;
+    reorderRate?: number;
+    reorderHoldMs?: number;
+    delayMs?: number;
+    lossRate?: number;
+  }): Promise<void> {
     await this.call('POST', '/__admin/ipn', options);
   }
 

@@ -29,6 +29,20 @@ describe('throttling and faults', () => {
     expect(statuses).toEqual([404, 404, 429]);
   });
 
+  it('throttleRate answers that share of requests 429 at random, before anything is processed', async () => {
+    let roll = 0;
+    const sim = createSimulator({ publicKeys: { [key.publicKeyId]: key.publicKeyPem }, random: () => [0.1, 0.9][roll++ % 2]! });
+    const { call, idem } = createCaller(sim.app, key);
+    const res = await sim.app.request('http://x/__admin/faults', { method: 'POST', body: JSON.stringify({ throttleRate: 0.3 }) });
+    expect(res.status).toBe(200);
+    const first = await call('POST', '/checkoutSessions', createBody, { idempotencyKey: idem() });
+    expect(first.status).toBe(429);
+    expect(first.body.reasonCode).toBe('TooManyRequests');
+    expect(sim.engine.sessions.size).toBe(0);
+    expect((await call('POST', '/checkoutSessions', createBody, { idempotencyKey: idem() })).status).toBe(201);
+    expect(sim.engine.sessions.size).toBe(1);
+  });
+
   it('holds the response of one operation after processing it', async () => {
     const sim = createSimulator({ publicKeys: { [key.publicKeyId]: key.publicKeyPem } });
     const { call, idem } = createCaller(sim.app, key);

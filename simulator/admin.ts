@@ -44,6 +44,7 @@ export const throttlingSchema = z.union([
 
 const faultsSchema = z.strictObject({
   errorRate: z.number().min(0).max(1).optional(),
+  throttleRate: z.number().min(0).max(1).optional(),
   latencyMs: z.number().int().min(0).optional(),
   throttling: throttlingSchema.optional(),
   holdResponses: z
@@ -117,13 +118,14 @@ export function createAdminRoutes(deps: AdminDeps): Hono {
     );
   });
   app.get('/faults', (c) =>
-    c.json({ errorRate: deps.faults.errorRate, latencyMs: deps.faults.latencyMs, hold: deps.faults.hold ?? null, throttling: deps.throttle.current() }),
+    c.json({ errorRate: deps.faults.errorRate, throttleRate: deps.faults.throttleRate, latencyMs: deps.faults.latencyMs, hold: deps.faults.hold ?? null, throttling: deps.throttle.current() }),
   );
   app.post('/faults', async (c) => {
     const parsed = faultsSchema.safeParse(await c.req.json().catch(() => null));
     if (!parsed.success) return c.json(invalid(parsed.error.issues), 400);
     const f = parsed.data;
     if (f.errorRate !== undefined) deps.faults.errorRate = f.errorRate;
+    if (f.throttleRate !== undefined) deps.faults.throttleRate = f.throttleRate;
     if (f.latencyMs !== undefined) deps.faults.latencyMs = f.latencyMs;
     if (f.throttling !== undefined) deps.throttle.configure(f.throttling as ThrottlingSetting);
     if (f.holdResponses === null) deps.faults.hold = undefined;

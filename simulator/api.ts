@@ -61,6 +61,8 @@ export interface HoldResponses {
 
 export interface FaultState {
   errorRate: number;
+  /** Share of requests answered 429 TooManyRequests on top of the quotas (random, not a bucket). */
+  throttleRate: number;
   latencyMs: number;
   hold: { operation: OperationName; ms: number; remaining: number } | undefined;
 }
@@ -169,6 +171,9 @@ export function createApiHandler(deps: ApiDeps) {
       const env = pathEnv ?? keyEnv ?? deps.defaultEnvironment;
 
       if (!deps.throttle.take(`${verified.merchantId}\n${env}`, operation)) {
+        throw new AmazonPayApiError(429, 'TooManyRequests', 'The request was throttled. Retry with exponential backoff.');
+      }
+      if (deps.faults.throttleRate > 0 && deps.random() < deps.faults.throttleRate) {
         throw new AmazonPayApiError(429, 'TooManyRequests', 'The request was throttled. Retry with exponential backoff.');
       }
       if (deps.faults.latencyMs > 0) await sleep(deps.faults.latencyMs);

@@ -33,7 +33,7 @@ export interface SimulatorOptions {
   clockSkewMs?: number;
   /** Default 'off' so tests are not slowed down by the 1 request/s sandbox quotas. */
   throttling?: ThrottlingSetting;
-  faults?: { errorRate?: number; latencyMs?: number };
+  faults?: { errorRate?: number; throttleRate?: number; latencyMs?: number };
   /** Simulator-clock delays before asynchronous outcomes resolve. */
   delays?: { pendingAuthorizationMs?: number; captureInitiatedMs?: number; refundMs?: number };
   /** Every other deadline (24 h session, 30 d authorization, 7 d capture window, 180 d one-time...). */
@@ -100,7 +100,7 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   });
   const initialThrottling: ThrottlingSetting = options.throttling ?? 'off';
   const throttle = new Throttle(initialThrottling);
-  const initialFaults = { errorRate: options.faults?.errorRate ?? 0, latencyMs: options.faults?.latencyMs ?? 0 };
+  const initialFaults = { errorRate: options.faults?.errorRate ?? 0, throttleRate: options.faults?.throttleRate ?? 0, latencyMs: options.faults?.latencyMs ?? 0 };
   const faults: FaultState = { ...initialFaults, hold: undefined };
   const counts: RequestCounts = { byOperation: {}, byIdempotencyKey: new Map() };
   const idempotency = new Map<string, { fingerprint: string; status: number; body: string }>();

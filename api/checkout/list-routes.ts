@@ -27,7 +27,14 @@ const ListQuerySchema = z.object({
   merchantReferenceId: MerchantReferenceIdSchema.optional().openapi({ param: { name: 'merchantReferenceId', in: 'query' } }),
   createdAfter: isoDate.optional().openapi({ param: { name: 'createdAfter', in: 'query' } }),
   createdBefore: isoDate.optional().openapi({ param: { name: 'createdBefore', in: 'query' } }),
-  limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ param: { name: 'limit', in: 'query' } }),
+  // Digits only: a bare coerce would take "0x10", "1e1" or " 5" for the integer the document promises.
+  limit: z
+    .string()
+    .regex(/^[0-9]{1,3}$/, 'must be a whole number from 1 to 100')
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(100))
+    .default(20)
+    .openapi({ type: 'integer', minimum: 1, maximum: 100, default: 20, param: { name: 'limit', in: 'query' } }),
   cursor: z.string().regex(/^[A-Za-z0-9_-]{1,4096}$/, 'must be a cursor from a previous page').optional().openapi({ param: { name: 'cursor', in: 'query' } }),
 });
 
