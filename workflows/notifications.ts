@@ -6,9 +6,11 @@ import {
   defineSignal,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -31,12 +33,18 @@ import { NotificationStatus } from './search-attributes';
  *   - forwards each notification to the owner with `amazonPayNotificationSignal`;
  *   - records notifications that reach it after the owner ended as "late" (query + search
  *     attribute NotificationStatus='Late'); they roll nothing back because owners treat IPNs as
- *     hints and only apply forward transitions after a GET;
+ *     hints and only apply forward transitions after a GET. An owner that ends says so
+ *     (notificationOwnerClosed); one that was terminated is found out by the next forward, which
+ *     fails;
  *   - marks itself NotificationStatus='Unmatched' when nobody claims the charge permission within
  *     `unmatchedAfterMs` (another shop on the same merchant account, objects we never created):
  *     `temporal workflow list --query "NotificationStatus='Unmatched'"` lists them. It first asks
  *     the visibility store for a workflow carrying AmazonChargePermissionId=<id>, which heals a
  *     missed registration and attributes IPNs that arrive after this inbox has ended.
+ *
+ * Cost (each action is billed by Temporal Cloud): while its owner runs, the inbox sets no timer and
+ * runs no activity; each IPN costs its signal and one forward. NotificationStatus is upserted only
+ * when an operator should look (Unmatched, Late) or to clear such a value, not on every routing.
  *
  * Life bound: the inbox continues-as-new when its history grows (state carried over), ends
  * `lingerAfterOwnerClosedMs` after its owner closed, and ends `retainUnmatchedMs` after the last
@@ -54,6 +62,14 @@ export interface NotificationOwnerRef {
 export const registerNotificationOwnerSignal = defineSignal<[{ ownerWorkflowId: string }]>('registerNotificationOwner');
 export const notificationOwnerClosedSignal = defineSignal<[{ ownerWorkflowId: string }]>('notificationOwnerClosed');
 
+/**
+ * patched() id: runs recorded before it polled the owner every day (a timer and an activity per
+ * day, the timer restarted after every IPN) and upserted NotificationStatus on every change.
+ */
+export const INBOX_QUIET_ROUTING = 'inbox-quiet-routing';
+/** NotificationStatus values an operator should look at; the others are upserted only to clear these. */
+const ATTENTION: ReadonlySet<NotificationStatusValue> = new Set(['Unmatched', 'Late']);
+
 export type NotificationStatusValue = 'AwaitingOwner' | 'Routing' | 'Unmatched' | 'Late' | 'OwnerClosed';
 
 export interface NotificationInboxOptions {
@@ -63,7 +79,11 @@ export interface NotificationInboxOptions {
   retainUnmatchedMs?: number;
   /** Keep recording late IPNs this long after the owner closed. Default 7 days. */
   lingerAfterOwnerClosedMs?: number;
-  /** While an owner is registered, check this often that it still runs (it may have been terminated). Default 1 day. */
+  /**
+   * While an owner is registered, check this often that it still runs (it may have been
+   * terminated without saying so). Default: never; the next IPN's forward finds it out. Each check
+   * is a timer and an activity, billed.
+   */
   ownerCheckIntervalMs?: number;
   /** Continue-as-new beyond this many history events (or when the server suggests it). Default 2000. */
   maxHistoryEvents?: number;
@@ -94,6 +114,8 @@ interface InboxState {
   awaitingSince: number | null;
   ownerLookupDone: boolean;
   startedAt: string;
+  /** NotificationStatus last upserted (carried over: the server keeps the attribute across runs). */
+  attribute?: NotificationStatusValue | null;
 }
 
 export interface NotificationInboxInput {
@@ -125,11 +147,13 @@ const { findNotificationOwner, describeNotificationOwner } = proxyActivities<Act
 });
 
 export async function notificationInboxWorkflow(input: NotificationInboxInput): Promise<NotificationInboxResult> {
+  // Decided once per run, at its first task: a run recorded before the change replays the old way.
+  const quiet = patched(INBOX_QUIET_ROUTING);
   const opts = {
     unmatchedAfterMs: input.options?.unmatchedAfterMs ?? 15 * 60_000,
     retainUnmatchedMs: input.options?.retainUnmatchedMs ?? 30 * 24 * 3600_000,
     lingerAfterOwnerClosedMs: input.options?.lingerAfterOwnerClosedMs ?? 7 * 24 * 3600_000,
-    ownerCheckIntervalMs: input.options?.ownerCheckIntervalMs ?? 24 * 3600_000,
+    ownerCheckIntervalMs: input.options?.ownerCheckIntervalMs ?? (quiet ? undefined : 24 * 3600_000),
     maxHistoryEvents: input.options?.maxHistoryEvents ?? 2000,
     dedupeWindow: input.options?.dedupeWindow ?? 500,
     searchAttributes: input.options?.searchAttributes ?? true,
@@ -151,10 +175,22 @@ export async function notificationInboxWorkflow(input: NotificationInboxInput): 
   let changes = 0;
   let publishedStatus: NotificationStatusValue | null = null;
 
+  const upsertStatus = () => {
+    if (!opts.searchAttributes) return;
+    if (!quiet) {
+      upsertSearchAttributes([{ key: NotificationStatus, value: state.status }]);
+      return;
+    }
+    const last = state.attribute ?? null;
+    if (last === state.status || (!ATTENTION.has(state.status) && (last === null || !ATTENTION.has(last)))) return;
+    state.attribute = state.status;
+    upsertSearchAttributes([{ key: NotificationStatus, value: state.status }]);
+  };
+
   const publish = () => {
     if (publishedStatus === state.status) return;
     publishedStatus = state.status;
-    if (opts.searchAttributes) upsertSearchAttributes([{ key: NotificationStatus, value: state.status }]);
+    upsertStatus();
     setCurrentDetails(
       `Charge permission ${state.chargePermissionId}: ${state.status}; owner ${state.owner?.workflowId ?? 'none'}` +
         `${state.owner?.closedAt ? ' (closed)' : ''}; received ${state.counts.received}, forwarded ${state.counts.forwarded}, ` +
@@ -228,7 +264,29 @@ export async function notificationInboxWorkflow(input: NotificationInboxInput): 
   });
   setHandler(notificationInboxQuery, view);
 
-  let nextOwnerCheck = Date.now() + opts.ownerCheckIntervalMs;
+  let nextOwnerCheck = Date.now() + (opts.ownerCheckIntervalMs ?? 0);
+  // One timer per interval, not restarted by the IPNs in between (each started timer is billed).
+  let ownerCheckDue = false;
+  let ownerCheckTimer: Promise<void> | null = null;
+  const armOwnerCheck = () => {
+    if (ownerCheckTimer || opts.ownerCheckIntervalMs === undefined) return;
+    ownerCheckTimer = sleep(opts.ownerCheckIntervalMs).then(() => {
+      ownerCheckTimer = null;
+      ownerCheckDue = true;
+      changes += 1;
+    });
+  };
+  const checkOwner = async (owner: NonNullable<InboxState['owner']>) => {
+    // Unknown (the check failed) counts as still running: we look again at the next interval.
+    const ownerState = await describeNotificationOwner({ ownerWorkflowId: owner.workflowId }).catch((err: unknown) => {
+      log.warn('Notification owner check failed; trying again later', { ownerWorkflowId: owner.workflowId, error: (err as Error).message });
+      return 'Running' as const;
+    });
+    if (ownerState !== 'Running' && state.owner && !state.owner.closedAt) {
+      state.owner.closedAt = new Date().toISOString();
+      state.status = state.counts.late > 0 ? 'Late' : 'OwnerClosed';
+    }
+  };
 
   for (;;) {
     // Route what is waiting. Signals arriving meanwhile land in the queue and are handled next turn.
@@ -286,18 +344,18 @@ export async function notificationInboxWorkflow(input: NotificationInboxInput): 
       const endAt = Date.parse(state.owner.closedAt) + opts.lingerAfterOwnerClosedMs;
       if (now >= endAt) endBecause = 'ownerClosed';
       wakeAt = endAt;
+    } else if (state.owner && quiet) {
+      // Nothing to wait for but messages: no timer unless the merchant asked for owner checks.
+      if (ownerCheckDue) {
+        ownerCheckDue = false;
+        await checkOwner(state.owner);
+        continue;
+      }
+      armOwnerCheck();
     } else if (state.owner) {
       if (now >= nextOwnerCheck) {
-        // Unknown (the check failed) counts as still running: we look again at the next interval.
-        const ownerState = await describeNotificationOwner({ ownerWorkflowId: state.owner.workflowId }).catch((err: unknown) => {
-          log.warn('Notification owner check failed; trying again later', { ownerWorkflowId: state.owner?.workflowId, error: (err as Error).message });
-          return 'Running' as const;
-        });
-        nextOwnerCheck = Date.now() + opts.ownerCheckIntervalMs;
-        if (ownerState !== 'Running' && state.owner && !state.owner.closedAt) {
-          state.owner.closedAt = new Date().toISOString();
-          state.status = state.counts.late > 0 ? 'Late' : 'OwnerClosed';
-        }
+        await checkOwner(state.owner);
+        nextOwnerCheck = Date.now() + (opts.ownerCheckIntervalMs ?? 0);
         continue;
       }
       wakeAt = nextOwnerCheck;
@@ -327,6 +385,7 @@ export async function notificationInboxWorkflow(input: NotificationInboxInput): 
     }
 
     const seenChanges = changes;
-    await condition(() => changes !== seenChanges, Math.max(1, wakeAt - Date.now()));
+    if (wakeAt === null) await condition(() => changes !== seenChanges);
+    else await condition(() => changes !== seenChanges, Math.max(1, wakeAt - Date.now()));
   }
 }

@@ -9,9 +9,10 @@
  * the billing dates. It continues as new after each billed cycle, so ten years stay small runs, and
  * sleeps between cycles on a durable timer (the worker does not keep it in memory meanwhile).
  */
-import { allHandlersFinished, condition, continueAsNew, setHandler } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, patched, setHandler } from '@temporalio/workflow';
 import { eventsQuery } from './events/messages';
 import { amazonPayNotificationSignal } from './notification-messages';
+import { releaseNotifications } from './payments/notifications';
 import { fail } from './payments/proxies';
 import {
   cancelSubscriptionUpdate,
@@ -24,7 +25,7 @@ import {
 import { runSubscription } from './subscription/billing';
 import { SubscriptionOwner } from './subscription/owner';
 import { changePlan, validatePlanChange } from './subscription/plan';
-import type { SubscriptionWorkflowInput } from './subscription/state';
+import { RELEASES_INBOX, type SubscriptionWorkflowInput } from './subscription/state';
 
 export type { SubscriptionWorkflowInput } from './subscription/state';
 
@@ -115,6 +116,8 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
     await condition(() => allHandlersFinished() && !o.lock.isLocked() && o.outbox.idle());
     await continueAsNew<typeof subscriptionWorkflow>({ ...input, resume: s });
   }
+  // Told, the inbox records later IPNs as late and ends after its linger, rather than staying open.
+  if (s.notificationOwnerRegistered && patched(RELEASES_INBOX)) await releaseNotifications(input.chargePermissionId, o.id);
   await o.outbox.drain();
   await condition(allHandlersFinished);
   return o.status();

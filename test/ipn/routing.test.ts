@@ -95,6 +95,49 @@ describe('IPN routing through the charge permission inbox', () => {
     await recordHistory(stack.temporal.workflow.getHandle(notificationInboxWorkflowId(cp)), 'inbox-duplicates');
   });
 
+  it('routing costs no timer, no activity and no search attribute upsert: each IPN is its signal and one forward', async () => {
+    const cp = newChargePermissionId();
+    const owner = await startOwner(stack.temporal, stack.taskQueue);
+    await owner.know(cp);
+    await eventually(() => inboxView(stack.temporal, cp), (v) => v.ownerWorkflowId === owner.handle.workflowId);
+    ipn(cp, 4);
+    await eventually(owner.state, (st) => st.received.length === 4);
+    const inbox = stack.temporal.workflow.getHandle(notificationInboxWorkflowId(cp));
+    const events = (await inbox.fetchHistory()).events ?? [];
+    const attributes = events.flatMap((e) => Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}));
+    // Before: a one-day owner check restarted after every IPN (a timer each), and Routing upserted.
+    expect(events.filter((e) => e.timerStartedEventAttributes)).toHaveLength(0);
+    expect(events.filter((e) => e.activityTaskScheduledEventAttributes)).toHaveLength(0);
+    expect(attributes.filter((k) => k !== 'TemporalChangeVersion')).toEqual([]);
+    expect(events.filter((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes)).toHaveLength(4);
+    expect((await inbox.describe()).searchAttributes.NotificationStatus).toBeUndefined();
+    await owner.handle.signal(finishOwnerSignal);
+    await owner.handle.result();
+    await eventually(() => inboxView(stack.temporal, cp), (v) => v.ownerClosed);
+    await recordHistory(inbox, 'inbox-quiet-routing');
+  });
+
+  it('with owner checks configured, finds an owner terminated without saying so, with no IPN and one timer per check', async () => {
+    const app = ipnRoutes({ inboxOptions: { ownerCheckIntervalMs: 1500 } });
+    await using server = await serveApp(app);
+    sender.ipn.configure({ url: `${server.url}${stack.ipnPath}` });
+    const cp = newChargePermissionId();
+    ipn(cp, 1); // starts the inbox with the check configured
+    await eventually(() => inboxView(stack.temporal, cp), (v) => v.counts.received === 1);
+    const owner = await startOwner(stack.temporal, stack.taskQueue, { tellInboxOnClose: false });
+    await owner.know(cp);
+    await eventually(owner.state, (st) => st.received.length === 1);
+    await owner.handle.terminate('test');
+    const view = await eventually(() => inboxView(stack.temporal, cp), (v) => v.ownerClosed, 30_000);
+    expect(view).toMatchObject({ status: 'OwnerClosed', counts: { forwarded: 1, late: 0 } });
+    const events = (await stack.temporal.workflow.getHandle(notificationInboxWorkflowId(cp)).fetchHistory()).events ?? [];
+    const checks = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'describeNotificationOwner').length;
+    const ms = (d: { seconds?: unknown; nanos?: number | null }) => Number(d.seconds ?? 0) * 1000 + (d.nanos ?? 0) / 1e6;
+    const checkTimers = events.filter((e) => e.timerStartedEventAttributes && ms(e.timerStartedEventAttributes.startToFireTimeout ?? {}) === 1500).length;
+    expect(checks).toBeGreaterThanOrEqual(1);
+    expect(checkTimers).toBe(checks);
+  });
+
   it('reordering and delay: every IPN arrives exactly once, in whatever order', async () => {
     const cp = newChargePermissionId();
     const owner = await startOwner(stack.temporal, stack.taskQueue);

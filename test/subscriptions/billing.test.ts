@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { startTimeSkippingStack, type TimeSkippingStack } from '../support/time-skipping';
 import { cancelSubscriptionUpdate, pauseSubscriptionUpdate, resumeSubscriptionUpdate } from '../../workflows/subscription-messages';
 import { eventsQuery } from '../../workflows/events/messages';
+import { notificationInboxQuery, notificationInboxWorkflowId } from '../../workflows/notifications';
 import { startReceiver, type Receiver } from '../events/receiver';
 import { statusOfSubscription, subscribe, until } from './helpers';
 import { recordHistory } from '../checkout/record';
@@ -82,7 +83,19 @@ describe('subscriptions (time-skipping, real durations)', () => {
     expect(historyLength).toBeLessThan(200);
     await subscription.executeUpdate(cancelSubscriptionUpdate, { args: [{ atPeriodEnd: false }] });
     expect(await stack.resultOf(subscription)).toMatchObject({ status: 'canceled' });
-    await recordHistory(subscription, 'subscription-cancel-now');
+    await recordHistory(subscription, 'subscription-cancel-now-releases-inbox');
+    // The charge permission's inbox over those 13 months: no owner polling (before: a timer and an
+    // activity every day, about 60 actions a cycle), and told by the subscription that it ended.
+    const inbox = stack.temporal.workflow.getHandle(notificationInboxWorkflowId(chargePermissionId));
+    const view = await until(async () => {
+      const v = await inbox.query(notificationInboxQuery);
+      return v.ownerClosed && v;
+    }, 'the inbox released');
+    expect(view).toMatchObject({ ownerWorkflowId: subscription.workflowId, status: 'OwnerClosed' });
+    const inboxEvents = (await inbox.fetchHistory()).events ?? [];
+    expect(inboxEvents.filter((e) => e.activityTaskScheduledEventAttributes)).toHaveLength(0);
+    // At most the wait for an owner at sign-up and the linger after the end.
+    expect(inboxEvents.filter((e) => e.timerStartedEventAttributes).length).toBeLessThanOrEqual(2);
   });
 
   it('a free trial (Confirm): trialing, nothing charged, then the first charge one period later', async () => {

@@ -20,7 +20,8 @@ import {
 import { adoptCharge, adoptRefund, resolveUnanswered } from './unanswered';
 import type { CheckoutOwner } from './owner';
 import { samePrice } from '../payments/money';
-import { bestEffort, reads, reasonOf, writes } from '../payments/proxies';
+import { registerNotifications as register, releaseNotifications as release } from '../payments/notifications';
+import { reads, reasonOf, writes } from '../payments/proxies';
 
 export async function ownOrder(o: CheckoutOwner): Promise<void> {
   const s = o.s;
@@ -90,7 +91,7 @@ async function step(o: CheckoutOwner): Promise<void> {
       return awaitCaptureOrExpiry(o, charge, changed);
     case 'Captured': {
       const windowEnds = Date.parse(s.capturedAt ?? s.updatedAt) + (o.input.refundWindowDays ?? REFUND_WINDOW_DAYS) * DAY;
-      if (await condition(changed, Math.max(windowEnds - Date.now(), 1))) return;
+      if (await o.deadlines.until(changed, windowEnds)) return;
       s.closeRequested ??= { reason: 'Refund window ended' };
       return;
     }
@@ -109,8 +110,8 @@ async function awaitChargeOrClose(o: CheckoutOwner, changed: () => boolean): Pro
     });
     return;
   }
-  const left = Date.parse(s.chargePermissionExpiresAt ?? s.updatedAt) - Date.now();
-  if (left > 0 && (await condition(changed, left))) return;
+  const expiresAt = Date.parse(s.chargePermissionExpiresAt ?? s.updatedAt);
+  if (expiresAt > Date.now() && (await o.deadlines.until(changed, expiresAt))) return;
   // Amazon closes an unused permission when it expires; the GET confirms rather than assumes.
   await o.exclusive(async () => {
     if (s.charge || s.final || s.unansweredCharge) return; // a charge without an answer is resolved first
@@ -130,8 +131,8 @@ async function awaitCaptureOrExpiry(o: CheckoutOwner, charge: ChargeSummary, cha
   // A charge carried over from before expiries were fixed on first sight may lack one.
   const expiresAt = charge.expiresAt ? Date.parse(charge.expiresAt) : Date.parse(s.updatedAt) + 30 * DAY;
   if (!s.expiryWarned) {
-    const warnIn = expiresAt - AUTH_EXPIRY_WARNING_MS - Date.now();
-    if (warnIn > 0 && (await condition(changed, warnIn))) return;
+    const warnAt = expiresAt - AUTH_EXPIRY_WARNING_MS;
+    if (warnAt > Date.now() && (await o.deadlines.until(changed, warnAt))) return;
     s.expiryWarned = true;
     log.warn('authorization expires soon and is not captured', { chargeId: charge.chargeId, expiresAt: charge.expiresAt });
     upsertMemo({ authorizationExpiryWarning: { chargeId: charge.chargeId, expiresAt: charge.expiresAt, warnedAt: nowIso() } });
@@ -139,8 +140,7 @@ async function awaitCaptureOrExpiry(o: CheckoutOwner, charge: ChargeSummary, cha
     return;
   }
   const left = expiresAt - Date.now();
-  const wait = left > 0 ? left : pollDelay(s.pendingPolls++);
-  if (await condition(changed, wait)) return;
+  if (left > 0 ? await o.deadlines.until(changed, expiresAt) : await condition(changed, pollDelay(s.pendingPolls++))) return;
   // Amazon cancels it (Canceled/ExpiredUnused); the GET confirms rather than assumes.
   await o.exclusive(() => o.refreshCharge());
 }
@@ -272,19 +272,10 @@ function chargeStateKnown(o: CheckoutOwner): boolean {
 }
 
 async function registerNotifications(o: CheckoutOwner): Promise<void> {
-  try {
-    await bestEffort.registerNotificationOwner({ chargePermissionId: o.s.chargePermissionId!, ownerWorkflowId: workflowInfo().workflowId });
-    o.s.notificationOwnerRegistered = true;
-  } catch (err) {
-    // Polling is the fallback: losing IPNs only slows pending objects down.
-    log.warn('could not register for notifications; relying on polling', { error: String(err) });
-  }
+  // Without it, polling is the fallback: losing IPNs only slows pending objects down.
+  o.s.notificationOwnerRegistered = await register(o.s.chargePermissionId!, workflowInfo().workflowId);
 }
 
 export async function releaseNotifications(o: CheckoutOwner): Promise<void> {
-  try {
-    await bestEffort.notificationOwnerClosed({ chargePermissionId: o.s.chargePermissionId!, ownerWorkflowId: workflowInfo().workflowId });
-  } catch (err) {
-    log.warn('could not release the notification inbox', { error: String(err) });
-  }
+  await release(o.s.chargePermissionId!, workflowInfo().workflowId);
 }

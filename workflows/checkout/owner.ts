@@ -22,6 +22,7 @@ import { ATTENTION_AFTER_FAILURES, ATTENTION_AFTER_REFUSALS, AUTHORIZATION_LIFET
 import { checkoutWorkflowId } from '../checkout-messages';
 import { emptyOutbox, EventOutbox } from '../events/outbox';
 import { checkoutEventData, checkoutEvents, NOTHING_OBSERVED, observe } from './events';
+import { Deadlines } from '../payments/deadlines';
 import { reads, reasonOf } from '../payments/proxies';
 import { initialState, type CheckoutState, type CheckoutWorkflowInput } from './state';
 import type { RefundView } from '../payments/views';
@@ -54,6 +55,8 @@ export class CheckoutOwner {
   readonly s: CheckoutState;
   /** Bumped by every message that may change what the main loop waits for. */
   version = 0;
+  /** The refund window, an authorization's expiry: one timer each, however often a message wakes the loop. */
+  readonly deadlines = new Deadlines();
   /**
    * Temporal runs update handlers and the main loop interleaved: every await (an activity) lets
    * another one run. Whatever reads the state, calls Amazon and writes the result holds this lock,

@@ -1,5 +1,6 @@
-import { ActivityFailure, ApplicationFailure, condition, log, workflowInfo } from '@temporalio/workflow';
-import { bestEffort, reads, reasonOf, writes } from '../payments/proxies';
+import { ActivityFailure, ApplicationFailure, condition, workflowInfo } from '@temporalio/workflow';
+import { registerNotifications } from '../payments/notifications';
+import { reads, reasonOf, writes } from '../payments/proxies';
 import type { ChargePermissionView } from '../payments/views';
 import { reasonCode } from '../payments/reason-codes';
 import type { CycleSummary } from '../subscription-messages';
@@ -25,15 +26,8 @@ const UPDATE_PAYMENT_HOSTS = { na: 'payments.amazon.com', eu: 'payments.amazon.c
 
 export async function runSubscription(o: SubscriptionOwner): Promise<'final' | 'continueAsNew'> {
   const s = o.s;
-  if (!s.notificationOwnerRegistered) {
-    try {
-      await bestEffort.registerNotificationOwner({ chargePermissionId: o.input.chargePermissionId, ownerWorkflowId: o.id });
-      s.notificationOwnerRegistered = true;
-    } catch (err) {
-      // The next cycle's read finds what an IPN would have said; losing IPNs only delays.
-      log.warn('could not register for notifications', { error: String(err) });
-    }
-  }
+  // Unregistered, the next cycle's read finds what an IPN would have said; losing IPNs only delays.
+  if (!s.notificationOwnerRegistered) s.notificationOwnerRegistered = await registerNotifications(o.input.chargePermissionId, o.id);
   if (!s.created) {
     s.created = true;
     o.publish();
@@ -51,8 +45,8 @@ export async function runSubscription(o: SubscriptionOwner): Promise<'final' | '
       break;
     }
     if (s.cancelAtPeriodEnd) {
-      const end = Date.parse(o.periodEnd()) - Date.now();
-      if (end > 0 && (await condition(changed, end))) continue;
+      const end = Date.parse(o.periodEnd());
+      if (end > Date.now() && (await o.deadlines.until(changed, end))) continue;
       await o.lock.runExclusive(() => closePermission(o, 'Canceled at the end of the paid period', 'canceled'));
       break;
     }
@@ -62,20 +56,20 @@ export async function runSubscription(o: SubscriptionOwner): Promise<'final' | '
     }
     if (s.awaitingBuyer) {
       // Days, maybe: the CHARGE_PERMISSION IPN tells us the buyer fixed it; the grace policy bounds it.
-      const graceEnds = Date.parse(addDays(s.pastDueSince!, o.dunning.graceDays, o.input.timeZone)) - Date.now();
-      if (graceEnds > 0 && (await condition(changed, graceEnds))) continue;
+      const graceEnds = Date.parse(addDays(s.pastDueSince!, o.dunning.graceDays, o.input.timeZone));
+      if (graceEnds > Date.now() && (await o.deadlines.until(changed, graceEnds))) continue;
       await o.lock.runExclusive(() => graceRunsOut(o));
       continue;
     }
     const dueAt = o.nextDueAt()!;
     if (s.noticeSentFor < s.nextCycle && !s.retryAt) {
       const noticeAt = Date.parse(addDays(dueAt, -o.noticeDaysFor(s.nextCycle), o.input.timeZone));
-      if (noticeAt > Date.now() && (await condition(changed, noticeAt - Date.now()))) continue;
+      if (noticeAt > Date.now() && (await o.deadlines.until(changed, noticeAt))) continue;
       s.noticeSentFor = s.nextCycle;
       o.event('subscription.renewal_upcoming', { cycle: s.nextCycle, nextBillingAt: dueAt, amount: o.amountFor(s.nextCycle) });
     }
-    const wait = Date.parse(dueAt) - Date.now();
-    if (wait > 0 && (await condition(changed, wait))) continue;
+    const due = Date.parse(dueAt);
+    if (due > Date.now() && (await o.deadlines.until(changed, due))) continue;
     const paid = await o.lock.runExclusive(() => chargeCycle(o));
     if (paid) billedThisRun++;
     // A fresh run per billed cycle (or when the server suggests it): ten years stay small runs.

@@ -1,6 +1,7 @@
 import { log, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
 import { Mutex } from 'async-mutex';
 import { emptyOutbox, EventOutbox } from '../events/outbox';
+import { Deadlines } from '../payments/deadlines';
 import type { MerchantEventData, MerchantEventType } from '../events/messages';
 import type { AmazonPayNotification } from '../notification-messages';
 import { AmazonChargePermissionId, MerchantReferenceId, NextBillingAt, SubscriptionStatus as StatusKey } from '../search-attributes';
@@ -26,6 +27,8 @@ export class SubscriptionOwner {
   readonly lock = new Mutex();
   /** Bumped by every message the loop may wait for. */
   version = 0;
+  /** Billing dates, the grace period's end: one timer each, however often a message wakes the loop. */
+  readonly deadlines = new Deadlines();
 
   constructor(readonly input: SubscriptionWorkflowInput) {
     this.s = initialState(input);

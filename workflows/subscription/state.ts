@@ -7,6 +7,8 @@ export const DEFAULT_NOTICE_DAYS = 3;
 /** Cycles kept in the state and the status (older ones are in earlier runs' histories). */
 export const CYCLES_KEPT = 12;
 export const SEEN_NOTIFICATIONS_KEPT = 100;
+/** patched() id: subscriptions recorded before it ended without telling their notification inbox. */
+export const RELEASES_INBOX = 'subscription-releases-inbox';
 
 /** Everything a run knows about its subscription; compact, carried over by continueAsNew. */
 export interface SubscriptionState {
