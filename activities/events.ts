@@ -27,11 +27,26 @@ export interface DeliveryResult {
   error: string | null;
 }
 
+/** The worker's webhook configuration as an owner sees it: endpoint ids and the retry schedule. */
+export interface WebhookConfiguration {
+  endpointIds: string[];
+  retryScheduleMs: number[];
+}
+
+export interface DeliveryAnswer {
+  /** One per event tried, in order. */
+  results: DeliveryResult[];
+  disabled: boolean;
+  /** The configuration now, so that an owner carrying an older one learns of a change (absent in older histories). */
+  configuration?: WebhookConfiguration;
+}
+
 /** How long a worker trusts what it last read of an endpoint's status (a 410 elsewhere shows up after this). */
 const STATUS_TTL_MS = 5_000;
 
 export function createEventActivities(deps: EventActivityDeps) {
   const endpoints = deps.webhooks?.endpoints ?? [];
+  const configuration = (): WebhookConfiguration => ({ endpointIds: endpoints.map((e) => e.id), retryScheduleMs: deps.webhooks?.retryScheduleMs ?? DEFAULT_RETRY_SCHEDULE_MS });
   const timeoutMs = deps.webhooks?.timeoutMs ?? 15_000;
   // One signer per secret: the package does the Standard Webhooks HMAC; we only join signatures.
   const signers = new Map(endpoints.map((e) => [e.id, e.secrets.map((s) => new Webhook(s))]));
@@ -91,9 +106,9 @@ export function createEventActivities(deps: EventActivityDeps) {
   }
 
   return {
-    /** The endpoints every new event goes to, and the retry schedule; read once per owner run. */
-    async webhookEndpoints(): Promise<{ endpointIds: string[]; retryScheduleMs: number[] }> {
-      return { endpointIds: endpoints.map((e) => e.id), retryScheduleMs: deps.webhooks?.retryScheduleMs ?? DEFAULT_RETRY_SCHEDULE_MS };
+    /** The endpoints every new event goes to, and the retry schedule; read when an owner knows none. */
+    async webhookEndpoints(): Promise<WebhookConfiguration> {
+      return configuration();
     },
 
     /**
@@ -101,10 +116,10 @@ export function createEventActivities(deps: EventActivityDeps) {
      * answered 2xx (so none overtakes it). One result per event tried. 410 disables the endpoint
      * for every owner; an endpoint already disabled, or removed from the configuration, is not called.
      */
-    async deliverMerchantEvents({ endpointId, events }: { endpointId: string; events: MerchantEvent[] }): Promise<{ results: DeliveryResult[]; disabled: boolean }> {
+    async deliverMerchantEvents({ endpointId, events }: { endpointId: string; events: MerchantEvent[] }): Promise<DeliveryAnswer> {
       const endpoint = endpoints.find((e) => e.id === endpointId);
-      if (!endpoint) return { results: events.map(() => ({ statusCode: null, error: 'endpoint no longer configured' })), disabled: true };
-      if (await disabled(endpointId)) return { results: [], disabled: true };
+      if (!endpoint) return { results: events.map(() => ({ statusCode: null, error: 'endpoint no longer configured' })), disabled: true, configuration: configuration() };
+      if (await disabled(endpointId)) return { results: [], disabled: true, configuration: configuration() };
       const results: DeliveryResult[] = [];
       for (const event of events) {
         const result = await post(endpoint, event);
@@ -112,11 +127,11 @@ export function createEventActivities(deps: EventActivityDeps) {
         Context.current().heartbeat(results.length);
         if (result.statusCode === 410) {
           await disable(endpointId, `answered 410 Gone to ${event.id}`);
-          return { results, disabled: true };
+          return { results, disabled: true, configuration: configuration() };
         }
         if (result.error) break;
       }
-      return { results, disabled: false };
+      return { results, disabled: false, configuration: configuration() };
     },
   };
 }

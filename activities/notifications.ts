@@ -6,6 +6,7 @@ import {
   notificationOwnerClosedSignal,
   registerNotificationOwnerSignal,
   type NotificationInboxOptions,
+  type NotificationOwnerRegistration,
   type NotificationOwnerRef,
 } from '../workflows/notifications';
 
@@ -37,14 +38,14 @@ export function createNotificationActivities(deps: NotificationActivityDeps) {
      * Called by an owner (checkout, subscription) as soon as it knows its charge permission id.
      * signalWithStart: the inbox may already hold IPNs that arrived first, or may not exist yet.
      */
-    async registerNotificationOwner({ chargePermissionId, ownerWorkflowId }: NotificationOwnerRef): Promise<void> {
+    async registerNotificationOwner({ chargePermissionId, ownerWorkflowId, objectTypes }: NotificationOwnerRef & Pick<NotificationOwnerRegistration, 'objectTypes'>): Promise<void> {
       checkId(chargePermissionId);
       await deps.temporal.workflow.signalWithStart(notificationInboxWorkflow, {
         workflowId: notificationInboxWorkflowId(chargePermissionId),
         taskQueue: taskQueue(),
         args: [{ chargePermissionId, ...(deps.inboxOptions ? { options: deps.inboxOptions } : {}) }],
         signal: registerNotificationOwnerSignal,
-        signalArgs: [{ ownerWorkflowId }],
+        signalArgs: [{ ownerWorkflowId, ...(objectTypes ? { objectTypes } : {}) }],
       });
     },
 

@@ -59,7 +59,18 @@ export interface NotificationOwnerRef {
   ownerWorkflowId: string;
 }
 
-export const registerNotificationOwnerSignal = defineSignal<[{ ownerWorkflowId: string }]>('registerNotificationOwner');
+type ObjectType = AmazonPayNotification['objectType'];
+
+export interface NotificationOwnerRegistration {
+  ownerWorkflowId: string;
+  /**
+   * The object types the owner acts on (absent: all). The others are counted as `skipped`, not
+   * forwarded: each forward is a signal the owner is billed for.
+   */
+  objectTypes?: ObjectType[];
+}
+
+export const registerNotificationOwnerSignal = defineSignal<[NotificationOwnerRegistration]>('registerNotificationOwner');
 export const notificationOwnerClosedSignal = defineSignal<[{ ownerWorkflowId: string }]>('notificationOwnerClosed');
 
 /**
@@ -101,12 +112,12 @@ interface LateNotification {
 
 interface InboxState {
   chargePermissionId: string;
-  owner: { workflowId: string; registeredAt: string; closedAt: string | null } | null;
+  owner: { workflowId: string; registeredAt: string; closedAt: string | null; objectTypes?: ObjectType[] } | null;
   /** Notifications waiting for an owner, in arrival order. */
   queue: AmazonPayNotification[];
   seenIds: string[];
   late: LateNotification[];
-  counts: { received: number; duplicates: number; forwarded: number; late: number };
+  counts: { received: number; duplicates: number; forwarded: number; late: number; skipped?: number };
   status: NotificationStatusValue;
   /** Epoch ms of the last notification received (drives the unmatched timers). */
   lastReceivedAt: number | null;
@@ -219,11 +230,12 @@ export async function notificationInboxWorkflow(input: NotificationInboxInput): 
     });
   };
 
-  const setOwner = (ownerWorkflowId: string, closed: boolean) => {
+  const setOwner = (ownerWorkflowId: string, closed: boolean, objectTypes?: ObjectType[]) => {
     const now = new Date().toISOString();
     if (state.owner?.workflowId !== ownerWorkflowId || (state.owner.closedAt && !closed)) {
       state.owner = { workflowId: ownerWorkflowId, registeredAt: now, closedAt: closed ? now : null };
     }
+    if (objectTypes) state.owner.objectTypes = objectTypes;
     state.awaitingSince = null;
     state.status = closed ? (state.counts.late > 0 ? 'Late' : 'OwnerClosed') : 'Routing';
   };
@@ -251,9 +263,9 @@ export async function notificationInboxWorkflow(input: NotificationInboxInput): 
     if (!state.owner && state.awaitingSince === null) state.awaitingSince = Date.now();
     state.queue.push(n);
   });
-  setHandler(registerNotificationOwnerSignal, ({ ownerWorkflowId }) => {
+  setHandler(registerNotificationOwnerSignal, ({ ownerWorkflowId, objectTypes }) => {
     changes += 1;
-    setOwner(ownerWorkflowId, false);
+    setOwner(ownerWorkflowId, false, objectTypes);
   });
   setHandler(notificationOwnerClosedSignal, ({ ownerWorkflowId }) => {
     changes += 1;
@@ -294,6 +306,8 @@ export async function notificationInboxWorkflow(input: NotificationInboxInput): 
       const n = state.queue[0]!;
       if (state.owner.closedAt) {
         recordLate(n);
+      } else if (state.owner.objectTypes && !state.owner.objectTypes.includes(n.objectType)) {
+        state.counts.skipped = (state.counts.skipped ?? 0) + 1;
       } else {
         try {
           await getExternalWorkflowHandle(state.owner.workflowId).signal(amazonPayNotificationSignal, n);

@@ -92,6 +92,8 @@ describe('subscriptions (time-skipping, real durations)', () => {
       return v.ownerClosed && v;
     }, 'the inbox released');
     expect(view).toMatchObject({ ownerWorkflowId: subscription.workflowId, status: 'OwnerClosed' });
+    // A cycle's CHARGE IPNs are not forwarded: the subscription registered for its permission's only.
+    expect(view.counts.skipped).toBeGreaterThanOrEqual(13);
     const inboxEvents = (await inbox.fetchHistory()).events ?? [];
     expect(inboxEvents.filter((e) => e.activityTaskScheduledEventAttributes)).toHaveLength(0);
     // At most the wait for an owner at sign-up and the linger after the end.

@@ -1,5 +1,6 @@
 import { ActivityFailure, condition, log, patched, proxyActivities, sleep, upsertSearchAttributes } from '@temporalio/workflow';
 import type { Activities } from '../../activities';
+import type { DeliveryAnswer, WebhookConfiguration } from '../../activities/events';
 import { WebhookDelivery } from '../search-attributes';
 import {
   merchantEventId,
@@ -22,6 +23,11 @@ import {
 
 /** patched() id: histories recorded before merchant events existed emit none on replay. */
 export const MERCHANT_EVENTS = 'merchant-events';
+/**
+ * patched() id: runs recorded before it left deliveries carried over by continue-as-new (an attempt
+ * waiting for its retry) until the run's first new event, which for a subscription is weeks later.
+ */
+export const OUTBOX_RESUMES = 'outbox-resumes-pending';
 /** Events sent in one activity, in order, stopping at the first failure (fewer actions). */
 const BATCH = 10;
 /** Delivered events kept in the state for the events list; older ones are dropped (bounded history). */
@@ -39,6 +45,11 @@ export interface OutboxState {
   events: StoredEvent[];
   /** The WebhookDelivery search attribute last upserted. */
   published?: string;
+  /**
+   * The configuration last learned, carried over so that a run need not ask again (an activity a
+   * run, billed); each delivery's answer says when it changed. Absent or empty: ask.
+   */
+  configuration?: WebhookConfiguration;
 }
 
 export const emptyOutbox = (): OutboxState => ({ count: 0, events: [] });
@@ -55,17 +66,28 @@ const deliveries = proxyActivities<Activities>({
 const config = proxyActivities<Activities>({ startToCloseTimeout: '10s', retry: { initialInterval: '1s', maximumInterval: '30s' } });
 
 export class EventOutbox {
-  /** Learned once per run from the worker's configuration (endpoints can change between runs). */
+  /** From the carried configuration, else learned from the worker's (endpoints can change between runs). */
   private endpoints: string[] | undefined;
   private scheduleMs: number[] = [];
   private learning = false;
+  /** A delivery loop runs for each of `endpoints`. */
+  private looping = false;
+  /** Events recorded by this run: an endpoint added to the configuration meanwhile gets these. */
+  private readonly recordedNow = new Set<string>();
   /** Delivery activities running now (continue-as-new waits for them: see idle()). */
   private inFlight = 0;
 
   constructor(
     readonly ownerWorkflowId: string,
     readonly s: OutboxState,
-  ) {}
+  ) {
+    if (s.configuration?.endpointIds.length) {
+      this.endpoints = [...s.configuration.endpointIds];
+      this.scheduleMs = s.configuration.retryScheduleMs;
+    }
+    // Deliveries carried over by continue-as-new go on at their own time, not at the next event.
+    if (s.events.some((e) => !delivered(e)) && patched(OUTBOX_RESUMES)) this.start();
+  }
 
   /** Records an event at its transition; its id is fixed by the owner's history. */
   emit(type: MerchantEventType, data: MerchantEventData): void {
@@ -74,6 +96,7 @@ export class EventOutbox {
     this.s.count++;
     const event: MerchantEvent = { id: merchantEventId(this.ownerWorkflowId, this.s.count), type, timestamp: new Date().toISOString(), data };
     this.s.events.push({ event, deliveries: (this.endpoints ?? []).map(pending) });
+    this.recordedNow.add(event.id);
     log.info('merchant event', { eventId: event.id, type });
     this.prune();
     this.start();
@@ -115,21 +138,39 @@ export class EventOutbox {
   }
 
   private start(): void {
-    if (this.endpoints || this.learning) return;
+    if (this.looping || this.learning) return;
+    if (this.endpoints) {
+      this.looping = true;
+      for (const id of this.endpoints) void this.deliverLoop(id);
+      return;
+    }
     this.learning = true;
     void this.learnEndpoints();
   }
 
   private async learnEndpoints(): Promise<void> {
-    const { endpointIds, retryScheduleMs } = await config.webhookEndpoints();
-    this.endpoints = endpointIds;
-    this.scheduleMs = retryScheduleMs;
+    const configuration = await config.webhookEndpoints();
+    this.endpoints = [];
     this.learning = false;
-    // Events recorded before the list was known (or before a run that added an endpoint) get it now.
+    this.looping = true;
+    this.adopt(configuration, (e) => !delivered(e));
+  }
+
+  /**
+   * Takes the worker's configuration: new endpoints get a loop and the events `gets` picks (those
+   * still undelivered when first learned; this run's when a delivery revealed an added endpoint).
+   * A removed endpoint's loop ends its queue: the activity answers it as disabled.
+   */
+  private adopt(configuration: WebhookConfiguration, gets: (e: StoredEvent) => boolean): void {
+    const { endpointIds, retryScheduleMs } = configuration;
+    this.scheduleMs = retryScheduleMs;
+    this.s.configuration = { endpointIds: [...endpointIds], retryScheduleMs: [...retryScheduleMs] };
+    const added = endpointIds.filter((id) => !this.endpoints!.includes(id));
+    this.endpoints = [...endpointIds];
     for (const e of this.s.events) {
-      for (const id of endpointIds) if (!e.deliveries.some((d) => d.endpointId === id) && !delivered(e)) e.deliveries.push(pending(id));
+      for (const id of added) if (!e.deliveries.some((d) => d.endpointId === id) && gets(e)) e.deliveries.push(pending(id));
     }
-    for (const id of endpointIds) void this.deliverLoop(id);
+    for (const id of added) void this.deliverLoop(id);
   }
 
   private queue(endpointId: string): StoredEvent[] {
@@ -145,7 +186,7 @@ export class EventOutbox {
         const wait = Date.parse(head.nextAttemptAt) - Date.now();
         if (wait > 0) await sleep(wait);
       }
-      let answer: Awaited<ReturnType<Activities['deliverMerchantEvents']>>;
+      let answer: DeliveryAnswer;
       this.inFlight++;
       try {
         answer = await deliveries.deliverMerchantEvents({ endpointId, events: batch.map((e) => e.event) });
@@ -179,6 +220,8 @@ export class EventOutbox {
         // 410 (or an endpoint already disabled): nothing more goes there from this owner.
         for (const e of this.queue(endpointId)) deliveryOf(e, endpointId).status = 'EndpointDisabled';
       }
+      const now = answer.configuration;
+      if (now && !sameConfiguration(now, this.s.configuration)) this.adopt(now, (e) => this.recordedNow.has(e.event.id));
       this.prune();
       this.publish();
     }
@@ -210,6 +253,8 @@ export class EventOutbox {
   }
 }
 
+const sameConfiguration = (a: WebhookConfiguration, b: WebhookConfiguration | undefined) =>
+  !!b && a.endpointIds.join('\n') === b.endpointIds.join('\n') && a.retryScheduleMs.join(',') === b.retryScheduleMs.join(',');
 const pending = (endpointId: string): EventDelivery => ({ endpointId, status: 'Pending', attempts: [], nextAttemptAt: null });
 const delivered = (e: StoredEvent) => e.deliveries.length > 0 && e.deliveries.every((d) => d.status !== 'Pending');
 const deliveryOf = (e: StoredEvent, endpointId: string) => e.deliveries.find((d) => d.endpointId === endpointId)!;

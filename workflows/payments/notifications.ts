@@ -1,4 +1,5 @@
 import { log } from '@temporalio/workflow';
+import type { NotificationOwnerRegistration } from '../notifications';
 import { bestEffort } from './proxies';
 
 /**
@@ -8,10 +9,10 @@ import { bestEffort } from './proxies';
  * said), a missed release only means the inbox finds out at the next IPN.
  */
 
-/** True when the inbox now forwards this charge permission's IPNs to the owner. */
-export async function registerNotifications(chargePermissionId: string, ownerWorkflowId: string): Promise<boolean> {
+/** True when the inbox now forwards this charge permission's IPNs (of `objectTypes`, else all) to the owner. */
+export async function registerNotifications(chargePermissionId: string, ownerWorkflowId: string, objectTypes?: NotificationOwnerRegistration['objectTypes']): Promise<boolean> {
   try {
-    await bestEffort.registerNotificationOwner({ chargePermissionId, ownerWorkflowId });
+    await bestEffort.registerNotificationOwner({ chargePermissionId, ownerWorkflowId, ...(objectTypes ? { objectTypes } : {}) });
     return true;
   } catch (err) {
     log.warn('could not register for notifications; relying on reads', { error: String(err) });

@@ -27,7 +27,9 @@ const UPDATE_PAYMENT_HOSTS = { na: 'payments.amazon.com', eu: 'payments.amazon.c
 export async function runSubscription(o: SubscriptionOwner): Promise<'final' | 'continueAsNew'> {
   const s = o.s;
   // Unregistered, the next cycle's read finds what an IPN would have said; losing IPNs only delays.
-  if (!s.notificationOwnerRegistered) s.notificationOwnerRegistered = await registerNotifications(o.input.chargePermissionId, o.id);
+  // Only the permission's own IPNs: a cycle's charge is answered at once (captureNow, no pending
+  // authorization), so its CHARGE IPNs would be a billed signal a cycle that changes nothing.
+  if (!s.notificationOwnerRegistered) s.notificationOwnerRegistered = await registerNotifications(o.input.chargePermissionId, o.id, ['CHARGE_PERMISSION']);
   if (!s.created) {
     s.created = true;
     o.publish();
