@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { AmazonChargePermissionId, MerchantReferenceId, SubscriptionStatus } from '../workflows/search-attributes';
+import { AmazonChargePermissionId, MerchantReferenceId, NextBillingAt, SubscriptionStatus } from '../workflows/search-attributes';
+import { cycleAt } from '../workflows/subscription/calendar';
 import { subscriptionSummary, subscriptionWorkflowId, type SubscriptionInput } from '../workflows/subscription-messages';
 
 export interface SubscriptionActivityDeps {
@@ -26,9 +27,11 @@ export function createSubscriptionActivities(deps: SubscriptionActivityDeps) {
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
           workflowIdConflictPolicy: 'USE_EXISTING',
           staticSummary: subscriptionSummary(input.chargePermissionId, input.merchantReferenceId),
+          // What the workflow would upsert at its first task (it compares and upserts nothing): the start is billed anyway.
           typedSearchAttributes: [
             { key: AmazonChargePermissionId, value: input.chargePermissionId },
             { key: SubscriptionStatus, value: input.firstChargeId ? 'active' : 'trialing' },
+            { key: NextBillingAt, value: new Date(cycleAt(input.anchor, input.plan, 1, input.timeZone)) },
             ...(input.merchantReferenceId ? [{ key: MerchantReferenceId, value: input.merchantReferenceId }] : []),
           ],
         });

@@ -16,7 +16,7 @@ import {
   type CheckoutInput,
   type Price,
 } from '../../workflows/checkout-messages';
-import { AmazonCheckoutSessionId, MerchantReferenceId } from '../../workflows/search-attributes';
+import { AmazonCheckoutSessionId, CheckoutStatus as CheckoutStatusKey, MerchantReferenceId } from '../../workflows/search-attributes';
 import { apiKeySecurity } from '../auth';
 import { completeCheckout } from './completion';
 import { CHECKOUT_WORKFLOW_TYPE, checkoutHandle, updateCheckout, withTemporal, type CheckoutRouteDeps, type CheckoutWorkflow } from './deps';
@@ -93,7 +93,9 @@ export function registerCheckoutRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps
       // A session is processed once: a finished checkout must not be started again.
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       staticSummary: checkoutSummary(checkoutSessionId, merchantReferenceId),
+      // What the workflow would upsert at its first task (it compares and upserts nothing): the start is billed anyway.
       typedSearchAttributes: [
+        { key: CheckoutStatusKey, value: 'AwaitingBuyer' },
         { key: AmazonCheckoutSessionId, value: checkoutSessionId },
         ...(merchantReferenceId ? [{ key: MerchantReferenceId, value: merchantReferenceId }] : []),
       ],

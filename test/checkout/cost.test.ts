@@ -118,7 +118,14 @@ describe('what a happy checkout costs', () => {
   });
 
   it('AuthorizeWithCapture, close: four Amazon calls', async () => {
-    const { calls } = await checkout('AuthorizeWithCapture');
+    const { calls, handle } = await checkout('AuthorizeWithCapture');
+    // The review's start carries the first attributes: the workflow upserts only what changed after.
+    const statuses = ((await handle.fetchHistory()).events ?? []).flatMap((e) => {
+      const fields = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {};
+      return fields.CheckoutStatus ? [JSON.parse(Buffer.from(fields.CheckoutStatus.data!).toString())] : [];
+    });
+    expect(statuses[0]).not.toBe('AwaitingBuyer');
+    expect(statuses.at(-1)).toBe('Closed');
     expect(calls).toEqual({ getCheckoutSession: 1, updateCheckoutSession: 1, completeCheckoutSession: 1, getCharge: 1 });
   });
 

@@ -194,6 +194,12 @@ describe('subscriptions (time-skipping, real durations)', () => {
     await stack.elapse(40 * DAY);
     expect(await charges(chargePermissionId)).toHaveLength(1);
     expect((await subscription.query(eventsQuery)).map((e) => e.type)).toEqual(['subscription.created', 'subscription.ended']);
+    // Started with its status and next billing time, it upserted only the end (before: the start's values again too).
+    const upserted = ((await subscription.fetchHistory()).events ?? []).flatMap((e) => {
+      const fields = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {};
+      return fields.SubscriptionStatus ? [JSON.parse(Buffer.from(fields.SubscriptionStatus.data!).toString())] : [];
+    });
+    expect(upserted).toEqual(['ended']);
   });
 
   it('pause skips the cycles in between (not charged later); cancel at period end charges nothing more and closes at the end', async () => {

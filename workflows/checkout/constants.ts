@@ -33,6 +33,11 @@ export const CHARGE_PERMISSION_LIFETIME_MS = 180 * DAY;
  * a OneTime permission Amazon closes by itself once the order total is captured.
  */
 export const READ_ONLY_THE_UNKNOWN = 'read-only-the-unknown';
+/**
+ * A run started with its search attributes (the API sets them at update-with-start; the server
+ * carries them over continue-as-new) does not upsert the same values at its first task.
+ */
+export const START_ATTRIBUTES_KEPT = 'start-attributes-kept';
 export const SEEN_NOTIFICATIONS_KEPT = 200;
 /**
  * A step of the order loop failing without an answer (5xx, timeouts, after its retries) this many

@@ -1,5 +1,5 @@
 import { RetryState } from '@temporalio/common';
-import { ActivityFailure, ApplicationFailure, condition, log, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, condition, log, patched, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { Mutex } from 'async-mutex';
 import type {
   ChargeSummary,
@@ -18,7 +18,7 @@ import {
   MerchantReferenceId,
   OperatorAttention,
 } from '../search-attributes';
-import { ATTENTION_AFTER_FAILURES, ATTENTION_AFTER_REFUSALS, AUTHORIZATION_LIFETIME_MS, DAY, SEEN_NOTIFICATIONS_KEPT, nowIso, pollDelay } from './constants';
+import { ATTENTION_AFTER_FAILURES, ATTENTION_AFTER_REFUSALS, AUTHORIZATION_LIFETIME_MS, DAY, SEEN_NOTIFICATIONS_KEPT, START_ATTRIBUTES_KEPT, nowIso, pollDelay } from './constants';
 import { checkoutWorkflowId } from '../checkout-messages';
 import { emptyOutbox, EventOutbox } from '../events/outbox';
 import { checkoutEventData, checkoutEvents, NOTHING_OBSERVED, observe } from './events';
@@ -78,6 +78,8 @@ export class CheckoutOwner {
     this.s = initialState(input);
     this.outbox = new EventOutbox(checkoutWorkflowId(this.sid), (this.s.outbox ??= emptyOutbox()));
     this.attentionPublished = !!this.s.attention;
+    const started = attributesAtStart();
+    if (started && patched(START_ATTRIBUTES_KEPT)) this.published = started;
   }
 
   /** An exclusive section (an update, or a loop step that reads or changes the order) is running. */
@@ -156,7 +158,7 @@ export class CheckoutOwner {
     s.updatedAt = nowIso();
     const status = this.shownStatus();
     const attention = this.attention()?.reason ?? null;
-    const attributes = [status, this.sid, s.merchantReferenceId, s.chargePermissionId, s.charge?.chargeId, attention].join('|');
+    const attributes = attributesKey(status, this.sid, s.merchantReferenceId, s.chargePermissionId, s.charge?.chargeId, attention);
     // Each upsert is a history event: only when something operators search by changed.
     if (attributes !== this.published) {
       this.published = attributes;
@@ -307,4 +309,14 @@ export class CheckoutOwner {
       }
     }
   }
+}
+
+const attributesKey = (...values: (string | null | undefined)[]): string => values.map((v) => v ?? '').join('|');
+
+/** What this run was started with, as publish() keys it; '' when it was not started with a status. */
+function attributesAtStart(): string {
+  const sa = workflowInfo().typedSearchAttributes;
+  const status = sa.get(CheckoutStatusKey);
+  if (!status) return '';
+  return attributesKey(status, sa.get(AmazonCheckoutSessionId), sa.get(MerchantReferenceId), sa.get(AmazonChargePermissionId), sa.get(AmazonChargeId), sa.get(OperatorAttention));
 }

@@ -1,4 +1,4 @@
-import { log, setCurrentDetails, upsertSearchAttributes } from '@temporalio/workflow';
+import { log, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { Mutex } from 'async-mutex';
 import { emptyOutbox, EventOutbox } from '../events/outbox';
 import { Deadlines } from '../payments/deadlines';
@@ -34,6 +34,10 @@ export class SubscriptionOwner {
     this.s = initialState(input);
     this.id = subscriptionWorkflowId(input.chargePermissionId);
     this.outbox = new EventOutbox(this.id, (this.s.outbox ??= emptyOutbox()));
+    // Started with its status and next billing time (startSubscription sets them): nothing to upsert.
+    const sa = workflowInfo().typedSearchAttributes;
+    const [status, next] = [sa.get(StatusKey), sa.get(NextBillingAt)];
+    if (this.s.published === undefined && status && next) this.s.published = [status, next.toISOString()].join('|');
   }
 
   get dunning() {
