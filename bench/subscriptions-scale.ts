@@ -18,7 +18,7 @@ export interface ScaleOptions {
   waves: number;
   /** Runs sampled for history events per cycle. */
   historySamples: number;
-  /** The billing period: Day by default (see RESULTS.md: a month of skipping fires each inbox's daily owner check 30 times). */
+  /** The billing period (monthly in both profiles; Day shortens a wave's clock move where a test server struggles). */
   unit: 'Day' | 'Month';
   /** A wave not billed by then is recorded as stalled and the waves stop (the Java test server has stalled on later waves). */
   waveTimeoutMs: number;
