@@ -55,7 +55,7 @@ const PROFILES = {
     faults: { checkouts: 60, concurrency: 20, errorRate: 0.3 } satisfies FaultOptions,
     webhooks: { checkouts: 100, concurrency: 20, historySamples: 3 } satisfies WebhookOptions,
     cycles: { cycles: 4 } satisfies SubscriptionCostOptions,
-    scale: { subscriptions: 1000, concurrency: 20, waves: 1, historySamples: 10, unit: 'Month', waveTimeoutMs: 15 * 60_000 } satisfies ScaleOptions,
+    scale: { subscriptions: 1000, concurrency: 20, waves: 1, historySamples: 10, unit: 'Month' as ScaleOptions['unit'], waveTimeoutMs: 15 * 60_000 } satisfies ScaleOptions,
   },
   full: {
     throughput: { checkouts: 200, concurrency: 20, rounds: 3 } satisfies ThroughputOptions,
@@ -64,7 +64,7 @@ const PROFILES = {
     faults: { checkouts: 300, concurrency: 20, errorRate: 0.3 } satisfies FaultOptions,
     webhooks: { checkouts: 300, concurrency: 20, historySamples: 5 } satisfies WebhookOptions,
     cycles: { cycles: 7 } satisfies SubscriptionCostOptions,
-    scale: { subscriptions: 10000, concurrency: 20, waves: 1, historySamples: 20, unit: 'Month', waveTimeoutMs: 30 * 60_000 } satisfies ScaleOptions,
+    scale: { subscriptions: 10000, concurrency: 20, waves: 1, historySamples: 20, unit: 'Month' as ScaleOptions['unit'], waveTimeoutMs: 30 * 60_000 } satisfies ScaleOptions,
   },
 };
 

@@ -1,4 +1,5 @@
 import { asUpdateFailure, fail, interactive } from '../payments/proxies';
+import { samePrice } from '../payments/money';
 import type { BillingPlan, ChangeSubscriptionPlanInput, SubscriptionStatus } from '../subscription-messages';
 import { isLocalDate, moveAnchor } from './calendar';
 import type { SubscriptionOwner } from './owner';
@@ -12,7 +13,6 @@ import type { SubscriptionOwner } from './owner';
 /** Amazon's policy: a buyer is told at least this many days before a charge of a different amount. */
 export const AMOUNT_CHANGE_NOTICE_DAYS = 10;
 
-const samePrice = (a: BillingPlan['amount'], b: BillingPlan['amount']) => a.amount === b.amount && a.currencyCode === b.currencyCode;
 
 /** The validator: refuses before anything is written (a rejected update leaves no history). */
 export function validatePlanChange(o: SubscriptionOwner, req: ChangeSubscriptionPlanInput): void {
