@@ -54,6 +54,7 @@ export function createApiFromEnv(
       inboxOptions: {
         unmatchedAfterMs: env.IPN_UNMATCHED_AFTER_MS,
         lingerAfterOwnerClosedMs: env.IPN_LINGER_AFTER_OWNER_CLOSED_MS,
+        ...(env.IPN_OWNER_CHECK_INTERVAL_MS ? { ownerCheckIntervalMs: env.IPN_OWNER_CHECK_INTERVAL_MS } : {}),
       },
     },
   });

@@ -102,6 +102,12 @@ const schema = z
     IPN_UNMATCHED_AFTER_MS: z.coerce.number().int().positive().default(15 * 60 * 1000),
     /** How long late IPNs are still recorded after their owner closed. */
     IPN_LINGER_AFTER_OWNER_CLOSED_MS: z.coerce.number().int().positive().default(7 * 24 * 3600 * 1000),
+    /**
+     * When set, an inbox started by an IPN checks this often that its owner still runs (one timer
+     * and one activity per check, billed). Unset: never; an owner that ends says so, and one that
+     * was terminated is found out by the next IPN's forward.
+     */
+    IPN_OWNER_CHECK_INTERVAL_MS: z.coerce.number().int().positive().optional(),
 
     // Amazon Pay
     AMAZON_PAY_PUBLIC_KEY_ID: z.string().min(1).optional(),

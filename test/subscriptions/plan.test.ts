@@ -94,6 +94,9 @@ describe('changing a plan in NA (Update Charge Permission)', () => {
 
     const same = await changePlan(na, subscription.workflowId, { amount: { amount: '8.00', currencyCode: 'USD' } });
     expect([same.status, same.body.error?.code]).toEqual([422, 'PlanUnchanged']);
+    // The same amount written otherwise (before: a change, an Update Charge Permission and a notice).
+    const sameOtherwise = await changePlan(na, subscription.workflowId, { amount: { amount: '8.0', currencyCode: 'USD' } });
+    expect([sameOtherwise.status, sameOtherwise.body.error?.code]).toEqual([422, 'PlanUnchanged']);
     const euro = await changePlan(na, subscription.workflowId, { amount: { amount: '8.00', currencyCode: 'EUR' } });
     expect([euro.status, euro.body.error?.code]).toEqual([422, 'CurrencyMismatch']);
     const past = await changePlan(na, subscription.workflowId, { billingDate: '2020-01-01' });
@@ -101,6 +104,26 @@ describe('changing a plan in NA (Update Charge Permission)', () => {
     const empty = await changePlan(na, subscription.workflowId, {});
     expect(empty.status).toBe(400);
     expect(await statusOfSubscription(subscription)).toMatchObject({ plan: start.plan, nextBillingAt: moved.body.nextBillingAt });
+  });
+
+  it('a change retried with its Idempotency-Key after the subscription continued as new answers 200 and changes nothing again', async () => {
+    const { subscription, chargePermissionId } = await subscribe(na, { unit: 'Month', value: 1, amount: '7.00' });
+    await until(() => statusOfSubscription(subscription).catch(() => undefined), 'the subscription');
+    const key = crypto.randomUUID();
+    const body = { amount: { amount: '7.50', currencyCode: 'USD' } };
+    const first = await changePlan(na, subscription.workflowId, body, key);
+    expect(first.status).toBe(200);
+    const runOfChange = (await subscription.describe()).runId;
+    await billNext(na, subscription, chargePermissionId);
+    await until(async () => (await subscription.describe()).runId !== runOfChange, 'continued as new');
+    const updatesBefore = (await na.admin.requestCounts()).byOperation.updateChargePermission ?? 0;
+    // Temporal dedupes an update id within a run only: the new run must know it applied this one.
+    const retried = await changePlan(na, subscription.workflowId, body, key);
+    expect([retried.status, retried.body.error?.code]).toEqual([200, undefined]);
+    expect(retried.body.plan.amount).toEqual(body.amount);
+    expect((await na.admin.requestCounts()).byOperation.updateChargePermission ?? 0).toBe(updatesBefore);
+    const changes = receiver.delivered().filter((e) => e.data.subscriptionId === subscription.workflowId && e.type === 'subscription.plan_changed');
+    expect(changes).toHaveLength(1);
   });
 });
 

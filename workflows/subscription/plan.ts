@@ -1,4 +1,5 @@
 import { asUpdateFailure, fail, interactive } from '../payments/proxies';
+import { currentUpdateInfo } from '@temporalio/workflow';
 import { samePrice } from '../payments/money';
 import type { BillingPlan, ChangeSubscriptionPlanInput, SubscriptionStatus } from '../subscription-messages';
 import { isLocalDate, moveAnchor } from './calendar';
@@ -14,8 +15,18 @@ import type { SubscriptionOwner } from './owner';
 export const AMOUNT_CHANGE_NOTICE_DAYS = 10;
 
 
+/** Plan-change update ids remembered across runs. */
+const APPLIED_KEPT = 20;
+
+/** This update is a retry of a change already applied (in an earlier run: the same run's Temporal dedupes). */
+const alreadyApplied = (o: SubscriptionOwner): boolean => {
+  const id = currentUpdateInfo()?.id;
+  return !!id && !!o.s.appliedPlanChanges?.includes(id);
+};
+
 /** The validator: refuses before anything is written (a rejected update leaves no history). */
 export function validatePlanChange(o: SubscriptionOwner, req: ChangeSubscriptionPlanInput): void {
+  if (alreadyApplied(o)) return;
   const plan = o.plan;
   const amountChanges = req.amount !== undefined && !samePrice(req.amount, plan.amount);
   const frequencyChanges = req.frequency !== undefined && (req.frequency.unit !== plan.unit || req.frequency.value !== plan.value);
@@ -45,6 +56,7 @@ export async function changePlan(o: SubscriptionOwner, req: ChangeSubscriptionPl
   const s = o.s;
   // The validator ran before the lock: a cancel may have come first.
   if (o.final || s.cancelNow || s.cancelAtPeriodEnd) throw fail('SubscriptionEnded', `The subscription is ${s.cancelNow || s.cancelAtPeriodEnd ? 'canceling' : s.status}`);
+  if (alreadyApplied(o)) return o.status();
   const before = o.plan;
   const next: BillingPlan = {
     unit: req.frequency?.unit ?? before.unit,
@@ -68,6 +80,8 @@ export async function changePlan(o: SubscriptionOwner, req: ChangeSubscriptionPl
   const previous = o.amountFor(s.nextCycle);
   s.plan = next;
   s.schedule = { anchor: nextDue, firstCycle: s.nextCycle };
+  const id = currentUpdateInfo()?.id;
+  if (id) s.appliedPlanChanges = [...(s.appliedPlanChanges ?? []), id].slice(-APPLIED_KEPT);
   if (!samePrice(next.amount, previous)) {
     // Amazon: the buyer hears of a new amount 10 days ahead; a cycle closer than that keeps the old one.
     let from = s.nextCycle;

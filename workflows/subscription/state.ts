@@ -46,6 +46,12 @@ export interface SubscriptionState {
   /** A new amount applies from this cycle (Amazon's notice period); earlier cycles keep `previous`. */
   amountChange?: { fromCycle: number; previous: BillingPlan['amount'] };
   created: boolean;
+  /**
+   * Update ids of the plan changes applied (the API's is `plan:<Idempotency-Key>`), the last few:
+   * Temporal dedupes an update id within a run only, and a retry after continue-as-new must
+   * answer as the first did rather than 422 PlanUnchanged.
+   */
+  appliedPlanChanges?: string[];
   /** The search attributes last upserted (status and next billing time); absent: none yet this run. */
   published?: string;
   updatedAt: string;
