@@ -6,13 +6,15 @@ import { createAmazonPayActivities } from './amazon-pay';
 import { createCheckoutSessionActivities } from './checkout-session';
 import { createEventActivities, type EventActivityDeps } from './events';
 import { createSubscriptionActivities } from './subscriptions';
-import { createNotificationActivities } from './notifications';
+import { createNotificationActivities, type NotificationActivityDeps } from './notifications';
 
 export interface ActivityDeps {
   amazonPay: AmazonPayClient;
   temporal: Client;
   /** Merchant webhook endpoints; none: events are recorded but sent nowhere. */
   webhooks?: EventActivityDeps['webhooks'];
+  /** The inbox's waits when the owner's registration starts it (the IPN route passes the same). */
+  inboxOptions?: NotificationActivityDeps['inboxOptions'];
 }
 
 export function createActivities(deps: ActivityDeps) {

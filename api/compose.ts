@@ -1,7 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import type { Hono } from 'hono';
-import { wholeMatch, type Env } from '../config';
+import { inboxOptions, wholeMatch, type Env } from '../config';
 import { createApp } from './app';
 import type { CheckoutRouteDeps } from './checkout/routes';
 import type { Logger } from '../observability/logger';
@@ -51,11 +51,7 @@ export function createApiFromEnv(
       ...(env.IPN_TOPIC_ARN_PATTERN ? { topicArnPattern: wholeMatch(env.IPN_TOPIC_ARN_PATTERN) } : {}),
       confirmSubscriptions: env.IPN_CONFIRM_SUBSCRIPTIONS,
       bodyLimitBytes: env.API_BODY_LIMIT_BYTES,
-      inboxOptions: {
-        unmatchedAfterMs: env.IPN_UNMATCHED_AFTER_MS,
-        lingerAfterOwnerClosedMs: env.IPN_LINGER_AFTER_OWNER_CLOSED_MS,
-        ...(env.IPN_OWNER_CHECK_INTERVAL_MS ? { ownerCheckIntervalMs: env.IPN_OWNER_CHECK_INTERVAL_MS } : {}),
-      },
+      inboxOptions: inboxOptions(env),
     },
   });
 }

@@ -4,9 +4,21 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { searchAttributeTypes } from '../workflows/search-attributes';
-import { amazonPayCredentials, apiKeys, codecServerToken, ConfigError, configKeys, logLevelOf, metricsAddress, parseEnv, payloadCodecKeys, requirePayloadCodecKeys, wholeMatch, workerTuning } from './index';
+import { amazonPayCredentials, apiKeys, codecServerToken, ConfigError, configKeys, inboxOptions, logLevelOf, metricsAddress, parseEnv, payloadCodecKeys, requirePayloadCodecKeys, wholeMatch, workerTuning } from './index';
 
 const repoFile = (p: string) => readFileSync(new URL(`../${p}`, import.meta.url), 'utf8');
+
+describe('inboxOptions (read by the API and the worker alike)', () => {
+  it('never polls the owner unless IPN_OWNER_CHECK_INTERVAL_MS is set', () => {
+    expect(inboxOptions(parseEnv({}))).toEqual({ unmatchedAfterMs: 900_000, lingerAfterOwnerClosedMs: 604_800_000 });
+    expect(inboxOptions(parseEnv({ IPN_OWNER_CHECK_INTERVAL_MS: '2592000000', IPN_UNMATCHED_AFTER_MS: '60000' }))).toEqual({
+      unmatchedAfterMs: 60_000,
+      lingerAfterOwnerClosedMs: 604_800_000,
+      ownerCheckIntervalMs: 2_592_000_000,
+    });
+    expect(() => parseEnv({ IPN_OWNER_CHECK_INTERVAL_MS: 'daily' })).toThrow(/IPN_OWNER_CHECK_INTERVAL_MS/);
+  });
+});
 
 describe('parseEnv', () => {
   it('applies the embedded defaults', () => {

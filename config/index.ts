@@ -309,6 +309,18 @@ const webhookEndpointList = z
 
 export type WebhookEndpointConfig = z.infer<typeof webhookEndpointList>[number];
 
+/**
+ * The notification inbox's waits (IPN_*). Both processes start inboxes, the API's IPN route and the
+ * worker's owner registration, whichever comes first, so both pass the same ones.
+ */
+export function inboxOptions(env: Env): { unmatchedAfterMs: number; lingerAfterOwnerClosedMs: number; ownerCheckIntervalMs?: number } {
+  return {
+    unmatchedAfterMs: env.IPN_UNMATCHED_AFTER_MS,
+    lingerAfterOwnerClosedMs: env.IPN_LINGER_AFTER_OWNER_CLOSED_MS,
+    ...(env.IPN_OWNER_CHECK_INTERVAL_MS ? { ownerCheckIntervalMs: env.IPN_OWNER_CHECK_INTERVAL_MS } : {}),
+  };
+}
+
 /** The merchant's webhook endpoints from WEBHOOK_ENDPOINTS(_FILE); none when unset. Errors never show a secret. */
 export function webhookEndpoints(env: Env): WebhookEndpointConfig[] {
   const name = env.WEBHOOK_ENDPOINTS_FILE ? 'WEBHOOK_ENDPOINTS_FILE' : 'WEBHOOK_ENDPOINTS';

@@ -4,7 +4,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { amazonPayClientFromCredentials } from '../amazon-pay';
-import { amazonPayCredentials, ConfigError, logLevelOf, metricsAddress, parseEnv, readAll, requirePayloadCodecKeys, temporalConnectionOptions, webhookEndpoints, workerTuning } from '../config';
+import { amazonPayCredentials, ConfigError, inboxOptions, logLevelOf, metricsAddress, parseEnv, readAll, requirePayloadCodecKeys, temporalConnectionOptions, webhookEndpoints, workerTuning } from '../config';
 import { createLogger } from '../observability/logger';
 import { amazonPayCallMetrics } from '../observability/metrics';
 import { paymentDataConverter } from '../temporal/data-converter';
@@ -37,6 +37,7 @@ try {
     dataConverter,
     webhooks: { endpoints, retryScheduleMs: env.WEBHOOK_RETRY_SCHEDULE.map((s) => s * 1000), timeoutMs: env.WEBHOOK_TIMEOUT_MS },
     tuning: workerTuning(env),
+    inboxOptions: inboxOptions(env),
   });
   const where = { taskQueue: env.TEMPORAL_TASK_QUEUE, address: connectionOptions.address, namespace: env.TEMPORAL_NAMESPACE };
   logger.info(

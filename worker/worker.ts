@@ -23,6 +23,8 @@ export interface PaymentWorkerOptions {
   temporal: Client;
   /** Merchant webhook endpoints (WEBHOOK_ENDPOINTS); none: events are recorded, sent nowhere. */
   webhooks?: ActivityDeps['webhooks'];
+  /** IPN_* waits for the inboxes this worker's owner registrations start. */
+  inboxOptions?: ActivityDeps['inboxOptions'];
   /** A prebuilt bundle (tests bundle once per file); otherwise workflows are bundled at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** How long in-flight activities may finish after shutdown is requested. */
@@ -40,7 +42,12 @@ export async function createPaymentWorker(options: PaymentWorkerOptions): Promis
     taskQueue: options.taskQueue,
     dataConverter: options.dataConverter,
     workflowBundle: options.workflowBundle ?? (await bundleWorkflows()),
-    activities: createActivities({ amazonPay: options.amazonPay, temporal: options.temporal, ...(options.webhooks ? { webhooks: options.webhooks } : {}) }),
+    activities: createActivities({
+      amazonPay: options.amazonPay,
+      temporal: options.temporal,
+      ...(options.webhooks ? { webhooks: options.webhooks } : {}),
+      ...(options.inboxOptions ? { inboxOptions: options.inboxOptions } : {}),
+    }),
     shutdownGraceTime: options.shutdownGraceTime ?? '10s',
     ...(options.identity ? { identity: options.identity } : {}),
     ...options.tuning,

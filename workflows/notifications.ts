@@ -1,5 +1,6 @@
 import {
   allHandlersFinished,
+  CancellationScope,
   condition,
   continueAsNew,
   defineQuery,
@@ -182,6 +183,8 @@ export async function notificationInboxWorkflow(input: NotificationInboxInput): 
     ownerLookupDone: false,
     startedAt: new Date().toISOString(),
   };
+  // A run continued from one recorded before the change: the server carried what it upserted.
+  if (quiet && state.attribute === undefined) state.attribute = (workflowInfo().typedSearchAttributes.get(NotificationStatus) as NotificationStatusValue | undefined) ?? null;
   const seen = new Set(state.seenIds);
   let changes = 0;
   let publishedStatus: NotificationStatusValue | null = null;
@@ -282,7 +285,8 @@ export async function notificationInboxWorkflow(input: NotificationInboxInput): 
   let ownerCheckTimer: Promise<void> | null = null;
   const armOwnerCheck = () => {
     if (ownerCheckTimer || opts.ownerCheckIntervalMs === undefined) return;
-    ownerCheckTimer = sleep(opts.ownerCheckIntervalMs).then(() => {
+    // Not cancellable: a cancelled inbox must not turn this into an unhandled rejection.
+    ownerCheckTimer = CancellationScope.nonCancellable(() => sleep(opts.ownerCheckIntervalMs!)).then(() => {
       ownerCheckTimer = null;
       ownerCheckDue = true;
       changes += 1;

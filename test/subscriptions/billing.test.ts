@@ -200,6 +200,8 @@ describe('subscriptions (time-skipping, real durations)', () => {
       return fields.SubscriptionStatus ? [JSON.parse(Buffer.from(fields.SubscriptionStatus.data!).toString())] : [];
     });
     expect(upserted).toEqual(['ended']);
+    await stack.resultOf(subscription);
+    await recordHistory(subscription, 'subscription-buyer-closed');
   });
 
   it('pause skips the cycles in between (not charged later); cancel at period end charges nothing more and closes at the end', async () => {

@@ -72,6 +72,8 @@ export class EventOutbox {
   private learning = false;
   /** A delivery loop runs for each of `endpoints`. */
   private looping = false;
+  /** Endpoints with a delivery loop (a loop never ends: an endpoint removed and added back keeps its one loop). */
+  private readonly loops = new Set<string>();
   /** Events recorded by this run: an endpoint added to the configuration meanwhile gets these. */
   private readonly recordedNow = new Set<string>();
   /** Delivery activities running now (continue-as-new waits for them: see idle()). */
@@ -141,7 +143,7 @@ export class EventOutbox {
     if (this.looping || this.learning) return;
     if (this.endpoints) {
       this.looping = true;
-      for (const id of this.endpoints) void this.deliverLoop(id);
+      for (const id of this.endpoints) this.loop(id);
       return;
     }
     this.learning = true;
@@ -170,7 +172,13 @@ export class EventOutbox {
     for (const e of this.s.events) {
       for (const id of added) if (!e.deliveries.some((d) => d.endpointId === id) && gets(e)) e.deliveries.push(pending(id));
     }
-    for (const id of added) void this.deliverLoop(id);
+    for (const id of added) this.loop(id);
+  }
+
+  private loop(endpointId: string): void {
+    if (this.loops.has(endpointId)) return;
+    this.loops.add(endpointId);
+    void this.deliverLoop(endpointId);
   }
 
   private queue(endpointId: string): StoredEvent[] {

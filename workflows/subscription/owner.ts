@@ -1,4 +1,4 @@
-import { log, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { log, patched, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { Mutex } from 'async-mutex';
 import { emptyOutbox, EventOutbox } from '../events/outbox';
 import { Deadlines } from '../payments/deadlines';
@@ -14,7 +14,7 @@ import {
 } from '../subscription-messages';
 import { cycleAt, nextCycleIndex } from './calendar';
 import { AMOUNT_CHANGE_NOTICE_DAYS } from './plan';
-import { CYCLES_KEPT, DEFAULT_DUNNING, DEFAULT_NOTICE_DAYS, initialState, SEEN_NOTIFICATIONS_KEPT, type SubscriptionState, type SubscriptionWorkflowInput } from './state';
+import { CYCLES_KEPT, DEFAULT_DUNNING, DEFAULT_NOTICE_DAYS, initialState, SEEN_NOTIFICATIONS_KEPT, START_ATTRIBUTES_KEPT, type SubscriptionState, type SubscriptionWorkflowInput } from './state';
 
 const FINAL: SubscriptionStatusName[] = ['canceled', 'ended'];
 
@@ -37,7 +37,7 @@ export class SubscriptionOwner {
     // Started with its status and next billing time (startSubscription sets them): nothing to upsert.
     const sa = workflowInfo().typedSearchAttributes;
     const [status, next] = [sa.get(StatusKey), sa.get(NextBillingAt)];
-    if (this.s.published === undefined && status && next) this.s.published = [status, next.toISOString()].join('|');
+    if (this.s.published === undefined && status && next && patched(START_ATTRIBUTES_KEPT)) this.s.published = [status, next.toISOString()].join('|');
   }
 
   get dunning() {

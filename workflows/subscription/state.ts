@@ -9,6 +9,8 @@ export const CYCLES_KEPT = 12;
 export const SEEN_NOTIFICATIONS_KEPT = 100;
 /** patched() id: subscriptions recorded before it ended without telling their notification inbox. */
 export const RELEASES_INBOX = 'subscription-releases-inbox';
+/** patched() id: a run started with its status and next billing time does not upsert them again. */
+export const START_ATTRIBUTES_KEPT = 'subscription-start-attributes-kept';
 
 /** Everything a run knows about its subscription; compact, carried over by continueAsNew. */
 export interface SubscriptionState {
