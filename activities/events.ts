@@ -117,9 +117,10 @@ export function createEventActivities(deps: EventActivityDeps) {
      * for every owner; an endpoint already disabled, or removed from the configuration, is not called.
      */
     async deliverMerchantEvents({ endpointId, events }: { endpointId: string; events: MerchantEvent[] }): Promise<DeliveryAnswer> {
+      const answer = (results: DeliveryResult[], isDisabled: boolean): DeliveryAnswer => ({ results, disabled: isDisabled, configuration: configuration() });
       const endpoint = endpoints.find((e) => e.id === endpointId);
-      if (!endpoint) return { results: events.map(() => ({ statusCode: null, error: 'endpoint no longer configured' })), disabled: true, configuration: configuration() };
-      if (await disabled(endpointId)) return { results: [], disabled: true, configuration: configuration() };
+      if (!endpoint) return answer(events.map(() => ({ statusCode: null, error: 'endpoint no longer configured' })), true);
+      if (await disabled(endpointId)) return answer([], true);
       const results: DeliveryResult[] = [];
       for (const event of events) {
         const result = await post(endpoint, event);
@@ -127,11 +128,11 @@ export function createEventActivities(deps: EventActivityDeps) {
         Context.current().heartbeat(results.length);
         if (result.statusCode === 410) {
           await disable(endpointId, `answered 410 Gone to ${event.id}`);
-          return { results, disabled: true, configuration: configuration() };
+          return answer(results, true);
         }
         if (result.error) break;
       }
-      return { results, disabled: false, configuration: configuration() };
+      return answer(results, false);
     },
   };
 }

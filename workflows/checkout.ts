@@ -10,7 +10,7 @@
  * to completion, checkout/operations.ts the merchant's operations and checkout/order.ts the loop
  * that owns the order afterwards.
  */
-import { allHandlersFinished, condition, setHandler } from '@temporalio/workflow';
+import { allHandlersFinished, condition, setHandler, workflowInfo } from '@temporalio/workflow';
 import {
   cancelUpdate,
   captureUpdate,
@@ -28,7 +28,8 @@ import { amazonPayNotificationSignal } from './notification-messages';
 import { awaitCompletion, complete, review, setFinalAmount } from './checkout/completion';
 import { toMinor } from './payments/money';
 import { cancel, capture, charge, close, refund, validateCapture, validateCharge, validateRefund } from './checkout/operations';
-import { ownOrder, releaseNotifications } from './checkout/order';
+import { ownOrder } from './checkout/order';
+import { releaseNotifications } from './payments/notifications';
 import { CheckoutOwner } from './checkout/owner';
 import { fail } from './payments/proxies';
 import type { CheckoutWorkflowInput } from './checkout/state';
@@ -89,7 +90,7 @@ export async function checkoutWorkflow(input: CheckoutWorkflowInput): Promise<Ch
     if (s.completion?.completed && !s.subscriptionId) await ownOrder(o);
   } finally {
     // Not on continueAsNew: the next run keeps owning the notifications.
-    if (s.final && s.notificationOwnerRegistered) await releaseNotifications(o);
+    if (s.final && s.notificationOwnerRegistered) await releaseNotifications(s.chargePermissionId!, workflowInfo().workflowId);
   }
   // The run ends only when every merchant event it recorded is delivered or has failed for good.
   await o.outbox.drain();

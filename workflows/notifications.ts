@@ -1,6 +1,5 @@
 import {
   allHandlersFinished,
-  CancellationScope,
   condition,
   continueAsNew,
   defineQuery,
@@ -11,12 +10,12 @@ import {
   proxyActivities,
   setCurrentDetails,
   setHandler,
-  sleep,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { amazonPayNotificationSignal, type AmazonPayNotification } from './notification-messages';
+import { Deadlines } from './payments/deadlines';
 import { NotificationStatus } from './search-attributes';
 
 /**
@@ -279,19 +278,10 @@ export async function notificationInboxWorkflow(input: NotificationInboxInput): 
   });
   setHandler(notificationInboxQuery, view);
 
-  let nextOwnerCheck = Date.now() + (opts.ownerCheckIntervalMs ?? 0);
-  // One timer per interval, not restarted by the IPNs in between (each started timer is billed).
-  let ownerCheckDue = false;
-  let ownerCheckTimer: Promise<void> | null = null;
-  const armOwnerCheck = () => {
-    if (ownerCheckTimer || opts.ownerCheckIntervalMs === undefined) return;
-    // Not cancellable: a cancelled inbox must not turn this into an unhandled rejection.
-    ownerCheckTimer = CancellationScope.nonCancellable(() => sleep(opts.ownerCheckIntervalMs!)).then(() => {
-      ownerCheckTimer = null;
-      ownerCheckDue = true;
-      changes += 1;
-    });
-  };
+  // Quiet runs count each interval from the last check (or the first wait), on one timer per
+  // interval however many IPNs come in between (each started timer is billed).
+  let nextOwnerCheck: number | null = quiet ? null : Date.now() + opts.ownerCheckIntervalMs!;
+  const deadlines = new Deadlines();
   const checkOwner = async (owner: NonNullable<InboxState['owner']>) => {
     // Unknown (the check failed) counts as still running: we look again at the next interval.
     const ownerState = await describeNotificationOwner({ ownerWorkflowId: owner.workflowId }).catch((err: unknown) => {
@@ -357,27 +347,23 @@ export async function notificationInboxWorkflow(input: NotificationInboxInput): 
 
     // Decide when to wake up unless a signal comes first.
     let wakeAt: number | null = null;
+    let ownerCheckWait = false;
     let endBecause: NotificationInboxResult['endedBecause'] | null = null;
     if (state.owner?.closedAt) {
       const endAt = Date.parse(state.owner.closedAt) + opts.lingerAfterOwnerClosedMs;
       if (now >= endAt) endBecause = 'ownerClosed';
       wakeAt = endAt;
-    } else if (state.owner && quiet) {
-      // Nothing to wait for but messages: no timer unless the merchant asked for owner checks.
-      if (ownerCheckDue) {
-        ownerCheckDue = false;
-        await checkOwner(state.owner);
-        continue;
-      }
-      armOwnerCheck();
-    } else if (state.owner) {
+    } else if (state.owner && opts.ownerCheckIntervalMs !== undefined) {
+      // Quiet runs get here only when the merchant asked for owner checks; otherwise they wait for messages alone.
+      nextOwnerCheck ??= now + opts.ownerCheckIntervalMs;
       if (now >= nextOwnerCheck) {
         await checkOwner(state.owner);
-        nextOwnerCheck = Date.now() + (opts.ownerCheckIntervalMs ?? 0);
+        nextOwnerCheck = quiet ? null : Date.now() + opts.ownerCheckIntervalMs;
         continue;
       }
       wakeAt = nextOwnerCheck;
-    } else {
+      ownerCheckWait = quiet;
+    } else if (!state.owner) {
       const base = state.lastReceivedAt ?? Date.parse(state.startedAt);
       const endAt = base + opts.retainUnmatchedMs;
       if (now >= endAt) endBecause = 'unmatchedRetention';
@@ -404,6 +390,7 @@ export async function notificationInboxWorkflow(input: NotificationInboxInput): 
 
     const seenChanges = changes;
     if (wakeAt === null) await condition(() => changes !== seenChanges);
+    else if (ownerCheckWait) await deadlines.until(() => changes !== seenChanges, wakeAt);
     else await condition(() => changes !== seenChanges, Math.max(1, wakeAt - Date.now()));
   }
 }

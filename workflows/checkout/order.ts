@@ -20,13 +20,14 @@ import {
 import { adoptCharge, adoptRefund, resolveUnanswered } from './unanswered';
 import type { CheckoutOwner } from './owner';
 import { samePrice } from '../payments/money';
-import { registerNotifications as register, releaseNotifications as release } from '../payments/notifications';
+import { registerNotifications } from '../payments/notifications';
 import { reads, reasonOf, writes } from '../payments/proxies';
 
 export async function ownOrder(o: CheckoutOwner): Promise<void> {
   const s = o.s;
   if (s.final) return;
-  await registerNotifications(o);
+  // Without it, polling is the fallback: losing IPNs only slows pending objects down.
+  s.notificationOwnerRegistered = await registerNotifications(s.chargePermissionId!, workflowInfo().workflowId);
   const longHistory = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > (o.input.historyLimit ?? HISTORY_LIMIT);
   while (!s.final) {
     await o.guarded(() => step(o), { yieldWhen: longHistory });
@@ -269,13 +270,4 @@ function chargeStateKnown(o: CheckoutOwner): boolean {
   const state = s.charge!.state;
   if (state === 'Captured' || state === 'Canceled' || state === 'Declined') return true;
   return !state.endsWith('Initiated') && !s.chargeCreationNoticed;
-}
-
-async function registerNotifications(o: CheckoutOwner): Promise<void> {
-  // Without it, polling is the fallback: losing IPNs only slows pending objects down.
-  o.s.notificationOwnerRegistered = await register(o.s.chargePermissionId!, workflowInfo().workflowId);
-}
-
-export async function releaseNotifications(o: CheckoutOwner): Promise<void> {
-  await release(o.s.chargePermissionId!, workflowInfo().workflowId);
 }

@@ -1,6 +1,6 @@
-import { asUpdateFailure, fail, interactive } from '../payments/proxies';
 import { currentUpdateInfo, patched } from '@temporalio/workflow';
 import { samePrice } from '../payments/money';
+import { asUpdateFailure, fail, interactive } from '../payments/proxies';
 import type { BillingPlan, ChangeSubscriptionPlanInput, SubscriptionStatus } from '../subscription-messages';
 import { isLocalDate, moveAnchor } from './calendar';
 import type { SubscriptionOwner } from './owner';
@@ -13,7 +13,6 @@ import type { SubscriptionOwner } from './owner';
 
 /** Amazon's policy: a buyer is told at least this many days before a charge of a different amount. */
 export const AMOUNT_CHANGE_NOTICE_DAYS = 10;
-
 
 /** patched() id: changes recorded before it compared amounts as strings ("8.0" differed from "8.00"). */
 const PRICE_IN_MINOR_UNITS = 'plan-price-minor-units';
