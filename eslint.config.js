@@ -33,7 +33,10 @@ export default tseslint.config(
         {
           paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code is deterministic: no Node built-ins.' })),
           patterns: [
-            { group: ['../activities/*', '!../activities/index'], message: 'Import activities as types only, through proxyActivities.' },
+            {
+              group: ['../activities/*', '!../activities/index'],
+              message: 'Import activities as types only, through proxyActivities.',
+            },
           ],
         },
       ],

@@ -19,7 +19,9 @@ export default defineConfig({
         test: {
           name: 'unit',
           sequence: { groupOrder: 0 },
-          include: ['{amazon-pay,simulator,api,workflows,activities,worker,config,scripts,temporal,observability,chaos}/**/*.test.ts'],
+          include: [
+            '{amazon-pay,simulator,api,workflows,activities,worker,config,scripts,temporal,observability,chaos}/**/*.test.ts',
+          ],
           testTimeout: 20_000,
         },
       },

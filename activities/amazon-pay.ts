@@ -71,16 +71,35 @@ export interface AmazonPayPort {
     opts?: { idempotencyKey?: string },
   ): Promise<CheckoutSessionLike>;
   getChargePermission(id: string): Promise<ChargePermissionLike>;
-  updateChargePermission(id: string, body: { recurringMetadata: { frequency: { unit: FrequencyUnit; value: string }; amount: Price } }): Promise<ChargePermissionLike>;
-  closeChargePermission(id: string, body: { closureReason: string; cancelPendingCharges: boolean }): Promise<ChargePermissionLike>;
+  updateChargePermission(
+    id: string,
+    body: { recurringMetadata: { frequency: { unit: FrequencyUnit; value: string }; amount: Price } },
+  ): Promise<ChargePermissionLike>;
+  closeChargePermission(
+    id: string,
+    body: { closureReason: string; cancelPendingCharges: boolean },
+  ): Promise<ChargePermissionLike>;
   getCharge(id: string): Promise<ChargeLike>;
   createCharge(
-    body: { chargePermissionId: string; chargeAmount: Price; captureNow: boolean; canHandlePendingAuthorization: boolean; softDescriptor?: string },
+    body: {
+      chargePermissionId: string;
+      chargeAmount: Price;
+      captureNow: boolean;
+      canHandlePendingAuthorization: boolean;
+      softDescriptor?: string;
+    },
     opts: { idempotencyKey: string },
   ): Promise<ChargeLike>;
-  captureCharge(id: string, body: { captureAmount: Price; softDescriptor?: string }, opts: { idempotencyKey: string }): Promise<ChargeLike>;
+  captureCharge(
+    id: string,
+    body: { captureAmount: Price; softDescriptor?: string },
+    opts: { idempotencyKey: string },
+  ): Promise<ChargeLike>;
   cancelCharge(id: string, body: { cancellationReason: string }): Promise<ChargeLike>;
-  createRefund(body: { chargeId: string; refundAmount: Price; softDescriptor?: string }, opts: { idempotencyKey: string }): Promise<RefundLike>;
+  createRefund(
+    body: { chargeId: string; refundAmount: Price; softDescriptor?: string },
+    opts: { idempotencyKey: string },
+  ): Promise<RefundLike>;
   getRefund(id: string): Promise<RefundLike>;
 }
 
@@ -105,7 +124,8 @@ export function toIso(value: Nullish<string>): string | null {
   return Number.isNaN(parsed.getTime()) ? null : parsed.toISOString();
 }
 
-const priceOf = (p: Nullish<Price>): Price | null => (p ? { amount: String(p.amount), currencyCode: p.currencyCode } : null);
+const priceOf = (p: Nullish<Price>): Price | null =>
+  p ? { amount: String(p.amount), currencyCode: p.currencyCode } : null;
 
 function sessionView(s: CheckoutSessionLike): CheckoutSessionView {
   return {
@@ -121,7 +141,11 @@ function sessionView(s: CheckoutSessionLike): CheckoutSessionView {
     amazonPayRedirectUrl: s.webCheckoutDetails?.amazonPayRedirectUrl ?? null,
     recurringMetadata:
       s.recurringMetadata?.frequency && s.recurringMetadata.frequency.unit !== 'Variable'
-        ? { unit: s.recurringMetadata.frequency.unit, value: Number(s.recurringMetadata.frequency.value), amount: priceOf(s.recurringMetadata.amount) }
+        ? {
+            unit: s.recurringMetadata.frequency.unit,
+            value: Number(s.recurringMetadata.frequency.value),
+            amount: priceOf(s.recurringMetadata.amount),
+          }
         : null,
   };
 }
@@ -168,7 +192,9 @@ export function toApplicationFailure(err: unknown): unknown {
     type: err.reasonCode,
     message: `Amazon Pay ${err.status || 'transport'} ${err.reasonCode}: ${err.message}`,
     nonRetryable: !isRetryableReason(err.reasonCode, err.retryable),
-    details: [{ status: err.status, reasonCode: err.reasonCode, requestId: err.requestId ?? null, message: err.message }],
+    details: [
+      { status: err.status, reasonCode: err.reasonCode, requestId: err.requestId ?? null, message: err.message },
+    ],
     cause: err,
   });
 }
@@ -205,7 +231,9 @@ export function createAmazonPayActivities({ amazonPay }: { amazonPay: AmazonPayP
       return {
         checkoutSessionId: s.checkoutSessionId,
         state: s.statusDetails.state as CheckoutReview['state'],
-        buyer: s.buyer ? { buyerId: s.buyer.buyerId ?? null, name: s.buyer.name ?? null, email: s.buyer.email ?? null } : null,
+        buyer: s.buyer
+          ? { buyerId: s.buyer.buyerId ?? null, name: s.buyer.name ?? null, email: s.buyer.email ?? null }
+          : null,
         shippingAddress: address,
         paymentDescriptor: s.paymentPreferences?.find((p) => p?.paymentDescriptor)?.paymentDescriptor ?? null,
         expiresAt: toIso(s.expirationTimestamp) ?? '',
@@ -225,7 +253,9 @@ export function createAmazonPayActivities({ amazonPay }: { amazonPay: AmazonPayP
           chargeAmount: input.chargeAmount,
           ...(input.totalOrderAmount ? { totalOrderAmount: input.totalOrderAmount } : {}),
           // Amazon accepts a soft descriptor only when the money is captured right away.
-          ...(input.softDescriptor && input.paymentIntent === 'AuthorizeWithCapture' ? { softDescriptor: input.softDescriptor } : {}),
+          ...(input.softDescriptor && input.paymentIntent === 'AuthorizeWithCapture'
+            ? { softDescriptor: input.softDescriptor }
+            : {}),
         },
         merchantMetadata: {
           merchantReferenceId: input.merchantReferenceId,
@@ -237,9 +267,14 @@ export function createAmazonPayActivities({ amazonPay }: { amazonPay: AmazonPayP
     },
 
     async completeCheckoutSession(input: CompleteCheckoutSessionInput): Promise<CheckoutSessionView> {
-      const body = { chargeAmount: input.chargeAmount, ...(input.totalOrderAmount ? { totalOrderAmount: input.totalOrderAmount } : {}) };
+      const body = {
+        chargeAmount: input.chargeAmount,
+        ...(input.totalOrderAmount ? { totalOrderAmount: input.totalOrderAmount } : {}),
+      };
       const idempotencyKey = idempotencyKeyFor(input.operationId);
-      return sessionView(await call(() => amazonPay.completeCheckoutSession(input.checkoutSessionId, body, { idempotencyKey })));
+      return sessionView(
+        await call(() => amazonPay.completeCheckoutSession(input.checkoutSessionId, body, { idempotencyKey })),
+      );
     },
 
     async getCharge(chargeId: string): Promise<ChargeSummary> {
@@ -253,13 +288,18 @@ export function createAmazonPayActivities({ amazonPay }: { amazonPay: AmazonPayP
     },
 
     async captureCharge(input: CaptureChargeInput): Promise<ChargeSummary> {
-      const body = { captureAmount: input.captureAmount, ...(input.softDescriptor ? { softDescriptor: input.softDescriptor } : {}) };
+      const body = {
+        captureAmount: input.captureAmount,
+        ...(input.softDescriptor ? { softDescriptor: input.softDescriptor } : {}),
+      };
       const idempotencyKey = idempotencyKeyFor(input.operationId);
       return chargeSummary(await call(() => amazonPay.captureCharge(input.chargeId, body, { idempotencyKey })));
     },
 
     async cancelCharge(input: { chargeId: string; cancellationReason: string }): Promise<ChargeSummary> {
-      return chargeSummary(await call(() => amazonPay.cancelCharge(input.chargeId, { cancellationReason: input.cancellationReason })));
+      return chargeSummary(
+        await call(() => amazonPay.cancelCharge(input.chargeId, { cancellationReason: input.cancellationReason })),
+      );
     },
 
     async createRefund(input: CreateRefundInput): Promise<RefundView> {
@@ -283,7 +323,9 @@ export function createAmazonPayActivities({ amazonPay }: { amazonPay: AmazonPayP
     /** Update Charge Permission with new recurring terms (a plan change in NA and JP). */
     async updateChargePermission(input: UpdateChargePermissionInput): Promise<ChargePermissionView> {
       const { frequency, amount } = input.recurringMetadata;
-      const body = { recurringMetadata: { frequency: { unit: frequency.unit, value: String(frequency.value) }, amount } };
+      const body = {
+        recurringMetadata: { frequency: { unit: frequency.unit, value: String(frequency.value) }, amount },
+      };
       return chargePermissionView(await call(() => amazonPay.updateChargePermission(input.chargePermissionId, body)));
     },
 

@@ -46,7 +46,10 @@ const STATUS_TTL_MS = 5_000;
 
 export function createEventActivities(deps: EventActivityDeps) {
   const endpoints = deps.webhooks?.endpoints ?? [];
-  const configuration = (): WebhookConfiguration => ({ endpointIds: endpoints.map((e) => e.id), retryScheduleMs: deps.webhooks?.retryScheduleMs ?? DEFAULT_RETRY_SCHEDULE_MS });
+  const configuration = (): WebhookConfiguration => ({
+    endpointIds: endpoints.map((e) => e.id),
+    retryScheduleMs: deps.webhooks?.retryScheduleMs ?? DEFAULT_RETRY_SCHEDULE_MS,
+  });
   const timeoutMs = deps.webhooks?.timeoutMs ?? 15_000;
   // One signer per secret: the package does the Standard Webhooks HMAC; we only join signatures.
   const signers = new Map(endpoints.map((e) => [e.id, e.secrets.map((s) => new Webhook(s))]));
@@ -57,7 +60,9 @@ export function createEventActivities(deps: EventActivityDeps) {
     if (cached && cached.until > Date.now()) return cached.disabled;
     let isDisabled = false;
     try {
-      const status = await deps.temporal.workflow.getHandle(webhookEndpointWorkflowId(endpointId)).query(endpointStatusQuery);
+      const status = await deps.temporal.workflow
+        .getHandle(webhookEndpointWorkflowId(endpointId))
+        .query(endpointStatusQuery);
       isDisabled = status.status === 'Disabled';
     } catch (err) {
       // Never disabled: its workflow starts with the first 410.
@@ -81,7 +86,10 @@ export function createEventActivities(deps: EventActivityDeps) {
   async function post(endpoint: WebhookEndpointConfig, event: MerchantEvent): Promise<DeliveryResult> {
     const body = JSON.stringify(event);
     const now = new Date();
-    const signature = signers.get(endpoint.id)!.map((w) => w.sign(event.id, now, body)).join(' ');
+    const signature = signers
+      .get(endpoint.id)!
+      .map((w) => w.sign(event.id, now, body))
+      .join(' ');
     try {
       const res = await fetch(endpoint.url, {
         method: 'POST',
@@ -101,7 +109,13 @@ export function createEventActivities(deps: EventActivityDeps) {
       return { statusCode: res.status, error: res.ok ? null : `HTTP ${res.status}` };
     } catch (err) {
       const e = err as Error;
-      return { statusCode: null, error: e.name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : `connection failed: ${(e.cause as Error | undefined)?.message ?? e.message}`.slice(0, 200) };
+      return {
+        statusCode: null,
+        error:
+          e.name === 'TimeoutError'
+            ? `no answer within ${timeoutMs} ms`
+            : `connection failed: ${(e.cause as Error | undefined)?.message ?? e.message}`.slice(0, 200),
+      };
     }
   }
 
@@ -116,10 +130,24 @@ export function createEventActivities(deps: EventActivityDeps) {
      * answered 2xx (so none overtakes it). One result per event tried. 410 disables the endpoint
      * for every owner; an endpoint already disabled, or removed from the configuration, is not called.
      */
-    async deliverMerchantEvents({ endpointId, events }: { endpointId: string; events: MerchantEvent[] }): Promise<DeliveryAnswer> {
-      const answer = (results: DeliveryResult[], isDisabled: boolean): DeliveryAnswer => ({ results, disabled: isDisabled, configuration: configuration() });
+    async deliverMerchantEvents({
+      endpointId,
+      events,
+    }: {
+      endpointId: string;
+      events: MerchantEvent[];
+    }): Promise<DeliveryAnswer> {
+      const answer = (results: DeliveryResult[], isDisabled: boolean): DeliveryAnswer => ({
+        results,
+        disabled: isDisabled,
+        configuration: configuration(),
+      });
       const endpoint = endpoints.find((e) => e.id === endpointId);
-      if (!endpoint) return answer(events.map(() => ({ statusCode: null, error: 'endpoint no longer configured' })), true);
+      if (!endpoint)
+        return answer(
+          events.map(() => ({ statusCode: null, error: 'endpoint no longer configured' })),
+          true,
+        );
       if (await disabled(endpointId)) return answer([], true);
       const results: DeliveryResult[] = [];
       for (const event of events) {

@@ -26,7 +26,9 @@ const CHARGE_PERMISSION_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 function checkId(chargePermissionId: string): void {
   if (!CHARGE_PERMISSION_ID.test(chargePermissionId)) {
-    throw new InvalidChargePermissionIdError(`not a charge permission id: ${JSON.stringify(chargePermissionId.slice(0, 40))}`);
+    throw new InvalidChargePermissionIdError(
+      `not a charge permission id: ${JSON.stringify(chargePermissionId.slice(0, 40))}`,
+    );
   }
 }
 
@@ -38,7 +40,11 @@ export function createNotificationActivities(deps: NotificationActivityDeps) {
      * Called by an owner (checkout, subscription) as soon as it knows its charge permission id.
      * signalWithStart: the inbox may already hold IPNs that arrived first, or may not exist yet.
      */
-    async registerNotificationOwner({ chargePermissionId, ownerWorkflowId, objectTypes }: NotificationOwnerRef & Pick<NotificationOwnerRegistration, 'objectTypes'>): Promise<void> {
+    async registerNotificationOwner({
+      chargePermissionId,
+      ownerWorkflowId,
+      objectTypes,
+    }: NotificationOwnerRef & Pick<NotificationOwnerRegistration, 'objectTypes'>): Promise<void> {
       checkId(chargePermissionId);
       await deps.temporal.workflow.signalWithStart(notificationInboxWorkflow, {
         workflowId: notificationInboxWorkflowId(chargePermissionId),
@@ -53,7 +59,9 @@ export function createNotificationActivities(deps: NotificationActivityDeps) {
     async notificationOwnerClosed({ chargePermissionId, ownerWorkflowId }: NotificationOwnerRef): Promise<void> {
       checkId(chargePermissionId);
       try {
-        await deps.temporal.workflow.getHandle(notificationInboxWorkflowId(chargePermissionId)).signal(notificationOwnerClosedSignal, { ownerWorkflowId });
+        await deps.temporal.workflow
+          .getHandle(notificationInboxWorkflowId(chargePermissionId))
+          .signal(notificationOwnerClosedSignal, { ownerWorkflowId });
       } catch (err) {
         // No running inbox: nothing to tell.
         if (err instanceof WorkflowNotFoundError) return;
@@ -66,17 +74,33 @@ export function createNotificationActivities(deps: NotificationActivityDeps) {
      * AmazonChargePermissionId search attribute (owners set it). Used by an inbox nobody
      * registered with: a late IPN after the inbox ended, or a registration that never happened.
      */
-    async findNotificationOwner({ chargePermissionId, excludeWorkflowId }: { chargePermissionId: string; excludeWorkflowId: string }): Promise<{ workflowId: string; running: boolean } | null> {
+    async findNotificationOwner({
+      chargePermissionId,
+      excludeWorkflowId,
+    }: {
+      chargePermissionId: string;
+      excludeWorkflowId: string;
+    }): Promise<{ workflowId: string; running: boolean } | null> {
       checkId(chargePermissionId);
       const found: { workflowId: string; running: boolean; startTime: number }[] = [];
       try {
-        for await (const wf of deps.temporal.workflow.list({ query: `AmazonChargePermissionId = '${chargePermissionId}'`, pageSize: 20 })) {
+        for await (const wf of deps.temporal.workflow.list({
+          query: `AmazonChargePermissionId = '${chargePermissionId}'`,
+          pageSize: 20,
+        })) {
           if (wf.workflowId === excludeWorkflowId) continue;
-          found.push({ workflowId: wf.workflowId, running: wf.status.name === 'RUNNING', startTime: wf.startTime.getTime() });
+          found.push({
+            workflowId: wf.workflowId,
+            running: wf.status.name === 'RUNNING',
+            startTime: wf.startTime.getTime(),
+          });
           if (found.length >= 20) break;
         }
       } catch (err) {
-        Context.current().log.warn('Owner lookup by AmazonChargePermissionId failed', { chargePermissionId, error: (err as Error).message });
+        Context.current().log.warn('Owner lookup by AmazonChargePermissionId failed', {
+          chargePermissionId,
+          error: (err as Error).message,
+        });
         return null;
       }
       found.sort((a, b) => Number(b.running) - Number(a.running) || b.startTime - a.startTime);
@@ -84,7 +108,11 @@ export function createNotificationActivities(deps: NotificationActivityDeps) {
       return best ? { workflowId: best.workflowId, running: best.running } : null;
     },
 
-    async describeNotificationOwner({ ownerWorkflowId }: { ownerWorkflowId: string }): Promise<'Running' | 'Closed' | 'NotFound'> {
+    async describeNotificationOwner({
+      ownerWorkflowId,
+    }: {
+      ownerWorkflowId: string;
+    }): Promise<'Running' | 'Closed' | 'NotFound'> {
       try {
         const d = await deps.temporal.workflow.getHandle(ownerWorkflowId).describe();
         return d.status.name === 'RUNNING' ? 'Running' : 'Closed';

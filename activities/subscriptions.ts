@@ -1,8 +1,17 @@
 import { Context } from '@temporalio/activity';
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { AmazonChargePermissionId, MerchantReferenceId, NextBillingAt, SubscriptionStatus } from '../workflows/search-attributes';
+import {
+  AmazonChargePermissionId,
+  MerchantReferenceId,
+  NextBillingAt,
+  SubscriptionStatus,
+} from '../workflows/search-attributes';
 import { cycleAt } from '../workflows/subscription/calendar';
-import { subscriptionSummary, subscriptionWorkflowId, type SubscriptionInput } from '../workflows/subscription-messages';
+import {
+  subscriptionSummary,
+  subscriptionWorkflowId,
+  type SubscriptionInput,
+} from '../workflows/subscription-messages';
 
 export interface SubscriptionActivityDeps {
   temporal: Client;

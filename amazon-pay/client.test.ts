@@ -33,7 +33,13 @@ class FakeAmazon {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const [path = '', query = ''] = (req.url ?? '').split('?');
-        const recorded = { method: req.method ?? '', path, query, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+        const recorded = {
+          method: req.method ?? '',
+          path,
+          query,
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        };
         this.requests.push(recorded);
         this.handler(recorded, res);
       });
@@ -55,12 +61,27 @@ function json(res: ServerResponse, status: number, body: unknown, headers: Recor
 
 const checkoutSession = {
   checkoutSessionId: 'bd504926-f659-4ad7-a1a9-9a747aaf5275',
-  webCheckoutDetails: { checkoutReviewReturnUrl: 'https://shop.example/review', checkoutResultReturnUrl: null, amazonPayRedirectUrl: null },
+  webCheckoutDetails: {
+    checkoutReviewReturnUrl: 'https://shop.example/review',
+    checkoutResultReturnUrl: null,
+    amazonPayRedirectUrl: null,
+  },
   productType: 'PayAndShip',
-  paymentDetails: { paymentIntent: null, canHandlePendingAuthorization: false, chargeAmount: { amount: '14.00', currencyCode: 'USD' }, totalOrderAmount: null },
+  paymentDetails: {
+    paymentIntent: null,
+    canHandlePendingAuthorization: false,
+    chargeAmount: { amount: '14.00', currencyCode: 'USD' },
+    totalOrderAmount: null,
+  },
   chargePermissionType: 'OneTime',
   recurringMetadata: null,
-  buyer: { buyerId: 'amzn1.account.AH0EXAMPLE', name: 'Jane Doe', email: 'jane@example.com', phoneNumber: null, primeMembershipTypes: null },
+  buyer: {
+    buyerId: 'amzn1.account.AH0EXAMPLE',
+    name: 'Jane Doe',
+    email: 'jane@example.com',
+    phoneNumber: null,
+    primeMembershipTypes: null,
+  },
   paymentPreferences: [null],
   shippingAddressList: ['{"name":"Jane Doe","city":"Chicago","countryCode":"US"}'],
   statusDetails: { state: 'Open', reasonCode: null, reasonDescription: null, lastUpdatedTimestamp: '20250105T101414Z' },
@@ -82,7 +103,12 @@ const charge = {
   convertedAmount: null,
   conversionRate: null,
   softDescriptor: null,
-  statusDetails: { state: 'Authorized', reasonCode: null, reasonDescription: null, lastUpdatedTimestamp: '20250205T102001Z' },
+  statusDetails: {
+    state: 'Authorized',
+    reasonCode: null,
+    reasonDescription: null,
+    lastUpdatedTimestamp: '20250205T102001Z',
+  },
   creationTimestamp: '20250205T102000Z',
   expirationTimestamp: '20250307T102000Z',
   releaseEnvironment: 'Sandbox',
@@ -93,7 +119,10 @@ const chargePermission = {
   chargePermissionReferenceId: null,
   chargePermissionType: 'Recurring',
   recurringMetadata: { frequency: { unit: 'Month', value: '1' }, amount: { amount: '14.00', currencyCode: 'USD' } },
-  limits: { amountLimit: { amount: '1000.00', currencyCode: 'USD' }, amountBalance: { amount: '986.00', currencyCode: 'USD' } },
+  limits: {
+    amountLimit: { amount: '1000.00', currencyCode: 'USD' },
+    amountBalance: { amount: '986.00', currencyCode: 'USD' },
+  },
   statusDetails: { state: 'Closed', reasons: null, lastUpdatedTimestamp: '20250105T102000Z' },
   creationTimestamp: '20250105T102000Z',
   expirationTimestamp: null,
@@ -124,38 +153,68 @@ function only(): Recorded {
 }
 
 function signatureOf(req: Recorded) {
-  return verifySignature({ method: req.method, path: req.path, rawQuery: req.query, headers: req.headers, body: req.body }, publicKey);
+  return verifySignature(
+    { method: req.method, path: req.path, rawQuery: req.query, headers: req.headers, body: req.body },
+    publicKey,
+  );
 }
 
 describe('endpoints', () => {
   it('puts the environment in the path for legacy key ids', () => {
     expect(resolveEndpoint({ publicKeyId: 'AHQFEVJWJAA5IVOODKT2TXUZ', region: 'eu', sandbox: true })).toEqual({
-      origin: 'https://pay-api.amazon.eu', host: 'pay-api.amazon.eu', pathPrefix: '/sandbox/v2',
+      origin: 'https://pay-api.amazon.eu',
+      host: 'pay-api.amazon.eu',
+      pathPrefix: '/sandbox/v2',
     });
     expect(resolveEndpoint({ publicKeyId: 'AHQFEVJWJAA5IVOODKT2TXUZ', region: 'na', sandbox: false })).toEqual({
-      origin: 'https://pay-api.amazon.com', host: 'pay-api.amazon.com', pathPrefix: '/live/v2',
+      origin: 'https://pay-api.amazon.com',
+      host: 'pay-api.amazon.com',
+      pathPrefix: '/live/v2',
     });
   });
 
   it('uses /v2 for SANDBOX-/LIVE- key ids in any case, whatever the sandbox flag says', () => {
     expect(resolveEndpoint({ publicKeyId: 'LIVE-AFVX7ULWSGBZ5535PCUQOY7B', region: 'jp', sandbox: true })).toEqual({
-      origin: 'https://pay-api.amazon.jp', host: 'pay-api.amazon.jp', pathPrefix: '/v2',
+      origin: 'https://pay-api.amazon.jp',
+      host: 'pay-api.amazon.jp',
+      pathPrefix: '/v2',
     });
-    expect(resolveEndpoint({ publicKeyId: 'sandbox-afvx7ulwsgbz5535pcuqoy7b', region: 'na', sandbox: false }).pathPrefix).toBe('/v2');
+    expect(
+      resolveEndpoint({ publicKeyId: 'sandbox-afvx7ulwsgbz5535pcuqoy7b', region: 'na', sandbox: false }).pathPrefix,
+    ).toBe('/v2');
   });
 
   it('takes host[:port] of a baseUrl override for x-amz-pay-host, dropping only a default port', () => {
-    expect(resolveEndpoint({ publicKeyId: 'SANDBOX-X', region: 'na', sandbox: true, baseUrl: 'http://127.0.0.1:4010' })).toEqual({
-      origin: 'http://127.0.0.1:4010', host: '127.0.0.1:4010', pathPrefix: '/v2',
+    expect(
+      resolveEndpoint({ publicKeyId: 'SANDBOX-X', region: 'na', sandbox: true, baseUrl: 'http://127.0.0.1:4010' }),
+    ).toEqual({
+      origin: 'http://127.0.0.1:4010',
+      host: '127.0.0.1:4010',
+      pathPrefix: '/v2',
     });
-    expect(resolveEndpoint({ publicKeyId: 'AHQ', region: 'na', sandbox: false, baseUrl: 'https://sim.example:443/amazon/' })).toEqual({
-      origin: 'https://sim.example', host: 'sim.example', pathPrefix: '/amazon/live/v2',
+    expect(
+      resolveEndpoint({ publicKeyId: 'AHQ', region: 'na', sandbox: false, baseUrl: 'https://sim.example:443/amazon/' }),
+    ).toEqual({
+      origin: 'https://sim.example',
+      host: 'sim.example',
+      pathPrefix: '/amazon/live/v2',
     });
   });
 
   it('rejects an unusable configuration at construction', () => {
-    expect(() => new AmazonPayClient({ publicKeyId: 'K', privateKey: 'not a key', region: 'na', sandbox: true })).toThrow(/privateKey/);
-    expect(() => new AmazonPayClient({ publicKeyId: 'K', privateKey: privatePem, region: 'na', sandbox: true, baseUrl: 'ftp://x' })).toThrow(/http/);
+    expect(
+      () => new AmazonPayClient({ publicKeyId: 'K', privateKey: 'not a key', region: 'na', sandbox: true }),
+    ).toThrow(/privateKey/);
+    expect(
+      () =>
+        new AmazonPayClient({
+          publicKeyId: 'K',
+          privateKey: privatePem,
+          region: 'na',
+          sandbox: true,
+          baseUrl: 'ftp://x',
+        }),
+    ).toThrow(/http/);
   });
 });
 
@@ -189,7 +248,11 @@ describe('requests on the wire', () => {
   it('POST: sends and signs the idempotency key and simulation code, body as JSON; parses a 201 Charge', async () => {
     amazon.handler = (_req, res) => json(res, 201, charge);
     const key = idempotencyKeyFor('subscription/sub-42/cycle/2');
-    const body = { chargePermissionId: charge.chargePermissionId, chargeAmount: { amount: '14.00', currencyCode: 'USD' }, captureNow: false };
+    const body = {
+      chargePermissionId: charge.chargePermissionId,
+      chargeAmount: { amount: '14.00', currencyCode: 'USD' },
+      captureNow: false,
+    };
     const result = await client.createCharge(body, { idempotencyKey: key, simulationCode: 'HardDeclined' });
 
     const req = only();
@@ -199,14 +262,31 @@ describe('requests on the wire', () => {
     expect(req.headers['x-amz-pay-simulation-code']).toBe('HardDeclined');
     expect(JSON.parse(req.body)).toEqual(body);
     const verification = signatureOf(req);
-    expect(verification.valid && verification.signedHeaders).toEqual(expect.arrayContaining(['x-amz-pay-idempotency-key', 'x-amz-pay-simulation-code']));
+    expect(verification.valid && verification.signedHeaders).toEqual(
+      expect.arrayContaining(['x-amz-pay-idempotency-key', 'x-amz-pay-simulation-code']),
+    );
     expect(result.statusDetails.state).toBe('Authorized');
     expect(result.chargeAmount.amount).toBe('14.00');
   });
 
   it.each([
-    ['captureCharge', 'POST', `/sandbox/v2/charges/${charge.chargeId}/capture`, () => client.captureCharge(charge.chargeId, { captureAmount: { amount: '14.00', currencyCode: 'USD' } }, { idempotencyKey: 'k1' })],
-    ['cancelCharge', 'DELETE', `/sandbox/v2/charges/${charge.chargeId}/cancel`, () => client.cancelCharge(charge.chargeId, { cancellationReason: 'Out of stock' })],
+    [
+      'captureCharge',
+      'POST',
+      `/sandbox/v2/charges/${charge.chargeId}/capture`,
+      () =>
+        client.captureCharge(
+          charge.chargeId,
+          { captureAmount: { amount: '14.00', currencyCode: 'USD' } },
+          { idempotencyKey: 'k1' },
+        ),
+    ],
+    [
+      'cancelCharge',
+      'DELETE',
+      `/sandbox/v2/charges/${charge.chargeId}/cancel`,
+      () => client.cancelCharge(charge.chargeId, { cancellationReason: 'Out of stock' }),
+    ],
   ] as const)('%s: %s %s with a JSON body', async (_name, method, path, run) => {
     amazon.handler = (_req, res) => json(res, 200, charge);
     await run();
@@ -218,7 +298,10 @@ describe('requests on the wire', () => {
 
   it('closeChargePermission: DELETE with a JSON body; null reasons become an empty array', async () => {
     amazon.handler = (_req, res) => json(res, 200, chargePermission);
-    const cp = await client.closeChargePermission(chargePermission.chargePermissionId, { closureReason: 'Subscription Cancelled', cancelPendingCharges: false });
+    const cp = await client.closeChargePermission(chargePermission.chargePermissionId, {
+      closureReason: 'Subscription Cancelled',
+      cancelPendingCharges: false,
+    });
     const req = only();
     expect(req.method).toBe('DELETE');
     expect(req.path).toBe(`/sandbox/v2/chargePermissions/${chargePermission.chargePermissionId}/close`);
@@ -233,7 +316,10 @@ describe('requests on the wire', () => {
         ...chargePermission,
         statusDetails: {
           state: 'NonChargeable',
-          reasons: [{ reasonCode: 'PaymentMethodInvalid', reasonDescription: null }, { reasonCode: 'ChargeInProgress' }],
+          reasons: [
+            { reasonCode: 'PaymentMethodInvalid', reasonDescription: null },
+            { reasonCode: 'ChargeInProgress' },
+          ],
           lastUpdatedTimestamp: '20250106T000000Z',
         },
       });
@@ -242,17 +328,37 @@ describe('requests on the wire', () => {
   });
 
   it('completeCheckoutSession sends no idempotency key unless given one', async () => {
-    amazon.handler = (_req, res) => json(res, 200, { ...checkoutSession, statusDetails: { ...checkoutSession.statusDetails, state: 'Completed' } });
-    await client.completeCheckoutSession(checkoutSession.checkoutSessionId, { chargeAmount: { amount: '14.00', currencyCode: 'USD' } });
-    await client.completeCheckoutSession(checkoutSession.checkoutSessionId, { chargeAmount: { amount: '14.00', currencyCode: 'USD' } }, { idempotencyKey: 'complete_1' });
+    amazon.handler = (_req, res) =>
+      json(res, 200, { ...checkoutSession, statusDetails: { ...checkoutSession.statusDetails, state: 'Completed' } });
+    await client.completeCheckoutSession(checkoutSession.checkoutSessionId, {
+      chargeAmount: { amount: '14.00', currencyCode: 'USD' },
+    });
+    await client.completeCheckoutSession(
+      checkoutSession.checkoutSessionId,
+      { chargeAmount: { amount: '14.00', currencyCode: 'USD' } },
+      { idempotencyKey: 'complete_1' },
+    );
     expect(amazon.requests.map((r) => r.headers['x-amz-pay-idempotency-key'])).toEqual([undefined, 'complete_1']);
     expect(amazon.requests[0]!.path).toBe(`/sandbox/v2/checkoutSessions/${checkoutSession.checkoutSessionId}/complete`);
   });
 
   it('amazonPayClientFromCredentials honours region, environment, algorithm and baseUrl', async () => {
-    amazon.handler = (_req, res) => json(res, 200, { refundId: 'S01-1-R1', chargeId: 'S01-1-C1', refundAmount: { amount: '1', currencyCode: 'JPY' }, statusDetails: { state: 'RefundInitiated', lastUpdatedTimestamp: '20250105T102000Z' }, creationTimestamp: '20250105T102000Z' });
+    amazon.handler = (_req, res) =>
+      json(res, 200, {
+        refundId: 'S01-1-R1',
+        chargeId: 'S01-1-C1',
+        refundAmount: { amount: '1', currencyCode: 'JPY' },
+        statusDetails: { state: 'RefundInitiated', lastUpdatedTimestamp: '20250105T102000Z' },
+        creationTimestamp: '20250105T102000Z',
+      });
     const fromCreds = amazonPayClientFromCredentials({
-      publicKeyId: 'LIVE-ABC', privateKey: privatePem, region: 'jp', sandbox: true, algorithm: 'AMZN-PAY-RSASSA-PSS', timeoutMs: 1_000, baseUrl: `http://127.0.0.1:${amazon.port}`,
+      publicKeyId: 'LIVE-ABC',
+      privateKey: privatePem,
+      region: 'jp',
+      sandbox: true,
+      algorithm: 'AMZN-PAY-RSASSA-PSS',
+      timeoutMs: 1_000,
+      baseUrl: `http://127.0.0.1:${amazon.port}`,
     });
     const refund = await fromCreds.getRefund('S01-1-R1');
     const req = only();
@@ -274,22 +380,55 @@ async function failure(promise: Promise<unknown>): Promise<AmazonPayError> {
 
 describe('error mapping', () => {
   it('429 TooManyRequests is retryable', async () => {
-    amazon.handler = (_req, res) => json(res, 429, { reasonCode: 'TooManyRequests', message: 'The request was throttled.' });
+    amazon.handler = (_req, res) =>
+      json(res, 429, { reasonCode: 'TooManyRequests', message: 'The request was throttled.' });
     const err = await failure(client.getCharge(charge.chargeId));
-    expect(err).toMatchObject({ name: 'AmazonPayError', status: 429, reasonCode: 'TooManyRequests', retryable: true, requestId: 'req-0001' });
+    expect(err).toMatchObject({
+      name: 'AmazonPayError',
+      status: 429,
+      reasonCode: 'TooManyRequests',
+      retryable: true,
+      requestId: 'req-0001',
+    });
   });
 
   it('422 InvalidCheckoutSessionStatus is not retryable and carries reasonCode, message and requestId', async () => {
     amazon.handler = (_req, res) =>
-      json(res, 422, { reasonCode: 'InvalidCheckoutSessionStatus', message: 'You tried to call an operation on a Checkout Session that is in a state where that operation is not allowed' }, { 'x-amz-pay-request-id': 'b1c2-request' });
-    const err = await failure(client.completeCheckoutSession(checkoutSession.checkoutSessionId, { chargeAmount: { amount: '14.00', currencyCode: 'USD' } }, { idempotencyKey: 'k' }));
-    expect(err).toMatchObject({ status: 422, reasonCode: 'InvalidCheckoutSessionStatus', retryable: false, requestId: 'b1c2-request' });
-    expect(err.message).toBe('You tried to call an operation on a Checkout Session that is in a state where that operation is not allowed');
+      json(
+        res,
+        422,
+        {
+          reasonCode: 'InvalidCheckoutSessionStatus',
+          message:
+            'You tried to call an operation on a Checkout Session that is in a state where that operation is not allowed',
+        },
+        { 'x-amz-pay-request-id': 'b1c2-request' },
+      );
+    const err = await failure(
+      client.completeCheckoutSession(
+        checkoutSession.checkoutSessionId,
+        { chargeAmount: { amount: '14.00', currencyCode: 'USD' } },
+        { idempotencyKey: 'k' },
+      ),
+    );
+    expect(err).toMatchObject({
+      status: 422,
+      reasonCode: 'InvalidCheckoutSessionStatus',
+      retryable: false,
+      requestId: 'b1c2-request',
+    });
+    expect(err.message).toBe(
+      'You tried to call an operation on a Checkout Session that is in a state where that operation is not allowed',
+    );
   });
 
   it('500 is retryable', async () => {
     amazon.handler = (_req, res) => json(res, 500, { reasonCode: 'InternalServerError', message: 'boom' });
-    expect(await failure(client.getRefund('S01-1-R1'))).toMatchObject({ status: 500, reasonCode: 'InternalServerError', retryable: true });
+    expect(await failure(client.getRefund('S01-1-R1'))).toMatchObject({
+      status: 500,
+      reasonCode: 'InternalServerError',
+      retryable: true,
+    });
   });
 
   it('a gateway error page without an Amazon body stays retryable', async () => {
@@ -297,27 +436,49 @@ describe('error mapping', () => {
       res.writeHead(502, { 'content-type': 'text/html' });
       res.end('<html>Bad Gateway</html>');
     };
-    expect(await failure(client.getRefund('S01-1-R1'))).toMatchObject({ status: 502, reasonCode: 'InvalidResponse', retryable: true });
+    expect(await failure(client.getRefund('S01-1-R1'))).toMatchObject({
+      status: 502,
+      reasonCode: 'InvalidResponse',
+      retryable: true,
+    });
   });
 
   it('a 200 with a malformed JSON body is InvalidResponse, not retryable', async () => {
     amazon.handler = (_req, res) => json(res, 200, '{"chargeId": "S01-');
-    expect(await failure(client.getCharge(charge.chargeId))).toMatchObject({ status: 200, reasonCode: 'InvalidResponse', retryable: false, requestId: 'req-0001' });
+    expect(await failure(client.getCharge(charge.chargeId))).toMatchObject({
+      status: 200,
+      reasonCode: 'InvalidResponse',
+      retryable: false,
+      requestId: 'req-0001',
+    });
   });
 
   it.each([
     ['an amount as a number', { ...charge, chargeAmount: { amount: 14, currencyCode: 'USD' } }],
-    ['an extended-format timestamp', { ...charge, statusDetails: { ...charge.statusDetails, lastUpdatedTimestamp: '2025-02-05T10:20:01Z' } }],
+    [
+      'an extended-format timestamp',
+      { ...charge, statusDetails: { ...charge.statusDetails, lastUpdatedTimestamp: '2025-02-05T10:20:01Z' } },
+    ],
     ['an unknown state', { ...charge, statusDetails: { ...charge.statusDetails, state: 'Pending' } }],
     ['a missing id', { ...charge, chargeId: undefined }],
   ])('a response with %s is InvalidResponse', async (_what, body) => {
     amazon.handler = (_req, res) => json(res, 200, body);
-    expect(await failure(client.getCharge(charge.chargeId))).toMatchObject({ reasonCode: 'InvalidResponse', retryable: false });
+    expect(await failure(client.getCharge(charge.chargeId))).toMatchObject({
+      reasonCode: 'InvalidResponse',
+      retryable: false,
+    });
   });
 
   it('times out as Timeout, status 0, retryable', async () => {
     amazon.handler = () => undefined; // never answers
-    const slow = new AmazonPayClient({ publicKeyId: 'SANDBOX-X', privateKey, region: 'na', sandbox: true, baseUrl: `http://127.0.0.1:${amazon.port}`, timeoutMs: 150 });
+    const slow = new AmazonPayClient({
+      publicKeyId: 'SANDBOX-X',
+      privateKey,
+      region: 'na',
+      sandbox: true,
+      baseUrl: `http://127.0.0.1:${amazon.port}`,
+      timeoutMs: 150,
+    });
     const started = Date.now();
     const err = await failure(slow.getCharge(charge.chargeId));
     expect(err).toMatchObject({ status: 0, reasonCode: 'Timeout', retryable: true });
@@ -329,16 +490,31 @@ describe('error mapping', () => {
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const closedPort = (probe.address() as AddressInfo).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const offline = new AmazonPayClient({ publicKeyId: 'SANDBOX-X', privateKey, region: 'na', sandbox: true, baseUrl: `http://127.0.0.1:${closedPort}` });
-    expect(await failure(offline.getCharge(charge.chargeId))).toMatchObject({ status: 0, reasonCode: 'NetworkError', retryable: true });
+    const offline = new AmazonPayClient({
+      publicKeyId: 'SANDBOX-X',
+      privateKey,
+      region: 'na',
+      sandbox: true,
+      baseUrl: `http://127.0.0.1:${closedPort}`,
+    });
+    expect(await failure(offline.getCharge(charge.chargeId))).toMatchObject({
+      status: 0,
+      reasonCode: 'NetworkError',
+      retryable: true,
+    });
   });
 });
 
 describe('call outcomes (metrics)', () => {
-  it('tells onCall the operation, Amazon\'s status and reason code of every call, and status 0 when no answer came', async () => {
+  it("tells onCall the operation, Amazon's status and reason code of every call, and status 0 when no answer came", async () => {
     const outcomes: Array<{ operation: string; status: number; reasonCode: string | undefined }> = [];
     const observed = new AmazonPayClient({
-      publicKeyId: 'SANDBOX-X', privateKey, region: 'na', sandbox: true, baseUrl: `http://127.0.0.1:${amazon.port}`, timeoutMs: 2_000,
+      publicKeyId: 'SANDBOX-X',
+      privateKey,
+      region: 'na',
+      sandbox: true,
+      baseUrl: `http://127.0.0.1:${amazon.port}`,
+      timeoutMs: 2_000,
       onCall: ({ operation, status, reasonCode, durationMs }) => {
         expect(durationMs).toBeGreaterThanOrEqual(0);
         outcomes.push({ operation, status, reasonCode });
@@ -347,14 +523,26 @@ describe('call outcomes (metrics)', () => {
     amazon.handler = (_req, res) => json(res, 200, charge);
     await observed.getCharge(charge.chargeId);
     amazon.handler = (_req, res) => json(res, 429, { reasonCode: 'TooManyRequests', message: 'slow down' });
-    await failure(observed.createRefund({ chargeId: charge.chargeId, refundAmount: { amount: '1.00', currencyCode: 'USD' } }, { idempotencyKey: 'refund-key-1' }));
+    await failure(
+      observed.createRefund(
+        { chargeId: charge.chargeId, refundAmount: { amount: '1.00', currencyCode: 'USD' } },
+        { idempotencyKey: 'refund-key-1' },
+      ),
+    );
     amazon.handler = (_req, res) => json(res, 200, { not: 'a charge' });
     await failure(observed.getCharge(charge.chargeId));
     const probe = createServer();
     await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
     const closedPort = (probe.address() as AddressInfo).port;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
-    const offline = new AmazonPayClient({ publicKeyId: 'SANDBOX-X', privateKey, region: 'na', sandbox: true, baseUrl: `http://127.0.0.1:${closedPort}`, onCall: (o) => outcomes.push(o) });
+    const offline = new AmazonPayClient({
+      publicKeyId: 'SANDBOX-X',
+      privateKey,
+      region: 'na',
+      sandbox: true,
+      baseUrl: `http://127.0.0.1:${closedPort}`,
+      onCall: (o) => outcomes.push(o),
+    });
     await failure(offline.getCharge(charge.chargeId));
     expect(outcomes.map(({ operation, status, reasonCode }) => ({ operation, status, reasonCode }))).toEqual([
       { operation: 'getCharge', status: 200, reasonCode: undefined },
@@ -374,7 +562,9 @@ describe('checked before sending', () => {
     ['a space', 'abc def'],
     ['a slash', 'checkout/1/capture'],
   ])('rejects an idempotency key with %s and sends nothing', async (_what, key) => {
-    const err = await failure(client.createRefund({ chargeId: charge.chargeId, refundAmount: amount }, { idempotencyKey: key }));
+    const err = await failure(
+      client.createRefund({ chargeId: charge.chargeId, refundAmount: amount }, { idempotencyKey: key }),
+    );
     expect(err).toBeInstanceOf(InvalidIdempotencyKeyError);
     expect(err).toMatchObject({ reasonCode: 'InvalidIdempotencyKey', retryable: false, status: 0 });
     expect(amazon.requests).toHaveLength(0);
@@ -382,7 +572,12 @@ describe('checked before sending', () => {
 
   it('requires a key on createCheckoutSession, createCharge, captureCharge and createRefund', async () => {
     const missing = {} as { idempotencyKey: string };
-    await failure(client.createCheckoutSession({ storeId: 's', webCheckoutDetails: { checkoutReviewReturnUrl: 'https://x' } }, missing));
+    await failure(
+      client.createCheckoutSession(
+        { storeId: 's', webCheckoutDetails: { checkoutReviewReturnUrl: 'https://x' } },
+        missing,
+      ),
+    );
     await failure(client.createCharge({ chargePermissionId: 'S01-1', chargeAmount: amount }, missing));
     await failure(client.captureCharge(charge.chargeId, { captureAmount: amount }, missing));
     await failure(client.createRefund({ chargeId: charge.chargeId, refundAmount: amount }, missing));
@@ -390,10 +585,20 @@ describe('checked before sending', () => {
   });
 
   it('rejects a malformed body or id as InvalidRequest and sends nothing', async () => {
-    const numeric = { chargePermissionId: 'S01-1', chargeAmount: { amount: 5, currencyCode: 'EUR' } } as unknown as Parameters<AmazonPayClient['createCharge']>[0];
-    expect(await failure(client.createCharge(numeric, { idempotencyKey: 'k' }))).toMatchObject({ reasonCode: 'InvalidRequest', retryable: false });
-    const typo = { chargeId: charge.chargeId, refundAmmount: amount } as unknown as Parameters<AmazonPayClient['createRefund']>[0];
-    expect(await failure(client.createRefund(typo, { idempotencyKey: 'k' }))).toMatchObject({ reasonCode: 'InvalidRequest' });
+    const numeric = {
+      chargePermissionId: 'S01-1',
+      chargeAmount: { amount: 5, currencyCode: 'EUR' },
+    } as unknown as Parameters<AmazonPayClient['createCharge']>[0];
+    expect(await failure(client.createCharge(numeric, { idempotencyKey: 'k' }))).toMatchObject({
+      reasonCode: 'InvalidRequest',
+      retryable: false,
+    });
+    const typo = { chargeId: charge.chargeId, refundAmmount: amount } as unknown as Parameters<
+      AmazonPayClient['createRefund']
+    >[0];
+    expect(await failure(client.createRefund(typo, { idempotencyKey: 'k' }))).toMatchObject({
+      reasonCode: 'InvalidRequest',
+    });
     expect(await failure(client.getCharge('../refunds/x'))).toMatchObject({ reasonCode: 'InvalidRequest' });
     expect(await failure(client.getRefund('..'))).toMatchObject({ reasonCode: 'InvalidRequest' });
     expect(await failure(client.cancelCharge('', {}))).toMatchObject({ reasonCode: 'InvalidRequest' });
@@ -402,11 +607,18 @@ describe('checked before sending', () => {
 
   it('rejects amounts with too many decimals for the currency and a soft descriptor without captureNow, sending nothing', async () => {
     const yen = { chargePermissionId: 'S01-1', chargeAmount: { amount: '1400.50', currencyCode: 'JPY' } };
-    expect(await failure(client.createCharge(yen, { idempotencyKey: 'k' }))).toMatchObject({ reasonCode: 'InvalidRequest', retryable: false });
+    expect(await failure(client.createCharge(yen, { idempotencyKey: 'k' }))).toMatchObject({
+      reasonCode: 'InvalidRequest',
+      retryable: false,
+    });
     const mills = { captureAmount: { amount: '5.005', currencyCode: 'EUR' } };
-    expect(await failure(client.captureCharge(charge.chargeId, mills, { idempotencyKey: 'k' }))).toMatchObject({ reasonCode: 'InvalidRequest' });
+    expect(await failure(client.captureCharge(charge.chargeId, mills, { idempotencyKey: 'k' }))).toMatchObject({
+      reasonCode: 'InvalidRequest',
+    });
     const descriptor = { chargePermissionId: 'S01-1', chargeAmount: amount, softDescriptor: 'SHOP' };
-    expect(await failure(client.createCharge(descriptor, { idempotencyKey: 'k' }))).toMatchObject({ reasonCode: 'InvalidRequest' });
+    expect(await failure(client.createCharge(descriptor, { idempotencyKey: 'k' }))).toMatchObject({
+      reasonCode: 'InvalidRequest',
+    });
     expect(amazon.requests).toHaveLength(0);
   });
 });

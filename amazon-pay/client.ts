@@ -112,8 +112,14 @@ export function isEnvironmentSpecificKeyId(publicKeyId: string): boolean {
   return upper.startsWith('LIVE') || upper.startsWith('SANDBOX');
 }
 
-export function resolveEndpoint(config: Pick<AmazonPayClientConfig, 'publicKeyId' | 'region' | 'sandbox' | 'baseUrl'>): Endpoint {
-  const envPrefix = isEnvironmentSpecificKeyId(config.publicKeyId) ? '/v2' : config.sandbox ? '/sandbox/v2' : '/live/v2';
+export function resolveEndpoint(
+  config: Pick<AmazonPayClientConfig, 'publicKeyId' | 'region' | 'sandbox' | 'baseUrl'>,
+): Endpoint {
+  const envPrefix = isEnvironmentSpecificKeyId(config.publicKeyId)
+    ? '/v2'
+    : config.sandbox
+      ? '/sandbox/v2'
+      : '/live/v2';
   if (config.baseUrl !== undefined) {
     let url: URL;
     try {
@@ -121,7 +127,8 @@ export function resolveEndpoint(config: Pick<AmazonPayClientConfig, 'publicKeyId
     } catch {
       throw new AmazonPayConfigError(`baseUrl is not a URL: ${config.baseUrl}`);
     }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new AmazonPayConfigError(`baseUrl must be http(s): ${config.baseUrl}`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new AmazonPayConfigError(`baseUrl must be http(s): ${config.baseUrl}`);
     const basePath = url.pathname.replace(/\/+$/, '');
     return { origin: url.origin, host: url.host, pathPrefix: `${basePath}${envPrefix}` };
   }
@@ -185,49 +192,85 @@ export class AmazonPayClient {
 
   async createCheckoutSession(body: CreateCheckoutSessionRequest, opts: PostOptions): Promise<CheckoutSession> {
     return this.call({
-      operation: 'createCheckoutSession', method: 'POST', resource: 'checkoutSessions', response: checkoutSessionSchema,
-      body, bodySchema: createCheckoutSessionRequestSchema, ...required(opts),
+      operation: 'createCheckoutSession',
+      method: 'POST',
+      resource: 'checkoutSessions',
+      response: checkoutSessionSchema,
+      body,
+      bodySchema: createCheckoutSessionRequestSchema,
+      ...required(opts),
     });
   }
 
   async getCheckoutSession(id: string): Promise<CheckoutSession> {
-    return this.call({ operation: 'getCheckoutSession', method: 'GET', resource: `checkoutSessions/${resourceId(id)}`, response: checkoutSessionSchema });
+    return this.call({
+      operation: 'getCheckoutSession',
+      method: 'GET',
+      resource: `checkoutSessions/${resourceId(id)}`,
+      response: checkoutSessionSchema,
+    });
   }
 
   async updateCheckoutSession(id: string, body: UpdateCheckoutSessionRequest): Promise<CheckoutSession> {
     return this.call({
-      operation: 'updateCheckoutSession', method: 'PATCH', resource: `checkoutSessions/${resourceId(id)}`, response: checkoutSessionSchema,
-      body, bodySchema: updateCheckoutSessionRequestSchema,
+      operation: 'updateCheckoutSession',
+      method: 'PATCH',
+      resource: `checkoutSessions/${resourceId(id)}`,
+      response: checkoutSessionSchema,
+      body,
+      bodySchema: updateCheckoutSessionRequestSchema,
     });
   }
 
   /** The idempotency key is optional here (Amazon does not enforce it on Complete), but pass one when you can. */
-  async completeCheckoutSession(id: string, body: CompleteCheckoutSessionRequest, opts: Partial<PostOptions> = {}): Promise<CheckoutSession> {
+  async completeCheckoutSession(
+    id: string,
+    body: CompleteCheckoutSessionRequest,
+    opts: Partial<PostOptions> = {},
+  ): Promise<CheckoutSession> {
     return this.call({
-      operation: 'completeCheckoutSession', method: 'POST', resource: `checkoutSessions/${resourceId(id)}/complete`,
-      response: checkoutSessionSchema, body, bodySchema: completeCheckoutSessionRequestSchema,
-      idempotencyKey: opts.idempotencyKey, simulationCode: opts.simulationCode,
+      operation: 'completeCheckoutSession',
+      method: 'POST',
+      resource: `checkoutSessions/${resourceId(id)}/complete`,
+      response: checkoutSessionSchema,
+      body,
+      bodySchema: completeCheckoutSessionRequestSchema,
+      idempotencyKey: opts.idempotencyKey,
+      simulationCode: opts.simulationCode,
     });
   }
 
   // ---- Charge Permission ----
 
   async getChargePermission(id: string): Promise<ChargePermission> {
-    return this.call({ operation: 'getChargePermission', method: 'GET', resource: `chargePermissions/${resourceId(id)}`, response: chargePermissionSchema });
+    return this.call({
+      operation: 'getChargePermission',
+      method: 'GET',
+      resource: `chargePermissions/${resourceId(id)}`,
+      response: chargePermissionSchema,
+    });
   }
 
   async updateChargePermission(id: string, body: UpdateChargePermissionRequest): Promise<ChargePermission> {
     return this.call({
-      operation: 'updateChargePermission', method: 'PATCH', resource: `chargePermissions/${resourceId(id)}`, response: chargePermissionSchema,
-      body, bodySchema: updateChargePermissionRequestSchema,
+      operation: 'updateChargePermission',
+      method: 'PATCH',
+      resource: `chargePermissions/${resourceId(id)}`,
+      response: chargePermissionSchema,
+      body,
+      bodySchema: updateChargePermissionRequestSchema,
     });
   }
 
   /** DELETE with a JSON body. */
   async closeChargePermission(id: string, body: CloseChargePermissionRequest): Promise<ChargePermission> {
     return this.call({
-      operation: 'closeChargePermission', method: 'DELETE', resource: `chargePermissions/${resourceId(id)}/close`, response: chargePermissionSchema,
-      body, bodySchema: closeChargePermissionRequestSchema,
+      operation: 'closeChargePermission',
+      method: 'DELETE',
+      resource: `chargePermissions/${resourceId(id)}/close`,
+      response: chargePermissionSchema,
+      body,
+      bodySchema: closeChargePermissionRequestSchema,
     });
   }
 
@@ -236,27 +279,46 @@ export class AmazonPayClient {
   /** A synchronous decline is an AmazonPayError (422 SoftDeclined/HardDeclined…), not a Declined Charge. */
   async createCharge(body: CreateChargeRequest, opts: PostOptions): Promise<Charge> {
     return this.call({
-      operation: 'createCharge', method: 'POST', resource: 'charges', response: chargeSchema,
-      body, bodySchema: createChargeRequestSchema, ...required(opts),
+      operation: 'createCharge',
+      method: 'POST',
+      resource: 'charges',
+      response: chargeSchema,
+      body,
+      bodySchema: createChargeRequestSchema,
+      ...required(opts),
     });
   }
 
   async getCharge(id: string): Promise<Charge> {
-    return this.call({ operation: 'getCharge', method: 'GET', resource: `charges/${resourceId(id)}`, response: chargeSchema });
+    return this.call({
+      operation: 'getCharge',
+      method: 'GET',
+      resource: `charges/${resourceId(id)}`,
+      response: chargeSchema,
+    });
   }
 
   async captureCharge(id: string, body: CaptureChargeRequest, opts: PostOptions): Promise<Charge> {
     return this.call({
-      operation: 'captureCharge', method: 'POST', resource: `charges/${resourceId(id)}/capture`, response: chargeSchema,
-      body, bodySchema: captureChargeRequestSchema, ...required(opts),
+      operation: 'captureCharge',
+      method: 'POST',
+      resource: `charges/${resourceId(id)}/capture`,
+      response: chargeSchema,
+      body,
+      bodySchema: captureChargeRequestSchema,
+      ...required(opts),
     });
   }
 
   /** DELETE with a JSON body. */
   async cancelCharge(id: string, body: CancelChargeRequest): Promise<Charge> {
     return this.call({
-      operation: 'cancelCharge', method: 'DELETE', resource: `charges/${resourceId(id)}/cancel`, response: chargeSchema,
-      body, bodySchema: cancelChargeRequestSchema,
+      operation: 'cancelCharge',
+      method: 'DELETE',
+      resource: `charges/${resourceId(id)}/cancel`,
+      response: chargeSchema,
+      body,
+      bodySchema: cancelChargeRequestSchema,
     });
   }
 
@@ -264,13 +326,23 @@ export class AmazonPayClient {
 
   async createRefund(body: CreateRefundRequest, opts: PostOptions): Promise<Refund> {
     return this.call({
-      operation: 'createRefund', method: 'POST', resource: 'refunds', response: refundSchema,
-      body, bodySchema: createRefundRequestSchema, ...required(opts),
+      operation: 'createRefund',
+      method: 'POST',
+      resource: 'refunds',
+      response: refundSchema,
+      body,
+      bodySchema: createRefundRequestSchema,
+      ...required(opts),
     });
   }
 
   async getRefund(id: string): Promise<Refund> {
-    return this.call({ operation: 'getRefund', method: 'GET', resource: `refunds/${resourceId(id)}`, response: refundSchema });
+    return this.call({
+      operation: 'getRefund',
+      method: 'GET',
+      resource: `refunds/${resourceId(id)}`,
+      response: refundSchema,
+    });
   }
 
   // ---- Button ----
@@ -299,7 +371,12 @@ export class AmazonPayClient {
       reasonCode = err instanceof AmazonPayError ? err.reasonCode : 'Unexpected';
       throw err;
     } finally {
-      this.onCall({ operation: spec.operation, status: answered.status, reasonCode, durationMs: performance.now() - started });
+      this.onCall({
+        operation: spec.operation,
+        status: answered.status,
+        reasonCode,
+        durationMs: performance.now() - started,
+      });
     }
   }
 
@@ -310,7 +387,9 @@ export class AmazonPayClient {
       const checked = spec.bodySchema?.safeParse(spec.body);
       if (checked && !checked.success) {
         throw new AmazonPayError({
-          status: 0, reasonCode: 'InvalidRequest', retryable: false,
+          status: 0,
+          reasonCode: 'InvalidRequest',
+          retryable: false,
           message: `${spec.operation}: request rejected before sending: ${formatIssues(checked.error)}`,
         });
       }
@@ -328,8 +407,13 @@ export class AmazonPayClient {
     if (spec.idempotencyKey !== undefined) signedHeaders['x-amz-pay-idempotency-key'] = spec.idempotencyKey;
     if (spec.simulationCode !== undefined) signedHeaders['x-amz-pay-simulation-code'] = spec.simulationCode;
     const { authorization } = signRequest({
-      algorithm: this.algorithm, publicKeyId: this.publicKeyId, privateKey: this.privateKey,
-      method: spec.method, path, headers: signedHeaders, body: payload,
+      algorithm: this.algorithm,
+      publicKeyId: this.publicKeyId,
+      privateKey: this.privateKey,
+      method: spec.method,
+      path,
+      headers: signedHeaders,
+      body: payload,
     });
 
     const url = `${this.endpoint.origin}${path}`;
@@ -352,7 +436,8 @@ export class AmazonPayClient {
 
     if (answered) answered.status = response.status;
     const requestId = response.headers.get('x-amz-pay-request-id') ?? undefined;
-    if (response.status < 200 || response.status >= 300) throw errorFromResponse(spec.operation, response.status, text, requestId);
+    if (response.status < 200 || response.status >= 300)
+      throw errorFromResponse(spec.operation, response.status, text, requestId);
 
     let json: unknown;
     try {
@@ -369,13 +454,22 @@ export class AmazonPayClient {
     const timedOut = signal.aborted && (signal.reason as Error | undefined)?.name === 'TimeoutError';
     if (timedOut) {
       return new AmazonPayError({
-        status: 0, reasonCode: 'Timeout', retryable: true, cause: err,
+        status: 0,
+        reasonCode: 'Timeout',
+        retryable: true,
+        cause: err,
         message: `${operation}: no complete answer from Amazon Pay within ${this.timeoutMs} ms`,
       });
     }
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
     const detail = cause?.code ?? cause?.message ?? (err as Error).message;
-    return new AmazonPayError({ status: 0, reasonCode: 'NetworkError', retryable: true, cause: err, message: `${operation}: ${detail}` });
+    return new AmazonPayError({
+      status: 0,
+      reasonCode: 'NetworkError',
+      retryable: true,
+      cause: err,
+      message: `${operation}: ${detail}`,
+    });
   }
 }
 
@@ -387,12 +481,22 @@ function required(opts: PostOptions): { idempotencyKey: string; simulationCode?:
 
 function resourceId(id: string): string {
   if (typeof id !== 'string' || !RESOURCE_ID.test(id)) {
-    throw new AmazonPayError({ status: 0, reasonCode: 'InvalidRequest', retryable: false, message: `not an Amazon Pay id: '${String(id)}'` });
+    throw new AmazonPayError({
+      status: 0,
+      reasonCode: 'InvalidRequest',
+      retryable: false,
+      message: `not an Amazon Pay id: '${String(id)}'`,
+    });
   }
   return id;
 }
 
-function errorFromResponse(operation: string, status: number, text: string, requestId: string | undefined): AmazonPayError {
+function errorFromResponse(
+  operation: string,
+  status: number,
+  text: string,
+  requestId: string | undefined,
+): AmazonPayError {
   let body: z.infer<typeof errorBodySchema> | undefined;
   try {
     const parsed = errorBodySchema.safeParse(JSON.parse(text));
@@ -404,15 +508,35 @@ function errorFromResponse(operation: string, status: number, text: string, requ
   const retryable = isRetryableStatus(status);
   if (!body) {
     return new AmazonPayError({
-      status, requestId, retryable, reasonCode: 'InvalidResponse',
+      status,
+      requestId,
+      retryable,
+      reasonCode: 'InvalidResponse',
       message: `${operation}: HTTP ${status} without an Amazon Pay error body: ${preview(text)}`,
     });
   }
-  return new AmazonPayError({ status, requestId, retryable, reasonCode: body.reasonCode, message: body.message ?? body.reasonCode });
+  return new AmazonPayError({
+    status,
+    requestId,
+    retryable,
+    reasonCode: body.reasonCode,
+    message: body.message ?? body.reasonCode,
+  });
 }
 
-function invalidResponse(operation: string, status: number, requestId: string | undefined, detail: string): AmazonPayError {
-  return new AmazonPayError({ status, requestId, retryable: false, reasonCode: 'InvalidResponse', message: `${operation}: unexpected response: ${detail}` });
+function invalidResponse(
+  operation: string,
+  status: number,
+  requestId: string | undefined,
+  detail: string,
+): AmazonPayError {
+  return new AmazonPayError({
+    status,
+    requestId,
+    retryable: false,
+    reasonCode: 'InvalidResponse',
+    message: `${operation}: unexpected response: ${detail}`,
+  });
 }
 
 function formatIssues(error: z.ZodError): string {
@@ -426,7 +550,10 @@ function preview(text: string): string {
   return text.length > 200 ? `${text.slice(0, 200)}…` : text || '(empty)';
 }
 
-export function amazonPayClientFromCredentials(c: AmazonPayCredentials, extra: Pick<AmazonPayClientConfig, 'onCall'> = {}): AmazonPayClient {
+export function amazonPayClientFromCredentials(
+  c: AmazonPayCredentials,
+  extra: Pick<AmazonPayClientConfig, 'onCall'> = {},
+): AmazonPayClient {
   return new AmazonPayClient({
     ...extra,
     publicKeyId: c.publicKeyId,

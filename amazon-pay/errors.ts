@@ -1,5 +1,6 @@
 /** Reason codes the client itself produces when Amazon's answer is missing or unusable. */
-export type ClientReasonCode = 'NetworkError' | 'Timeout' | 'InvalidResponse' | 'InvalidRequest' | 'InvalidIdempotencyKey';
+export type ClientReasonCode =
+  'NetworkError' | 'Timeout' | 'InvalidResponse' | 'InvalidRequest' | 'InvalidIdempotencyKey';
 
 export interface AmazonPayErrorInit {
   status: number;

@@ -15,7 +15,9 @@ const DOMAIN = 'amazon-pay-idempotency/v1\n';
  */
 export function idempotencyKeyFor(operationId: string): string {
   if (operationId.length === 0) throw new InvalidIdempotencyKeyError('operationId must not be empty');
-  const digest = createHash('sha256').update(DOMAIN + operationId, 'utf8').digest();
+  const digest = createHash('sha256')
+    .update(DOMAIN + operationId, 'utf8')
+    .digest();
   // 256 bits give 43 base62 digits; the first 32 keep about 190 bits.
   let n = BigInt(`0x${digest.toString('hex')}`);
   let key = '';
@@ -30,6 +32,8 @@ export function idempotencyKeyFor(operationId: string): string {
 export function assertIdempotencyKey(key: unknown): asserts key is string {
   if (typeof key !== 'string' || !ACCEPTED_KEY.test(key)) {
     const shown = typeof key === 'string' ? `'${key.slice(0, 40)}' (${key.length} chars)` : String(key);
-    throw new InvalidIdempotencyKeyError(`x-amz-pay-idempotency-key must be 1..32 characters of [A-Za-z0-9_-], got ${shown}`);
+    throw new InvalidIdempotencyKeyError(
+      `x-amz-pay-idempotency-key must be 1..32 characters of [A-Za-z0-9_-], got ${shown}`,
+    );
   }
 }

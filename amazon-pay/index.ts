@@ -10,7 +10,13 @@ export {
   type Endpoint,
   type PostOptions,
 } from './client';
-export { AmazonPayConfigError, AmazonPayError, InvalidIdempotencyKeyError, isRetryableStatus, type ClientReasonCode } from './errors';
+export {
+  AmazonPayConfigError,
+  AmazonPayError,
+  InvalidIdempotencyKeyError,
+  isRetryableStatus,
+  type ClientReasonCode,
+} from './errors';
 export { assertIdempotencyKey, idempotencyKeyFor } from './idempotency';
 export {
   amazonTimestamp,
@@ -42,4 +48,10 @@ export {
   type UpdateChargePermissionRequest,
   type UpdateCheckoutSessionRequest,
 } from './schemas';
-export { verifySignature, SALT_LENGTH, type SigningAlgorithm, type SignatureVerification, type ReceivedRequest } from './signing';
+export {
+  verifySignature,
+  SALT_LENGTH,
+  type SigningAlgorithm,
+  type SignatureVerification,
+  type ReceivedRequest,
+} from './signing';

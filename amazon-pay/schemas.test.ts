@@ -27,7 +27,9 @@ describe('request prices (§2.1: JPY has no decimals, the other currencies two)'
   });
 
   it('applies to nested prices too (paymentDetails)', () => {
-    const result = updateCheckoutSessionRequestSchema.safeParse({ paymentDetails: { chargeAmount: price('10.5', 'JPY') } });
+    const result = updateCheckoutSessionRequestSchema.safeParse({
+      paymentDetails: { chargeAmount: price('10.5', 'JPY') },
+    });
     expect(issuePaths(result)).toEqual(['paymentDetails.chargeAmount.amount']);
   });
 });
@@ -36,7 +38,9 @@ describe('Create Charge softDescriptor (§2.5: only with captureNow true)', () =
   const base = { chargePermissionId: 'S01-0000000-0000000', chargeAmount: price('14.00', 'USD') };
 
   it('accepts it with captureNow true', () => {
-    expect(createChargeRequestSchema.safeParse({ ...base, captureNow: true, softDescriptor: 'EXAMPLE SUB' }).success).toBe(true);
+    expect(
+      createChargeRequestSchema.safeParse({ ...base, captureNow: true, softDescriptor: 'EXAMPLE SUB' }).success,
+    ).toBe(true);
   });
 
   it.each([

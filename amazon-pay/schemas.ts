@@ -29,7 +29,14 @@ export const checkoutSessionStates = ['Open', 'Completed', 'Canceled'] as const;
 export type CheckoutSessionState = (typeof checkoutSessionStates)[number];
 export const chargePermissionStates = ['Chargeable', 'NonChargeable', 'Closed'] as const;
 export type ChargePermissionState = (typeof chargePermissionStates)[number];
-export const chargeStates = ['AuthorizationInitiated', 'Authorized', 'CaptureInitiated', 'Captured', 'Canceled', 'Declined'] as const;
+export const chargeStates = [
+  'AuthorizationInitiated',
+  'Authorized',
+  'CaptureInitiated',
+  'Captured',
+  'Canceled',
+  'Declined',
+] as const;
 export type ChargeState = (typeof chargeStates)[number];
 export const refundStates = ['RefundInitiated', 'Refunded', 'Declined'] as const;
 export type RefundState = (typeof refundStates)[number];
@@ -118,14 +125,19 @@ export const checkoutSessionSchema = z.looseObject({
   shippingAddress: addressSchema.nullish(),
   // Amazon returns each entry as a JSON-encoded string; the official SDKs parse them, so do we.
   shippingAddressList: z
-    .array(z.union([addressSchema, z.string().transform((s, ctx) => {
-      try {
-        return addressSchema.parse(JSON.parse(s));
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'shippingAddressList entry is not a JSON address' });
-        return z.NEVER;
-      }
-    })]))
+    .array(
+      z.union([
+        addressSchema,
+        z.string().transform((s, ctx) => {
+          try {
+            return addressSchema.parse(JSON.parse(s));
+          } catch {
+            ctx.addIssue({ code: 'custom', message: 'shippingAddressList entry is not a JSON address' });
+            return z.NEVER;
+          }
+        }),
+      ]),
+    )
     .nullish(),
   paymentPreferences: z.array(paymentPreferenceSchema).nullish(),
   statusDetails: statusDetailsSchema(checkoutSessionStates),
@@ -215,7 +227,10 @@ const requestPrice = z.strictObject({ amount: decimalAmount, currencyCode }).sup
     ctx.addIssue({
       code: 'custom',
       path: ['amount'],
-      message: allowed === 0 ? `${price.currencyCode} amounts have no decimals` : `${price.currencyCode} amounts have at most ${allowed} decimals`,
+      message:
+        allowed === 0
+          ? `${price.currencyCode} amounts have no decimals`
+          : `${price.currencyCode} amounts have at most ${allowed} decimals`,
     });
   }
 });
@@ -226,7 +241,10 @@ const merchantMetadataRequest = z.strictObject({
   customInformation: z.string().optional(),
 });
 const recurringMetadataRequest = z.strictObject({
-  frequency: z.strictObject({ unit: z.enum(['Year', 'Month', 'Week', 'Day', 'Variable']), value: z.string().regex(/^\d+$/) }),
+  frequency: z.strictObject({
+    unit: z.enum(['Year', 'Month', 'Week', 'Day', 'Variable']),
+    value: z.string().regex(/^\d+$/),
+  }),
   amount: requestPrice.optional(),
 });
 export type FrequencyUnit = z.infer<typeof recurringMetadataRequest>['frequency']['unit'];
@@ -276,7 +294,13 @@ export const createCheckoutSessionRequestSchema = z.strictObject({
       addressRestrictions: z
         .strictObject({
           type: z.enum(['Allowed', 'NotAllowed']),
-          restrictions: z.record(z.string(), z.strictObject({ statesOrRegions: z.array(z.string()).optional(), zipCodes: z.array(z.string()).optional() })),
+          restrictions: z.record(
+            z.string(),
+            z.strictObject({
+              statesOrRegions: z.array(z.string()).optional(),
+              zipCodes: z.array(z.string()).optional(),
+            }),
+          ),
         })
         .optional(),
     })
@@ -290,7 +314,9 @@ export const createCheckoutSessionRequestSchema = z.strictObject({
 export type CreateCheckoutSessionRequest = z.input<typeof createCheckoutSessionRequestSchema>;
 
 export const updateCheckoutSessionRequestSchema = z.strictObject({
-  webCheckoutDetails: z.strictObject({ checkoutResultReturnUrl: z.string().optional(), checkoutCancelUrl: z.string().optional() }).optional(),
+  webCheckoutDetails: z
+    .strictObject({ checkoutResultReturnUrl: z.string().optional(), checkoutCancelUrl: z.string().optional() })
+    .optional(),
   paymentDetails: paymentDetailsRequest.optional(),
   merchantMetadata: merchantMetadataRequest.optional(),
   chargePermissionType: z.enum(chargePermissionTypes).optional(),
@@ -340,7 +366,11 @@ export const createChargeRequestSchema = z
   .superRefine((body, ctx) => {
     // §2.5: Amazon only takes a soft descriptor on a charge that is captured right away.
     if (body.softDescriptor !== undefined && body.captureNow !== true) {
-      ctx.addIssue({ code: 'custom', path: ['softDescriptor'], message: 'softDescriptor is only allowed when captureNow is true' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['softDescriptor'],
+        message: 'softDescriptor is only allowed when captureNow is true',
+      });
     }
   });
 export type CreateChargeRequest = z.input<typeof createChargeRequestSchema>;

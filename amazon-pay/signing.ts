@@ -18,7 +18,10 @@ export function sha256Hex(data: string | Uint8Array): string {
 
 /** `x-amz-pay-date` in ISO-8601 basic format, `YYYYMMDDThhmmssZ`, as the docs, PHP and .NET send it. */
 export function amzDate(at: Date = new Date()): string {
-  return at.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  return at
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
 }
 
 /** RFC 3986 encoding: everything but A-Z a-z 0-9 - . _ ~ is percent-encoded (upper-case hex, UTF-8). */
@@ -101,7 +104,14 @@ function assembleCanonicalRequest(
 ): CanonicalRequest {
   const signedHeaders = orderedHeaders.map(([name]) => name).join(';');
   const canonicalHeaders = orderedHeaders.map(([name, value]) => `${name}:${canonicalHeaderValue(value)}\n`).join('');
-  const canonicalRequest = [method.toUpperCase(), canonicalUri(path), canonicalQuery, canonicalHeaders, signedHeaders, payloadHash].join('\n');
+  const canonicalRequest = [
+    method.toUpperCase(),
+    canonicalUri(path),
+    canonicalQuery,
+    canonicalHeaders,
+    signedHeaders,
+    payloadHash,
+  ].join('\n');
   return { canonicalRequest, signedHeaders };
 }
 
@@ -118,7 +128,12 @@ export function signString(algorithm: SigningAlgorithm, privateKey: KeyObject, s
   }).toString('base64');
 }
 
-export function authorizationHeader(algorithm: SigningAlgorithm, publicKeyId: string, signedHeaders: string, signature: string): string {
+export function authorizationHeader(
+  algorithm: SigningAlgorithm,
+  publicKeyId: string,
+  signedHeaders: string,
+  signature: string,
+): string {
   return `${algorithm} PublicKeyId=${publicKeyId}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
 }
 
@@ -197,8 +212,15 @@ export function verifySignature(
   };
   const match = AUTHORIZATION.exec(header('authorization') ?? '');
   if (!match) return { valid: false, reason: 'missing or malformed authorization header' };
-  const [, algorithm, publicKeyId, signedHeaderList, signature] = match as unknown as [string, string, string, string, string];
-  if (!(SIGNING_ALGORITHMS as readonly string[]).includes(algorithm)) return { valid: false, reason: `unknown algorithm ${algorithm}` };
+  const [, algorithm, publicKeyId, signedHeaderList, signature] = match as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
+  if (!(SIGNING_ALGORITHMS as readonly string[]).includes(algorithm))
+    return { valid: false, reason: `unknown algorithm ${algorithm}` };
   const alg = algorithm as SigningAlgorithm;
   const key = typeof publicKey === 'function' ? publicKey(publicKeyId) : publicKey;
   if (!key) return { valid: false, reason: `unknown PublicKeyId ${publicKeyId}` };
@@ -216,11 +238,24 @@ export function verifySignature(
     .filter((p) => p.length > 0)
     .sort()
     .join('&');
-  const { canonicalRequest } = assembleCanonicalRequest(request.method, request.path, canonicalQuery, signed, sha256Hex(request.body));
-  const ok = verify('sha256', Buffer.from(buildStringToSign(alg, canonicalRequest), 'utf8'), {
-    key,
-    padding: constants.RSA_PKCS1_PSS_PADDING,
-    saltLength: options.saltLength ?? SALT_LENGTH[alg],
-  }, Buffer.from(signature, 'base64'));
-  return ok ? { valid: true, algorithm: alg, publicKeyId, signedHeaders: names } : { valid: false, reason: 'signature does not verify' };
+  const { canonicalRequest } = assembleCanonicalRequest(
+    request.method,
+    request.path,
+    canonicalQuery,
+    signed,
+    sha256Hex(request.body),
+  );
+  const ok = verify(
+    'sha256',
+    Buffer.from(buildStringToSign(alg, canonicalRequest), 'utf8'),
+    {
+      key,
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: options.saltLength ?? SALT_LENGTH[alg],
+    },
+    Buffer.from(signature, 'base64'),
+  );
+  return ok
+    ? { valid: true, algorithm: alg, publicKeyId, signedHeaders: names }
+    : { valid: false, reason: 'signature does not verify' };
 }

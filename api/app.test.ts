@@ -18,13 +18,25 @@ const app = createApp({
     temporal: client,
     taskQueue: 'never-used',
     apiKeys: [apiKey],
-    buttonSigner: { buttonConfig: () => ({ payloadJSON: '{}', signature: 's', publicKeyId: 'k', algorithm: 'AMZN-PAY-RSASSA-PSS-V2' }) },
+    buttonSigner: {
+      buttonConfig: () => ({
+        payloadJSON: '{}',
+        signature: 's',
+        publicKeyId: 'k',
+        algorithm: 'AMZN-PAY-RSASSA-PSS-V2',
+      }),
+    },
     storeId: 'amzn1.application-oa2-client.00000000000000000000000000000000',
     bodyLimitBytes: 1024,
     temporalTimeoutMs: 2000,
   },
   ipn: {
-    temporal: client, taskQueue: 'never-used', path: '/amazon-pay/ipn', certHostPattern: /^127\.0\.0\.1$/, confirmSubscriptions: false, bodyLimitBytes: 1024,
+    temporal: client,
+    taskQueue: 'never-used',
+    path: '/amazon-pay/ipn',
+    certHostPattern: /^127\.0\.0\.1$/,
+    confirmSubscriptions: false,
+    bodyLimitBytes: 1024,
     logger: silentIpnLogger,
   },
   onUnexpectedError: (err) => {
@@ -32,17 +44,27 @@ const app = createApp({
   },
 });
 
-const doc = (await (await app.request('/openapi.json')).json()) as { paths: Record<string, { post?: { requestBody?: unknown } }> };
+const doc = (await (await app.request('/openapi.json')).json()) as {
+  paths: Record<string, { post?: { requestBody?: unknown } }>;
+};
 const concrete = (path: string) => path.replace(/\{[^}]+\}/g, '6f3f1f0e-0000-4000-8000-000000000000');
-const postRoutes = Object.entries(doc.paths).filter(([, ops]) => ops.post).map(([path]) => concrete(path));
+const postRoutes = Object.entries(doc.paths)
+  .filter(([, ops]) => ops.post)
+  .map(([path]) => concrete(path));
 // Routes that take no body (complete) ignore one, as GETs do; every route that takes one validates it.
-const routesWithBody = Object.entries(doc.paths).filter(([, ops]) => ops.post?.requestBody).map(([path]) => concrete(path));
+const routesWithBody = Object.entries(doc.paths)
+  .filter(([, ops]) => ops.post?.requestBody)
+  .map(([path]) => concrete(path));
 
 const auth = { authorization: `Bearer ${apiKey}`, 'idempotency-key': 'fuzz-key-1' };
 const badBodies: Array<[string, string, Record<string, string>]> = [
   ['malformed JSON', '{"amount": ', { 'content-type': 'application/json' }],
   ['a JSON array', '[1,2,3]', { 'content-type': 'application/json' }],
-  ['wrong types', '{"chargeAmount": 12, "amount": true, "paymentIntent": 7, "checkoutReviewReturnUrl": 5}', { 'content-type': 'application/json' }],
+  [
+    'wrong types',
+    '{"chargeAmount": 12, "amount": true, "paymentIntent": 7, "checkoutReviewReturnUrl": 5}',
+    { 'content-type': 'application/json' },
+  ],
   ['an oversized body', JSON.stringify({ pad: 'x'.repeat(4096) }), { 'content-type': 'application/json' }],
 ];
 
@@ -71,7 +93,11 @@ describe('the composed API under bad input', () => {
 
   it('refuses every storefront POST without an API key (401), whatever the body', async () => {
     for (const path of postRoutes) {
-      const res = await app.request(path, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
+      const res = await app.request(path, {
+        method: 'POST',
+        body: '{}',
+        headers: { 'content-type': 'application/json' },
+      });
       expect(res.status).toBe(401);
       await expectClientError(res);
     }
@@ -83,7 +109,12 @@ describe('the composed API under bad input', () => {
   });
 
   it('answers malformed IPNs with 400 and oversized ones with 413, never signaling anything', async () => {
-    const ipn = (body: string) => app.request('/amazon-pay/ipn', { method: 'POST', body, headers: { 'content-type': 'text/plain; charset=UTF-8' } });
+    const ipn = (body: string) =>
+      app.request('/amazon-pay/ipn', {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'text/plain; charset=UTF-8' },
+      });
     await expectClientError(await ipn('not json'));
     await expectClientError(await ipn('{"Type":"Notification"}'));
     const big = await ipn(JSON.stringify({ pad: 'x'.repeat(4096) }));

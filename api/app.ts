@@ -56,12 +56,22 @@ export function createApp(deps: ApiDeps): Hono {
     if (err instanceof ApiError) return errorResponse(c, err);
     if (err instanceof HTTPException) {
       const status = err.status;
-      const code = status === 413 ? 'payload_too_large' : status === 401 ? 'unauthorized' : status >= 500 ? 'internal_error' : 'bad_request';
+      const code =
+        status === 413
+          ? 'payload_too_large'
+          : status === 401
+            ? 'unauthorized'
+            : status >= 500
+              ? 'internal_error'
+              : 'bad_request';
       return c.json(errorBody(code, err.message || (status >= 500 ? 'Internal error' : 'Bad request')), status);
     }
     if (deps.onUnexpectedError) deps.onUnexpectedError(err);
     else logger.error({ err, requestId: c.get('requestId') }, 'unexpected error');
-    return c.json(errorBody('internal_error', 'An unexpected error occurred; nothing was changed that cannot be retried.'), 500);
+    return c.json(
+      errorBody('internal_error', 'An unexpected error occurred; nothing was changed that cannot be retried.'),
+      500,
+    );
   });
   return app;
 }

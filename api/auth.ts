@@ -44,7 +44,10 @@ export function apiKeyAuth(keys: readonly string[]): MiddlewareHandler {
     const key = presentedKey(c.req.header('authorization'), c.req.header('x-api-key'));
     if (key === null || !matchesAnyKey(key, keyDigests)) {
       c.header('WWW-Authenticate', 'Bearer');
-      const message = key === null ? 'an API key is required: Authorization: Bearer <key> or x-api-key: <key>' : 'the API key is not valid';
+      const message =
+        key === null
+          ? 'an API key is required: Authorization: Bearer <key> or x-api-key: <key>'
+          : 'the API key is not valid';
       return c.json(errorBody('unauthorized', message), 401);
     }
     await next();

@@ -3,7 +3,18 @@
 import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { amazonPayClientFromCredentials } from '../amazon-pay';
-import { amazonPayCredentials, apiKeys, codecServerToken, ConfigError, logLevelOf, metricsAddress, parseEnv, readAll, requirePayloadCodecKeys, temporalConnectionOptions } from '../config';
+import {
+  amazonPayCredentials,
+  apiKeys,
+  codecServerToken,
+  ConfigError,
+  logLevelOf,
+  metricsAddress,
+  parseEnv,
+  readAll,
+  requirePayloadCodecKeys,
+  temporalConnectionOptions,
+} from '../config';
 import { createLogger } from '../observability/logger';
 import { createApiMetrics, startMetricsServer, type MetricsServer } from '../observability/metrics';
 import { paymentDataConverter } from '../temporal/data-converter';
@@ -15,12 +26,15 @@ try {
   const { keys, credentials, storeId, temporalOptions, codecKeys, codecToken } = readAll({
     keys: () => {
       const keys = apiKeys(env);
-      if (keys.length === 0) throw new ConfigError(['API_KEYS or API_KEYS_FILE: at least one storefront API key is required']);
+      if (keys.length === 0)
+        throw new ConfigError(['API_KEYS or API_KEYS_FILE: at least one storefront API key is required']);
       return keys;
     },
     credentials: () => amazonPayCredentials(env),
     // The button payload and server-side sessions carry it; without it every checkout would fail.
-    storeId: () => env.AMAZON_PAY_STORE_ID ?? missing('AMAZON_PAY_STORE_ID: required (the client id of your Amazon Pay store, from Seller Central)'),
+    storeId: () =>
+      env.AMAZON_PAY_STORE_ID ??
+      missing('AMAZON_PAY_STORE_ID: required (the client id of your Amazon Pay store, from Seller Central)'),
     temporalOptions: () => temporalConnectionOptions(env),
     codecKeys: () => requirePayloadCodecKeys(env),
     codecToken: () => codecServerToken(env),
@@ -32,7 +46,12 @@ try {
   const metrics = metricsAt ? createApiMetrics() : undefined;
   let metricsServer: MetricsServer | undefined;
   if (metricsAt && metrics) {
-    metricsServer = await startMetricsServer({ host: metricsAt.host, port: metricsAt.port, path: '/metrics', registry: metrics.registry });
+    metricsServer = await startMetricsServer({
+      host: metricsAt.host,
+      port: metricsAt.port,
+      path: '/metrics',
+      registry: metrics.registry,
+    });
     logger.info({ url: metricsServer.url }, `api: metrics on ${metricsServer.url}`);
   }
   const app = createApiFromEnv(env, {
@@ -44,10 +63,15 @@ try {
     logger,
     ...(codecToken ? { codecServer: { codec: dataConverter.payloadCodecs[0], token: codecToken } } : {}),
   });
-  if (!codecToken) logger.info('api: codec endpoint not served (set CODEC_SERVER_TOKEN or CODEC_SERVER_TOKEN_FILE to serve /codec)');
+  if (!codecToken)
+    logger.info('api: codec endpoint not served (set CODEC_SERVER_TOKEN or CODEC_SERVER_TOKEN_FILE to serve /codec)');
   const server = serve({ fetch: app.fetch, hostname: env.API_HOST, port: env.API_PORT }, (info) =>
     logger.info(
-      { url: `http://${info.address}:${info.port}`, docs: `http://${info.address}:${info.port}/docs`, namespace: env.TEMPORAL_NAMESPACE },
+      {
+        url: `http://${info.address}:${info.port}`,
+        docs: `http://${info.address}:${info.port}/docs`,
+        namespace: env.TEMPORAL_NAMESPACE,
+      },
       `api: listening on http://${info.address}:${info.port} (API reference: /docs)`,
     ),
   );

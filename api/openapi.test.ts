@@ -19,7 +19,9 @@ describe('openApiDocument', () => {
       .filter((r) => r.method !== 'ALL')
       .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, '{$1}')}`);
     const documented = Object.entries(doc.paths ?? {}).flatMap(([path, item]) =>
-      Object.keys(item as object).filter((k) => ['get', 'post', 'put', 'patch', 'delete'].includes(k)).map((m) => `${m} ${path}`),
+      Object.keys(item as object)
+        .filter((k) => ['get', 'post', 'put', 'patch', 'delete'].includes(k))
+        .map((m) => `${m} ${path}`),
     );
     expect(new Set(documented)).toEqual(new Set(served));
     expect(documented.sort()).toEqual(
@@ -53,7 +55,8 @@ describe('openApiDocument', () => {
   });
 
   it('documents every merchant event type as a webhook with the signed event body', () => {
-    const webhooks = (doc as { webhooks?: Record<string, { post?: { requestBody?: unknown; description?: string } }> }).webhooks ?? {};
+    const webhooks =
+      (doc as { webhooks?: Record<string, { post?: { requestBody?: unknown; description?: string } }> }).webhooks ?? {};
     expect(Object.keys(webhooks).sort()).toEqual([...MERCHANT_EVENT_TYPES].sort());
     for (const [type, item] of Object.entries(webhooks)) {
       expect(JSON.stringify(item.post?.requestBody), type).toContain('#/components/schemas/MerchantEvent');
@@ -64,7 +67,9 @@ describe('openApiDocument', () => {
 
   it('storefront routes require an API key; the buyer return handler does not', () => {
     for (const [path, item] of Object.entries(doc.paths ?? {})) {
-      for (const [method, op] of Object.entries(item as Record<string, { security?: unknown[]; responses: Record<string, unknown> }>)) {
+      for (const [method, op] of Object.entries(
+        item as Record<string, { security?: unknown[]; responses: Record<string, unknown> }>,
+      )) {
         if (path.startsWith('/v1/return/')) expect(op.security, `${method} ${path}`).toBeUndefined();
         else {
           expect(op.security, `${method} ${path}`).toEqual([{ bearerAuth: [] }, { apiKeyHeader: [] }]);

@@ -66,7 +66,12 @@ export function durationLabel(totalSeconds: number): string {
   if (totalSeconds < 1) return `${Math.round(totalSeconds * 1000)}ms`;
   const parts: string[] = [];
   let s = Math.round(totalSeconds);
-  for (const [unit, size] of [['d', 86400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
+  for (const [unit, size] of [
+    ['d', 86400],
+    ['h', 3600],
+    ['m', 60],
+    ['s', 1],
+  ] as const) {
     if (s >= size) {
       parts.push(`${Math.floor(s / size)}${unit}`);
       s %= size;
@@ -95,7 +100,9 @@ export function countBillableActions(histories: History | History[]): ActionCoun
     const scheduled = new Map<string, string>(); // activity scheduled event id -> activity type
     const markerTasks = new Set<string>();
     // Signal-with-start writes Started then Signaled before the first workflow task is scheduled.
-    const startedBySignal = typeName(events[0] ?? {}) === 'WORKFLOW_EXECUTION_STARTED' && typeName(events[1] ?? {}) === 'WORKFLOW_EXECUTION_SIGNALED';
+    const startedBySignal =
+      typeName(events[0] ?? {}) === 'WORKFLOW_EXECUTION_STARTED' &&
+      typeName(events[1] ?? {}) === 'WORKFLOW_EXECUTION_SIGNALED';
 
     events.forEach((e, index) => {
       switch (typeName(e)) {
@@ -130,8 +137,11 @@ export function countBillableActions(histories: History | History[]): ActionCoun
           add('timer', durationLabel(seconds(e.timerStartedEventAttributes?.startToFireTimeout)), 1);
           break;
         case 'UPSERT_WORKFLOW_SEARCH_ATTRIBUTES': {
-          const keys = Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}).sort();
-          if (keys.length === 1 && keys[0] === 'TemporalChangeVersion') add('free', 'upsert TemporalChangeVersion (patched)', 0);
+          const keys = Object.keys(
+            e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {},
+          ).sort();
+          if (keys.length === 1 && keys[0] === 'TemporalChangeVersion')
+            add('free', 'upsert TemporalChangeVersion (patched)', 0);
           else add('search attribute upsert', keys.join(','), 1);
           break;
         }
@@ -158,7 +168,11 @@ export function countBillableActions(histories: History | History[]): ActionCoun
           add('nexus', typeName(e).toLowerCase(), 1);
           break;
         case 'SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED':
-          add('free', `external signal ${e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName ?? '?'} sent (billed where received)`, 0);
+          add(
+            'free',
+            `external signal ${e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName ?? '?'} sent (billed where received)`,
+            0,
+          );
           break;
         default:
           break;
@@ -166,7 +180,9 @@ export function countBillableActions(histories: History | History[]): ActionCoun
     });
   }
 
-  const list = [...items.values()].sort((a, b) => b.actions - a.actions || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
+  const list = [...items.values()].sort(
+    (a, b) => b.actions - a.actions || a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name),
+  );
   const byKind: ActionCount['byKind'] = {};
   let total = 0;
   for (const item of list) {

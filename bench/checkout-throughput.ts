@@ -27,7 +27,14 @@ async function main() {
   const apiKey = 'bench';
   const app = createApp({
     checkout: { temporal, taskQueue, apiKeys: [apiKey], buttonSigner: amazonPay, storeId: STORE_ID },
-    ipn: { temporal, taskQueue, path: '/amazon-pay/ipn', certHostPattern: /^127\.0\.0\.1$/, confirmSubscriptions: false, bodyLimitBytes: 65536 },
+    ipn: {
+      temporal,
+      taskQueue,
+      path: '/amazon-pay/ipn',
+      certHostPattern: /^127\.0\.0\.1$/,
+      confirmSubscriptions: false,
+      bodyLimitBytes: 65536,
+    },
   });
   const call = async (method: string, path: string, body?: unknown, idempotencyKey?: string) => {
     const res = await app.request(path, {
@@ -44,7 +51,13 @@ async function main() {
     return json;
   };
 
-  const steps: Record<string, number[]> = { review: [], amount: [], complete: [], capture: [], 'checkout (all steps)': [] };
+  const steps: Record<string, number[]> = {
+    review: [],
+    amount: [],
+    complete: [],
+    capture: [],
+    'checkout (all steps)': [],
+  };
   const timed = async <T>(name: string, fn: () => Promise<T>) => {
     const t = performance.now();
     const v = await fn();
@@ -71,7 +84,9 @@ async function main() {
     );
     await admin.pay(amount.amazonPayRedirectUrl as string, 'happy');
     await timed('complete', () => call('GET', `/v1/return/result?amazonCheckoutSessionId=${checkoutSessionId}`));
-    await timed('capture', () => call('POST', `/v1/checkouts/${checkoutSessionId}/capture`, {}, `capture-${checkoutSessionId}`));
+    await timed('capture', () =>
+      call('POST', `/v1/checkouts/${checkoutSessionId}/capture`, {}, `capture-${checkoutSessionId}`),
+    );
     steps['checkout (all steps)']!.push(performance.now() - t0);
   };
 
@@ -102,11 +117,17 @@ async function main() {
   clearInterval(sampler);
 
   const movements = await admin.moneyMovements({});
-  console.log(`Checkout throughput on ${new Date().toISOString()} (${process.platform}/${process.arch}, ${(await import('node:os')).cpus().length} cores, node ${process.version})`);
-  console.log(`${total} checkouts, concurrency ${concurrency}: ${seconds.toFixed(1)} s, ${(total / seconds).toFixed(1)} checkouts/s, ${failures} failed`);
+  console.log(
+    `Checkout throughput on ${new Date().toISOString()} (${process.platform}/${process.arch}, ${(await import('node:os')).cpus().length} cores, node ${process.version})`,
+  );
+  console.log(
+    `${total} checkouts, concurrency ${concurrency}: ${seconds.toFixed(1)} s, ${(total / seconds).toFixed(1)} checkouts/s, ${failures} failed`,
+  );
   for (const [name, xs] of Object.entries(steps)) if (xs.length) console.log(stats(name, xs));
   console.log(`process RSS: ${mb(rssBefore)} before, ${mb(peakRss)} peak (worker + API + simulator)`);
-  console.log(`simulator money movements: captured ${movements.totals.captured} (expected ${(25 * (total + 3)).toFixed(2)})`);
+  console.log(
+    `simulator money movements: captured ${movements.totals.captured} (expected ${(25 * (total + 3)).toFixed(2)})`,
+  );
 }
 
 await main();

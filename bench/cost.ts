@@ -42,9 +42,14 @@ export interface PathCost {
 }
 
 const diff = (after: Record<string, number>, before: Record<string, number>) =>
-  Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - (before[k] ?? 0)]).filter(([, v]) => (v as number) > 0)) as Record<string, number>;
+  Object.fromEntries(
+    Object.entries(after)
+      .map(([k, v]) => [k, v - (before[k] ?? 0)])
+      .filter(([, v]) => (v as number) > 0),
+  ) as Record<string, number>;
 
-const millis = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds?.toString() ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+const millis = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
+  Number(t?.seconds?.toString() ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
 
 /** From an activity's Started event to its end (completed, failed, timed out), the longest in these histories. */
 function longestActivityMs(histories: proto.temporal.api.history.v1.IHistory[]): number {
@@ -52,8 +57,12 @@ function longestActivityMs(histories: proto.temporal.api.history.v1.IHistory[]):
   for (const h of histories) {
     const started = new Map<string, number>();
     for (const e of h.events ?? []) {
-      if (e.activityTaskStartedEventAttributes) started.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), millis(e.eventTime));
-      const end = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes;
+      if (e.activityTaskStartedEventAttributes)
+        started.set(String(e.activityTaskStartedEventAttributes.scheduledEventId), millis(e.eventTime));
+      const end =
+        e.activityTaskCompletedEventAttributes ??
+        e.activityTaskFailedEventAttributes ??
+        e.activityTaskTimedOutEventAttributes;
       const from = end ? started.get(String(end.scheduledEventId)) : undefined;
       if (from !== undefined) longest = Math.max(longest, millis(e.eventTime) - from);
     }
@@ -66,7 +75,11 @@ export const quietWorkflow = async (handle: WorkflowHandle) => {
   return d !== null && (d.raw.pendingActivities ?? []).length === 0 && !d.raw.pendingWorkflowTask;
 };
 
-export async function runCost(stack: BenchStack, storefront: Storefront, options: { checkoutsPerPath: number }): Promise<PathCost[]> {
+export async function runCost(
+  stack: BenchStack,
+  storefront: Storefront,
+  options: { checkoutsPerPath: number },
+): Promise<PathCost[]> {
   const { observer, simulator, admin } = stack;
   simulator.configureIpn({ url: storefront.ipnUrl });
   try {
@@ -98,7 +111,13 @@ export async function runCost(stack: BenchStack, storefront: Storefront, options
     simulator.configureIpn({ url: '' });
   }
 
-  async function oneCheckout(stack: BenchStack, storefront: Storefront, observer: Client, intent: PaymentIntent, n: number) {
+  async function oneCheckout(
+    stack: BenchStack,
+    storefront: Storefront,
+    observer: Client,
+    intent: PaymentIntent,
+    n: number,
+  ) {
     const callsBefore = { ...stack.calls };
     const amazonBefore = (await admin.requestCounts()).byOperation;
     const id = await storefront.checkout(10_000 + n, { intent });
@@ -110,11 +129,16 @@ export async function runCost(stack: BenchStack, storefront: Storefront, options
       await simulator.ipn.idle(30_000);
       await until(
         async () => {
-          const delivered = simulator.ipn.stats().recent.filter((r) => r.chargePermissionId === chargePermissionId && r.status === 'delivered').length;
+          const delivered = simulator.ipn
+            .stats()
+            .recent.filter((r) => r.chargePermissionId === chargePermissionId && r.status === 'delivered').length;
           const view = await inbox.query(notificationInboxQuery).catch(() => null);
           if (!view || view.waiting.length > 0 || view.counts.received < delivered) return false;
           if (!(await quietWorkflow(checkout)) || !(await quietWorkflow(inbox))) return false;
-          const signals = countBillableActions(await checkout.fetchHistory()).items.find((x) => x.kind === 'signal' && x.name === 'amazonPayNotification')?.count ?? 0;
+          const signals =
+            countBillableActions(await checkout.fetchHistory()).items.find(
+              (x) => x.kind === 'signal' && x.name === 'amazonPayNotification',
+            )?.count ?? 0;
           return signals === view.counts.forwarded;
         },
         (ok) => ok,
@@ -124,7 +148,9 @@ export async function runCost(stack: BenchStack, storefront: Storefront, options
       const histories = [await checkout.fetchHistory(), await inbox.fetchHistory()];
       const actions = countBillableActions(histories);
       const clientCalls = diff(stack.calls, callsBefore);
-      const queries = Object.entries(clientCalls).filter(([k]) => k.startsWith('query ')).reduce((a, [, v]) => a + v, 0);
+      const queries = Object.entries(clientCalls)
+        .filter(([k]) => k.startsWith('query '))
+        .reduce((a, [, v]) => a + v, 0);
       const amazonByOperation = diff((await admin.requestCounts()).byOperation, amazonBefore);
       return {
         actions,
@@ -141,7 +167,12 @@ export async function runCost(stack: BenchStack, storefront: Storefront, options
     const settled = await settle('after its last step');
     await storefront.call('POST', `/v1/checkouts/${id}/close`, { reason: 'Order shipped' });
     await checkout.result();
-    await until(() => inbox.query(notificationInboxQuery), (v) => v.ownerClosed, 30_000, 'inbox to learn its owner closed');
+    await until(
+      () => inbox.query(notificationInboxQuery),
+      (v) => v.ownerClosed,
+      30_000,
+      'inbox to learn its owner closed',
+    );
     const closed = await settle('after close');
     return { settled, closed };
   }

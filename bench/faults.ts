@@ -32,7 +32,11 @@ export function latencyOf(xs: number[]): StepLatency {
   return { n: xs.length, p50: p.median, p95: p.p95, p99: p.p99, max: p.max };
 }
 
-export async function runFaults(stack: BenchStack, storefront: Storefront, options: FaultOptions): Promise<FaultResult> {
+export async function runFaults(
+  stack: BenchStack,
+  storefront: Storefront,
+  options: FaultOptions,
+): Promise<FaultResult> {
   const times = emptySteps();
   const before = (await stack.admin.requestCounts()).byOperation;
   await stack.admin.setFaults({ errorRate: options.errorRate });

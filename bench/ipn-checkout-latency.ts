@@ -11,7 +11,13 @@ import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { createApp } from '../api/app';
 import { silentIpnLogger } from '../api/ipn';
-import { checkoutWorkflowId, completeUpdate, reviewUpdate, setFinalAmountUpdate, statusQuery } from '../workflows/checkout-messages';
+import {
+  checkoutWorkflowId,
+  completeUpdate,
+  reviewUpdate,
+  setFinalAmountUpdate,
+  statusQuery,
+} from '../workflows/checkout-messages';
 import { percentiles, startBenchStack, STORE_ID } from './support';
 
 const count = Number(process.argv[2] ?? 20);
@@ -24,7 +30,15 @@ const { admin, amazonPay, simulator, temporal, taskQueue } = stack;
 const received: Array<{ at: number; body: string }> = [];
 const api = createApp({
   checkout: { temporal, taskQueue, apiKeys: ['bench'], buttonSigner: amazonPay, storeId: STORE_ID },
-  ipn: { temporal, taskQueue, path: '/amazon-pay/ipn', certHostPattern: /^127\.0\.0\.1$/, confirmSubscriptions: false, bodyLimitBytes: 65536, logger: silentIpnLogger },
+  ipn: {
+    temporal,
+    taskQueue,
+    path: '/amazon-pay/ipn',
+    certHostPattern: /^127\.0\.0\.1$/,
+    confirmSubscriptions: false,
+    bodyLimitBytes: 65536,
+    logger: silentIpnLogger,
+  },
 });
 const front = new Hono();
 front.use('/amazon-pay/ipn', async (c, next) => {
@@ -36,7 +50,9 @@ const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
   const s = serve({ fetch: front.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
 });
 const address = server.address();
-simulator.configureIpn({ url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/amazon-pay/ipn` });
+simulator.configureIpn({
+  url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/amazon-pay/ipn`,
+});
 
 const latencies: number[] = [];
 try {
@@ -53,7 +69,15 @@ try {
     });
     await handle.executeUpdate(reviewUpdate);
     const { amazonPayRedirectUrl } = await handle.executeUpdate(setFinalAmountUpdate, {
-      args: [{ chargeAmount: { amount: '30.00', currencyCode: 'USD' }, paymentIntent: 'Authorize', canHandlePendingAuthorization: true, merchantReferenceId: `bench-${n}`, checkoutResultReturnUrl: 'https://shop.example/result' }],
+      args: [
+        {
+          chargeAmount: { amount: '30.00', currencyCode: 'USD' },
+          paymentIntent: 'Authorize',
+          canHandlePendingAuthorization: true,
+          merchantReferenceId: `bench-${n}`,
+          checkoutResultReturnUrl: 'https://shop.example/result',
+        },
+      ],
     });
     await admin.pay(amazonPayRedirectUrl, 'pendingThenAuthorized');
     const outcome = await handle.executeUpdate(completeUpdate);
@@ -79,4 +103,6 @@ try {
 }
 const p = percentiles(latencies);
 console.log(`IPN -> checkout Authorized on ${new Date().toISOString()} (dev server in memory, 1 worker, same machine)`);
-console.log(`n=${latencies.length}  median ${p.median.toFixed(0)} ms  p90 ${p.p90.toFixed(0)} ms  min ${p.min.toFixed(0)} ms  max ${p.max.toFixed(0)} ms`);
+console.log(
+  `n=${latencies.length}  median ${p.median.toFixed(0)} ms  p90 ${p.p90.toFixed(0)} ms  min ${p.min.toFixed(0)} ms  max ${p.max.toFixed(0)} ms`,
+);

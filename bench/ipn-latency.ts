@@ -30,7 +30,9 @@ const coldCount = Number(process.argv[3] ?? 10);
 
 function listen(app: Hono): Promise<{ url: string; server: ServerType }> {
   return new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) => resolve({ url: `http://127.0.0.1:${info.port}`, server: s }));
+    const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, (info) =>
+      resolve({ url: `http://127.0.0.1:${info.port}`, server: s }),
+    );
   });
 }
 
@@ -53,7 +55,16 @@ function summary(label: string, xs: number[]): string {
 }
 
 async function main() {
-  Runtime.install({ logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: (m) => console.error(m) } });
+  Runtime.install({
+    logger: {
+      log: () => undefined,
+      trace: () => undefined,
+      debug: () => undefined,
+      info: () => undefined,
+      warn: () => undefined,
+      error: (m) => console.error(m),
+    },
+  });
   const cliPath = await ensureTemporalCli();
   const dev = await startDevServer({ cliPath, headless: true, port: 0, logLevel: 'error' });
   const cleanup: Array<() => Promise<unknown>> = [() => dev.stop()];
@@ -66,8 +77,26 @@ async function main() {
     const native = await NativeConnection.connect({ address: dev.address });
     cleanup.unshift(() => native.close());
     const taskQueue = `bench-ipn-${randomUUID()}`;
-    const workflowBundle = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('../test/ipn/workflows.ts', import.meta.url)), logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined } });
-    const worker = await Worker.create({ connection: native, namespace: dev.namespace, taskQueue, dataConverter, workflowBundle, activities: createNotificationActivities({ temporal }), shutdownGraceTime: '1s' });
+    const workflowBundle = await bundleWorkflowCode({
+      workflowsPath: fileURLToPath(new URL('../test/ipn/workflows.ts', import.meta.url)),
+      logger: {
+        log: () => undefined,
+        trace: () => undefined,
+        debug: () => undefined,
+        info: () => undefined,
+        warn: () => undefined,
+        error: () => undefined,
+      },
+    });
+    const worker = await Worker.create({
+      connection: native,
+      namespace: dev.namespace,
+      taskQueue,
+      dataConverter,
+      workflowBundle,
+      activities: createNotificationActivities({ temporal }),
+      shutdownGraceTime: '1s',
+    });
     const running = worker.run();
     cleanup.unshift(async () => {
       worker.shutdown();
@@ -78,7 +107,15 @@ async function main() {
     const certHost = await listen(new Hono().get(`/sns/${identity.certName}`, (c) => c.text(identity.certificatePem)));
     cleanup.unshift(() => new Promise((r) => certHost.server.close(r)));
     const api = await listen(
-      createIpnRoutes({ temporal, taskQueue, path: '/amazon-pay/ipn', certHostPattern: /^127\.0\.0\.1$/, confirmSubscriptions: false, bodyLimitBytes: 64 * 1024, logger: silentIpnLogger }),
+      createIpnRoutes({
+        temporal,
+        taskQueue,
+        path: '/amazon-pay/ipn',
+        certHostPattern: /^127\.0\.0\.1$/,
+        confirmSubscriptions: false,
+        bodyLimitBytes: 64 * 1024,
+        logger: silentIpnLogger,
+      }),
     );
     cleanup.unshift(() => new Promise((r) => api.server.close(r)));
     const certUrl = `${certHost.url}/sns/${identity.certName}`;
@@ -86,7 +123,15 @@ async function main() {
     const post = async (cp: string, objectId: string) => {
       const env = buildSignedNotification(
         {
-          message: { MerchantID: 'A2SIMULATORMRCH', ObjectType: 'CHARGE', ObjectId: objectId, ChargePermissionId: cp, NotificationType: 'STATE_CHANGE', NotificationId: randomUUID(), NotificationVersion: 'V2' },
+          message: {
+            MerchantID: 'A2SIMULATORMRCH',
+            ObjectType: 'CHARGE',
+            ObjectId: objectId,
+            ChargePermissionId: cp,
+            NotificationType: 'STATE_CHANGE',
+            NotificationId: randomUUID(),
+            NotificationVersion: 'V2',
+          },
           topicArn: topicArnFor('A2SIMULATORMRCH'),
           signingCertUrl: certUrl,
           timestamp: new Date(),
@@ -94,21 +139,32 @@ async function main() {
         identity.privateKeyPem,
       );
       const t0 = Date.now();
-      const res = await fetch(`${api.url}/amazon-pay/ipn`, { method: 'POST', headers: snsHeaders(env), body: JSON.stringify(env) });
+      const res = await fetch(`${api.url}/amazon-pay/ipn`, {
+        method: 'POST',
+        headers: snsHeaders(env),
+        body: JSON.stringify(env),
+      });
       await res.arrayBuffer();
       if (res.status !== 200) throw new Error(`IPN answered ${res.status}`);
       return { t0, answeredMs: Date.now() - t0 };
     };
 
     const newOwner = async (cp: string) => {
-      const handle = await temporal.workflow.start(testNotificationOwner, { workflowId: `bench-owner-${randomUUID()}`, taskQueue, args: [{}] });
+      const handle = await temporal.workflow.start(testNotificationOwner, {
+        workflowId: `bench-owner-${randomUUID()}`,
+        taskQueue,
+        args: [{}],
+      });
       await handle.signal(knowChargePermissionSignal, cp);
       return handle;
     };
 
     const measure = async (cp: string, owner: Awaited<ReturnType<typeof newOwner>>, objectId: string) => {
       const { t0, answeredMs } = await post(cp, objectId);
-      const state = await until(() => owner.query(testOwnerQuery), (s) => s.received.some((r) => r.objectId === objectId));
+      const state = await until(
+        () => owner.query(testOwnerQuery),
+        (s) => s.received.some((r) => r.objectId === objectId),
+      );
       const seenAt = state.received.find((r) => r.objectId === objectId)!.seenAt;
       return { answeredMs, endToEndMs: seenAt - t0 };
     };
@@ -116,7 +172,14 @@ async function main() {
     // Warm-up: certificate fetch (cached afterwards) and first workflow tasks.
     const warmCp = `S01-${Date.now()}-WARM`;
     const warmOwner = await newOwner(warmCp);
-    await until(() => temporal.workflow.getHandle(notificationInboxWorkflowId(warmCp)).query(notificationInboxQuery).catch(() => null), (v) => v?.ownerWorkflowId != null);
+    await until(
+      () =>
+        temporal.workflow
+          .getHandle(notificationInboxWorkflowId(warmCp))
+          .query(notificationInboxQuery)
+          .catch(() => null),
+      (v) => v?.ownerWorkflowId != null,
+    );
     await measure(warmCp, warmOwner, `${warmCp}-C0`);
 
     const warm = { answered: [] as number[], e2e: [] as number[] };
@@ -132,12 +195,17 @@ async function main() {
       // The IPN goes first (signalWithStart starts the inbox), the owner starts and registers after the answer.
       const { t0, answeredMs } = await post(cp, `${cp}-C1`);
       const owner = await newOwner(cp);
-      const state = await until(() => owner.query(testOwnerQuery), (s) => s.received.length === 1);
+      const state = await until(
+        () => owner.query(testOwnerQuery),
+        (s) => s.received.length === 1,
+      );
       cold.answered.push(answeredMs);
       cold.e2e.push(state.received[0]!.seenAt - t0);
     }
 
-    console.log(`IPN latency on ${new Date().toISOString()} (Temporal dev server in memory, 1 worker, same machine; ${process.platform}/${process.arch}, node ${process.version})`);
+    console.log(
+      `IPN latency on ${new Date().toISOString()} (Temporal dev server in memory, 1 worker, same machine; ${process.platform}/${process.arch}, node ${process.version})`,
+    );
     console.log(summary('warm: POST answered 200', warm.answered));
     console.log(summary('warm: POST -> owner state changed', warm.e2e));
     console.log(summary('race: POST answered 200 (inbox start)', cold.answered));

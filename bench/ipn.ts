@@ -29,7 +29,15 @@ export interface IpnResult {
   relay: IpnSide;
   ratio: number;
   /** POST to owner state; signal to sink state; signal through a bare relay workflow to sink state. */
-  latency: { oursMedianMs: number; oursP90Ms: number; rawMedianMs: number; rawP90Ms: number; relayMedianMs: number; relayP90Ms: number; samples: number };
+  latency: {
+    oursMedianMs: number;
+    oursP90Ms: number;
+    rawMedianMs: number;
+    rawP90Ms: number;
+    relayMedianMs: number;
+    relayP90Ms: number;
+    samples: number;
+  };
 }
 
 export interface IpnSide {
@@ -54,7 +62,15 @@ export async function runIpn(stack: BenchStack, storefront: Storefront, options:
   const envelopeFor = (cp: string, objectId: string): SnsEnvelope =>
     buildSignedNotification(
       {
-        message: { MerchantID: MERCHANT, ObjectType: 'CHARGE', ObjectId: objectId, ChargePermissionId: cp, NotificationType: 'STATE_CHANGE', NotificationId: randomUUID(), NotificationVersion: 'V2' },
+        message: {
+          MerchantID: MERCHANT,
+          ObjectType: 'CHARGE',
+          ObjectId: objectId,
+          ChargePermissionId: cp,
+          NotificationType: 'STATE_CHANGE',
+          NotificationId: randomUUID(),
+          NotificationVersion: 'V2',
+        },
         topicArn: topicArnFor(MERCHANT),
         signingCertUrl: certUrl,
         timestamp: new Date(),
@@ -62,7 +78,11 @@ export async function runIpn(stack: BenchStack, storefront: Storefront, options:
       identity.privateKeyPem,
     );
   const post = async (envelope: SnsEnvelope) => {
-    const res = await fetch(storefront.ipnUrl, { method: 'POST', headers: snsHeaders(envelope), body: JSON.stringify(envelope) });
+    const res = await fetch(storefront.ipnUrl, {
+      method: 'POST',
+      headers: snsHeaders(envelope),
+      body: JSON.stringify(envelope),
+    });
     await res.arrayBuffer();
     if (res.status !== 200) throw new Error(`IPN answered ${res.status}`);
   };
@@ -71,7 +91,11 @@ export async function runIpn(stack: BenchStack, storefront: Storefront, options:
   const cps = Array.from({ length: options.chargePermissions }, (_, i) => `S01-${run}-${String(i).padStart(5, '0')}`);
   const owners = await Promise.all(
     cps.map(async (cp) => {
-      const handle = await observer.workflow.start(testNotificationOwner, { workflowId: `bench-owner-${cp}`, taskQueue: ownerTaskQueue, args: [{}] });
+      const handle = await observer.workflow.start(testNotificationOwner, {
+        workflowId: `bench-owner-${cp}`,
+        taskQueue: ownerTaskQueue,
+        args: [{}],
+      });
       await handle.signal(knowChargePermissionSignal, cp);
       return handle;
     }),
@@ -79,7 +103,11 @@ export async function runIpn(stack: BenchStack, storefront: Storefront, options:
   await Promise.all(
     cps.map((cp) =>
       until(
-        () => observer.workflow.getHandle(notificationInboxWorkflowId(cp)).query(notificationInboxQuery).catch(() => null),
+        () =>
+          observer.workflow
+            .getHandle(notificationInboxWorkflowId(cp))
+            .query(notificationInboxQuery)
+            .catch(() => null),
         (v) => v?.ownerWorkflowId != null,
         60_000,
         `inbox ${cp} to know its owner`,
@@ -88,10 +116,14 @@ export async function runIpn(stack: BenchStack, storefront: Storefront, options:
   );
   await post(envelopeFor(cps[0]!, `${cps[0]}-WARM`)); // certificate download, then cached
   const sinks = await Promise.all(
-    cps.map((cp) => plain.workflow.start('signalSink', { workflowId: `bench-sink-${cp}`, taskQueue: bareTaskQueue, args: [] })),
+    cps.map((cp) =>
+      plain.workflow.start('signalSink', { workflowId: `bench-sink-${cp}`, taskQueue: bareTaskQueue, args: [] }),
+    ),
   );
 
-  const envelopes = Array.from({ length: options.ipns }, (_, i) => envelopeFor(cps[i % cps.length]!, `${cps[i % cps.length]}-C${i}`));
+  const envelopes = Array.from({ length: options.ipns }, (_, i) =>
+    envelopeFor(cps[i % cps.length]!, `${cps[i % cps.length]}-C${i}`),
+  );
   const perOwner = Math.floor(options.ipns / cps.length);
   const expected = (i: number) => perOwner + (i < options.ipns % cps.length ? 1 : 0);
 
@@ -106,15 +138,34 @@ export async function runIpn(stack: BenchStack, storefront: Storefront, options:
   });
   const notifications = Array.from({ length: options.ipns }, (_, i) => notification(i));
   const relaySinks = await Promise.all(
-    cps.map((cp) => plain.workflow.start('signalSink', { workflowId: `bench-relayed-sink-${cp}`, taskQueue: bareTaskQueue, args: [] })),
+    cps.map((cp) =>
+      plain.workflow.start('signalSink', {
+        workflowId: `bench-relayed-sink-${cp}`,
+        taskQueue: bareTaskQueue,
+        args: [],
+      }),
+    ),
   );
 
   /** Sends every IPN `concurrency` at a time, then waits until every receiver has its share. */
-  const side = async (send: (i: number) => Promise<unknown>, received: (k: number) => Promise<number>, extra = (_k: number) => 0): Promise<IpnSide> => {
+  const side = async (
+    send: (i: number) => Promise<unknown>,
+    received: (k: number) => Promise<number>,
+    extra = (_k: number) => 0,
+  ): Promise<IpnSide> => {
     const clock = cpuClock(stack.dev.process.pid);
     const start = performance.now();
     const sent = await pool(options.ipns, options.concurrency, async (i) => void (await send(i)));
-    await Promise.all(cps.map((_, k) => until(() => received(k), (n) => n >= expected(k) + extra(k), 120_000, 'every receiver to get its IPNs')));
+    await Promise.all(
+      cps.map((_, k) =>
+        until(
+          () => received(k),
+          (n) => n >= expected(k) + extra(k),
+          120_000,
+          'every receiver to get its IPNs',
+        ),
+      ),
+    );
     const delivered = (performance.now() - start) / 1000;
     const cpu = clock();
     return {
@@ -152,26 +203,49 @@ export async function runIpn(stack: BenchStack, storefront: Storefront, options:
   const relayed: number[] = [];
   const owner = owners[0]!;
   const sink = sinks[0]!;
-  const relaySink = await plain.workflow.start('signalSink', { workflowId: `bench-sink-relayed-${run}`, taskQueue: bareTaskQueue, args: [] });
-  const relay = await plain.workflow.start('signalRelay', { workflowId: `bench-relay-${run}`, taskQueue: bareTaskQueue, args: [relaySink.workflowId] });
+  const relaySink = await plain.workflow.start('signalSink', {
+    workflowId: `bench-sink-relayed-${run}`,
+    taskQueue: bareTaskQueue,
+    args: [],
+  });
+  const relay = await plain.workflow.start('signalRelay', {
+    workflowId: `bench-relay-${run}`,
+    taskQueue: bareTaskQueue,
+    args: [relaySink.workflowId],
+  });
   for (let i = 0; i < options.latencySamples; i++) {
     const envelope = envelopeFor(cps[0]!, `${cps[0]}-L${i}`);
     const objectId = `${cps[0]}-L${i}`;
     const t0 = Date.now();
     await post(envelope);
-    const state = await until(() => owner.query(testOwnerQuery), (s) => s.received.some((r) => r.objectId === objectId), 30_000, 'owner state');
+    const state = await until(
+      () => owner.query(testOwnerQuery),
+      (s) => s.received.some((r) => r.objectId === objectId),
+      30_000,
+      'owner state',
+    );
     ours.push(state.received.find((r) => r.objectId === objectId)!.seenAt - t0);
 
     const n = notification(i);
     const t1 = Date.now();
     await sink.signal(sinkSignal, n);
-    const seen = await until(() => sink.query(sinkQuery), (s) => s.seenAt[n.notificationId] !== undefined, 30_000, 'sink state');
+    const seen = await until(
+      () => sink.query(sinkQuery),
+      (s) => s.seenAt[n.notificationId] !== undefined,
+      30_000,
+      'sink state',
+    );
     raw.push(seen.seenAt[n.notificationId]! - t1);
 
     const m = notification(i);
     const t2 = Date.now();
     await relay.signal(sinkSignal, m);
-    const got = await until(() => relaySink.query(sinkQuery), (s) => s.seenAt[m.notificationId] !== undefined, 30_000, 'relayed sink state');
+    const got = await until(
+      () => relaySink.query(sinkQuery),
+      (s) => s.seenAt[m.notificationId] !== undefined,
+      30_000,
+      'relayed sink state',
+    );
     relayed.push(got.seenAt[m.notificationId]! - t2);
   }
   const pl = percentiles(relayed);
@@ -183,6 +257,14 @@ export async function runIpn(stack: BenchStack, storefront: Storefront, options:
     raw: rawSide,
     relay: relaySide,
     ratio: oursSide.perSecond / rawSide.perSecond,
-    latency: { oursMedianMs: po.median, oursP90Ms: po.p90, rawMedianMs: pr.median, rawP90Ms: pr.p90, relayMedianMs: pl.median, relayP90Ms: pl.p90, samples: options.latencySamples },
+    latency: {
+      oursMedianMs: po.median,
+      oursP90Ms: po.p90,
+      rawMedianMs: pr.median,
+      rawP90Ms: pr.p90,
+      relayMedianMs: pl.median,
+      relayP90Ms: pl.p90,
+      samples: options.latencySamples,
+    },
   };
 }

@@ -21,7 +21,18 @@ interface Profile {
   endTime: number;
 }
 
-const OURS = ['api', 'workflows', 'activities', 'amazon-pay', 'temporal', 'worker', 'bench', 'test', 'config', 'scripts'];
+const OURS = [
+  'api',
+  'workflows',
+  'activities',
+  'amazon-pay',
+  'temporal',
+  'worker',
+  'bench',
+  'test',
+  'config',
+  'scripts',
+];
 
 function bucket(url: string, functionName: string): string {
   if (!url) return functionName.startsWith('(') ? functionName : `(native) ${functionName || 'anonymous'}`;
@@ -32,7 +43,11 @@ function bucket(url: string, functionName: string): string {
   if (m) return OURS.includes(m[1]!) ? `ours: ${m[1]}/` : `${m[1]}/`;
   // Workflow code runs from the bundle, whose URLs are not files.
   if (/workflow-bundle|webpack/.test(url)) return 'workflow bundle (ours + SDK)';
-  return url.replace(/^file:\/\//, '').split('/').slice(-2).join('/');
+  return url
+    .replace(/^file:\/\//, '')
+    .split('/')
+    .slice(-2)
+    .join('/');
 }
 
 /**
@@ -85,7 +100,10 @@ async function main() {
     const busy = total - (self.get('(idle)') ?? 0);
     if (busy < 200) continue; // npx / tsx launcher processes
     console.log(`\n${file}: ${(total / 1000).toFixed(1)} s profiled, ${(busy / 1000).toFixed(1)} s busy`);
-    for (const [k, v] of [...self.entries()].filter(([k]) => k !== '(idle)').sort((a, b) => b[1] - a[1]).slice(0, top)) {
+    for (const [k, v] of [...self.entries()]
+      .filter(([k]) => k !== '(idle)')
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)) {
       console.log(`  ${((100 * v) / busy).toFixed(1).padStart(5)}%  ${(v / 1000).toFixed(2).padStart(6)} s  ${k}`);
     }
     console.log('  by who asked for it (innermost owner on the stack):');

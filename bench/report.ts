@@ -51,7 +51,15 @@ export interface Row {
   met: string;
 }
 
-const NOT_YET = (id: string, metric: string, why: string): Row => ({ id, metric, ours: `not yet measurable: ${why}`, baseline: '', ratio: '', goal: '', met: '' });
+const NOT_YET = (id: string, metric: string, why: string): Row => ({
+  id,
+  metric,
+  ours: `not yet measurable: ${why}`,
+  baseline: '',
+  ratio: '',
+  goal: '',
+  met: '',
+});
 const f1 = (n: number) => n.toFixed(1);
 const f2 = (n: number) => n.toFixed(2);
 const ms = (n: number) => n.toFixed(0);
@@ -118,7 +126,8 @@ export function rows(r: RunResults): Row[] {
     });
   }
   for (const p of r.cost ?? []) {
-    const spread = (xs: number[]) => (Math.min(...xs) === Math.max(...xs) ? `${xs[0]}` : `${Math.min(...xs)}–${Math.max(...xs)}`);
+    const spread = (xs: number[]) =>
+      Math.min(...xs) === Math.max(...xs) ? `${xs[0]}` : `${Math.min(...xs)}–${Math.max(...xs)}`;
     out.push({
       id: 'P4',
       metric: `actions / checkout, ${p.intent} (${p.steps}), then closed`,
@@ -161,8 +170,24 @@ export function rows(r: RunResults): Row[] {
       goal: '≤ 15',
       met: mark(st.events <= 15),
     });
-    out.push({ id: 'P4', metric: 'history length at continue-as-new (longest run)', ours: String(st.historyAtContinueAsNew), baseline: '', ratio: '', goal: '≤ 2,000', met: mark(st.historyAtContinueAsNew <= 2000) });
-    out.push({ id: 'P4', metric: 'Amazon API calls / billing cycle', ours: f1(st.amazonCalls), baseline: '', ratio: '', goal: '', met: '' });
+    out.push({
+      id: 'P4',
+      metric: 'history length at continue-as-new (longest run)',
+      ours: String(st.historyAtContinueAsNew),
+      baseline: '',
+      ratio: '',
+      goal: '≤ 2,000',
+      met: mark(st.historyAtContinueAsNew <= 2000),
+    });
+    out.push({
+      id: 'P4',
+      metric: 'Amazon API calls / billing cycle',
+      ours: f1(st.amazonCalls),
+      baseline: '',
+      ratio: '',
+      goal: '',
+      met: '',
+    });
   } else if (r.cost) {
     out.push(NOT_YET('P4', 'actions / billing cycle', 'not run'));
   }
@@ -189,13 +214,31 @@ export function rows(r: RunResults): Row[] {
       met: '',
     });
     const per = sc.rssPerCachedWorkflowBytes;
-    out.push({ id: 'P5', metric: 'RSS per cached workflow (RSS growth over sign-up / cached)', ours: per === null ? '?' : `${(per / 2 ** 20).toFixed(2)} MiB`, baseline: '', ratio: '', goal: '≤ 1 MB', met: per === null ? '' : mark(per <= 1e6) });
-    out.push({ id: 'P5', metric: `sign-ups through the checkout workflow, ${sc.options.concurrency} at a time`, ours: `${f1(sc.signUp.perSecond)}/s (${f1(sc.signUp.seconds)} s, ${sc.signUp.failures.length} failed)`, baseline: '', ratio: '', goal: '', met: '' });
+    out.push({
+      id: 'P5',
+      metric: 'RSS per cached workflow (RSS growth over sign-up / cached)',
+      ours: per === null ? '?' : `${(per / 2 ** 20).toFixed(2)} MiB`,
+      baseline: '',
+      ratio: '',
+      goal: '≤ 1 MB',
+      met: per === null ? '' : mark(per <= 1e6),
+    });
+    out.push({
+      id: 'P5',
+      metric: `sign-ups through the checkout workflow, ${sc.options.concurrency} at a time`,
+      ours: `${f1(sc.signUp.perSecond)}/s (${f1(sc.signUp.seconds)} s, ${sc.signUp.failures.length} failed)`,
+      baseline: '',
+      ratio: '',
+      goal: '',
+      met: '',
+    });
     for (const w of sc.waves) {
       out.push({
         id: 'P5',
         metric: `cycle wave ${w.wave}: clocks moved past every due date until all ${n} charged events delivered`,
-        ours: w.stalled ? `STALLED: ${w.stalled.charged} charged after ${f1(w.seconds)} s (clocks ${w.stalled.clockMoved ? '' : 'not '}moved)` : `${f1(w.seconds)} s (${f1(w.chargesPerSecond)} cycles/s), peak RSS ${mib(w.peakRssBytes)}`,
+        ours: w.stalled
+          ? `STALLED: ${w.stalled.charged} charged after ${f1(w.seconds)} s (clocks ${w.stalled.clockMoved ? '' : 'not '}moved)`
+          : `${f1(w.seconds)} s (${f1(w.chargesPerSecond)} cycles/s), peak RSS ${mib(w.peakRssBytes)}`,
         baseline: '',
         ratio: '',
         goal: '',
@@ -204,7 +247,15 @@ export function rows(r: RunResults): Row[] {
     }
     const h = sc.history;
     if (h.samples) {
-      out.push({ id: 'P5', metric: `history events / actions of the run that billed the wave, n=${h.samples}`, ours: `${f1(mean(h.eventsPerCycle))} / ${f1(mean(h.actionsPerCycle))}`, baseline: 'subscription run only (no inbox)', ratio: '', goal: '≤ 15 events', met: mark(mean(h.eventsPerCycle) <= 15) });
+      out.push({
+        id: 'P5',
+        metric: `history events / actions of the run that billed the wave, n=${h.samples}`,
+        ours: `${f1(mean(h.eventsPerCycle))} / ${f1(mean(h.actionsPerCycle))}`,
+        baseline: 'subscription run only (no inbox)',
+        ratio: '',
+        goal: '≤ 15 events',
+        met: mark(mean(h.eventsPerCycle) <= 15),
+      });
     }
   }
   const fr = r.faults;
@@ -221,7 +272,16 @@ export function rows(r: RunResults): Row[] {
         met: mark(s.p99 <= 5000),
       });
     }
-    if (fr.failures.length) out.push({ id: 'P6', metric: 'buyer steps that failed', ours: String(fr.failures.length), baseline: '', ratio: '', goal: '0', met: mark(false) });
+    if (fr.failures.length)
+      out.push({
+        id: 'P6',
+        metric: 'buyer steps that failed',
+        ours: String(fr.failures.length),
+        baseline: '',
+        ratio: '',
+        goal: '0',
+        met: mark(false),
+      });
   }
   const w = r.webhooks;
   if (w) {
@@ -266,16 +326,32 @@ export function rows(r: RunResults): Row[] {
 }
 
 export function table(rs: Row[]): string {
-  const head: Row = { id: '', metric: 'metric', ours: 'ours', baseline: 'baseline', ratio: 'ratio', goal: 'goal', met: 'met' };
+  const head: Row = {
+    id: '',
+    metric: 'metric',
+    ours: 'ours',
+    baseline: 'baseline',
+    ratio: 'ratio',
+    goal: 'goal',
+    met: 'met',
+  };
   const cols = ['id', 'metric', 'ours', 'baseline', 'ratio', 'goal', 'met'] as const;
   const all = [head, ...rs];
   const width = cols.map((c) => Math.max(...all.map((r) => r[c].length)));
-  return all.map((r) => cols.map((c, k) => r[c].padEnd(width[k]!)).join('  ').trimEnd()).join('\n');
+  return all
+    .map((r) =>
+      cols
+        .map((c, k) => r[c].padEnd(width[k]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 function markdownTable(rs: Row[]): string {
   const lines = ['| | metric | ours | baseline | ratio | goal | met |', '|---|---|---|---|---|---|---|'];
-  for (const r of rs) lines.push(`| ${r.id} | ${r.metric} | ${r.ours} | ${r.baseline} | ${r.ratio} | ${r.goal} | ${r.met} |`);
+  for (const r of rs)
+    lines.push(`| ${r.id} | ${r.metric} | ${r.ours} | ${r.baseline} | ${r.ratio} | ${r.goal} | ${r.met} |`);
   return lines.join('\n');
 }
 
@@ -283,33 +359,58 @@ function markdownTable(rs: Row[]): string {
 export function breakdown(p: PathCost): string {
   const key = (k: string, n: string) => `${k}\u0000${n}`;
   const names = new Map<string, { kind: string; name: string }>();
-  for (const snap of [p.settled, p.closed]) for (const it of snap.actions.items) names.set(key(it.kind, it.name), { kind: it.kind, name: it.name });
-  const get = (snap: CostSnapshot, k: string, n: string) => snap.actions.items.find((it) => it.kind === k && it.name === n);
-  const lines = [`${p.intent} (${p.steps}), then closed by the merchant — actions: before close / whole life (events, count)`];
-  const sorted = [...names.values()].sort((a, b) => (get(p.closed, b.kind, b.name)?.actions ?? 0) - (get(p.closed, a.kind, a.name)?.actions ?? 0) || a.kind.localeCompare(b.kind));
+  for (const snap of [p.settled, p.closed])
+    for (const it of snap.actions.items) names.set(key(it.kind, it.name), { kind: it.kind, name: it.name });
+  const get = (snap: CostSnapshot, k: string, n: string) =>
+    snap.actions.items.find((it) => it.kind === k && it.name === n);
+  const lines = [
+    `${p.intent} (${p.steps}), then closed by the merchant — actions: before close / whole life (events, count)`,
+  ];
+  const sorted = [...names.values()].sort(
+    (a, b) =>
+      (get(p.closed, b.kind, b.name)?.actions ?? 0) - (get(p.closed, a.kind, a.name)?.actions ?? 0) ||
+      a.kind.localeCompare(b.kind),
+  );
   for (const { kind, name } of sorted) {
     const s = get(p.settled, kind, name);
     const c = get(p.closed, kind, name);
-    lines.push(`  ${kind.padEnd(24)} ${String(s?.actions ?? 0).padStart(3)} / ${String(c?.actions ?? 0).padStart(3)}   (${c?.count ?? s?.count ?? 0}×) ${name}`);
+    lines.push(
+      `  ${kind.padEnd(24)} ${String(s?.actions ?? 0).padStart(3)} / ${String(c?.actions ?? 0).padStart(3)}   (${c?.count ?? s?.count ?? 0}×) ${name}`,
+    );
   }
-  lines.push(`  ${'query (API client)'.padEnd(24)} ${String(p.settled.queries).padStart(3)} / ${String(p.closed.queries).padStart(3)}   ${Object.keys(p.closed.clientCalls).join(', ') || '-'}`);
+  lines.push(
+    `  ${'query (API client)'.padEnd(24)} ${String(p.settled.queries).padStart(3)} / ${String(p.closed.queries).padStart(3)}   ${Object.keys(p.closed.clientCalls).join(', ') || '-'}`,
+  );
   lines.push(`  ${'TOTAL'.padEnd(24)} ${String(p.settled.total).padStart(3)} / ${String(p.closed.total).padStart(3)}`);
-  const kinds = Object.entries(p.closed.actions.byKind).map(([k, v]) => `${k} ${v}`).join(', ');
+  const kinds = Object.entries(p.closed.actions.byKind)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   lines.push(`  by kind (whole life): ${kinds}, query ${p.closed.queries}`);
   const varying = [...new Set(p.kindsClosed.flatMap((k) => Object.keys(k)))]
     .map((kind) => ({ kind, values: p.kindsClosed.map((k) => k[kind as keyof typeof k] ?? 0) }))
     .filter(({ values }) => Math.min(...values) !== Math.max(...values));
   if (varying.length) {
-    lines.push(`  varies over the ${p.checkouts} checkouts (IPN timing): ${varying.map(({ kind, values }) => `${kind} ${values.join('/')}`).join(', ')}`);
+    lines.push(
+      `  varies over the ${p.checkouts} checkouts (IPN timing): ${varying.map(({ kind, values }) => `${kind} ${values.join('/')}`).join(', ')}`,
+    );
   }
-  lines.push(`  history events (whole life): checkout ${p.closed.historyEvents.checkout}, inbox ${p.closed.historyEvents.inbox}`);
+  lines.push(
+    `  history events (whole life): checkout ${p.closed.historyEvents.checkout}, inbox ${p.closed.historyEvents.inbox}`,
+  );
   const longest = p.closed.longestActivityMs;
   lines.push(
     `  activity heartbeats (not in histories): ` +
-      (longest < 1000 ? `none, the longest activity ran ${ms(longest)} ms (they start after 1 s)` : `UNCOUNTED, an activity ran ${ms(longest)} ms (they start after 1 s)`),
+      (longest < 1000
+        ? `none, the longest activity ran ${ms(longest)} ms (they start after 1 s)`
+        : `UNCOUNTED, an activity ran ${ms(longest)} ms (they start after 1 s)`),
   );
-  const ops = (o: Record<string, number>) => Object.entries(o).map(([k, v]) => `${k} ${v}`).join(', ');
-  lines.push(`  Amazon calls: ${p.settled.amazonCalls} before close (${ops(p.settled.amazonByOperation)}); ${p.closed.amazonCalls} whole life (${ops(p.closed.amazonByOperation)})`);
+  const ops = (o: Record<string, number>) =>
+    Object.entries(o)
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+  lines.push(
+    `  Amazon calls: ${p.settled.amazonCalls} before close (${ops(p.settled.amazonByOperation)}); ${p.closed.amazonCalls} whole life (${ops(p.closed.amazonByOperation)})`,
+  );
   return lines.join('\n');
 }
 
@@ -317,7 +418,8 @@ export function details(r: RunResults): string {
   const parts: string[] = [];
   const t = r.throughput;
   if (t) {
-    const c = (s: typeof t.ours) => `${ms(s.cpuMsPerCheckout.node)} ms in this process (API, worker, simulator), ${ms(s.cpuMsPerCheckout.devServer)} ms in the dev server`;
+    const c = (s: typeof t.ours) =>
+      `${ms(s.cpuMsPerCheckout.node)} ms in this process (API, worker, simulator), ${ms(s.cpuMsPerCheckout.devServer)} ms in the dev server`;
     parts.push(
       [
         `P1 CPU per checkout: ours ${c(t.ours)}; bare ${c(t.bare)}.`,
@@ -326,8 +428,14 @@ export function details(r: RunResults): string {
         `P1 per checkout (no IPNs), ours vs bare: ${t.shapeCheck.ours.workflows} vs ${t.shapeCheck.bare.workflows} workflow(s), ` +
           `${t.shapeCheck.ours.workflowTasks} vs ${t.shapeCheck.bare.workflowTasks} workflow tasks, ${t.shapeCheck.ours.events} vs ${t.shapeCheck.bare.events} history events, ` +
           `${t.shapeCheck.ours.actions} vs ${t.shapeCheck.bare.actions} billable actions ` +
-          `(ours: ${Object.entries(t.shapeCheck.ours.byKind).map(([k, v]) => `${k} ${v}`).join(', ')}; bare: ${Object.entries(t.shapeCheck.bare.byKind).map(([k, v]) => `${k} ${v}`).join(', ')}).`,
-        t.ours.failures.length || t.bare.failures.length ? `P1 failures: ours ${t.ours.failures.length}, bare ${t.bare.failures.length}: ${[...t.ours.failures, ...t.bare.failures].slice(0, 3).join('; ')}` : '',
+          `(ours: ${Object.entries(t.shapeCheck.ours.byKind)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')}; bare: ${Object.entries(t.shapeCheck.bare.byKind)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', ')}).`,
+        t.ours.failures.length || t.bare.failures.length
+          ? `P1 failures: ours ${t.ours.failures.length}, bare ${t.bare.failures.length}: ${[...t.ours.failures, ...t.bare.failures].slice(0, 3).join('; ')}`
+          : '',
       ]
         .filter(Boolean)
         .join('\n'),
@@ -336,9 +444,14 @@ export function details(r: RunResults): string {
   const i = r.ipn;
   if (i) {
     const c = (s: typeof i.ours) => `${f1(s.cpuMsPerIpn.node)} ms here + ${f1(s.cpuMsPerIpn.devServer)} ms dev server`;
-    parts.push(`P3 CPU per IPN, sent until delivered: ours ${c(i.ours)}; raw signal ${c(i.raw)}; bare signalWithStart + relay ${c(i.relay)}.`);
+    parts.push(
+      `P3 CPU per IPN, sent until delivered: ours ${c(i.ours)}; raw signal ${c(i.raw)}; bare signalWithStart + relay ${c(i.relay)}.`,
+    );
     const failed = [...i.ours.failures, ...i.raw.failures, ...i.relay.failures];
-    if (failed.length) parts.push(`P3 failures: ours ${i.ours.failures.length}, raw ${i.raw.failures.length}, relay ${i.relay.failures.length}: ${failed.slice(0, 3).join('; ')}`);
+    if (failed.length)
+      parts.push(
+        `P3 failures: ours ${i.ours.failures.length}, raw ${i.raw.failures.length}, relay ${i.relay.failures.length}: ${failed.slice(0, 3).join('; ')}`,
+      );
   }
   for (const p of r.cost ?? []) parts.push(breakdown(p));
   if (r.cycles) parts.push(cycleBreakdown(r.cycles, r.subscriptionServer));
@@ -347,13 +460,25 @@ export function details(r: RunResults): string {
     parts.push(
       `P5: ${sc.options.subscriptions} ${sc.options.unit === 'Day' ? 'daily' : 'monthly'} subscriptions on one worker process (worker/main.ts, its own RSS from /proc; cached from its temporal_sticky_cache_size metric), ${sc.temporalServer}; ` +
         `RSS ${sc.rss.beforeBytes} → ${sc.rss.afterSignUpBytes} → ${sc.rss.afterWavesBytes} bytes (before sign-up, after, after the waves); ` +
-        sc.waves.map((w) => `wave ${w.wave}: clocks moved in ${f1(w.elapseSeconds)} s, done in ${f1(w.seconds)} s, Amazon ${Object.entries(w.amazonCalls).map(([k, v]) => `${k} ${v}`).join(', ')}, cached after ${w.cachedAfter}`).join('; ') +
+        sc.waves
+          .map(
+            (w) =>
+              `wave ${w.wave}: clocks moved in ${f1(w.elapseSeconds)} s, done in ${f1(w.seconds)} s, Amazon ${Object.entries(
+                w.amazonCalls,
+              )
+                .map(([k, v]) => `${k} ${v}`)
+                .join(', ')}, cached after ${w.cachedAfter}`,
+          )
+          .join('; ') +
         `; sampled runs: events ${sc.history.eventsPerCycle.join(', ')}, actions ${sc.history.actionsPerCycle.join(', ')}` +
         (sc.signUp.failures.length ? `; sign-up failures: ${sc.signUp.failures.slice(0, 3).join('; ')}` : ''),
     );
   }
   if (r.faults) {
-    parts.push(`P6: ${r.faults.options.checkouts} checkouts to complete, ${r.faults.options.concurrency} at a time, in ${f1(r.faults.seconds)} s; ${r.faults.amazonCalls} Amazon calls; ${r.faults.failures.length} failed` + (r.faults.failures.length ? `: ${r.faults.failures.slice(0, 3).join('; ')}` : ''));
+    parts.push(
+      `P6: ${r.faults.options.checkouts} checkouts to complete, ${r.faults.options.concurrency} at a time, in ${f1(r.faults.seconds)} s; ${r.faults.amazonCalls} Amazon calls; ${r.faults.failures.length} failed` +
+        (r.faults.failures.length ? `: ${r.faults.failures.slice(0, 3).join('; ')}` : ''),
+    );
   }
   const w = r.webhooks;
   if (w) {
@@ -370,28 +495,53 @@ export function details(r: RunResults): string {
 
 /** P4 per cycle: each run's actions and events, and the steady cycle's breakdown by kind and name. */
 export function cycleBreakdown(c: SubscriptionCostResult, server = 'time-skipping server'): string {
-  const lines = [`P4 per billing cycle (monthly subscription, 9.99 USD, one webhook endpoint, IPNs on; ${server}); cycle: run actions + inbox actions, run events + inbox events, Amazon calls`];
+  const lines = [
+    `P4 per billing cycle (monthly subscription, 9.99 USD, one webhook endpoint, IPNs on; ${server}); cycle: run actions + inbox actions, run events + inbox events, Amazon calls`,
+  ];
   for (const x of c.cycles) {
-    lines.push(`  cycle ${x.cycle}: ${x.run.actions.total} + ${x.inbox.actions} actions, ${x.run.events} + ${x.inbox.events} events, Amazon ${Object.entries(x.amazonByOperation).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}; events delivered ${Object.entries(x.merchantEvents).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    lines.push(
+      `  cycle ${x.cycle}: ${x.run.actions.total} + ${x.inbox.actions} actions, ${x.run.events} + ${x.inbox.events} events, Amazon ${
+        Object.entries(x.amazonByOperation)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ') || 'none'
+      }; events delivered ${Object.entries(x.merchantEvents)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
   }
   const last = c.cycles.at(-1);
   if (last) {
     lines.push(`  cycle ${last.cycle}, subscription run: actions by name`);
-    for (const it of last.run.actions.items) lines.push(`    ${it.kind.padEnd(24)} ${String(it.actions).padStart(3)}   (${it.count}×) ${it.name}`);
-    lines.push(`  cycle ${last.cycle}, subscription run: history events by type: ${Object.entries(last.run.eventTypes).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    for (const it of last.run.actions.items)
+      lines.push(`    ${it.kind.padEnd(24)} ${String(it.actions).padStart(3)}   (${it.count}×) ${it.name}`);
+    lines.push(
+      `  cycle ${last.cycle}, subscription run: history events by type: ${Object.entries(last.run.eventTypes)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
     lines.push(`  cycle ${last.cycle}, inbox: actions by name`);
-    for (const it of last.inbox.items) lines.push(`    ${it.kind.padEnd(24)} ${String(it.actions).padStart(3)}   (${it.count}×) ${it.name}`);
+    for (const it of last.inbox.items)
+      lines.push(`    ${it.kind.padEnd(24)} ${String(it.actions).padStart(3)}   (${it.count}×) ${it.name}`);
   }
   return lines.join('\n');
 }
 
 /** The results as written to JSON: step latencies as percentiles instead of every sample. */
 export function forJson(r: RunResults): unknown {
-  const steps = (t: Record<string, number[]>) => Object.fromEntries(Object.entries(t).map(([k, xs]) => [k, { n: xs.length, ...percentiles(xs) }]));
+  const steps = (t: Record<string, number[]>) =>
+    Object.fromEntries(Object.entries(t).map(([k, xs]) => [k, { n: xs.length, ...percentiles(xs) }]));
   const t = r.throughput;
   return {
     ...r,
-    ...(t ? { throughput: { ...t, ours: { ...t.ours, steps: steps(t.ours.steps) }, bare: { ...t.bare, steps: steps(t.bare.steps) } } } : {}),
+    ...(t
+      ? {
+          throughput: {
+            ...t,
+            ours: { ...t.ours, steps: steps(t.ours.steps) },
+            bare: { ...t.bare, steps: steps(t.bare.steps) },
+          },
+        }
+      : {}),
     rows: rows(r),
   };
 }

@@ -55,7 +55,14 @@ const PROFILES = {
     faults: { checkouts: 60, concurrency: 20, errorRate: 0.3 } satisfies FaultOptions,
     webhooks: { checkouts: 100, concurrency: 20, historySamples: 3 } satisfies WebhookOptions,
     cycles: { cycles: 4 } satisfies SubscriptionCostOptions,
-    scale: { subscriptions: 1000, concurrency: 20, waves: 1, historySamples: 10, unit: 'Month' as ScaleOptions['unit'], waveTimeoutMs: 15 * 60_000 } satisfies ScaleOptions,
+    scale: {
+      subscriptions: 1000,
+      concurrency: 20,
+      waves: 1,
+      historySamples: 10,
+      unit: 'Month' as ScaleOptions['unit'],
+      waveTimeoutMs: 15 * 60_000,
+    } satisfies ScaleOptions,
   },
   full: {
     throughput: { checkouts: 200, concurrency: 20, rounds: 3 } satisfies ThroughputOptions,
@@ -64,7 +71,14 @@ const PROFILES = {
     faults: { checkouts: 300, concurrency: 20, errorRate: 0.3 } satisfies FaultOptions,
     webhooks: { checkouts: 300, concurrency: 20, historySamples: 5 } satisfies WebhookOptions,
     cycles: { cycles: 7 } satisfies SubscriptionCostOptions,
-    scale: { subscriptions: 10000, concurrency: 20, waves: 1, historySamples: 20, unit: 'Month' as ScaleOptions['unit'], waveTimeoutMs: 30 * 60_000 } satisfies ScaleOptions,
+    scale: {
+      subscriptions: 10000,
+      concurrency: 20,
+      waves: 1,
+      historySamples: 20,
+      unit: 'Month' as ScaleOptions['unit'],
+      waveTimeoutMs: 30 * 60_000,
+    } satisfies ScaleOptions,
   },
 };
 
@@ -90,7 +104,13 @@ async function machine(cliPath: string): Promise<Machine> {
 
 async function main() {
   const { values } = parseArgs({
-    options: { full: { type: 'boolean', default: false }, only: { type: 'string' }, subscriptions: { type: 'string' }, 'no-record': { type: 'boolean', default: false }, help: { type: 'boolean', default: false } },
+    options: {
+      full: { type: 'boolean', default: false },
+      only: { type: 'string' },
+      subscriptions: { type: 'string' },
+      'no-record': { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
     strict: true,
   });
   if (values.help) {
@@ -103,7 +123,8 @@ async function main() {
   const profile = values.full ? 'full' : 'quick';
   const sizes = PROFILES[profile];
   const scale = { ...sizes.scale, ...(values.subscriptions ? { subscriptions: Number(values.subscriptions) } : {}) };
-  if (!Number.isInteger(scale.subscriptions) || scale.subscriptions < 1) throw new Error('--subscriptions: a positive integer');
+  if (!Number.isInteger(scale.subscriptions) || scale.subscriptions < 1)
+    throw new Error('--subscriptions: a positive integer');
   const record = !values['no-record'] && !values.only;
   const command = `npm run bench${values.full || values.subscriptions ? ' --' : ''}${values.full ? ' --full' : ''}${values.subscriptions ? ` --subscriptions ${values.subscriptions}` : ''}`;
 
@@ -111,8 +132,14 @@ async function main() {
   const loadAtStart = os.loadavg();
   await using stack = await startBenchStack({}, { baselines: true });
   await using storefront = await startStorefront(stack);
-  const results: RunResults = { profile, command, machine: { ...(await machine(stack.cliPath)), loadAtStart }, seconds: 0 };
-  const log = (s: string) => process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0)}s] ${s}\n`);
+  const results: RunResults = {
+    profile,
+    command,
+    machine: { ...(await machine(stack.cliPath)), loadAtStart },
+    seconds: 0,
+  };
+  const log = (s: string) =>
+    process.stderr.write(`[bench ${((performance.now() - started) / 1000).toFixed(0)}s] ${s}\n`);
 
   if (only.includes('P1') || only.includes('P2')) {
     log(`P1/P2: ${sizes.throughput.checkouts} checkouts x ${sizes.throughput.rounds} round(s), ours and bare`);
@@ -131,7 +158,9 @@ async function main() {
     results.cost = await runCost(stack, storefront, sizes.cost);
   }
   if (only.includes('P7')) {
-    log(`P7: ${sizes.webhooks.historySamples} checkout(s) one at a time with and without an endpoint, then ${sizes.webhooks.checkouts} checkouts, ${sizes.webhooks.concurrency} at a time, delivering to a local receiver`);
+    log(
+      `P7: ${sizes.webhooks.historySamples} checkout(s) one at a time with and without an endpoint, then ${sizes.webhooks.checkouts} checkouts, ${sizes.webhooks.concurrency} at a time, delivering to a local receiver`,
+    );
     results.webhooks = await runWebhooks(stack, storefront, sizes.webhooks);
   }
   // Subscriptions live months: on the Java time-skipping server, after the dev-server benchmarks.
@@ -143,7 +172,9 @@ async function main() {
       results.cycles = await runSubscriptionCost(subs, sizes.cycles);
     }
     if (only.includes('P5')) {
-      log(`P5: ${scale.subscriptions} subscriptions (${scale.unit === 'Day' ? 'daily' : 'monthly'}) signed up ${scale.concurrency} at a time, then ${scale.waves} cycle wave(s)`);
+      log(
+        `P5: ${scale.subscriptions} subscriptions (${scale.unit === 'Day' ? 'daily' : 'monthly'}) signed up ${scale.concurrency} at a time, then ${scale.waves} cycle wave(s)`,
+      );
       results.scale = await runSubscriptionScale(subs, scale, log);
     }
   }

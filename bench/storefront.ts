@@ -33,11 +33,21 @@ export interface CheckoutOptions {
 
 const API_KEY = 'bench';
 
-export async function startStorefront(stack: Pick<BenchStack, 'temporal' | 'taskQueue' | 'amazonPay' | 'admin'>): Promise<Storefront> {
+export async function startStorefront(
+  stack: Pick<BenchStack, 'temporal' | 'taskQueue' | 'amazonPay' | 'admin'>,
+): Promise<Storefront> {
   const { temporal, taskQueue, amazonPay, admin } = stack;
   const app = createApp({
     checkout: { temporal, taskQueue, apiKeys: [API_KEY], buttonSigner: amazonPay, storeId: STORE_ID },
-    ipn: { temporal, taskQueue, path: '/amazon-pay/ipn', certHostPattern: /^127\.0\.0\.1$/, confirmSubscriptions: false, bodyLimitBytes: 65536, logger: silentIpnLogger },
+    ipn: {
+      temporal,
+      taskQueue,
+      path: '/amazon-pay/ipn',
+      certHostPattern: /^127\.0\.0\.1$/,
+      confirmSubscriptions: false,
+      bodyLimitBytes: 65536,
+      logger: silentIpnLogger,
+    },
   });
   const server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () => resolve(s));
@@ -88,7 +98,8 @@ export async function startStorefront(stack: Pick<BenchStack, 'temporal' | 'task
     if (last === 'amount') return id;
     await admin.pay(amount.amazonPayRedirectUrl as string, 'happy');
     const outcome = await timed('complete', () => call('GET', `/v1/return/result?amazonCheckoutSessionId=${id}`));
-    if (outcome.completed !== true) throw new Error(`checkout ${id} not completed: ${JSON.stringify(outcome).slice(0, 200)}`);
+    if (outcome.completed !== true)
+      throw new Error(`checkout ${id} not completed: ${JSON.stringify(outcome).slice(0, 200)}`);
     if (last === 'complete') return id;
     await timed('capture', () => call('POST', `/v1/checkouts/${id}/capture`, {}, `capture-${id}`));
     return id;

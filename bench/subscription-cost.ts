@@ -39,7 +39,14 @@ export interface SubscriptionCostResult {
   options: SubscriptionCostOptions;
   cycles: CycleCost[];
   /** Means over the steady cycles (2..n): the runs after the sign-up run. */
-  steady: { cycles: number; actions: number; runEvents: number; events: number; amazonCalls: number; historyAtContinueAsNew: number };
+  steady: {
+    cycles: number;
+    actions: number;
+    runEvents: number;
+    events: number;
+    amazonCalls: number;
+    historyAtContinueAsNew: number;
+  };
 }
 
 const { EventType } = proto.temporal.api.enums.v1;
@@ -55,13 +62,24 @@ export function quietHistory(history: History): boolean {
   let taskOpen = false;
   for (const e of events) {
     if (e.activityTaskScheduledEventAttributes) open.add(String(e.eventId));
-    const closed = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes ?? e.activityTaskCanceledEventAttributes;
+    const closed =
+      e.activityTaskCompletedEventAttributes ??
+      e.activityTaskFailedEventAttributes ??
+      e.activityTaskTimedOutEventAttributes ??
+      e.activityTaskCanceledEventAttributes;
     if (closed) open.delete(String(closed.scheduledEventId));
     if (e.workflowTaskScheduledEventAttributes) taskOpen = true;
-    if (e.workflowTaskCompletedEventAttributes || e.workflowTaskFailedEventAttributes || e.workflowTaskTimedOutEventAttributes) taskOpen = false;
+    if (
+      e.workflowTaskCompletedEventAttributes ||
+      e.workflowTaskFailedEventAttributes ||
+      e.workflowTaskTimedOutEventAttributes
+    )
+      taskOpen = false;
   }
   const last = events.at(-1);
-  const done = !!(last?.workflowExecutionContinuedAsNewEventAttributes ?? last?.workflowExecutionCompletedEventAttributes);
+  const done = !!(
+    last?.workflowExecutionContinuedAsNewEventAttributes ?? last?.workflowExecutionCompletedEventAttributes
+  );
   return done || (!taskOpen && open.size === 0);
 }
 
@@ -75,12 +93,19 @@ function eventTypes(history: History): Record<string, number> {
 }
 
 export const diff = (after: Record<string, number>, before: Record<string, number>): Record<string, number> =>
-  Object.fromEntries(Object.entries(after).map(([k, v]): [string, number] => [k, v - (before[k] ?? 0)]).filter(([, v]) => v > 0));
+  Object.fromEntries(
+    Object.entries(after)
+      .map(([k, v]): [string, number] => [k, v - (before[k] ?? 0)])
+      .filter(([, v]) => v > 0),
+  );
 const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
 const HOUR = 3_600_000;
 
-export async function runSubscriptionCost(stack: SubscriptionStack, options: SubscriptionCostOptions): Promise<SubscriptionCostResult> {
+export async function runSubscriptionCost(
+  stack: SubscriptionStack,
+  options: SubscriptionCostOptions,
+): Promise<SubscriptionCostResult> {
   const { temporal, admin, simulator, receiver } = stack;
   const { chargePermissionId, subscriptionId } = await stack.subscribe(0, { amount: '9.99' });
   const subscription = temporal.workflow.getHandle(subscriptionId);
@@ -95,8 +120,12 @@ export async function runSubscriptionCost(stack: SubscriptionStack, options: Sub
         await simulator.ipn.idle(30_000);
         const d = await subscription.describe();
         if (runIdOtherThan && d.runId === runIdOtherThan) return false;
-        if (charged() < chargedEvents || !(receiver.bySubscription.get(subscriptionId)?.get('subscription.created'))) return false;
-        const [h, i] = await Promise.all([temporal.workflow.getHandle(subscriptionId, d.runId).fetchHistory(), inbox.fetchHistory()]);
+        if (charged() < chargedEvents || !receiver.bySubscription.get(subscriptionId)?.get('subscription.created'))
+          return false;
+        const [h, i] = await Promise.all([
+          temporal.workflow.getHandle(subscriptionId, d.runId).fetchHistory(),
+          inbox.fetchHistory(),
+        ]);
         return quietHistory(h) && quietHistory(i) ? d.runId : false;
       },
       (v) => v !== false,

@@ -56,7 +56,11 @@ export interface ScaleResult {
 const HOUR = 3_600_000;
 const { EventType } = proto.temporal.api.enums.v1;
 
-export async function runSubscriptionScale(stack: SubscriptionStack, options: ScaleOptions, log: (s: string) => void = () => undefined): Promise<ScaleResult> {
+export async function runSubscriptionScale(
+  stack: SubscriptionStack,
+  options: ScaleOptions,
+  log: (s: string) => void = () => undefined,
+): Promise<ScaleResult> {
   const { worker, receiver, admin, temporal } = stack;
   const ids: string[] = [];
   const rssBefore = await worker.rssBytes();
@@ -72,24 +76,42 @@ export async function runSubscriptionScale(stack: SubscriptionStack, options: Sc
     for (const id of ids) if ((receiver.bySubscription.get(id)?.get(type) ?? 0) >= count) n++;
     return n;
   };
-  await until(async () => reached('subscription.created', 1), (n) => n === ids.length, 10 * 60_000, 'every subscription.created event');
+  await until(
+    async () => reached('subscription.created', 1),
+    (n) => n === ids.length,
+    10 * 60_000,
+    'every subscription.created event',
+  );
   await stack.simulator.ipn.idle(60_000);
   const afterSignUp = { rss: await worker.rssBytes(), cached: await worker.cachedWorkflows() };
-  log(`P5: ${ids.length} subscriptions in ${signUp.seconds.toFixed(0)} s; worker RSS ${(afterSignUp.rss / 2 ** 20).toFixed(0)} MiB, ${afterSignUp.cached} cached`);
+  log(
+    `P5: ${ids.length} subscriptions in ${signUp.seconds.toFixed(0)} s; worker RSS ${(afterSignUp.rss / 2 ** 20).toFixed(0)} MiB, ${afterSignUp.cached} cached`,
+  );
 
   const waves: Wave[] = [];
   for (let wave = 1; wave <= options.waves; wave++) {
     // The latest anchor is the last due: past it (and an hour), every subscription is due.
-    const due = await Promise.all(ids.slice(-20).map((id) => temporal.workflow.getHandle(id).query(subscriptionStatusQuery)));
+    const due = await Promise.all(
+      ids.slice(-20).map((id) => temporal.workflow.getHandle(id).query(subscriptionStatusQuery)),
+    );
     const target = Math.max(...due.map((s) => Date.parse(s.nextBillingAt!))) + HOUR;
     const amazonBefore = (await admin.requestCounts()).byOperation;
     let peak = 0;
-    const sampler = setInterval(() => void worker.rssBytes().then((r) => (peak = Math.max(peak, r)), () => undefined), 500);
+    const sampler = setInterval(
+      () =>
+        void worker.rssBytes().then(
+          (r) => (peak = Math.max(peak, r)),
+          () => undefined,
+        ),
+      500,
+    );
     const started = performance.now();
     let clockMoved = false;
     let movedSeconds = NaN;
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'stalled'>((resolve) => (timer = setTimeout(() => resolve('stalled'), options.waveTimeoutMs)));
+    const timeout = new Promise<'stalled'>(
+      (resolve) => (timer = setTimeout(() => resolve('stalled'), options.waveTimeoutMs)),
+    );
     try {
       const done = await Promise.race([
         timeout,
@@ -126,10 +148,16 @@ export async function runSubscriptionScale(stack: SubscriptionStack, options: Sc
         peakRssBytes: peak,
         rssAfterBytes: await worker.rssBytes(),
         cachedAfter: await worker.cachedWorkflows(),
-        amazonCalls: Object.fromEntries(Object.entries(after).map(([k, v]): [string, number] => [k, v - (amazonBefore[k] ?? 0)]).filter(([, v]) => v > 0)),
+        amazonCalls: Object.fromEntries(
+          Object.entries(after)
+            .map(([k, v]): [string, number] => [k, v - (amazonBefore[k] ?? 0)])
+            .filter(([, v]) => v > 0),
+        ),
         ...(done === 'stalled' ? { stalled: { charged, clockMoved } } : {}),
       });
-      log(`P5: wave ${wave} ${done === 'stalled' ? `STALLED after ${seconds.toFixed(0)} s (${charged} charged, clocks ${clockMoved ? '' : 'not '}moved)` : `billed ${ids.length} in ${seconds.toFixed(0)} s`}`);
+      log(
+        `P5: wave ${wave} ${done === 'stalled' ? `STALLED after ${seconds.toFixed(0)} s (${charged} charged, clocks ${clockMoved ? '' : 'not '}moved)` : `billed ${ids.length} in ${seconds.toFixed(0)} s`}`,
+      );
       if (done === 'stalled') break;
     } finally {
       clearInterval(sampler);
@@ -144,7 +172,10 @@ export async function runSubscriptionScale(stack: SubscriptionStack, options: Sc
   for (let i = 0; i < ids.length && eventsPerCycle.length < options.historySamples; i += step) {
     const current = await temporal.workflow.getHandle(ids[i]!).fetchHistory();
     const first = current.events?.[0];
-    const previousRunId = first?.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED ? first.workflowExecutionStartedEventAttributes?.continuedExecutionRunId : undefined;
+    const previousRunId =
+      first?.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED
+        ? first.workflowExecutionStartedEventAttributes?.continuedExecutionRunId
+        : undefined;
     if (!previousRunId) continue;
     const run = await temporal.workflow.getHandle(ids[i]!, previousRunId).fetchHistory();
     eventsPerCycle.push(run.events?.length ?? 0);

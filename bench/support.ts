@@ -22,7 +22,14 @@ import { paymentDataConverter } from '../temporal/data-converter';
 import { bareActivities } from './bare/activities';
 
 export const STORE_ID = 'amzn1.application-oa2-client.00000000000000000000000000000000';
-const quiet = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: (m: string) => console.error(m) };
+const quiet = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: (m: string) => console.error(m),
+};
 
 /** Client calls that leave no trace in a history, by kind and name (queries are billable). */
 export type ClientCalls = Record<string, number>;
@@ -65,7 +72,10 @@ function countingInterceptor(calls: ClientCalls): WorkflowClientInterceptor {
   };
 }
 
-export async function startBenchStack(simulatorOptions: SimulatorOptions = {}, options: BenchStackOptions = {}): Promise<BenchStack> {
+export async function startBenchStack(
+  simulatorOptions: SimulatorOptions = {},
+  options: BenchStackOptions = {},
+): Promise<BenchStack> {
   Runtime.install({ logger: quiet });
   const cleanup: Array<() => Promise<unknown>> = [];
   const dispose = async () => {
@@ -76,29 +86,63 @@ export async function startBenchStack(simulatorOptions: SimulatorOptions = {}, o
     const dev = await startDevServer({ cliPath, headless: true, logLevel: 'error' });
     cleanup.unshift(() => dev.stop());
     const key = generateMerchantKey();
-    const simulator = await startSimulator({ ...simulatorOptions, publicKeys: { [key.publicKeyId]: key.publicKeyPem } });
+    const simulator = await startSimulator({
+      ...simulatorOptions,
+      publicKeys: { [key.publicKeyId]: key.publicKeyPem },
+    });
     cleanup.unshift(() => simulator.close());
-    const amazonPay = new AmazonPayClient({ publicKeyId: key.publicKeyId, privateKey: key.privateKeyPem, region: 'na', sandbox: true, baseUrl: simulator.url });
+    const amazonPay = new AmazonPayClient({
+      publicKeyId: key.publicKeyId,
+      privateKey: key.privateKeyPem,
+      region: 'na',
+      sandbox: true,
+      baseUrl: simulator.url,
+    });
 
     const connection = await Connection.connect({ address: dev.address });
     cleanup.unshift(() => connection.close());
     // Encrypted like production, so the numbers include the codec; a key for this run only.
     const dataConverter = paymentDataConverter(parseCodecKeys(generateCodecKey('bench')));
     const calls: ClientCalls = {};
-    const temporal = new Client({ connection, namespace: dev.namespace, dataConverter, interceptors: { workflow: [countingInterceptor(calls)] } });
+    const temporal = new Client({
+      connection,
+      namespace: dev.namespace,
+      dataConverter,
+      interceptors: { workflow: [countingInterceptor(calls)] },
+    });
     const observer = new Client({ connection, namespace: dev.namespace, dataConverter });
     const native = await NativeConnection.connect({ address: dev.address });
     cleanup.unshift(() => native.close());
     const taskQueue = `bench-${randomUUID()}`;
-    const workers: Worker[] = [await createPaymentWorker({ connection: native, namespace: dev.namespace, taskQueue, amazonPay, temporal, dataConverter, shutdownGraceTime: '2s' })];
+    const workers: Worker[] = [
+      await createPaymentWorker({
+        connection: native,
+        namespace: dev.namespace,
+        taskQueue,
+        amazonPay,
+        temporal,
+        dataConverter,
+        shutdownGraceTime: '2s',
+      }),
+    ];
 
     let baselines: BenchStack['baselines'];
     if (options.baselines) {
-      const workflowBundle = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./bare/workflows.ts', import.meta.url)), logger: quiet });
+      const workflowBundle = await bundleWorkflowCode({
+        workflowsPath: fileURLToPath(new URL('./bare/workflows.ts', import.meta.url)),
+        logger: quiet,
+      });
       const plain = new Client({ connection, namespace: dev.namespace });
       baselines = { plain, bareTaskQueue: `bench-bare-${randomUUID()}`, ownerTaskQueue: `bench-owner-${randomUUID()}` };
       workers.push(
-        await Worker.create({ connection: native, namespace: dev.namespace, taskQueue: baselines.bareTaskQueue, workflowBundle, activities: bareActivities, shutdownGraceTime: '1s' }),
+        await Worker.create({
+          connection: native,
+          namespace: dev.namespace,
+          taskQueue: baselines.bareTaskQueue,
+          workflowBundle,
+          activities: bareActivities,
+          shutdownGraceTime: '1s',
+        }),
         await Worker.create({
           connection: native,
           namespace: dev.namespace,
@@ -119,21 +163,47 @@ export async function startBenchStack(simulatorOptions: SimulatorOptions = {}, o
       });
     };
     workers.forEach(adopt);
-    return { dev, cliPath, simulator, admin: new SimulatorAdmin(simulator.url), amazonPay, temporal, calls, observer, taskQueue, native, dataConverter, adopt, baselines, [Symbol.asyncDispose]: dispose };
+    return {
+      dev,
+      cliPath,
+      simulator,
+      admin: new SimulatorAdmin(simulator.url),
+      amazonPay,
+      temporal,
+      calls,
+      observer,
+      taskQueue,
+      native,
+      dataConverter,
+      adopt,
+      baselines,
+      [Symbol.asyncDispose]: dispose,
+    };
   } catch (err) {
     await dispose();
     throw err;
   }
 }
 
-export function percentiles(xs: number[]): { median: number; p90: number; p95: number; p99: number; min: number; max: number } {
+export function percentiles(xs: number[]): {
+  median: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  min: number;
+  max: number;
+} {
   const s = [...xs].sort((a, b) => a - b);
   const q = (p: number) => s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
   return { median: q(0.5), p90: q(0.9), p95: q(0.95), p99: q(0.99), min: s[0]!, max: s[s.length - 1]! };
 }
 
 /** Runs `count` jobs, `concurrency` at a time (closed loop: each worker starts the next when one ends). */
-export async function pool(count: number, concurrency: number, job: (n: number) => Promise<void>): Promise<{ seconds: number; failures: string[] }> {
+export async function pool(
+  count: number,
+  concurrency: number,
+  job: (n: number) => Promise<void>,
+): Promise<{ seconds: number; failures: string[] }> {
   let next = 0;
   const failures: string[] = [];
   const started = performance.now();
@@ -153,7 +223,12 @@ export async function pool(count: number, concurrency: number, job: (n: number) 
 }
 
 /** Polls `fn` until `ok` holds (a condition, not a fixed sleep); throws after `timeoutMs`. */
-export async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 30_000, what = 'condition'): Promise<T> {
+export async function until<T>(
+  fn: () => Promise<T>,
+  ok: (v: T) => boolean,
+  timeoutMs = 30_000,
+  what = 'condition',
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

@@ -49,9 +49,18 @@ export interface Shape {
   byKind: ReturnType<typeof countBillableActions>['byKind'];
 }
 
-const BARE_UPDATE: Record<Step, string> = { review: 'review', amount: 'setFinalAmount', complete: 'complete', capture: 'capture' };
+const BARE_UPDATE: Record<Step, string> = {
+  review: 'review',
+  amount: 'setFinalAmount',
+  complete: 'complete',
+  capture: 'capture',
+};
 
-export async function runThroughput(stack: BenchStack, storefront: Storefront, options: ThroughputOptions): Promise<ThroughputResult> {
+export async function runThroughput(
+  stack: BenchStack,
+  storefront: Storefront,
+  options: ThroughputOptions,
+): Promise<ThroughputResult> {
   const { plain, bareTaskQueue } = stack.baselines!;
   const bareCheckout = async (times?: StepTimes) => {
     const workflowId = `bare-${randomUUID()}`;
@@ -82,10 +91,23 @@ export async function runThroughput(stack: BenchStack, storefront: Storefront, o
     const { byKind, total } = countBillableActions(histories);
     const events = histories.flatMap((h) => h.events ?? []);
     const workflowTasks = events.filter((e) => e.workflowTaskCompletedEventAttributes).length;
-    return { updates: byKind.update ?? 0, activities: byKind.activity ?? 0, actions: total, events: events.length, workflowTasks, workflows: histories.length, byKind };
+    return {
+      updates: byKind.update ?? 0,
+      activities: byKind.activity ?? 0,
+      actions: total,
+      events: events.length,
+      workflowTasks,
+      workflows: histories.length,
+      byKind,
+    };
   };
-  const { chargePermissionId } = await stack.observer.workflow.getHandle(checkoutWorkflowId(warm[0]!)).query(statusQuery);
-  const shapeOurs = await shapeOf(stack.observer, [checkoutWorkflowId(warm[0]!), notificationInboxWorkflowId(chargePermissionId!)]);
+  const { chargePermissionId } = await stack.observer.workflow
+    .getHandle(checkoutWorkflowId(warm[0]!))
+    .query(statusQuery);
+  const shapeOurs = await shapeOf(stack.observer, [
+    checkoutWorkflowId(warm[0]!),
+    notificationInboxWorkflowId(chargePermissionId!),
+  ]);
   const shapeBare = await shapeOf(plain, [warmBare[0]!]);
 
   const sides = { ours: newSide(), bare: newSide() };
@@ -111,17 +133,31 @@ export async function runThroughput(stack: BenchStack, storefront: Storefront, o
     const side = sides[which];
     const done = side.checkouts - side.failures.length;
     side.perSecond = done / side.seconds;
-    side.cpuMsPerCheckout = { node: cpu[which].node / side.checkouts, devServer: cpu[which].devServer / side.checkouts };
+    side.cpuMsPerCheckout = {
+      node: cpu[which].node / side.checkouts,
+      devServer: cpu[which].devServer / side.checkouts,
+    };
   }
   return {
     options,
     ours: sides.ours,
     bare: sides.bare,
     ratio: sides.ours.perSecond / sides.bare.perSecond,
-    shapeCheck: { ours: shapeOurs, bare: shapeBare, same: shapeOurs.updates === shapeBare.updates && shapeOurs.activities === shapeBare.activities },
+    shapeCheck: {
+      ours: shapeOurs,
+      bare: shapeBare,
+      same: shapeOurs.updates === shapeBare.updates && shapeOurs.activities === shapeBare.activities,
+    },
   };
 }
 
 function newSide(): Side {
-  return { checkouts: 0, seconds: 0, perSecond: 0, failures: [], steps: emptySteps(), cpuMsPerCheckout: { node: 0, devServer: 0 } };
+  return {
+    checkouts: 0,
+    seconds: 0,
+    perSecond: 0,
+    failures: [],
+    steps: emptySteps(),
+    cpuMsPerCheckout: { node: 0, devServer: 0 },
+  };
 }

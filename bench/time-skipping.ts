@@ -32,7 +32,14 @@ import { STORE_ID } from './support';
 
 const ELAPSE_STEP_MS = 6 * 3_600_000;
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
-const quiet = { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: (m: string) => console.error(m) };
+const quiet = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: (m: string) => console.error(m),
+};
 
 /** Verified merchant events by type and by subscription (`data.subscriptionId`). */
 export interface EventReceiver {
@@ -74,19 +81,32 @@ export interface SubscriptionStack extends AsyncDisposable {
   /** Temporal's current time. */
   now(): Promise<number>;
   /** A recurring checkout (monthly unless told) whose first cycle is charged at checkout (AuthorizeWithCapture). */
-  subscribe(n: number, options?: { amount?: string; unit?: 'Day' | 'Month' }): Promise<{ chargePermissionId: string; subscriptionId: string }>;
+  subscribe(
+    n: number,
+    options?: { amount?: string; unit?: 'Day' | 'Month' },
+  ): Promise<{ chargePermissionId: string; subscriptionId: string }>;
 }
 
 async function startReceiver(): Promise<EventReceiver> {
   const secret = `whsec_${randomBytes(24).toString('base64')}`;
   const verifier = new Webhook(secret);
-  const r: EventReceiver = { url: '', secret, byType: new Map(), bySubscription: new Map(), verifyFailures: 0, close: async () => undefined };
+  const r: EventReceiver = {
+    url: '',
+    secret,
+    byType: new Map(),
+    bySubscription: new Map(),
+    verifyFailures: 0,
+    close: async () => undefined,
+  };
   const server: Server = createHttpServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       try {
-        const event = verifier.verify(Buffer.concat(chunks).toString('utf8'), req.headers as Record<string, string>) as { type: string; data: { subscriptionId?: string | null } };
+        const event = verifier.verify(
+          Buffer.concat(chunks).toString('utf8'),
+          req.headers as Record<string, string>,
+        ) as { type: string; data: { subscriptionId?: string | null } };
         r.byType.set(event.type, (r.byType.get(event.type) ?? 0) + 1);
         const sub = event.data.subscriptionId;
         if (sub) {
@@ -122,14 +142,21 @@ const freePort = () =>
   });
 
 /** The SDK's default (worker-options.js, reuseV8Context): 600 workflows per GiB of heap above 200 MiB. */
-const defaultCacheSize = () => Math.max(Math.floor((Math.max(v8.getHeapStatistics().heap_size_limit / 2 ** 20 - 200, 0) * 600) / 1024), 10);
+const defaultCacheSize = () =>
+  Math.max(Math.floor((Math.max(v8.getHeapStatistics().heap_size_limit / 2 ** 20 - 200, 0) * 600) / 1024), 10);
 
 async function spawnWorker(env: Record<string, string>): Promise<WorkerProcess & { stop(): Promise<void> }> {
   const metricsPort = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env, WORKER_METRICS_PORT: String(metricsPort), METRICS_HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+    env: {
+      ...process.env,
+      ...env,
+      WORKER_METRICS_PORT: String(metricsPort),
+      METRICS_HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+    },
   });
   let tail = '';
   let ready = false;
@@ -159,7 +186,10 @@ async function spawnWorker(env: Record<string, string>): Promise<WorkerProcess &
       return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
     },
     async cachedWorkflows() {
-      const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text(), () => '');
+      const text = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then(
+        (r) => r.text(),
+        () => '',
+      );
       const line = text.split('\n').find((l) => /^temporal_sticky_cache_size[{ ]/.test(l));
       return line ? Number(line.trim().split(/\s+/).at(-1)) : null;
     },
@@ -197,7 +227,9 @@ export async function startSubscriptionStack(): Promise<SubscriptionStack> {
       searchAttributes: Object.fromEntries(
         Object.entries(searchAttributeTypes).map(([name, type]) => [
           name,
-          type === 'Datetime' ? proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME : proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+          type === 'Datetime'
+            ? proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME
+            : proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
         ]),
       ),
     });
@@ -205,18 +237,28 @@ export async function startSubscriptionStack(): Promise<SubscriptionStack> {
     cleanup.unshift(() => clock.close());
     // Its own connection, pinging like the clock's: the Java server drops a connection that pings
     // every 30 s (the SDK's default) after a few minutes, failing the calls in flight.
-    const connection = await Connection.connect({ address: env.address, channelArgs: { 'grpc.keepalive_time_ms': 10 * 60_000, 'grpc.keepalive_permit_without_calls': 0 } });
+    const connection = await Connection.connect({
+      address: env.address,
+      channelArgs: { 'grpc.keepalive_time_ms': 10 * 60_000, 'grpc.keepalive_permit_without_calls': 0 },
+    });
     cleanup.unshift(() => connection.close());
     const temporal = new Client({ connection, namespace, dataConverter });
-    const serverVersion = await env.connection.workflowService
-      .getSystemInfo({})
-      .then((r) => `Java time-skipping test server ${r.serverVersion || '(version unknown)'}`, () => 'Java time-skipping test server');
+    const serverVersion = await env.connection.workflowService.getSystemInfo({}).then(
+      (r) => `Java time-skipping test server ${r.serverVersion || '(version unknown)'}`,
+      () => 'Java time-skipping test server',
+    );
 
     const key = generateMerchantKey();
     const simulator = await startSimulator({ publicKeys: { [key.publicKeyId]: key.publicKeyPem } });
     cleanup.unshift(() => simulator.close());
     const admin = new SimulatorAdmin(simulator.url);
-    const amazonPay = new AmazonPayClient({ publicKeyId: key.publicKeyId, privateKey: key.privateKeyPem, region: 'na', sandbox: true, baseUrl: simulator.url });
+    const amazonPay = new AmazonPayClient({
+      publicKeyId: key.publicKeyId,
+      privateKey: key.privateKeyPem,
+      region: 'na',
+      sandbox: true,
+      baseUrl: simulator.url,
+    });
     const taskQueue = `bench-subscriptions-${randomUUID()}`;
     const storefront = await startStorefront({ temporal, taskQueue, amazonPay, admin });
     cleanup.unshift(async () => storefront[Symbol.asyncDispose]());
@@ -254,7 +296,11 @@ export async function startSubscriptionStack(): Promise<SubscriptionStack> {
       const checkoutSessionId = session.checkoutSessionId;
       await admin.signIn(checkoutSessionId);
       // start + update: the Java test server lacks ExecuteMultiOperation (update-with-start).
-      const checkout = await temporal.workflow.start('checkoutWorkflow', { workflowId: checkoutWorkflowId(checkoutSessionId), taskQueue, args: [{ checkoutSessionId }] });
+      const checkout = await temporal.workflow.start('checkoutWorkflow', {
+        workflowId: checkoutWorkflowId(checkoutSessionId),
+        taskQueue,
+        args: [{ checkoutSessionId }],
+      });
       await checkout.executeUpdate(reviewUpdate);
       const { amazonPayRedirectUrl } = await checkout.executeUpdate(setFinalAmountUpdate, {
         args: [
@@ -269,8 +315,12 @@ export async function startSubscriptionStack(): Promise<SubscriptionStack> {
       });
       await admin.pay(amazonPayRedirectUrl, 'happy');
       const outcome = await checkout.executeUpdate(completeUpdate);
-      if (!outcome.completed || !outcome.chargePermissionId) throw new Error(`sign-up ${n} not completed: ${JSON.stringify(outcome).slice(0, 300)}`);
-      return { chargePermissionId: outcome.chargePermissionId, subscriptionId: subscriptionWorkflowId(outcome.chargePermissionId) };
+      if (!outcome.completed || !outcome.chargePermissionId)
+        throw new Error(`sign-up ${n} not completed: ${JSON.stringify(outcome).slice(0, 300)}`);
+      return {
+        chargePermissionId: outcome.chargePermissionId,
+        subscriptionId: subscriptionWorkflowId(outcome.chargePermissionId),
+      };
     };
 
     return {

@@ -84,13 +84,25 @@ interface BenchReceiver {
 async function startReceiver(): Promise<BenchReceiver> {
   const secret = `whsec_${randomBytes(24).toString('base64')}`;
   const verifier = new Webhook(secret);
-  const r: BenchReceiver = { url: '', secret, times: [], ids: new Map(), verifyFailures: 0, up: true, refused: 0, close: async () => undefined };
+  const r: BenchReceiver = {
+    url: '',
+    secret,
+    times: [],
+    ids: new Map(),
+    verifyFailures: 0,
+    up: true,
+    refused: 0,
+    close: async () => undefined,
+  };
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       try {
-        const event = verifier.verify(Buffer.concat(chunks).toString('utf8'), req.headers as Record<string, string>) as { id: string };
+        const event = verifier.verify(
+          Buffer.concat(chunks).toString('utf8'),
+          req.headers as Record<string, string>,
+        ) as { id: string };
         if (!r.up) {
           r.refused++;
           res.writeHead(503).end();
@@ -125,7 +137,11 @@ function deliveryEvents(history: proto.temporal.api.history.v1.IHistory): { acti
       ids.add(String(e.eventId));
       events++;
     }
-    const a = e.activityTaskStartedEventAttributes ?? e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes;
+    const a =
+      e.activityTaskStartedEventAttributes ??
+      e.activityTaskCompletedEventAttributes ??
+      e.activityTaskFailedEventAttributes ??
+      e.activityTaskTimedOutEventAttributes;
     if (a && ids.has(String(a.scheduledEventId))) events++;
   }
   return { activities: ids.size, events };
@@ -134,7 +150,11 @@ function deliveryEvents(history: proto.temporal.api.history.v1.IHistory): { acti
 const BACKLOG_RETRY_MS = 2_000;
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
 
-export async function runWebhooks(stack: BenchStack, plain: Storefront, options: WebhookOptions): Promise<WebhookResult> {
+export async function runWebhooks(
+  stack: BenchStack,
+  plain: Storefront,
+  options: WebhookOptions,
+): Promise<WebhookResult> {
   const receiver = await startReceiver();
   const webhookWorker = async (retryScheduleMs: number[]) => {
     const taskQueue = `bench-webhooks-${randomUUID()}`;
@@ -145,7 +165,11 @@ export async function runWebhooks(stack: BenchStack, plain: Storefront, options:
       amazonPay: stack.amazonPay,
       temporal: stack.temporal,
       dataConverter: stack.dataConverter,
-      webhooks: { endpoints: [{ id: 'bench', url: receiver.url, secrets: [receiver.secret] }], retryScheduleMs, timeoutMs: 15_000 },
+      webhooks: {
+        endpoints: [{ id: 'bench', url: receiver.url, secrets: [receiver.secret] }],
+        retryScheduleMs,
+        timeoutMs: 15_000,
+      },
       shutdownGraceTime: '2s',
     });
     stack.adopt(worker);
@@ -162,7 +186,10 @@ export async function runWebhooks(stack: BenchStack, plain: Storefront, options:
       const events = await until(
         async () => {
           const list = await handle.query(eventsQuery);
-          const done = list.length > 0 && (!delivers || list.every((e) => e.deliveries.length > 0 && e.deliveries.every((d) => d.status === 'Delivered')));
+          const done =
+            list.length > 0 &&
+            (!delivers ||
+              list.every((e) => e.deliveries.length > 0 && e.deliveries.every((d) => d.status === 'Delivered')));
           return done && (await quietWorkflow(handle)) ? list.length : 0;
         },
         (n) => n > 0,
@@ -184,7 +211,8 @@ export async function runWebhooks(stack: BenchStack, plain: Storefront, options:
       without.push(o.history);
       emitted.push(o.events);
     }
-    if (Math.min(...emitted) !== Math.max(...emitted)) throw new Error(`AuthorizeWithCapture checkouts emitted different event counts: ${emitted.join(', ')}`);
+    if (Math.min(...emitted) !== Math.max(...emitted))
+      throw new Error(`AuthorizeWithCapture checkouts emitted different event counts: ${emitted.join(', ')}`);
     const eventsPerCheckout = emitted[0]!;
 
     // Throughput: every verified delivery from the first to the last.
@@ -194,7 +222,12 @@ export async function runWebhooks(stack: BenchStack, plain: Storefront, options:
       ids.push(await storefront.checkout(42_000 + n, { intent: 'AuthorizeWithCapture' }));
     });
     const wanted = deliveredBefore + ids.length * eventsPerCheckout;
-    await until(async () => receiver.times.length, (n) => n >= wanted, 120_000, `${wanted - deliveredBefore} webhook deliveries`);
+    await until(
+      async () => receiver.times.length,
+      (n) => n >= wanted,
+      120_000,
+      `${wanted - deliveredBefore} webhook deliveries`,
+    );
     const times = receiver.times.slice(deliveredBefore);
     const spanSeconds = (times[times.length - 1]! - times[0]!) / 1000;
 
@@ -207,12 +240,22 @@ export async function runWebhooks(stack: BenchStack, plain: Storefront, options:
       backlogIds.push(await backlogStore.checkout(44_000 + n, { intent: 'AuthorizeWithCapture' }));
     });
     // Every owner has tried once and failed (its events are recorded and waiting).
-    await until(async () => receiver.refused, (n) => n >= backlogIds.length, 60_000, 'every backlog owner to fail once');
+    await until(
+      async () => receiver.refused,
+      (n) => n >= backlogIds.length,
+      60_000,
+      'every backlog owner to fail once',
+    );
     const backlogBefore = receiver.times.length;
     const upAt = performance.now();
     receiver.up = true;
     const backlogWanted = backlogBefore + backlogIds.length * eventsPerCheckout;
-    await until(async () => receiver.times.length, (n) => n >= backlogWanted, 120_000, `${backlogWanted - backlogBefore} backlog deliveries`);
+    await until(
+      async () => receiver.times.length,
+      (n) => n >= backlogWanted,
+      120_000,
+      `${backlogWanted - backlogBefore} backlog deliveries`,
+    );
     const drained = receiver.times.slice(backlogBefore);
     const backlog = {
       events: drained.length,
@@ -225,7 +268,11 @@ export async function runWebhooks(stack: BenchStack, plain: Storefront, options:
 
     const lengths = (hs: typeof without) => hs.map((h) => h.events?.length ?? 0);
     const delivery = withEndpoint.map(deliveryEvents);
-    const deliveryActions = withEndpoint.map((h) => countBillableActions(h).items.filter((x) => x.name === 'deliverMerchantEvents').reduce((a, x) => a + x.actions, 0));
+    const deliveryActions = withEndpoint.map((h) =>
+      countBillableActions(h)
+        .items.filter((x) => x.name === 'deliverMerchantEvents')
+        .reduce((a, x) => a + x.actions, 0),
+    );
     const distinct = receiver.ids.size;
     return {
       options,

@@ -27,24 +27,48 @@ export interface FaultDeps {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Moments (ms after the start) for each fault: once early, then about every `every` ms. */
-export function faultSchedule(faults: FaultClass[], durationMs: number, random: () => number): Array<{ fault: FaultClass; atMs: number }> {
+export function faultSchedule(
+  faults: FaultClass[],
+  durationMs: number,
+  random: () => number,
+): Array<{ fault: FaultClass; atMs: number }> {
   const plan: Array<{ fault: FaultClass; atMs: number }> = [];
-  const every: Record<FaultClass, number> = { R1: 90_000, R2: 240_000, R3: 180_000, R4: 180_000, R5: 60_000, R6: 60_000 };
+  const every: Record<FaultClass, number> = {
+    R1: 90_000,
+    R2: 240_000,
+    R3: 180_000,
+    R4: 180_000,
+    R5: 60_000,
+    R6: 60_000,
+  };
   for (const fault of faults) {
     plan.push({ fault, atMs: Math.round(durationMs * (0.08 + random() * 0.55)) });
-    for (let t = every[fault]; t < durationMs * 0.85; t += every[fault]) plan.push({ fault, atMs: Math.round(t + (random() - 0.5) * every[fault] * 0.5) });
+    for (let t = every[fault]; t < durationMs * 0.85; t += every[fault])
+      plan.push({ fault, atMs: Math.round(t + (random() - 0.5) * every[fault] * 0.5) });
   }
   return plan.filter((p) => p.atMs < durationMs * 0.9).sort((a, b) => a.atMs - b.atMs);
 }
 
 /** Runs the schedule until `endAt`; faults of different classes may overlap, one of each at a time. */
-export async function runFaults(deps: FaultDeps, plan: Array<{ fault: FaultClass; atMs: number }>, startedAt: number, endAt: number, dropIpn: boolean): Promise<FaultEvent[]> {
+export async function runFaults(
+  deps: FaultDeps,
+  plan: Array<{ fault: FaultClass; atMs: number }>,
+  startedAt: number,
+  endAt: number,
+  dropIpn: boolean,
+): Promise<FaultEvent[]> {
   const events: FaultEvent[] = [];
   const busy = new Set<FaultClass>();
   const running: Promise<void>[] = [];
   const record = async (fault: FaultClass | 'drop-ipn', fn: () => Promise<string>) => {
     const t = Date.now();
-    const event: FaultEvent = { fault, at: new Date().toISOString(), t: Math.round((t - startedAt) / 1000), what: '', ms: 0 };
+    const event: FaultEvent = {
+      fault,
+      at: new Date().toISOString(),
+      t: Math.round((t - startedAt) / 1000),
+      what: '',
+      ms: 0,
+    };
     try {
       event.what = await fn();
     } catch (err) {
@@ -52,7 +76,9 @@ export async function runFaults(deps: FaultDeps, plan: Array<{ fault: FaultClass
     }
     event.ms = Date.now() - t;
     events.push(event);
-    deps.log(`fault ${fault} at +${event.t}s: ${event.what}${event.error ? ` FAILED: ${event.error}` : ''} (${Math.round(event.ms / 1000)} s)`);
+    deps.log(
+      `fault ${fault} at +${event.t}s: ${event.what}${event.error ? ` FAILED: ${event.error}` : ''} (${Math.round(event.ms / 1000)} s)`,
+    );
   };
   if (dropIpn) {
     await record('drop-ipn', async () => {
@@ -81,7 +107,12 @@ async function inject(deps: FaultDeps, fault: FaultClass, dropIpn: boolean): Pro
       if (!worker) return 'no worker running';
       // Half the time an Amazon POST is held open first, so the kill lands between the call and
       // its recorded result (when the held call is this worker's; with two workers, often).
-      const hold = random() < 0.5 ? (['captureCharge', 'createCharge', 'createRefund', 'completeCheckoutSession'] as const)[Math.floor(random() * 4)]! : null;
+      const hold =
+        random() < 0.5
+          ? (['captureCharge', 'createCharge', 'createRefund', 'completeCheckoutSession'] as const)[
+              Math.floor(random() * 4)
+            ]!
+          : null;
       if (hold) {
         await admin.setFaults({ holdResponses: { operation: hold, ms: 4000, count: 2 } });
         await sleep(2000);

@@ -30,7 +30,8 @@ export class HttpLedger {
   record(a: Omit<NotableAnswer, 'at'>, isNotable: boolean): void {
     const key = `${a.kind} ${a.status}`;
     this.counts[key] = (this.counts[key] ?? 0) + 1;
-    if (isNotable && this.notable.length < 2000) this.notable.push({ ...a, body: a.body.slice(0, 300), at: new Date().toISOString() });
+    if (isNotable && this.notable.length < 2000)
+      this.notable.push({ ...a, body: a.body.slice(0, 300), at: new Date().toISOString() });
   }
 
   total(kind: RequestKind): number {
@@ -45,7 +46,9 @@ export function routeOf(path: string): string {
   const [p] = path.split('?');
   return p!
     .split('/')
-    .map((seg, i, all) => (i >= 3 && ['checkouts', 'subscriptions', 'events', 'webhook-endpoints'].includes(all[i - 1] ?? '') ? '{id}' : seg))
+    .map((seg, i, all) =>
+      i >= 3 && ['checkouts', 'subscriptions', 'events', 'webhook-endpoints'].includes(all[i - 1] ?? '') ? '{id}' : seg,
+    )
     .join('/');
 }
 
@@ -94,7 +97,10 @@ export class StorefrontClient {
         text = (err as Error).message;
       }
       const documentedRetry = (status === 503 || status === 504) && retryAfter !== null;
-      this.ledger.record({ kind: 'valid', method, route: routeOf(path), status, retryAfter, body: text }, status >= 500 && !documentedRetry);
+      this.ledger.record(
+        { kind: 'valid', method, route: routeOf(path), status, retryAfter, body: text },
+        status >= 500 && !documentedRetry,
+      );
       if (status >= 200 && status < 500) {
         let json: Record<string, unknown> = {};
         try {
@@ -104,7 +110,10 @@ export class StorefrontClient {
         }
         return { status, json };
       }
-      if (Date.now() > giveUpAt) throw new Error(`${method} ${path}: still ${status || 'no answer'} after ${attempt} attempts: ${text.slice(0, 200)}`);
+      if (Date.now() > giveUpAt)
+        throw new Error(
+          `${method} ${path}: still ${status || 'no answer'} after ${attempt} attempts: ${text.slice(0, 200)}`,
+        );
       this.ledger.retries++;
       const waitMs = retryAfter && /^\d+$/.test(retryAfter) ? Number(retryAfter) * 1000 : Math.min(500 * attempt, 5000);
       await sleep(waitMs);

@@ -40,7 +40,8 @@ const money = (minor: number) => ({ amount: (minor / 100).toFixed(2), currencyCo
 class Unexpected extends Error {}
 
 function expectOk(what: string, a: Answer, statuses: number[] = [200, 201]): Record<string, unknown> {
-  if (!statuses.includes(a.status)) throw new Unexpected(`${what}: ${a.status} ${JSON.stringify(a.json).slice(0, 300)}`);
+  if (!statuses.includes(a.status))
+    throw new Unexpected(`${what}: ${a.status} ${JSON.stringify(a.json).slice(0, 300)}`);
   return a.json;
 }
 
@@ -53,7 +54,12 @@ export interface LoadDeps {
 }
 
 /** One checkout of the given scenario, start to end. Never throws: problems go into the record. */
-export async function runCheckout(deps: LoadDeps, n: number, scenario: Scenario, shouldStop: () => boolean): Promise<CheckoutRecord> {
+export async function runCheckout(
+  deps: LoadDeps,
+  n: number,
+  scenario: Scenario,
+  shouldStop: () => boolean,
+): Promise<CheckoutRecord> {
   const { client, admin, random } = deps;
   const amountMinor = 500 + Math.floor(random() * 19_500);
   const partMinor = Math.max(100, Math.floor(amountMinor * (0.3 + random() * 0.4)));
@@ -73,30 +79,49 @@ export async function runCheckout(deps: LoadDeps, n: number, scenario: Scenario,
   const key = (op: string) => (record.keys[op] = `chaos-${deps.runId}-${n}-${op}`);
   const ref = `chaos-${deps.runId}-order-${n}`;
   const recurring = scenario === 'subscription';
-  const intent = scenario === 'refund' || recurring ? 'AuthorizeWithCapture' : scenario === 'confirmCharge' ? 'Confirm' : 'Authorize';
+  const intent =
+    scenario === 'refund' || recurring
+      ? 'AuthorizeWithCapture'
+      : scenario === 'confirmCharge'
+        ? 'Confirm'
+        : 'Authorize';
   const method: PaymentMethodChoice = scenario === 'declined' ? 'declinedAtAmazon' : 'happy';
   try {
-    const button = expectOk('button-config', await client.send('POST', '/v1/checkout-sessions/button-config', {
-      amount: money(amountMinor),
-      checkoutReviewReturnUrl: 'https://shop.example/review',
-      merchantReferenceId: ref,
-      ...(recurring ? { chargePermissionType: 'Recurring', recurringMetadata: { frequency: { unit: 'Month', value: 1 }, amount: money(amountMinor) } } : {}),
-    }), [200]);
+    const button = expectOk(
+      'button-config',
+      await client.send('POST', '/v1/checkout-sessions/button-config', {
+        amount: money(amountMinor),
+        checkoutReviewReturnUrl: 'https://shop.example/review',
+        merchantReferenceId: ref,
+        ...(recurring
+          ? {
+              chargePermissionType: 'Recurring',
+              recurringMetadata: { frequency: { unit: 'Month', value: 1 }, amount: money(amountMinor) },
+            }
+          : {}),
+      }),
+      [200],
+    );
     const { checkoutSessionId: id } = await retrying('clickButton', () => admin.clickButton(button as never));
     record.checkoutSessionId = id;
     expectOk('review', await client.send('POST', `/v1/checkouts/${id}/review`, { merchantReferenceId: ref }), [200]);
-    const amount = expectOk('amount', await client.send('POST', `/v1/checkouts/${id}/amount`, {
-      chargeAmount: money(amountMinor),
-      paymentIntent: intent,
-      canHandlePendingAuthorization: false,
-      merchantReferenceId: ref,
-      checkoutResultReturnUrl: 'https://shop.example/result',
-    }), [200]);
+    const amount = expectOk(
+      'amount',
+      await client.send('POST', `/v1/checkouts/${id}/amount`, {
+        chargeAmount: money(amountMinor),
+        paymentIntent: intent,
+        canHandlePendingAuthorization: false,
+        merchantReferenceId: ref,
+        checkoutResultReturnUrl: 'https://shop.example/result',
+      }),
+      [200],
+    );
     await retrying('pay', () => admin.pay(amount.amazonPayRedirectUrl as string, method));
     const outcome = expectOk('complete', await client.send('POST', `/v1/checkouts/${id}/complete`), [200]);
 
     if (scenario === 'declined') {
-      if (outcome.completed !== false) throw new Unexpected(`complete of a declined payment: ${JSON.stringify(outcome)}`);
+      if (outcome.completed !== false)
+        throw new Unexpected(`complete of a declined payment: ${JSON.stringify(outcome)}`);
       record.expected.statuses = ['Declined'];
       record.expected.final = true;
       return done(record);
@@ -112,29 +137,50 @@ export async function runCheckout(deps: LoadDeps, n: number, scenario: Scenario,
         record.expected.capturedMinor = amountMinor;
         break;
       case 'partialCapture':
-        expectOk('partial capture', await client.send('POST', `/v1/checkouts/${id}/capture`, { amount: money(partMinor) }, key('capture')));
+        expectOk(
+          'partial capture',
+          await client.send('POST', `/v1/checkouts/${id}/capture`, { amount: money(partMinor) }, key('capture')),
+        );
         record.expected.capturedMinor = partMinor;
         break;
       case 'cancel':
-        expectOk('cancel', await client.send('POST', `/v1/checkouts/${id}/cancel`, { reason: 'out of stock' }, key('cancel')));
+        expectOk(
+          'cancel',
+          await client.send('POST', `/v1/checkouts/${id}/cancel`, { reason: 'out of stock' }, key('cancel')),
+        );
         break;
       case 'refund':
-        expectOk('refund', await client.send('POST', `/v1/checkouts/${id}/refunds`, { amount: money(partMinor) }, key('refund-1')));
+        expectOk(
+          'refund',
+          await client.send('POST', `/v1/checkouts/${id}/refunds`, { amount: money(partMinor) }, key('refund-1')),
+        );
         record.expected.refundedMinor = partMinor;
         record.expected.refunds = 1;
         break;
       case 'confirmCharge':
-        expectOk('charge', await client.send('POST', `/v1/checkouts/${id}/charge`, { captureNow: true }, key('charge')));
+        expectOk(
+          'charge',
+          await client.send('POST', `/v1/checkouts/${id}/charge`, { captureNow: true }, key('charge')),
+        );
         record.expected.charges = 1;
         record.expected.capturedMinor = amountMinor;
         break;
       case 'subscription': {
         const status = expectOk('status', await client.send('GET', `/v1/checkouts/${id}`), [200]);
         const sub = status.subscriptionId;
-        if (typeof sub !== 'string') throw new Unexpected(`recurring checkout without subscriptionId: ${JSON.stringify(status).slice(0, 300)}`);
+        if (typeof sub !== 'string')
+          throw new Unexpected(`recurring checkout without subscriptionId: ${JSON.stringify(status).slice(0, 300)}`);
         record.subscriptionId = sub;
         expectOk('subscription', await client.send('GET', `/v1/subscriptions/${encodeURIComponent(sub)}`), [200]);
-        expectOk('cancel subscription', await client.send('POST', `/v1/subscriptions/${encodeURIComponent(sub)}/cancel`, { atPeriodEnd: false, reason: 'chaos' }, key('cancel-subscription')));
+        expectOk(
+          'cancel subscription',
+          await client.send(
+            'POST',
+            `/v1/subscriptions/${encodeURIComponent(sub)}/cancel`,
+            { atPeriodEnd: false, reason: 'chaos' },
+            key('cancel-subscription'),
+          ),
+        );
         record.expected.subscriptionStatuses = ['canceled', 'ended'];
         // The checkout hands the permission to the subscription and ends.
         record.expected.statuses = [];
@@ -169,7 +215,13 @@ function done(record: CheckoutRecord): CheckoutRecord {
 /** The load ended after the buyer paid: what Amazon did so far must still reconcile. */
 function unfinishedButSettling(record: CheckoutRecord, intent: string, recurring: boolean): CheckoutRecord {
   record.unfinished = true;
-  record.expected.statuses = recurring ? [] : intent === 'AuthorizeWithCapture' ? ['Captured'] : intent === 'Confirm' ? ['Confirmed'] : ['Authorized'];
+  record.expected.statuses = recurring
+    ? []
+    : intent === 'AuthorizeWithCapture'
+      ? ['Captured']
+      : intent === 'Confirm'
+        ? ['Confirmed']
+        : ['Authorized'];
   if (recurring) record.expected.subscriptionStatuses = ['active'];
   return done(record);
 }
@@ -183,7 +235,15 @@ export interface LoadResult {
  * Runs storefronts until `endAt`: closed loop (each storefront starts its next checkout when one
  * ends), or open loop at `ratePerSecond` starts (storefronts take the next slot when free).
  */
-export async function runLoad(deps: LoadDeps, opts: { storefronts: number; ratePerSecond: number | undefined; endAt: number; onCheckout?: (r: CheckoutRecord) => void }): Promise<LoadResult> {
+export async function runLoad(
+  deps: LoadDeps,
+  opts: {
+    storefronts: number;
+    ratePerSecond: number | undefined;
+    endAt: number;
+    onCheckout?: (r: CheckoutRecord) => void;
+  },
+): Promise<LoadResult> {
   const checkouts: CheckoutRecord[] = [];
   let next = 0;
   const t0 = Date.now();

@@ -16,7 +16,6 @@ import { startChaosStack, type ChaosStack } from './processes';
 import { reconcile, type ObservedCheckout } from './reconcile';
 import { byScenario, summaryTable, writeReport, type ChaosReport } from './report';
 
-
 const log = (line: string) => console.log(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -42,11 +41,17 @@ function settledAs(r: CheckoutRecord, o: ObservedCheckout | null): boolean {
 async function observe(client: StorefrontClient, r: CheckoutRecord): Promise<ObservedCheckout> {
   try {
     const s = await client.send('GET', `/v1/checkouts/${r.checkoutSessionId}`);
-    if (s.status !== 200) return { status: null, final: null, error: `${s.status} ${JSON.stringify(s.json).slice(0, 200)}` };
+    if (s.status !== 200)
+      return { status: null, final: null, error: `${s.status} ${JSON.stringify(s.json).slice(0, 200)}` };
     const cp = s.json.chargePermissionId;
     // A sign-up cut by the end of load before the storefront read its subscription id.
-    if (r.scenario === 'subscription' && !r.subscriptionId && typeof s.json.subscriptionId === 'string') r.subscriptionId = s.json.subscriptionId;
-    const o: ObservedCheckout = { status: String(s.json.status), final: s.json.final === true, chargePermissionId: typeof cp === 'string' ? cp : null };
+    if (r.scenario === 'subscription' && !r.subscriptionId && typeof s.json.subscriptionId === 'string')
+      r.subscriptionId = s.json.subscriptionId;
+    const o: ObservedCheckout = {
+      status: String(s.json.status),
+      final: s.json.final === true,
+      chargePermissionId: typeof cp === 'string' ? cp : null,
+    };
     if (r.subscriptionId) {
       const sub = await client.send('GET', `/v1/subscriptions/${encodeURIComponent(r.subscriptionId)}`);
       o.subscriptionStatus = sub.status === 200 ? String(sub.json.status) : `HTTP ${sub.status}`;
@@ -66,10 +71,19 @@ async function temporalTexts(s: ChaosStack, limit: number): Promise<Array<{ sour
     const ids: Array<{ workflowId: string; runId: string }> = [];
     let nextPageToken: Uint8Array | undefined;
     do {
-      const page = await connection.workflowService.listWorkflowExecutions({ namespace: s.temporal.namespace, query: `TaskQueue = '${s.taskQueue}'`, pageSize: 500, ...(nextPageToken ? { nextPageToken } : {}) });
+      const page = await connection.workflowService.listWorkflowExecutions({
+        namespace: s.temporal.namespace,
+        query: `TaskQueue = '${s.taskQueue}'`,
+        pageSize: 500,
+        ...(nextPageToken ? { nextPageToken } : {}),
+      });
       for (const e of page.executions ?? []) {
-        out.push({ source: `search attributes of ${e.execution?.workflowId}`, text: JSON.stringify(e.searchAttributes ?? {}, bytesAsText) });
-        if (e.execution?.workflowId && e.execution.runId) ids.push({ workflowId: e.execution.workflowId, runId: e.execution.runId });
+        out.push({
+          source: `search attributes of ${e.execution?.workflowId}`,
+          text: JSON.stringify(e.searchAttributes ?? {}, bytesAsText),
+        });
+        if (e.execution?.workflowId && e.execution.runId)
+          ids.push({ workflowId: e.execution.workflowId, runId: e.execution.runId });
       }
       nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
     } while (nextPageToken);
@@ -77,7 +91,11 @@ async function temporalTexts(s: ChaosStack, limit: number): Promise<Array<{ sour
       let text = '';
       let token: Uint8Array | undefined;
       do {
-        const h = await connection.workflowService.getWorkflowExecutionHistory({ namespace: s.temporal.namespace, execution, ...(token ? { nextPageToken: token } : {}) });
+        const h = await connection.workflowService.getWorkflowExecutionHistory({
+          namespace: s.temporal.namespace,
+          execution,
+          ...(token ? { nextPageToken: token } : {}),
+        });
         text += JSON.stringify(h.history ?? {}, bytesAsText);
         token = h.nextPageToken?.length ? h.nextPageToken : undefined;
       } while (token);
@@ -105,7 +123,9 @@ async function run(options: ChaosOptions): Promise<number> {
   const liveIds: string[] = [];
   const hostile = new Hostile({ stack: s, ledger, random: faultRandom, checkoutIds: () => liveIds });
 
-  log(`load for ${Math.round(options.durationMs / 1000)} s: ${options.ratePerSecond ? `${options.ratePerSecond} checkouts/s` : `${options.storefronts} storefronts`}, faults ${options.faults.join(',') || 'none'}${options.dropIpn ? ' + drop-ipn' : ''}`);
+  log(
+    `load for ${Math.round(options.durationMs / 1000)} s: ${options.ratePerSecond ? `${options.ratePerSecond} checkouts/s` : `${options.storefronts} storefronts`}, faults ${options.faults.join(',') || 'none'}${options.dropIpn ? ' + drop-ipn' : ''}`,
+  );
   const t0 = Date.now();
   const endAt = t0 + options.durationMs;
   const plan = faultSchedule(options.faults, options.durationMs, faultRandom);
@@ -120,19 +140,31 @@ async function run(options: ChaosOptions): Promise<number> {
         onCheckout: (r) => {
           checkouts.push(r);
           if (r.checkoutSessionId) liveIds.push(r.checkoutSessionId);
-          if (++finished % 10 === 0) log(`${finished} checkouts done (${checkouts.filter((c) => c.problem).length} with problems)`);
+          if (++finished % 10 === 0)
+            log(`${finished} checkouts done (${checkouts.filter((c) => c.problem).length} with problems)`);
           if (r.problem) log(`checkout #${r.n} ${r.scenario}: ${r.problem}`);
         },
       },
     ),
-    runFaults({ stack: s, admin, random: faultRandom, log, hostile: (f) => (f === 'R5' ? hostile.r5() : hostile.r6()) }, plan, t0, endAt, options.dropIpn),
+    runFaults(
+      { stack: s, admin, random: faultRandom, log, hostile: (f) => (f === 'R5' ? hostile.r5() : hostile.r6()) },
+      plan,
+      t0,
+      endAt,
+      options.dropIpn,
+    ),
   ]);
   const loadSeconds = Math.round((Date.now() - t0) / 1000);
-  log(`load ended after ${loadSeconds} s: ${load.checkouts.length} checkouts; settling (at most ${Math.round(options.settleMs / 1000)} s)`);
+  log(
+    `load ended after ${loadSeconds} s: ${load.checkouts.length} checkouts; settling (at most ${Math.round(options.settleMs / 1000)} s)`,
+  );
 
   // Settle: faults off (drop-ipn stays: polling must settle without IPNs), every process up.
-  await admin.setFaults({ errorRate: 0, throttleRate: 0, latencyMs: 0, holdResponses: null, throttling: 'off' }).catch(() => undefined);
-  if (!options.dropIpn) await admin.configureIpn({ duplicateRate: 0, reorderRate: 0, delayMs: 0 }).catch(() => undefined);
+  await admin
+    .setFaults({ errorRate: 0, throttleRate: 0, latencyMs: 0, holdResponses: null, throttling: 'off' })
+    .catch(() => undefined);
+  if (!options.dropIpn)
+    await admin.configureIpn({ duplicateRate: 0, reorderRate: 0, delayMs: 0 }).catch(() => undefined);
   for (const w of s.workers) if (!w.running) await w.start();
   const settleStart = Date.now();
   const observed = new Map<number, ObservedCheckout>();
@@ -166,29 +198,49 @@ async function run(options: ChaosOptions): Promise<number> {
   const movementsOf = new Map<string, MoneyMovementView[]>();
   for (const r of withSession) {
     const cp = observed.get(r.n)?.chargePermissionId;
-    movementsOf.set(r.checkoutSessionId!, all.movements.filter((m) => m.checkoutSessionId === r.checkoutSessionId || (cp && m.chargePermissionId === cp)));
+    movementsOf.set(
+      r.checkoutSessionId!,
+      all.movements.filter((m) => m.checkoutSessionId === r.checkoutSessionId || (cp && m.chargePermissionId === cp)),
+    );
   }
   const counts = await admin.requestCounts();
-  const texts = s.productLogs.map((file) => ({ source: file.split('/').slice(-1)[0]!, text: readFileSync(file, 'utf8') }));
-  texts.push(...(await temporalTexts(s, 60).catch((err: unknown) => [{ source: 'temporal (unreadable)', text: String(err) }])));
+  const texts = s.productLogs.map((file) => ({
+    source: file.split('/').slice(-1)[0]!,
+    text: readFileSync(file, 'utf8'),
+  }));
+  texts.push(
+    ...(await temporalTexts(s, 60).catch((err: unknown) => [{ source: 'temporal (unreadable)', text: String(err) }])),
+  );
   const verdict = reconcile({
-    checkouts: withSession.map((record) => ({ record, observed: observed.get(record.n) ?? null, movements: movementsOf.get(record.checkoutSessionId!) ?? [] })),
+    checkouts: withSession.map((record) => ({
+      record,
+      observed: observed.get(record.n) ?? null,
+      movements: movementsOf.get(record.checkoutSessionId!) ?? [],
+    })),
     allMovements: all.movements,
     notable: ledger.notable,
     texts,
     pii: SIMULATOR_BUYER_PII,
   });
   const anomalies = [...verdict.anomalies];
-  if (texts.some((t) => t.source === 'temporal (unreadable)')) anomalies.push({ kind: 'not_settled', detail: 'search attributes and histories could not be read for the buyer-data check' });
+  if (texts.some((t) => t.source === 'temporal (unreadable)'))
+    anomalies.push({
+      kind: 'not_settled',
+      detail: 'search attributes and histories could not be read for the buyer-data check',
+    });
   for (const f of options.faults) {
     // drop-ipn is R4's other profile: with every IPN dropped there is nothing to duplicate.
     if (f === 'R4' && options.dropIpn) continue;
-    if (!faults.some((e: FaultEvent) => e.fault === f && !e.error && !e.what.startsWith('skipped'))) anomalies.push({ kind: 'not_settled', detail: `fault ${f} was enabled but never injected` });
+    if (!faults.some((e: FaultEvent) => e.fault === f && !e.error && !e.what.startsWith('skipped')))
+      anomalies.push({ kind: 'not_settled', detail: `fault ${f} was enabled but never injected` });
   }
-  for (const e of faults) if (e.error) anomalies.push({ kind: 'not_settled', detail: `fault ${e.fault} at +${e.t}s failed to inject: ${e.error}` });
+  for (const e of faults)
+    if (e.error)
+      anomalies.push({ kind: 'not_settled', detail: `fault ${e.fault} at +${e.t}s failed to inject: ${e.error}` });
 
   const injected: Record<string, number> = {};
-  for (const e of faults) if (!e.error && !e.what.startsWith('skipped')) injected[e.fault] = (injected[e.fault] ?? 0) + 1;
+  for (const e of faults)
+    if (!e.error && !e.what.startsWith('skipped')) injected[e.fault] = (injected[e.fault] ?? 0) + 1;
   const keyCounts = Object.values(counts.byIdempotencyKey);
   const { jsonFile: _jsonFile, ...reportedOptions } = options;
   const report: ChaosReport = {
@@ -210,8 +262,18 @@ async function run(options: ChaosOptions): Promise<number> {
     },
     settle: { seconds: settleSeconds, settled: pending.length === 0 },
     faults: { injected, failed: faults.filter((e) => e.error).length, events: faults },
-    http: { counts: ledger.counts, validRequests: ledger.total('valid'), hostileRequests: ledger.total('hostile'), storefrontRetries: ledger.retries },
-    amazon: { byOperation: counts.byOperation, idempotencyKeys: keyCounts.length, maxRequestsPerKey: Math.max(0, ...keyCounts), ipnsForwarded: s.ipn.forwarded() },
+    http: {
+      counts: ledger.counts,
+      validRequests: ledger.total('valid'),
+      hostileRequests: ledger.total('hostile'),
+      storefrontRetries: ledger.retries,
+    },
+    amazon: {
+      byOperation: counts.byOperation,
+      idempotencyKeys: keyCounts.length,
+      maxRequestsPerKey: Math.max(0, ...keyCounts),
+      ipnsForwarded: s.ipn.forwarded(),
+    },
     money: { ...verdict.money, reconciledCheckouts: withSession.length },
     privacy: {
       logFiles: s.productLogs.length,

@@ -4,7 +4,15 @@ import { parseArgs } from 'node:util';
 export const FAULTS = ['R1', 'R2', 'R3', 'R4', 'R5', 'R6'] as const;
 export type FaultClass = (typeof FAULTS)[number];
 
-export const SCENARIOS = ['capture', 'partialCapture', 'cancel', 'refund', 'confirmCharge', 'declined', 'subscription'] as const;
+export const SCENARIOS = [
+  'capture',
+  'partialCapture',
+  'cancel',
+  'refund',
+  'confirmCharge',
+  'declined',
+  'subscription',
+] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export const DEFAULT_MIX: Record<Scenario, number> = {
@@ -50,7 +58,9 @@ any anomaly.
                    partial refund, close), confirmCharge (Confirm, charge captureNow, close),
                    declined (the buyer's payment is declined at Amazon), subscription (Recurring
                    sign-up charged at checkout, read, canceled; no later cycles)
-                   default: ${Object.entries(DEFAULT_MIX).map(([k, v]) => `${k}=${v}`).join(',')}
+                   default: ${Object.entries(DEFAULT_MIX)
+                     .map(([k, v]) => `${k}=${v}`)
+                     .join(',')}
   --faults <list>  fault classes, comma separated, or all | none | drop-ipn (default all)
                    R1 SIGKILL a worker (also while an Amazon POST is held), restart after a pause
                    R2 restart the Temporal dev server on the same SQLite file
@@ -80,9 +90,13 @@ export function parseDuration(text: string): number {
 
 export function parseMix(text: string): Record<Scenario, number> {
   const mix = Object.fromEntries(SCENARIOS.map((s) => [s, 0])) as Record<Scenario, number>;
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const [name, weight] = part.split('=');
-    if (!SCENARIOS.includes(name as Scenario)) throw new Error(`unknown scenario in --mix: ${name} (one of ${SCENARIOS.join(', ')})`);
+    if (!SCENARIOS.includes(name as Scenario))
+      throw new Error(`unknown scenario in --mix: ${name} (one of ${SCENARIOS.join(', ')})`);
     const w = weight === undefined ? 1 : Number(weight);
     if (!(w >= 0)) throw new Error(`weight of ${name} must be a number >= 0`);
     mix[name as Scenario] = w;
@@ -94,7 +108,10 @@ export function parseMix(text: string): Record<Scenario, number> {
 export function parseFaults(text: string): { faults: FaultClass[]; dropIpn: boolean } {
   const faults = new Set<FaultClass>();
   let dropIpn = false;
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
     const upper = part.toUpperCase();
     if (part === 'all') FAULTS.forEach((f) => faults.add(f));
     else if (part === 'none') continue;
@@ -134,7 +151,8 @@ export function parseOptions(argv: string[], now = new Date()): ChaosOptions | '
       storefronts = Math.min(200, Math.max(2, Math.ceil(ratePerSecond * 60)));
     } else {
       storefronts = Number(values.load);
-      if (!Number.isInteger(storefronts) || storefronts < 1 || storefronts > 200) throw new Error('--load: 1..200 storefronts, or <n>/s');
+      if (!Number.isInteger(storefronts) || storefronts < 1 || storefronts > 200)
+        throw new Error('--load: 1..200 storefronts, or <n>/s');
     }
   }
   const { faults, dropIpn } = parseFaults(values.faults ?? 'all');

@@ -54,7 +54,10 @@ export class NodeService {
     this.exited = new Promise((res) => child.once('exit', () => res()));
     let seen = '';
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.name} not ready after ${timeoutMs} ms; see ${this.logFile}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`${this.name} not ready after ${timeoutMs} ms; see ${this.logFile}`)),
+        timeoutMs,
+      );
       const onData = (chunk: Buffer) => {
         this.log.write(chunk);
         if (seen !== 'ready') {
@@ -70,7 +73,8 @@ export class NodeService {
       child.stderr!.on('data', onData);
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
-        if (seen !== 'ready') reject(new Error(`${this.name} exited (${code ?? signal}) before it was ready; see ${this.logFile}`));
+        if (seen !== 'ready')
+          reject(new Error(`${this.name} exited (${code ?? signal}) before it was ready; see ${this.logFile}`));
       });
     });
   }
@@ -117,7 +121,16 @@ async function startTemporal(dir: string, attach: boolean): Promise<TemporalHand
   const port = await freePort();
   const dbFile = join(dir, 'temporal.db');
   const log = createWriteStream(join(dir, 'logs', 'temporal.log'), { flags: 'a' });
-  const start = () => startDevServer({ cliPath, port, headless: true, dbFile, logLevel: 'warn', output: (c) => log.write(c), readyTimeoutMs: 180_000 });
+  const start = () =>
+    startDevServer({
+      cliPath,
+      port,
+      headless: true,
+      dbFile,
+      logLevel: 'warn',
+      output: (c) => log.write(c),
+      readyTimeoutMs: 180_000,
+    });
   let server: DevServer = await start();
   return {
     address: server.address,
@@ -140,7 +153,9 @@ export interface RecordedIpn {
 }
 
 /** Forwards the simulator's IPNs to the API unchanged; keeps the last ones for replays. */
-async function startIpnForwarder(target: () => string): Promise<{ url: string; recent: RecordedIpn[]; forwarded: () => number; close(): Promise<void> }> {
+async function startIpnForwarder(
+  target: () => string,
+): Promise<{ url: string; recent: RecordedIpn[]; forwarded: () => number; close(): Promise<void> }> {
   const recent: RecordedIpn[] = [];
   let forwarded = 0;
   const server: Server = createServer((req, res) => {
@@ -149,7 +164,8 @@ async function startIpnForwarder(target: () => string): Promise<{ url: string; r
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
       const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && (k.startsWith('x-amz-sns') || k === 'content-type')) headers[k] = v;
+      for (const [k, v] of Object.entries(req.headers))
+        if (typeof v === 'string' && (k.startsWith('x-amz-sns') || k === 'content-type')) headers[k] = v;
       recent.push({ body, headers });
       if (recent.length > 50) recent.shift();
       forwarded++;
@@ -171,10 +187,11 @@ async function startIpnForwarder(target: () => string): Promise<{ url: string; r
     url: `http://127.0.0.1:${port}/ipn`,
     recent,
     forwarded: () => forwarded,
-    close: () => new Promise<void>((res) => {
-      server.close(() => res());
-      server.closeAllConnections();
-    }),
+    close: () =>
+      new Promise<void>((res) => {
+        server.close(() => res());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -196,7 +213,10 @@ export interface ChaosStack {
   close(): Promise<void>;
 }
 
-export async function startChaosStack(dir: string, opts: { attach: boolean; runId: string; log: (line: string) => void }): Promise<ChaosStack> {
+export async function startChaosStack(
+  dir: string,
+  opts: { attach: boolean; runId: string; log: (line: string) => void },
+): Promise<ChaosStack> {
   const logs = join(dir, 'logs');
   mkdirSync(logs, { recursive: true });
   const closers: Array<() => Promise<unknown>> = [];
@@ -222,14 +242,20 @@ export async function startChaosStack(dir: string, opts: { attach: boolean; runI
     closers.push(() => forwarder.close());
 
     const simPort = await freePort();
-    const simulator = new NodeService('simulator', 'simulator/main.ts', {
-      SIMULATOR_PORT: String(simPort),
-      SIMULATOR_HOST: '127.0.0.1',
-      SIMULATOR_PUBLIC_KEY_ID: key.publicKeyId,
-      SIMULATOR_PUBLIC_KEY_FILE: join(dir, 'merchant-public.pem'),
-      SIMULATOR_IPN_URL: forwarder.url,
-      SIMULATOR_THROTTLING: 'off',
-    }, 'Amazon Pay simulator listening', join(logs, 'simulator.log'));
+    const simulator = new NodeService(
+      'simulator',
+      'simulator/main.ts',
+      {
+        SIMULATOR_PORT: String(simPort),
+        SIMULATOR_HOST: '127.0.0.1',
+        SIMULATOR_PUBLIC_KEY_ID: key.publicKeyId,
+        SIMULATOR_PUBLIC_KEY_FILE: join(dir, 'merchant-public.pem'),
+        SIMULATOR_IPN_URL: forwarder.url,
+        SIMULATOR_THROTTLING: 'off',
+      },
+      'Amazon Pay simulator listening',
+      join(logs, 'simulator.log'),
+    );
     opts.log('starting the simulator');
     await simulator.start();
     closers.push(() => simulator.close());
@@ -250,23 +276,31 @@ export async function startChaosStack(dir: string, opts: { attach: boolean; runI
       WEBHOOK_ENDPOINTS: '',
       WEBHOOK_ENDPOINTS_FILE: '',
     };
-    const workers = [1, 2].map((n) => new NodeService(`worker-${n}`, 'worker/main.ts', common, 'worker: polling', join(logs, `worker-${n}.log`)));
+    const workers = [1, 2].map(
+      (n) => new NodeService(`worker-${n}`, 'worker/main.ts', common, 'worker: polling', join(logs, `worker-${n}.log`)),
+    );
     opts.log('starting two workers (each bundles the workflows)');
     await Promise.all(workers.map((w) => w.start()));
     for (const w of workers) closers.push(() => w.close());
 
-    const api = new NodeService('api', 'api/main.ts', {
-      ...common,
-      API_HOST: '127.0.0.1',
-      API_PORT: String(apiPort),
-      API_KEYS: apiKey,
-      API_KEYS_FILE: '',
-      // The simulator serves its SNS certificate from its own (loopback) host.
-      IPN_CERT_HOST_PATTERN: '^127\\.0\\.0\\.1$',
-      IPN_CONFIRM_SUBSCRIPTIONS: 'false',
-      CODEC_SERVER_TOKEN: '',
-      CODEC_SERVER_TOKEN_FILE: '',
-    }, 'api: listening', join(logs, 'api.log'));
+    const api = new NodeService(
+      'api',
+      'api/main.ts',
+      {
+        ...common,
+        API_HOST: '127.0.0.1',
+        API_PORT: String(apiPort),
+        API_KEYS: apiKey,
+        API_KEYS_FILE: '',
+        // The simulator serves its SNS certificate from its own (loopback) host.
+        IPN_CERT_HOST_PATTERN: '^127\\.0\\.0\\.1$',
+        IPN_CONFIRM_SUBSCRIPTIONS: 'false',
+        CODEC_SERVER_TOKEN: '',
+        CODEC_SERVER_TOKEN_FILE: '',
+      },
+      'api: listening',
+      join(logs, 'api.log'),
+    );
     opts.log('starting the API');
     await api.start();
     closers.push(() => api.close());
@@ -284,7 +318,11 @@ export async function startChaosStack(dir: string, opts: { attach: boolean; runI
       api,
       workers,
       ipn: forwarder,
-      productLogs: [join(logs, 'api.log'), ...workers.map((w) => w.logFile), ...(opts.attach ? [] : [join(logs, 'temporal.log')])],
+      productLogs: [
+        join(logs, 'api.log'),
+        ...workers.map((w) => w.logFile),
+        ...(opts.attach ? [] : [join(logs, 'temporal.log')]),
+      ],
       close,
     };
   } catch (err) {

@@ -27,7 +27,11 @@ function captured(overrides: Partial<CheckoutRecord> = {}): CheckoutRecord {
   };
 }
 
-const movement = (kind: MoneyMovementView['kind'], amount: string, extra: Partial<MoneyMovementView> = {}): MoneyMovementView => ({
+const movement = (
+  kind: MoneyMovementView['kind'],
+  amount: string,
+  extra: Partial<MoneyMovementView> = {},
+): MoneyMovementView => ({
   kind,
   amount,
   currencyCode: 'USD',
@@ -59,28 +63,80 @@ describe('reconcile', () => {
 
   it('a double capture is a duplicate money movement and a money mismatch', () => {
     const movements = [movement('authorization', '25.00'), movement('capture', '25.00'), movement('capture', '25.00')];
-    const { anomalies } = reconcile(input({ checkouts: [{ record: captured(), observed: { status: 'Closed', final: true }, movements }], allMovements: movements }));
+    const { anomalies } = reconcile(
+      input({
+        checkouts: [{ record: captured(), observed: { status: 'Closed', final: true }, movements }],
+        allMovements: movements,
+      }),
+    );
     expect(anomalies.map((a) => a.kind).sort()).toEqual(['duplicate_money_movement', 'money_mismatch']);
-    expect(anomalies.find((a) => a.kind === 'money_mismatch')!.detail).toContain('captured 50.00, the storefront asked 25.00');
+    expect(anomalies.find((a) => a.kind === 'money_mismatch')!.detail).toContain(
+      'captured 50.00, the storefront asked 25.00',
+    );
   });
 
   it('a second charge (two authorizations) is a duplicate money movement', () => {
-    const movements = [movement('authorization', '25.00'), movement('authorization', '25.00', { chargeId: `${CP}-C00002` }), movement('capture', '25.00')];
-    const { anomalies } = reconcile(input({ checkouts: [{ record: captured(), observed: { status: 'Closed', final: true }, movements }], allMovements: movements }));
+    const movements = [
+      movement('authorization', '25.00'),
+      movement('authorization', '25.00', { chargeId: `${CP}-C00002` }),
+      movement('capture', '25.00'),
+    ];
+    const { anomalies } = reconcile(
+      input({
+        checkouts: [{ record: captured(), observed: { status: 'Closed', final: true }, movements }],
+        allMovements: movements,
+      }),
+    );
     expect(anomalies.map((a) => a.kind)).toContain('duplicate_money_movement');
   });
 
   it('a refund twice is a duplicate even when the storefront stopped early', () => {
-    const record = captured({ scenario: 'refund', problem: 'gave up: POST /refunds: still 0', expected: { charges: 1, capturedMinor: 2500, refundedMinor: 1000, refunds: 1, statuses: ['Closed'] } });
-    const movements = [movement('authorization', '25.00'), movement('capture', '25.00'), movement('refund', '10.00', { refundId: 'R1' }), movement('refund', '10.00', { refundId: 'R2' })];
-    const { anomalies } = reconcile(input({ checkouts: [{ record, observed: { status: 'Captured', final: false }, movements }], allMovements: movements }));
-    expect(anomalies.map((a) => a.kind).sort()).toEqual(['duplicate_money_movement', 'money_mismatch', 'storefront_refused']);
+    const record = captured({
+      scenario: 'refund',
+      problem: 'gave up: POST /refunds: still 0',
+      expected: { charges: 1, capturedMinor: 2500, refundedMinor: 1000, refunds: 1, statuses: ['Closed'] },
+    });
+    const movements = [
+      movement('authorization', '25.00'),
+      movement('capture', '25.00'),
+      movement('refund', '10.00', { refundId: 'R1' }),
+      movement('refund', '10.00', { refundId: 'R2' }),
+    ];
+    const { anomalies } = reconcile(
+      input({
+        checkouts: [{ record, observed: { status: 'Captured', final: false }, movements }],
+        allMovements: movements,
+      }),
+    );
+    expect(anomalies.map((a) => a.kind).sort()).toEqual([
+      'duplicate_money_movement',
+      'money_mismatch',
+      'storefront_refused',
+    ]);
   });
 
   it('a 500 to a valid request is an anomaly; hostile input answered 5xx too', () => {
     const notable: NotableAnswer[] = [
-      { kind: 'valid', method: 'POST', route: '/v1/checkouts/{id}/capture', status: 500, retryAfter: null, body: '{"error":{"code":"internal_error"}}', at: '' },
-      { kind: 'hostile', method: 'POST', route: 'IPN', status: 502, retryAfter: null, body: '{}', expect: '4xx', what: 'forged', at: '' },
+      {
+        kind: 'valid',
+        method: 'POST',
+        route: '/v1/checkouts/{id}/capture',
+        status: 500,
+        retryAfter: null,
+        body: '{"error":{"code":"internal_error"}}',
+        at: '',
+      },
+      {
+        kind: 'hostile',
+        method: 'POST',
+        route: 'IPN',
+        status: 502,
+        retryAfter: null,
+        body: '{}',
+        expect: '4xx',
+        what: 'forged',
+        at: '',
+      },
     ];
     const { anomalies } = reconcile(input({ notable }));
     expect(anomalies.map((a) => a.kind)).toEqual(['server_error_to_valid_request', 'hostile_input_not_refused']);
@@ -89,7 +145,12 @@ describe('reconcile', () => {
   });
 
   it("the buyer's name or email in a log line is a personal data leak", () => {
-    const texts = [{ source: 'worker-1.log', text: '{"level":"info","msg":"review"}\n{"level":"warn","msg":"buyer","buyer":{"name":"Jane Doe"}}\n' }];
+    const texts = [
+      {
+        source: 'worker-1.log',
+        text: '{"level":"info","msg":"review"}\n{"level":"warn","msg":"buyer","buyer":{"name":"Jane Doe"}}\n',
+      },
+    ];
     const { anomalies } = reconcile(input({ texts }));
     expect(anomalies).toHaveLength(1);
     expect(anomalies[0]).toMatchObject({ kind: 'personal_data_leak' });
@@ -97,16 +158,41 @@ describe('reconcile', () => {
   });
 
   it('a checkout left pending, or with a subscription still active, is not settled', () => {
-    const sub = captured({ scenario: 'subscription', subscriptionId: `subscription-${CP}`, expected: { charges: 1, capturedMinor: 2500, refundedMinor: 0, refunds: 0, statuses: [], final: true, subscriptionStatuses: ['canceled', 'ended'] } });
+    const sub = captured({
+      scenario: 'subscription',
+      subscriptionId: `subscription-${CP}`,
+      expected: {
+        charges: 1,
+        capturedMinor: 2500,
+        refundedMinor: 0,
+        refunds: 0,
+        statuses: [],
+        final: true,
+        subscriptionStatuses: ['canceled', 'ended'],
+      },
+    });
     const movements = [movement('authorization', '25.00'), movement('capture', '25.00')];
-    const pending = reconcile(input({ checkouts: [{ record: captured(), observed: { status: 'Closing', final: false }, movements }] }));
+    const pending = reconcile(
+      input({ checkouts: [{ record: captured(), observed: { status: 'Closing', final: false }, movements }] }),
+    );
     expect(pending.anomalies.map((a) => a.kind)).toEqual(['not_settled']);
-    const active = reconcile(input({ checkouts: [{ record: sub, observed: { status: 'Captured', final: true, subscriptionStatus: 'active' }, movements }] }));
-    expect(active.anomalies.map((a) => a.detail)).toEqual([expect.stringContaining('is active, expected canceled or ended')]);
+    const active = reconcile(
+      input({
+        checkouts: [
+          { record: sub, observed: { status: 'Captured', final: true, subscriptionStatus: 'active' }, movements },
+        ],
+      }),
+    );
+    expect(active.anomalies.map((a) => a.detail)).toEqual([
+      expect.stringContaining('is active, expected canceled or ended'),
+    ]);
   });
 
   it('money no storefront asked for is an anomaly', () => {
-    const stray = movement('capture', '9.99', { checkoutSessionId: 'cs-unknown', chargePermissionId: 'S01-2222222-2222222' });
+    const stray = movement('capture', '9.99', {
+      checkoutSessionId: 'cs-unknown',
+      chargePermissionId: 'S01-2222222-2222222',
+    });
     const { anomalies } = reconcile(input({ allMovements: [...input().allMovements, stray] }));
     expect(anomalies.map((a) => a.kind)).toEqual(['foreign_money_movement']);
   });

@@ -56,7 +56,8 @@ const fmt = (m: number) => (m / 100).toFixed(2);
 
 export function reconcile(input: ReconcileInput): { anomalies: Anomaly[]; money: MoneyTotals } {
   const anomalies: Anomaly[] = [];
-  const add = (kind: AnomalyKind, detail: string, checkoutSessionId?: string) => anomalies.push({ kind, detail, ...(checkoutSessionId ? { checkoutSessionId } : {}) });
+  const add = (kind: AnomalyKind, detail: string, checkoutSessionId?: string) =>
+    anomalies.push({ kind, detail, ...(checkoutSessionId ? { checkoutSessionId } : {}) });
   const ours = new Set<string>();
   const permissions = new Set<string>();
   const money: MoneyTotals = { checkouts: 0, movements: 0, authorizedMinor: 0, capturedMinor: 0, refundedMinor: 0 };
@@ -71,13 +72,24 @@ export function reconcile(input: ReconcileInput): { anomalies: Anomaly[]; money:
 
     // State: what the storefront's last request should have led to, once everything settled.
     if (!record.problem) {
-      if (!observed || observed.error) add('not_settled', `#${record.n} ${record.scenario}: status unreadable: ${observed?.error ?? 'not read'}`, id);
+      if (!observed || observed.error)
+        add('not_settled', `#${record.n} ${record.scenario}: status unreadable: ${observed?.error ?? 'not read'}`, id);
       else {
         const { statuses, subscriptionStatuses } = record.expected;
-        if (statuses.length > 0 && !statuses.includes(observed.status ?? '')) add('not_settled', `#${record.n} ${record.scenario}: status ${observed.status}, expected ${statuses.join(' or ')}`, id);
-        else if (record.expected.final && observed.final !== true) add('not_settled', `#${record.n} ${record.scenario}: status ${observed.status} has not ended`, id);
+        if (statuses.length > 0 && !statuses.includes(observed.status ?? ''))
+          add(
+            'not_settled',
+            `#${record.n} ${record.scenario}: status ${observed.status}, expected ${statuses.join(' or ')}`,
+            id,
+          );
+        else if (record.expected.final && observed.final !== true)
+          add('not_settled', `#${record.n} ${record.scenario}: status ${observed.status} has not ended`, id);
         if (subscriptionStatuses && !subscriptionStatuses.includes(observed.subscriptionStatus ?? '')) {
-          add('not_settled', `#${record.n} ${record.scenario}: subscription ${record.subscriptionId} is ${observed.subscriptionStatus}, expected ${subscriptionStatuses.join(' or ')}`, id);
+          add(
+            'not_settled',
+            `#${record.n} ${record.scenario}: subscription ${record.subscriptionId} is ${observed.subscriptionStatus}, expected ${subscriptionStatuses.join(' or ')}`,
+            id,
+          );
         }
       }
     }
@@ -95,26 +107,64 @@ export function reconcile(input: ReconcileInput): { anomalies: Anomaly[]; money:
     const e = record.expected;
     const chargesSeen = new Set(authorizations.map((m) => m.chargeId ?? '?'));
     if (authorizations.length > Math.max(1, e.charges) || chargesSeen.size > Math.max(1, e.charges)) {
-      add('duplicate_money_movement', `#${record.n}: ${authorizations.length} authorizations on ${chargesSeen.size} charges, the storefront asked for ${e.charges}`, id);
+      add(
+        'duplicate_money_movement',
+        `#${record.n}: ${authorizations.length} authorizations on ${chargesSeen.size} charges, the storefront asked for ${e.charges}`,
+        id,
+      );
     }
     const capturesPerCharge = new Map<string, number>();
-    for (const c of captures) capturesPerCharge.set(c.chargeId ?? '?', (capturesPerCharge.get(c.chargeId ?? '?') ?? 0) + 1);
-    for (const [charge, n] of capturesPerCharge) if (n > 1) add('duplicate_money_movement', `#${record.n}: charge ${charge} captured ${n} times`, id);
+    for (const c of captures)
+      capturesPerCharge.set(c.chargeId ?? '?', (capturesPerCharge.get(c.chargeId ?? '?') ?? 0) + 1);
+    for (const [charge, n] of capturesPerCharge)
+      if (n > 1) add('duplicate_money_movement', `#${record.n}: charge ${charge} captured ${n} times`, id);
     const refundIds = new Set(refunds.map((r) => r.refundId ?? '?'));
-    if (refunds.length > e.refunds || refundIds.size !== refunds.length) add('duplicate_money_movement', `#${record.n}: ${refunds.length} refunds, the storefront asked for ${e.refunds}`, id);
+    if (refunds.length > e.refunds || refundIds.size !== refunds.length)
+      add(
+        'duplicate_money_movement',
+        `#${record.n}: ${refunds.length} refunds, the storefront asked for ${e.refunds}`,
+        id,
+      );
     if (record.problem) {
-      if (sum('capture') > record.amountMinor) add('money_mismatch', `#${record.n}: captured ${fmt(sum('capture'))} of an order of ${fmt(record.amountMinor)}`, id);
-      if (sum('refund') > e.refundedMinor) add('money_mismatch', `#${record.n}: refunded ${fmt(sum('refund'))}, asked ${fmt(e.refundedMinor)}`, id);
+      if (sum('capture') > record.amountMinor)
+        add(
+          'money_mismatch',
+          `#${record.n}: captured ${fmt(sum('capture'))} of an order of ${fmt(record.amountMinor)}`,
+          id,
+        );
+      if (sum('refund') > e.refundedMinor)
+        add('money_mismatch', `#${record.n}: refunded ${fmt(sum('refund'))}, asked ${fmt(e.refundedMinor)}`, id);
     } else {
-      if (authorizations.length !== e.charges) add('money_mismatch', `#${record.n} ${record.scenario}: ${authorizations.length} authorizations, expected ${e.charges}`, id);
-      if (sum('capture') !== e.capturedMinor) add('money_mismatch', `#${record.n} ${record.scenario}: captured ${fmt(sum('capture'))}, the storefront asked ${fmt(e.capturedMinor)}`, id);
-      if (sum('refund') !== e.refundedMinor || refunds.length !== e.refunds) add('money_mismatch', `#${record.n} ${record.scenario}: refunded ${fmt(sum('refund'))} in ${refunds.length}, asked ${fmt(e.refundedMinor)} in ${e.refunds}`, id);
+      if (authorizations.length !== e.charges)
+        add(
+          'money_mismatch',
+          `#${record.n} ${record.scenario}: ${authorizations.length} authorizations, expected ${e.charges}`,
+          id,
+        );
+      if (sum('capture') !== e.capturedMinor)
+        add(
+          'money_mismatch',
+          `#${record.n} ${record.scenario}: captured ${fmt(sum('capture'))}, the storefront asked ${fmt(e.capturedMinor)}`,
+          id,
+        );
+      if (sum('refund') !== e.refundedMinor || refunds.length !== e.refunds)
+        add(
+          'money_mismatch',
+          `#${record.n} ${record.scenario}: refunded ${fmt(sum('refund'))} in ${refunds.length}, asked ${fmt(e.refundedMinor)} in ${e.refunds}`,
+          id,
+        );
     }
   }
 
   // Nothing moved that no storefront asked for (hostile input, forged IPNs, a later cycle).
-  const foreign = input.allMovements.filter((m) => !(m.checkoutSessionId && ours.has(m.checkoutSessionId)) && !permissions.has(m.chargePermissionId));
-  if (foreign.length > 0) add('foreign_money_movement', `${foreign.length} movements no storefront asked for, e.g. ${JSON.stringify(foreign[0])}`);
+  const foreign = input.allMovements.filter(
+    (m) => !(m.checkoutSessionId && ours.has(m.checkoutSessionId)) && !permissions.has(m.chargePermissionId),
+  );
+  if (foreign.length > 0)
+    add(
+      'foreign_money_movement',
+      `${foreign.length} movements no storefront asked for, e.g. ${JSON.stringify(foreign[0])}`,
+    );
 
   // HTTP: valid requests get no 5xx but the documented 503/504 with Retry-After (http.ts only
   // keeps the others); hostile input is refused with 4xx.
@@ -127,9 +177,15 @@ export function reconcile(input: ReconcileInput): { anomalies: Anomaly[]; money:
   }
   for (const [key, { n, sample }] of groups) {
     if (sample.kind === 'valid') {
-      add('server_error_to_valid_request', `${n}x ${key}${sample.retryAfter ? '' : ' (no Retry-After)'}: ${sample.body.slice(0, 200)}`);
+      add(
+        'server_error_to_valid_request',
+        `${n}x ${key}${sample.retryAfter ? '' : ' (no Retry-After)'}: ${sample.body.slice(0, 200)}`,
+      );
     } else {
-      add('hostile_input_not_refused', `${n}x ${key} (expected ${sample.expect === 'not5xx' ? 'no 5xx' : '4xx'}${sample.url ? `, e.g. ${sample.url}` : ''}): ${sample.body.slice(0, 200)}`);
+      add(
+        'hostile_input_not_refused',
+        `${n}x ${key} (expected ${sample.expect === 'not5xx' ? 'no 5xx' : '4xx'}${sample.url ? `, e.g. ${sample.url}` : ''}): ${sample.body.slice(0, 200)}`,
+      );
     }
   }
 

@@ -26,7 +26,12 @@ export interface ChaosReport {
   settle: { seconds: number; settled: boolean };
   faults: { injected: Record<string, number>; failed: number; events: FaultEvent[] };
   http: { counts: Record<string, number>; validRequests: number; hostileRequests: number; storefrontRetries: number };
-  amazon: { byOperation: Record<string, number>; idempotencyKeys: number; maxRequestsPerKey: number; ipnsForwarded: number };
+  amazon: {
+    byOperation: Record<string, number>;
+    idempotencyKeys: number;
+    maxRequestsPerKey: number;
+    ipnsForwarded: number;
+  };
   money: MoneyTotals & { reconciledCheckouts: number };
   /** What was searched for the simulator's buyer data. */
   privacy: { logFiles: number; logBytes: number; searchAttributeSets: number; histories: number; unreadable: boolean };
@@ -53,17 +58,51 @@ export function summaryTable(r: ChaosReport): string {
   const rows: Array<[string, string]> = [
     ['result', r.passed ? 'PASSED (no anomaly)' : `FAILED (${r.anomalies.length} anomalies)`],
     ['seed', String(r.seed)],
-    ['load', `${r.load.seconds} s, ${r.load.storefronts} storefronts, ${r.load.checkoutsStarted} checkouts started, ${r.load.checkoutsFinished} finished (${r.load.checkoutsPerMinute}/min)`],
-    ...Object.entries(r.load.byScenario).map(([s, v]): [string, string] => [`  ${s}`, `${v.finished} finished, ${v.unfinished} cut by the end of load, ${v.problems} with problems`]),
+    [
+      'load',
+      `${r.load.seconds} s, ${r.load.storefronts} storefronts, ${r.load.checkoutsStarted} checkouts started, ${r.load.checkoutsFinished} finished (${r.load.checkoutsPerMinute}/min)`,
+    ],
+    ...Object.entries(r.load.byScenario).map(([s, v]): [string, string] => [
+      `  ${s}`,
+      `${v.finished} finished, ${v.unfinished} cut by the end of load, ${v.problems} with problems`,
+    ]),
     ['subscriptions', `${r.load.subscriptions} signed up and canceled (no later cycles are run)`],
     ['settle', `${r.settle.seconds} s${r.settle.settled ? '' : ' (timed out)'}`],
-    ['faults', Object.entries(r.faults.injected).map(([f, n]) => `${f} x${n}`).join(', ') || 'none'],
-    ['http', `${r.http.validRequests} storefront requests (${r.http.storefrontRetries} retried), ${r.http.hostileRequests} hostile`],
-    ['  statuses', Object.entries(r.http.counts).sort().map(([k, n]) => `${k}: ${n}`).join(', ')],
-    ['amazon', `${Object.values(r.amazon.byOperation).reduce((s, n) => s + n, 0)} calls, ${r.amazon.idempotencyKeys} idempotency keys (max ${r.amazon.maxRequestsPerKey} requests on one), ${r.amazon.ipnsForwarded} IPNs delivered`],
-    ['money', `${r.money.reconciledCheckouts} checkouts, ${r.money.movements} movements reconciled: authorized ${(r.money.authorizedMinor / 100).toFixed(2)}, captured ${(r.money.capturedMinor / 100).toFixed(2)}, refunded ${(r.money.refundedMinor / 100).toFixed(2)} USD`],
-    ['buyer data', `searched ${r.privacy.logFiles} log files (${Math.round(r.privacy.logBytes / 1024)} KiB), ${r.privacy.searchAttributeSets} workflows' search attributes, ${r.privacy.histories} histories read without the key${r.privacy.unreadable ? ' (Temporal unreadable!)' : ''}`],
-    ['restarts', Object.entries(r.processes).map(([p, v]) => `${p} ${v.starts}`).join(', ')],
+    [
+      'faults',
+      Object.entries(r.faults.injected)
+        .map(([f, n]) => `${f} x${n}`)
+        .join(', ') || 'none',
+    ],
+    [
+      'http',
+      `${r.http.validRequests} storefront requests (${r.http.storefrontRetries} retried), ${r.http.hostileRequests} hostile`,
+    ],
+    [
+      '  statuses',
+      Object.entries(r.http.counts)
+        .sort()
+        .map(([k, n]) => `${k}: ${n}`)
+        .join(', '),
+    ],
+    [
+      'amazon',
+      `${Object.values(r.amazon.byOperation).reduce((s, n) => s + n, 0)} calls, ${r.amazon.idempotencyKeys} idempotency keys (max ${r.amazon.maxRequestsPerKey} requests on one), ${r.amazon.ipnsForwarded} IPNs delivered`,
+    ],
+    [
+      'money',
+      `${r.money.reconciledCheckouts} checkouts, ${r.money.movements} movements reconciled: authorized ${(r.money.authorizedMinor / 100).toFixed(2)}, captured ${(r.money.capturedMinor / 100).toFixed(2)}, refunded ${(r.money.refundedMinor / 100).toFixed(2)} USD`,
+    ],
+    [
+      'buyer data',
+      `searched ${r.privacy.logFiles} log files (${Math.round(r.privacy.logBytes / 1024)} KiB), ${r.privacy.searchAttributeSets} workflows' search attributes, ${r.privacy.histories} histories read without the key${r.privacy.unreadable ? ' (Temporal unreadable!)' : ''}`,
+    ],
+    [
+      'restarts',
+      Object.entries(r.processes)
+        .map(([p, v]) => `${p} ${v.starts}`)
+        .join(', '),
+    ],
     ['anomalies', String(r.anomalies.length)],
   ];
   const width = Math.max(...rows.map(([k]) => k.length)) + 2;

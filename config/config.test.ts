@@ -4,14 +4,30 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { searchAttributeTypes } from '../workflows/search-attributes';
-import { amazonPayCredentials, apiKeys, codecServerToken, ConfigError, configKeys, inboxOptions, logLevelOf, metricsAddress, parseEnv, payloadCodecKeys, requirePayloadCodecKeys, wholeMatch, workerTuning } from './index';
+import {
+  amazonPayCredentials,
+  apiKeys,
+  codecServerToken,
+  ConfigError,
+  configKeys,
+  inboxOptions,
+  logLevelOf,
+  metricsAddress,
+  parseEnv,
+  payloadCodecKeys,
+  requirePayloadCodecKeys,
+  wholeMatch,
+  workerTuning,
+} from './index';
 
 const repoFile = (p: string) => readFileSync(new URL(`../${p}`, import.meta.url), 'utf8');
 
 describe('inboxOptions (read by the API and the worker alike)', () => {
   it('never polls the owner unless IPN_OWNER_CHECK_INTERVAL_MS is set', () => {
     expect(inboxOptions(parseEnv({}))).toEqual({ unmatchedAfterMs: 900_000, lingerAfterOwnerClosedMs: 604_800_000 });
-    expect(inboxOptions(parseEnv({ IPN_OWNER_CHECK_INTERVAL_MS: '2592000000', IPN_UNMATCHED_AFTER_MS: '60000' }))).toEqual({
+    expect(
+      inboxOptions(parseEnv({ IPN_OWNER_CHECK_INTERVAL_MS: '2592000000', IPN_UNMATCHED_AFTER_MS: '60000' })),
+    ).toEqual({
       unmatchedAfterMs: 60_000,
       lingerAfterOwnerClosedMs: 604_800_000,
       ownerCheckIntervalMs: 2_592_000_000,
@@ -39,19 +55,26 @@ describe('parseEnv', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     const problems = (error as ConfigError).problems.join('\n');
-    for (const name of ['API_PORT', 'AMAZON_PAY_REGION', 'IPN_PATH', 'AMAZON_PAY_SANDBOX']) expect(problems).toContain(name);
+    for (const name of ['API_PORT', 'AMAZON_PAY_REGION', 'IPN_PATH', 'AMAZON_PAY_SANDBOX'])
+      expect(problems).toContain(name);
   });
 
   it('refuses an SNS host pattern that is not anchored or not a regular expression', () => {
-    expect(() => parseEnv({ IPN_CERT_HOST_PATTERN: 'amazonaws\\.com' })).toThrow(/IPN_CERT_HOST_PATTERN: must be anchored/);
+    expect(() => parseEnv({ IPN_CERT_HOST_PATTERN: 'amazonaws\\.com' })).toThrow(
+      /IPN_CERT_HOST_PATTERN: must be anchored/,
+    );
     expect(() => parseEnv({ IPN_CERT_HOST_PATTERN: '^(sns$' })).toThrow(/not a valid regular expression/);
     expect(wholeMatch(parseEnv({}).IPN_CERT_HOST_PATTERN).test('sns.us-east-1.amazonaws.com')).toBe(true);
-    expect(wholeMatch(parseEnv({}).IPN_CERT_HOST_PATTERN).test('sns.us-east-1.amazonaws.com.attacker.example')).toBe(false);
+    expect(wholeMatch(parseEnv({}).IPN_CERT_HOST_PATTERN).test('sns.us-east-1.amazonaws.com.attacker.example')).toBe(
+      false,
+    );
     expect(() => parseEnv({ IPN_TOPIC_ARN_PATTERN: 'A2SHOP' })).toThrow(/IPN_TOPIC_ARN_PATTERN: must be anchored/);
   });
 
   it('matches a configured pattern whole on every alternative (^a|b$ does not let xb through)', () => {
-    const pattern = parseEnv({ IPN_CERT_HOST_PATTERN: '^sns\\.us-east-1\\.amazonaws\\.com|cdn\\.example$' }).IPN_CERT_HOST_PATTERN;
+    const pattern = parseEnv({
+      IPN_CERT_HOST_PATTERN: '^sns\\.us-east-1\\.amazonaws\\.com|cdn\\.example$',
+    }).IPN_CERT_HOST_PATTERN;
     expect(new RegExp(pattern).test('attacker-cdn.example')).toBe(true); // the trap wholeMatch closes
     expect(wholeMatch(pattern).test('attacker-cdn.example')).toBe(false);
     expect(wholeMatch(pattern).test('sns.us-east-1.amazonaws.com.attacker.example')).toBe(false);
@@ -85,7 +108,11 @@ describe('LOG_LEVEL', () => {
 describe('metrics settings', () => {
   it('serves metrics only where a port is set, on METRICS_HOST', () => {
     const env = parseEnv({ API_METRICS_PORT: '9464' });
-    expect(metricsAddress(env, env.API_METRICS_PORT)).toEqual({ host: '127.0.0.1', port: 9464, bindAddress: '127.0.0.1:9464' });
+    expect(metricsAddress(env, env.API_METRICS_PORT)).toEqual({
+      host: '127.0.0.1',
+      port: 9464,
+      bindAddress: '127.0.0.1:9464',
+    });
     expect(metricsAddress(env, env.WORKER_METRICS_PORT)).toBeUndefined();
     const v6 = parseEnv({ METRICS_HOST: '::', WORKER_METRICS_PORT: '9465' });
     expect(metricsAddress(v6, v6.WORKER_METRICS_PORT)?.bindAddress).toBe('[::]:9465');
@@ -99,15 +126,22 @@ describe('amazonPayCredentials', () => {
   });
 
   it('rejects a private key that is not PEM and an unreadable key file', () => {
-    expect(() => amazonPayCredentials(parseEnv({ AMAZON_PAY_PUBLIC_KEY_ID: 'SANDBOX-X', AMAZON_PAY_PRIVATE_KEY: 'hunter2' }))).toThrow(/not a PEM/);
     expect(() =>
-      amazonPayCredentials(parseEnv({ AMAZON_PAY_PUBLIC_KEY_ID: 'SANDBOX-X', AMAZON_PAY_PRIVATE_KEY_FILE: '/nonexistent/key.pem' })),
+      amazonPayCredentials(parseEnv({ AMAZON_PAY_PUBLIC_KEY_ID: 'SANDBOX-X', AMAZON_PAY_PRIVATE_KEY: 'hunter2' })),
+    ).toThrow(/not a PEM/);
+    expect(() =>
+      amazonPayCredentials(
+        parseEnv({ AMAZON_PAY_PUBLIC_KEY_ID: 'SANDBOX-X', AMAZON_PAY_PRIVATE_KEY_FILE: '/nonexistent/key.pem' }),
+      ),
     ).toThrow(/cannot read \/nonexistent\/key.pem/);
   });
 
   it('accepts a PEM with escaped newlines from a one-line environment variable', () => {
     const creds = amazonPayCredentials(
-      parseEnv({ AMAZON_PAY_PUBLIC_KEY_ID: 'SANDBOX-X', AMAZON_PAY_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----\\nabc\\n-----END PRIVATE KEY-----' }),
+      parseEnv({
+        AMAZON_PAY_PUBLIC_KEY_ID: 'SANDBOX-X',
+        AMAZON_PAY_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----\\nabc\\n-----END PRIVATE KEY-----',
+      }),
     );
     expect(creds.privateKey.split('\n')).toHaveLength(3);
   });
@@ -128,7 +162,9 @@ describe('documentation and deployment stay in step with the code', () => {
   });
 
   it('docker-compose.yml gives the worker and the API only variables the config knows, with valid values', () => {
-    const compose = parse(repoFile('docker-compose.yml'), { merge: true }) as { services: Record<string, { environment?: Record<string, string> }> };
+    const compose = parse(repoFile('docker-compose.yml'), { merge: true }) as {
+      services: Record<string, { environment?: Record<string, string> }>;
+    };
     for (const service of ['worker', 'api']) {
       const environment = compose.services[service]!.environment!;
       for (const key of Object.keys(environment)) expect(configKeys, `${service}: ${key}`).toContain(key);
@@ -140,10 +176,19 @@ describe('documentation and deployment stay in step with the code', () => {
   it('docker-compose.yml registers exactly the search attributes the workflows use', () => {
     const compose = repoFile('docker-compose.yml');
     // One loop per type: each name registered with the type the workflows use.
-    const registered = [...compose.matchAll(/for sa in ([A-Za-z ]+); do\s+temporal operator search-attribute create [^\n]*--type (\w+)/g)].flatMap((m) =>
-      m[1]!.trim().split(/\s+/).map((name) => `${name}=${m[2]}`),
+    const registered = [
+      ...compose.matchAll(/for sa in ([A-Za-z ]+); do\s+temporal operator search-attribute create [^\n]*--type (\w+)/g),
+    ].flatMap((m) =>
+      m[1]!
+        .trim()
+        .split(/\s+/)
+        .map((name) => `${name}=${m[2]}`),
     );
-    expect(registered.sort()).toEqual(Object.entries(searchAttributeTypes).map(([name, type]) => `${name}=${type}`).sort());
+    expect(registered.sort()).toEqual(
+      Object.entries(searchAttributeTypes)
+        .map(([name, type]) => `${name}=${type}`)
+        .sort(),
+    );
   });
 });
 
@@ -152,13 +197,17 @@ describe('payload codec settings', () => {
 
   it('reads the keys in order (first encrypts) from PAYLOAD_CODEC_KEYS or a file', () => {
     expect(payloadCodecKeys(parseEnv({})).length).toBe(0);
-    expect(payloadCodecKeys(parseEnv({ PAYLOAD_CODEC_KEYS: `${key('new', 1)},${key('old', 2)}` })).map((k) => k.id)).toEqual(['new', 'old']);
+    expect(
+      payloadCodecKeys(parseEnv({ PAYLOAD_CODEC_KEYS: `${key('new', 1)},${key('old', 2)}` })).map((k) => k.id),
+    ).toEqual(['new', 'old']);
     const dir = mkdtempSync(join(tmpdir(), 'codec-keys-'));
     const file = join(dir, 'keys');
     writeFileSync(file, `# rotated\n${key('new', 1)}\n${key('old', 2)}\n`);
     expect(payloadCodecKeys(parseEnv({ PAYLOAD_CODEC_KEYS_FILE: file })).map((k) => k.id)).toEqual(['new', 'old']);
     writeFileSync(file, '# nothing\n');
-    expect(() => payloadCodecKeys(parseEnv({ PAYLOAD_CODEC_KEYS_FILE: file }))).toThrow(/PAYLOAD_CODEC_KEYS_FILE: .*no key/);
+    expect(() => payloadCodecKeys(parseEnv({ PAYLOAD_CODEC_KEYS_FILE: file }))).toThrow(
+      /PAYLOAD_CODEC_KEYS_FILE: .*no key/,
+    );
     expect(() => payloadCodecKeys(parseEnv({ PAYLOAD_CODEC_KEYS_FILE: join(dir, 'missing') }))).toThrow(/cannot read/);
   });
 
@@ -176,7 +225,9 @@ describe('payload codec settings', () => {
   });
 
   it('the worker and the API require a key', () => {
-    expect(() => requirePayloadCodecKeys(parseEnv({}))).toThrow(/PAYLOAD_CODEC_KEYS or PAYLOAD_CODEC_KEYS_FILE: required/);
+    expect(() => requirePayloadCodecKeys(parseEnv({}))).toThrow(
+      /PAYLOAD_CODEC_KEYS or PAYLOAD_CODEC_KEYS_FILE: required/,
+    );
   });
 
   it('codec server: token from env or file, Web UI origins validated', () => {
@@ -184,23 +235,33 @@ describe('payload codec settings', () => {
     expect(codecServerToken(parseEnv({ CODEC_SERVER_TOKEN: 'a-long-enough-token' }))).toBe('a-long-enough-token');
     expect(() => parseEnv({ CODEC_SERVER_TOKEN: 'short' })).toThrow(/CODEC_SERVER_TOKEN: must be at least 16/);
     expect(parseEnv({}).CODEC_SERVER_CORS_ORIGINS).toEqual(['http://127.0.0.1:8233', 'http://localhost:8233']);
-    expect(parseEnv({ CODEC_SERVER_CORS_ORIGINS: 'https://ui.example:8443' }).CODEC_SERVER_CORS_ORIGINS).toEqual(['https://ui.example:8443']);
-    expect(() => parseEnv({ CODEC_SERVER_CORS_ORIGINS: 'https://ui.example/path' })).toThrow(/CODEC_SERVER_CORS_ORIGINS/);
+    expect(parseEnv({ CODEC_SERVER_CORS_ORIGINS: 'https://ui.example:8443' }).CODEC_SERVER_CORS_ORIGINS).toEqual([
+      'https://ui.example:8443',
+    ]);
+    expect(() => parseEnv({ CODEC_SERVER_CORS_ORIGINS: 'https://ui.example/path' })).toThrow(
+      /CODEC_SERVER_CORS_ORIGINS/,
+    );
   });
 });
 
 describe('worker tuning', () => {
-  it("passes only what is set to the SDK, and refuses what the SDK would refuse later", () => {
+  it('passes only what is set to the SDK, and refuses what the SDK would refuse later', () => {
     expect(workerTuning(parseEnv({}))).toEqual({});
-    expect(workerTuning(parseEnv({ WORKER_MAX_CACHED_WORKFLOWS: '0', WORKER_MAX_TASK_QUEUE_ACTIVITIES_PER_SECOND: '8.5' }))).toEqual({
+    expect(
+      workerTuning(parseEnv({ WORKER_MAX_CACHED_WORKFLOWS: '0', WORKER_MAX_TASK_QUEUE_ACTIVITIES_PER_SECOND: '8.5' })),
+    ).toEqual({
       maxCachedWorkflows: 0,
       maxTaskQueueActivitiesPerSecond: 8.5,
     });
-    expect(workerTuning(parseEnv({ WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '4', WORKER_MAX_CONCURRENT_ACTIVITIES: '50' }))).toEqual({
+    expect(
+      workerTuning(parseEnv({ WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '4', WORKER_MAX_CONCURRENT_ACTIVITIES: '50' })),
+    ).toEqual({
       maxConcurrentWorkflowTaskExecutions: 4,
       maxConcurrentActivityTaskExecutions: 50,
     });
-    expect(() => parseEnv({ WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '1' })).toThrow(/WORKER_MAX_CONCURRENT_WORKFLOW_TASKS/);
+    expect(() => parseEnv({ WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: '1' })).toThrow(
+      /WORKER_MAX_CONCURRENT_WORKFLOW_TASKS/,
+    );
     expect(() => parseEnv({ WORKER_MAX_CACHED_WORKFLOWS: '-1' })).toThrow(/WORKER_MAX_CACHED_WORKFLOWS/);
   });
 });

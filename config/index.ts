@@ -23,7 +23,10 @@ const logLevel = z
 /** A regular expression from the environment; wholeMatch() makes every alternative match whole. */
 const anchoredPattern = z
   .string()
-  .refine((p) => p.startsWith('^') && p.endsWith('$'), 'must be anchored (^...$): an unanchored pattern trusts look-alike values')
+  .refine(
+    (p) => p.startsWith('^') && p.endsWith('$'),
+    'must be anchored (^...$): an unanchored pattern trusts look-alike values',
+  )
   .refine((p) => {
     try {
       new RegExp(p);
@@ -81,17 +84,39 @@ const schema = z
     /** Web UI origins the codec endpoint answers CORS for, comma separated. */
     CODEC_SERVER_CORS_ORIGINS: z
       .string()
-      .transform((s) => s.split(',').map((o) => o.trim()).filter((o) => o.length > 0))
-      .pipe(z.array(z.url().refine((u) => new URL(u).origin === u, 'must be an origin (scheme://host[:port], no path or trailing slash)')))
+      .transform((s) =>
+        s
+          .split(',')
+          .map((o) => o.trim())
+          .filter((o) => o.length > 0),
+      )
+      .pipe(
+        z.array(
+          z
+            .url()
+            .refine(
+              (u) => new URL(u).origin === u,
+              'must be an origin (scheme://host[:port], no path or trailing slash)',
+            ),
+        ),
+      )
       .default(['http://127.0.0.1:8233', 'http://localhost:8233']),
-    CODEC_SERVER_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
+    CODEC_SERVER_BODY_LIMIT_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(4 * 1024 * 1024),
 
     // HTTP API (storefront + IPN endpoint)
     API_HOST: z.string().min(1).default('127.0.0.1'),
     API_PORT: port.default(3000),
     API_KEYS: z.string().optional(),
     API_KEYS_FILE: z.string().optional(),
-    API_BODY_LIMIT_BYTES: z.coerce.number().int().positive().default(64 * 1024),
+    API_BODY_LIMIT_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(64 * 1024),
     PUBLIC_BASE_URL: z.url().optional(),
     IPN_PATH: z.string().startsWith('/').default('/amazon-pay/ipn'),
     IPN_CERT_HOST_PATTERN: anchoredPattern.default('^sns\\.[a-z0-9-]+\\.amazonaws\\.com(\\.cn)?$'),
@@ -99,9 +124,17 @@ const schema = z
     IPN_TOPIC_ARN_PATTERN: anchoredPattern.optional(),
     IPN_CONFIRM_SUBSCRIPTIONS: bool.default(true),
     /** How long an IPN's charge permission may wait for its owner before it is marked Unmatched. */
-    IPN_UNMATCHED_AFTER_MS: z.coerce.number().int().positive().default(15 * 60 * 1000),
+    IPN_UNMATCHED_AFTER_MS: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(15 * 60 * 1000),
     /** How long late IPNs are still recorded after their owner closed. */
-    IPN_LINGER_AFTER_OWNER_CLOSED_MS: z.coerce.number().int().positive().default(7 * 24 * 3600 * 1000),
+    IPN_LINGER_AFTER_OWNER_CLOSED_MS: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(7 * 24 * 3600 * 1000),
     /**
      * When set, an inbox started by an IPN checks this often that its owner still runs (one timer
      * and one activity per check, billed). Unset: never; an owner that ends says so, and one that
@@ -134,7 +167,13 @@ const schema = z
     /** Seconds before each retry of a failed delivery (Standard Webhooks' schedule); after the last, the event has failed. */
     WEBHOOK_RETRY_SCHEDULE: z
       .string()
-      .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0).map(Number))
+      .transform((s) =>
+        s
+          .split(',')
+          .map((x) => x.trim())
+          .filter((x) => x.length > 0)
+          .map(Number),
+      )
       .pipe(z.array(z.number().int().positive()).max(20))
       .default([5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]),
     /** Each delivery attempt gives up after this long. */
@@ -158,16 +197,32 @@ const schema = z
   })
   .superRefine((env, ctx) => {
     if (env.AMAZON_PAY_PRIVATE_KEY && env.AMAZON_PAY_PRIVATE_KEY_FILE) {
-      ctx.addIssue({ code: 'custom', path: ['AMAZON_PAY_PRIVATE_KEY_FILE'], message: 'set AMAZON_PAY_PRIVATE_KEY or AMAZON_PAY_PRIVATE_KEY_FILE, not both' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AMAZON_PAY_PRIVATE_KEY_FILE'],
+        message: 'set AMAZON_PAY_PRIVATE_KEY or AMAZON_PAY_PRIVATE_KEY_FILE, not both',
+      });
     }
     if (env.PAYLOAD_CODEC_KEYS && env.PAYLOAD_CODEC_KEYS_FILE) {
-      ctx.addIssue({ code: 'custom', path: ['PAYLOAD_CODEC_KEYS_FILE'], message: 'set PAYLOAD_CODEC_KEYS or PAYLOAD_CODEC_KEYS_FILE, not both' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['PAYLOAD_CODEC_KEYS_FILE'],
+        message: 'set PAYLOAD_CODEC_KEYS or PAYLOAD_CODEC_KEYS_FILE, not both',
+      });
     }
     if (env.WEBHOOK_ENDPOINTS && env.WEBHOOK_ENDPOINTS_FILE) {
-      ctx.addIssue({ code: 'custom', path: ['WEBHOOK_ENDPOINTS_FILE'], message: 'set WEBHOOK_ENDPOINTS or WEBHOOK_ENDPOINTS_FILE, not both' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['WEBHOOK_ENDPOINTS_FILE'],
+        message: 'set WEBHOOK_ENDPOINTS or WEBHOOK_ENDPOINTS_FILE, not both',
+      });
     }
     if (env.CODEC_SERVER_TOKEN && env.CODEC_SERVER_TOKEN_FILE) {
-      ctx.addIssue({ code: 'custom', path: ['CODEC_SERVER_TOKEN_FILE'], message: 'set CODEC_SERVER_TOKEN or CODEC_SERVER_TOKEN_FILE, not both' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CODEC_SERVER_TOKEN_FILE'],
+        message: 'set CODEC_SERVER_TOKEN or CODEC_SERVER_TOKEN_FILE, not both',
+      });
     }
   });
 
@@ -176,7 +231,9 @@ export type Env = z.infer<typeof schema>;
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\nSee .env.example for every variable.`);
+    super(
+      `Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\nSee .env.example for every variable.`,
+    );
   }
 }
 
@@ -211,10 +268,13 @@ export function amazonPayCredentials(env: Env): AmazonPayCredentials {
     try {
       privateKey = readFileSync(env.AMAZON_PAY_PRIVATE_KEY_FILE, 'utf8');
     } catch (err) {
-      problems.push(`AMAZON_PAY_PRIVATE_KEY_FILE: cannot read ${env.AMAZON_PAY_PRIVATE_KEY_FILE} (${(err as Error).message})`);
+      problems.push(
+        `AMAZON_PAY_PRIVATE_KEY_FILE: cannot read ${env.AMAZON_PAY_PRIVATE_KEY_FILE} (${(err as Error).message})`,
+      );
     }
   }
-  if (!privateKey && !env.AMAZON_PAY_PRIVATE_KEY_FILE) problems.push('AMAZON_PAY_PRIVATE_KEY or AMAZON_PAY_PRIVATE_KEY_FILE: required');
+  if (!privateKey && !env.AMAZON_PAY_PRIVATE_KEY_FILE)
+    problems.push('AMAZON_PAY_PRIVATE_KEY or AMAZON_PAY_PRIVATE_KEY_FILE: required');
   if (privateKey && !/-----BEGIN (RSA )?PRIVATE KEY-----/.test(privateKey)) {
     problems.push('AMAZON_PAY_PRIVATE_KEY: not a PEM private key');
   }
@@ -256,7 +316,9 @@ export function payloadCodecKeys(env: Env): CodecKey[] {
   try {
     text = readFileSync(env.PAYLOAD_CODEC_KEYS_FILE, 'utf8');
   } catch (err) {
-    throw new ConfigError([`PAYLOAD_CODEC_KEYS_FILE: cannot read ${env.PAYLOAD_CODEC_KEYS_FILE} (${(err as Error).message})`]);
+    throw new ConfigError([
+      `PAYLOAD_CODEC_KEYS_FILE: cannot read ${env.PAYLOAD_CODEC_KEYS_FILE} (${(err as Error).message})`,
+    ]);
   }
   try {
     const keys = parseCodecKeys(text);
@@ -286,9 +348,14 @@ export function codecServerToken(env: Env): string | undefined {
   try {
     token = readFileSync(env.CODEC_SERVER_TOKEN_FILE, 'utf8').trim();
   } catch (err) {
-    throw new ConfigError([`CODEC_SERVER_TOKEN_FILE: cannot read ${env.CODEC_SERVER_TOKEN_FILE} (${(err as Error).message})`]);
+    throw new ConfigError([
+      `CODEC_SERVER_TOKEN_FILE: cannot read ${env.CODEC_SERVER_TOKEN_FILE} (${(err as Error).message})`,
+    ]);
   }
-  if (token.length < 16) throw new ConfigError([`CODEC_SERVER_TOKEN_FILE: ${env.CODEC_SERVER_TOKEN_FILE}: the token must be at least 16 characters`]);
+  if (token.length < 16)
+    throw new ConfigError([
+      `CODEC_SERVER_TOKEN_FILE: ${env.CODEC_SERVER_TOKEN_FILE}: the token must be at least 16 characters`,
+    ]);
   return token;
 }
 
@@ -298,7 +365,10 @@ const webhookEndpointList = z
       /** Goes into a workflow id and the API's paths. */
       id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/, 'letters, digits, _ and -, at most 64'),
       url: z.url().refine((u) => /^https?:$/.test(new URL(u).protocol), 'must be http(s)'),
-      secrets: z.array(z.string().regex(/^whsec_[A-Za-z0-9+/=]{32,}$/, 'must be whsec_ followed by base64 of 24 to 64 bytes')).min(1).max(4),
+      secrets: z
+        .array(z.string().regex(/^whsec_[A-Za-z0-9+/=]{32,}$/, 'must be whsec_ followed by base64 of 24 to 64 bytes'))
+        .min(1)
+        .max(4),
     }),
   )
   .max(20)
@@ -313,7 +383,11 @@ export type WebhookEndpointConfig = z.infer<typeof webhookEndpointList>[number];
  * The notification inbox's waits (IPN_*). Both processes start inboxes, the API's IPN route and the
  * worker's owner registration, whichever comes first, so both pass the same ones.
  */
-export function inboxOptions(env: Env): { unmatchedAfterMs: number; lingerAfterOwnerClosedMs: number; ownerCheckIntervalMs?: number } {
+export function inboxOptions(env: Env): {
+  unmatchedAfterMs: number;
+  lingerAfterOwnerClosedMs: number;
+  ownerCheckIntervalMs?: number;
+} {
   return {
     unmatchedAfterMs: env.IPN_UNMATCHED_AFTER_MS,
     lingerAfterOwnerClosedMs: env.IPN_LINGER_AFTER_OWNER_CLOSED_MS,
@@ -329,7 +403,9 @@ export function webhookEndpoints(env: Env): WebhookEndpointConfig[] {
     try {
       text = readFileSync(env.WEBHOOK_ENDPOINTS_FILE, 'utf8');
     } catch (err) {
-      throw new ConfigError([`WEBHOOK_ENDPOINTS_FILE: cannot read ${env.WEBHOOK_ENDPOINTS_FILE} (${(err as Error).message})`]);
+      throw new ConfigError([
+        `WEBHOOK_ENDPOINTS_FILE: cannot read ${env.WEBHOOK_ENDPOINTS_FILE} (${(err as Error).message})`,
+      ]);
     }
   }
   if (!text) return [];
@@ -340,7 +416,8 @@ export function webhookEndpoints(env: Env): WebhookEndpointConfig[] {
     throw new ConfigError([`${name}: not JSON (a list of { "id", "url", "secrets": ["whsec_…"] })`]);
   }
   const parsed = webhookEndpointList.safeParse(json);
-  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((i) => `${name}: ${i.path.join('.') || '(list)'}: ${i.message}`));
+  if (!parsed.success)
+    throw new ConfigError(parsed.error.issues.map((i) => `${name}: ${i.path.join('.') || '(list)'}: ${i.message}`));
   return parsed.data;
 }
 
@@ -359,13 +436,19 @@ export function temporalConnectionOptions(env: Env): { address: string; tls?: bo
  * (to report that configuration's problems): `info` when unset or invalid, since parseEnv then
  * reports it like any other invalid variable.
  */
-export function logLevelOf(source: Record<string, string | undefined> = process.env, fallback: LogLevel = 'info'): LogLevel {
+export function logLevelOf(
+  source: Record<string, string | undefined> = process.env,
+  fallback: LogLevel = 'info',
+): LogLevel {
   const parsed = logLevel.safeParse(source.LOG_LEVEL);
   return parsed.success ? parsed.data : fallback;
 }
 
 /** host:port for a metrics listener, or undefined when its port is unset. */
-export function metricsAddress(env: Env, port: number | undefined): { host: string; port: number; bindAddress: string } | undefined {
+export function metricsAddress(
+  env: Env,
+  port: number | undefined,
+): { host: string; port: number; bindAddress: string } | undefined {
   if (port === undefined) return undefined;
   const host = env.METRICS_HOST.includes(':') ? `[${env.METRICS_HOST}]` : env.METRICS_HOST;
   return { host: env.METRICS_HOST, port, bindAddress: `${host}:${port}` };
@@ -397,9 +480,15 @@ export function readAll<T extends Record<string, () => unknown>>(readers: T): { 
 export function workerTuning(env: Env): WorkerTuning {
   return {
     ...(env.WORKER_MAX_CACHED_WORKFLOWS !== undefined ? { maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS } : {}),
-    ...(env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS !== undefined ? { maxConcurrentWorkflowTaskExecutions: env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS } : {}),
-    ...(env.WORKER_MAX_CONCURRENT_ACTIVITIES !== undefined ? { maxConcurrentActivityTaskExecutions: env.WORKER_MAX_CONCURRENT_ACTIVITIES } : {}),
-    ...(env.WORKER_MAX_TASK_QUEUE_ACTIVITIES_PER_SECOND !== undefined ? { maxTaskQueueActivitiesPerSecond: env.WORKER_MAX_TASK_QUEUE_ACTIVITIES_PER_SECOND } : {}),
+    ...(env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS !== undefined
+      ? { maxConcurrentWorkflowTaskExecutions: env.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS }
+      : {}),
+    ...(env.WORKER_MAX_CONCURRENT_ACTIVITIES !== undefined
+      ? { maxConcurrentActivityTaskExecutions: env.WORKER_MAX_CONCURRENT_ACTIVITIES }
+      : {}),
+    ...(env.WORKER_MAX_TASK_QUEUE_ACTIVITIES_PER_SECOND !== undefined
+      ? { maxTaskQueueActivitiesPerSecond: env.WORKER_MAX_TASK_QUEUE_ACTIVITIES_PER_SECOND }
+      : {}),
   };
 }
 

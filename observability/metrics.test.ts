@@ -5,7 +5,12 @@ describe('the metrics endpoint', () => {
   it('serves its registry in Prometheus text format at its path, and nothing elsewhere', async () => {
     const metrics = createApiMetrics();
     metrics.httpRequests.inc({ method: 'GET', route: '/health', status: '200' });
-    const server = await startMetricsServer({ host: '127.0.0.1', port: 0, path: '/metrics', registry: metrics.registry });
+    const server = await startMetricsServer({
+      host: '127.0.0.1',
+      port: 0,
+      path: '/metrics',
+      registry: metrics.registry,
+    });
     try {
       expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
       const res = await fetch(server.url);

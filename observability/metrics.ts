@@ -57,8 +57,17 @@ export function createApiMetrics(options: { processMetrics?: boolean } = {}): Ap
  * metric meter (Core exports it with the SDK's metrics; a no-op meter when metrics are off).
  */
 export function amazonPayCallMetrics(meter: MetricMeter): (call: AmazonPayCallOutcome) => void {
-  const calls = meter.createCounter('amazon_pay_api_calls_total', undefined, 'Amazon Pay API calls by operation, HTTP status (0: no answer) and reason code');
-  const duration = meter.createHistogram('amazon_pay_api_call_duration_ms', 'float', 'ms', 'Amazon Pay API call duration by operation and HTTP status');
+  const calls = meter.createCounter(
+    'amazon_pay_api_calls_total',
+    undefined,
+    'Amazon Pay API calls by operation, HTTP status (0: no answer) and reason code',
+  );
+  const duration = meter.createHistogram(
+    'amazon_pay_api_call_duration_ms',
+    'float',
+    'ms',
+    'Amazon Pay API call duration by operation and HTTP status',
+  );
   return ({ operation, status, reasonCode, durationMs }) => {
     calls.add(1, { operation, status: String(status), reason_code: reasonCode ?? '' });
     duration.record(durationMs, { operation, status: String(status) });
@@ -71,7 +80,12 @@ export interface MetricsServer {
 }
 
 /** Serves a registry in Prometheus' text format at `path` (every other path is 404). */
-export async function startMetricsServer(options: { host: string; port: number; path: string; registry: Registry }): Promise<MetricsServer> {
+export async function startMetricsServer(options: {
+  host: string;
+  port: number;
+  path: string;
+  registry: Registry;
+}): Promise<MetricsServer> {
   const server = createServer((req, res) => {
     if (req.method !== 'GET' || new URL(req.url ?? '/', 'http://x').pathname !== options.path) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
@@ -79,7 +93,8 @@ export async function startMetricsServer(options: { host: string; port: number; 
     }
     options.registry.metrics().then(
       (text) => res.writeHead(200, { 'content-type': options.registry.contentType }).end(text),
-      (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${(err as Error).message}\n`),
+      (err: unknown) =>
+        res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${(err as Error).message}\n`),
     );
   });
   await new Promise<void>((resolve, reject) => {

@@ -52,18 +52,28 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const port = options.port || (await freePort(ip));
   const namespace = options.namespace ?? 'default';
   const args = [
-    'server', 'start-dev',
-    '--ip', ip,
-    '--port', String(port),
-    '--namespace', namespace,
-    '--log-level', options.logLevel ?? 'warn',
-    '--log-format', 'pretty',
+    'server',
+    'start-dev',
+    '--ip',
+    ip,
+    '--port',
+    String(port),
+    '--namespace',
+    namespace,
+    '--log-level',
+    options.logLevel ?? 'warn',
+    '--log-format',
+    'pretty',
     // Updates and update-with-start; on by default in recent servers, explicit for older ones.
-    '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
-    '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
-    '--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true',
+    '--dynamic-config-value',
+    'frontend.enableUpdateWorkflowExecution=true',
+    '--dynamic-config-value',
+    'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
+    '--dynamic-config-value',
+    'frontend.enableExecuteMultiOperation=true',
     // Visibility queries right after an upsert in tests and in the Web UI.
-    '--dynamic-config-value', 'system.forceSearchAttributesCacheRefreshOnRead=true',
+    '--dynamic-config-value',
+    'system.forceSearchAttributesCacheRefreshOnRead=true',
   ];
   for (const [name, type] of Object.entries(searchAttributeTypes)) args.push('--search-attribute', `${name}=${type}`);
   if (options.dbFile) args.push('--db-filename', options.dbFile, '--sqlite-pragma', 'journal_mode=WAL');
@@ -83,10 +93,12 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
   let exited: number | null | undefined;
-  const exitPromise = new Promise<void>((res) => child.on('exit', (code) => {
-    exited = code;
-    res();
-  }));
+  const exitPromise = new Promise<void>((res) =>
+    child.on('exit', (code) => {
+      exited = code;
+      res();
+    }),
+  );
 
   const address = `${ip}:${port}`;
   const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
@@ -105,7 +117,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     } catch (err) {
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
-        throw new Error(`temporal dev server at ${address} not ready after ${options.readyTimeoutMs ?? 60_000} ms: ${(err as Error).message}\n${output}`);
+        throw new Error(
+          `temporal dev server at ${address} not ready after ${options.readyTimeoutMs ?? 60_000} ms: ${(err as Error).message}\n${output}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 200));
     }

@@ -21,7 +21,9 @@ describe('ensureTemporalCli', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cli-'));
     process.env.TEMPORAL_CLI_PATH = join(dir, 'missing');
     await expect(ensureTemporalCli(() => undefined)).rejects.toThrow(ProvisioningError);
-    await expect(ensureTemporalCli(() => undefined)).rejects.toThrow(/TEMPORAL_CLI_PATH=.*missing is not an executable/);
+    await expect(ensureTemporalCli(() => undefined)).rejects.toThrow(
+      /TEMPORAL_CLI_PATH=.*missing is not an executable/,
+    );
     process.env.TEMPORAL_CLI_PATH = fakeExecutable(dir, 'temporal-explicit');
     expect(await ensureTemporalCli(() => undefined)).toBe(process.env.TEMPORAL_CLI_PATH);
   });

@@ -52,13 +52,20 @@ function onPath(command: string): string | undefined {
 }
 
 /** Runs a command, streaming its output as progress lines, with a heartbeat while it is silent. */
-async function runWithProgress(cmd: string, args: string[], env: NodeJS.ProcessEnv, log: Log, what: string): Promise<void> {
+async function runWithProgress(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  log: Log,
+  what: string,
+): Promise<void> {
   const started = Date.now();
   const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let lastLine = '';
   const onData = (chunk: Buffer) => {
     // eslint-disable-next-line no-control-regex
-    for (const line of chunk.toString().replace(/\x1b\[[0-9;]*m/g, '').split('\n')) {
+    const text = chunk.toString().replace(/\x1b\[[0-9;]*m/g, '');
+    for (const line of text.split('\n')) {
       if (line.trim()) {
         lastLine = line.trim();
         log(`  ${lastLine}`);
@@ -67,7 +74,10 @@ async function runWithProgress(cmd: string, args: string[], env: NodeJS.ProcessE
   };
   child.stdout.on('data', onData);
   child.stderr.on('data', onData);
-  const heartbeat = setInterval(() => log(`  ... still ${what} (${Math.round((Date.now() - started) / 1000)} s)`), 15_000);
+  const heartbeat = setInterval(
+    () => log(`  ... still ${what} (${Math.round((Date.now() - started) / 1000)} s)`),
+    15_000,
+  );
   try {
     const code = await new Promise<number | null>((res, rej) => {
       child.on('error', rej);
@@ -105,7 +115,13 @@ export async function ensureTemporalCli(log: Log = defaultLog): Promise<string> 
     log('(first time only: downloads ~200 modules and compiles for a few minutes)');
     mkdirSync(binDir, { recursive: true });
     try {
-      await runWithProgress(go, ['install', `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`], { ...process.env, GOBIN: binDir }, log, 'building the Temporal CLI');
+      await runWithProgress(
+        go,
+        ['install', `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`],
+        { ...process.env, GOBIN: binDir },
+        log,
+        'building the Temporal CLI',
+      );
       if (isExecutable(cached)) {
         log(`Temporal CLI ready: ${cached}`);
         return cached;
@@ -176,7 +192,8 @@ export async function ensureTimeSkippingServer(log: Log = defaultLog): Promise<s
   const dir = join(cacheDir(), 'test-server');
   const libDir = join(dir, 'lib');
   const script = join(dir, 'temporal-test-server');
-  const ready = isExecutable(script) && existsSync(libDir) && readdirSync(libDir).some((f) => f.startsWith('temporal-test-server'));
+  const ready =
+    isExecutable(script) && existsSync(libDir) && readdirSync(libDir).some((f) => f.startsWith('temporal-test-server'));
   if (ready) return script;
 
   const java = onPath('java');

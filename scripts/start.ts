@@ -87,7 +87,10 @@ try {
 
   // Payload encryption: buyer data never reaches Temporal in clear, not even on a laptop.
   const keysFromEnv = payloadCodecKeys(env);
-  const codecKeys = keysFromEnv.length > 0 ? keysFromEnv : payloadCodecKeys({ ...env, PAYLOAD_CODEC_KEYS_FILE: loadOrCreateCodecKeyFile(dataDir) });
+  const codecKeys =
+    keysFromEnv.length > 0
+      ? keysFromEnv
+      : payloadCodecKeys({ ...env, PAYLOAD_CODEC_KEYS_FILE: loadOrCreateCodecKeyFile(dataDir) });
   const dataConverter = paymentDataConverter(codecKeys);
   const codecToken = codecServerToken(env) ?? loadOrCreateSecret(dataDir, 'codec-server-token', 'codec_dev_');
   const apiUrl = `http://${env.API_HOST}:${env.API_PORT}`;
@@ -139,7 +142,9 @@ try {
       timeoutMs: env.AMAZON_PAY_TIMEOUT_MS,
     };
   }
-  const amazonPay = amazonPayClientFromCredentials(credentials, { onCall: amazonPayCallMetrics(Runtime.instance().metricMeter) });
+  const amazonPay = amazonPayClientFromCredentials(credentials, {
+    onCall: amazonPayCallMetrics(Runtime.instance().metricMeter),
+  });
 
   // Worker
   const connectionOptions = env.TEMPORAL_ADDRESS ? temporalConnectionOptions(env) : { address };
@@ -151,8 +156,14 @@ try {
   // Merchant events go where WEBHOOK_ENDPOINTS says; unset, to the demo storefront (with the simulator).
   const demoRuns = simulator !== undefined && env.DEMO_PORT !== 0;
   let endpoints = webhookEndpoints(env);
-  const demoWebhookSecret = demoRuns && endpoints.length === 0 ? loadOrCreateSecret(dataDir, 'demo-webhook-secret', 'whsec_', 'base64') : undefined;
-  if (demoWebhookSecret) endpoints = [{ id: 'demo-storefront', url: `http://${env.API_HOST}:${env.DEMO_PORT}/webhooks`, secrets: [demoWebhookSecret] }];
+  const demoWebhookSecret =
+    demoRuns && endpoints.length === 0
+      ? loadOrCreateSecret(dataDir, 'demo-webhook-secret', 'whsec_', 'base64')
+      : undefined;
+  if (demoWebhookSecret)
+    endpoints = [
+      { id: 'demo-storefront', url: `http://${env.API_HOST}:${env.DEMO_PORT}/webhooks`, secrets: [demoWebhookSecret] },
+    ];
   log('bundling workflows and starting the worker');
   const worker = await createPaymentWorker({
     connection: nativeConnection,
@@ -161,7 +172,11 @@ try {
     amazonPay,
     temporal,
     dataConverter,
-    webhooks: { endpoints, retryScheduleMs: env.WEBHOOK_RETRY_SCHEDULE.map((s) => s * 1000), timeoutMs: env.WEBHOOK_TIMEOUT_MS },
+    webhooks: {
+      endpoints,
+      retryScheduleMs: env.WEBHOOK_RETRY_SCHEDULE.map((s) => s * 1000),
+      timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+    },
     tuning: workerTuning(env),
   });
   const running = worker.run();
@@ -184,15 +199,25 @@ try {
   }
   // The simulator signs IPNs with its own certificate, served from its own host: trust that host
   // (and only it) when we run it; real deployments keep the sns.<region>.amazonaws.com pattern.
-  const ipnEnv = simulator ? { ...env, IPN_CERT_HOST_PATTERN: `^${new URL(simulator.url).hostname.replace(/\./g, '\\.')}$` } : env;
+  const ipnEnv = simulator
+    ? { ...env, IPN_CERT_HOST_PATTERN: `^${new URL(simulator.url).hostname.replace(/\./g, '\\.')}$` }
+    : env;
   // The Web UI we started may sit on another port than the default origins name.
   const uiOrigin = uiUrl ? [new URL(uiUrl).origin] : [];
-  const apiEnv = { ...ipnEnv, CODEC_SERVER_CORS_ORIGINS: [...new Set([...env.CODEC_SERVER_CORS_ORIGINS, ...uiOrigin])] };
+  const apiEnv = {
+    ...ipnEnv,
+    CODEC_SERVER_CORS_ORIGINS: [...new Set([...env.CODEC_SERVER_CORS_ORIGINS, ...uiOrigin])],
+  };
   const apiMetricsAt = metricsAddress(env, env.API_METRICS_PORT);
   const apiMetrics = apiMetricsAt ? createApiMetrics() : undefined;
   let apiMetricsUrl: string | undefined;
   if (apiMetricsAt && apiMetrics) {
-    const metricsServer = await startMetricsServer({ host: apiMetricsAt.host, port: apiMetricsAt.port, path: '/metrics', registry: apiMetrics.registry });
+    const metricsServer = await startMetricsServer({
+      host: apiMetricsAt.host,
+      port: apiMetricsAt.port,
+      path: '/metrics',
+      registry: apiMetrics.registry,
+    });
     stack.push({ name: 'API metrics', stop: () => metricsServer.close() });
     apiMetricsUrl = metricsServer.url;
   }
@@ -247,13 +272,16 @@ try {
                         temporal workflow show -w <id> --address ${address} --codec-endpoint ${apiUrl}/codec --codec-auth "Bearer <token>"
                         ${uiUrl ? 'the Web UI above already decodes through it' : `Web UI: Settings > Codec Server > ${apiUrl}/codec/<token>`}
 ${demoUrl ? `    Demo storefront     ${demoUrl}   (a demo shop: buy something, then watch it in the Web UI)\n` : ''}    Merchant events     ${endpoints.length === 0 ? 'recorded, sent nowhere (set WEBHOOK_ENDPOINTS)' : endpoints.map((e) => e.url).join(', ')}${demoWebhookSecret ? ' (the demo storefront verifies them)' : ''}
-    Amazon Pay          ${simulator ? `simulator at ${simulator.url} (admin: ${simulator.url}/__admin)` : credentials.baseUrl ?? `the real API (${credentials.region}, ${credentials.publicKeyId.toUpperCase().startsWith('LIVE') || !credentials.sandbox ? 'live' : 'sandbox'})`}
+    Amazon Pay          ${simulator ? `simulator at ${simulator.url} (admin: ${simulator.url}/__admin)` : (credentials.baseUrl ?? `the real API (${credentials.region}, ${credentials.publicKeyId.toUpperCase().startsWith('LIVE') || !credentials.sandbox ? 'live' : 'sandbox'})`)}
 
   Ctrl-C stops everything.
 `);
 } catch (err) {
   if (err instanceof ConfigError || err instanceof ProvisioningError) console.error(`\n${err.message}\n`);
-  else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') console.error(`\n${(err as Error).message}: another process holds this port; stop it or set the port variable (see .env.example)\n`);
+  else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+    console.error(
+      `\n${(err as Error).message}: another process holds this port; stop it or set the port variable (see .env.example)\n`,
+    );
   else console.error(err);
   await shutdown(1);
 }
@@ -271,13 +299,22 @@ function loadOrCreateCodecKeyFile(dataDir: string): string {
   const file = join(dataDir, 'payload-codec-keys');
   if (!existsSync(file)) {
     const id = `dev-${new Date().toISOString().slice(0, 10).replace(/-/g, '')}`;
-    writeFileSync(file, `# Development payload encryption key of npm start. First line encrypts; older lines decrypt.\n${generateCodecKey(id)}\n`, { mode: 0o600 });
+    writeFileSync(
+      file,
+      `# Development payload encryption key of npm start. First line encrypts; older lines decrypt.\n${generateCodecKey(id)}\n`,
+      { mode: 0o600 },
+    );
   }
   return file;
 }
 
 /** A development secret (API key, codec credential), generated once into the data folder. */
-function loadOrCreateSecret(dataDir: string, name: string, prefix: string, encoding: 'base64url' | 'base64' = 'base64url'): string {
+function loadOrCreateSecret(
+  dataDir: string,
+  name: string,
+  prefix: string,
+  encoding: 'base64url' | 'base64' = 'base64url',
+): string {
   const file = join(dataDir, name);
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   const secret = `${prefix}${randomBytes(24).toString(encoding)}`;

@@ -1,8 +1,8 @@
 /**
  * The README's test command (`npm test`), also what CI runs: provisions the Temporal binaries,
- * type-checks, lints, runs every vitest project against a real dev server, and ends with the line
- * `N passed, N failed` computed from the test results (type check and lint count as one check
- * each when they fail). Extra arguments go to vitest, e.g. `npm test -- --project unit`.
+ * type-checks, lints, checks the formatting (Prettier), runs every vitest project against a real
+ * dev server, and ends with the line `N passed, N failed` computed from the test results (type
+ * check, lint and format count as one check each when they fail). Extra arguments go to vitest, e.g. `npm test -- --project unit`.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -26,7 +26,9 @@ const failures: string[] = [];
 
 step('provisioning Temporal (CLI dev server + time-skipping test server)');
 try {
-  console.log(`temporal CLI: ${process.env.TEMPORAL_ADDRESS ? `not needed, attaching to ${process.env.TEMPORAL_ADDRESS}` : await ensureTemporalCli()}`);
+  console.log(
+    `temporal CLI: ${process.env.TEMPORAL_ADDRESS ? `not needed, attaching to ${process.env.TEMPORAL_ADDRESS}` : await ensureTemporalCli()}`,
+  );
   console.log(`time-skipping test server: ${await ensureTimeSkippingServer()}`);
 } catch (err) {
   console.error(err instanceof ProvisioningError ? err.message : err);
@@ -40,13 +42,22 @@ if ((await run('npx', ['tsc', '--noEmit', '-p', '.'])) !== 0) failures.push('typ
 step('lint (eslint)');
 if ((await run('npx', ['eslint', '.'])) !== 0) failures.push('lint');
 
+step('format (prettier --check)');
+if ((await run('npx', ['prettier', '--check', '--log-level', 'warn', '.'])) !== 0) {
+  console.log('run `npx prettier --write .` to format');
+  failures.push('format');
+}
+
 step('tests (vitest: unit + integration)');
 const resultsFile = 'test-results/vitest.json';
 mkdirSync('test-results', { recursive: true });
 rmSync(resultsFile, { force: true });
 const vitestCode = await run('npx', [
-  'vitest', 'run',
-  '--reporter=default', '--reporter=json', `--outputFile.json=${resultsFile}`,
+  'vitest',
+  'run',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${resultsFile}`,
   ...process.argv.slice(2),
 ]);
 
@@ -54,14 +65,20 @@ let passed = 0;
 let failed = 0;
 try {
   const results = JSON.parse(readFileSync(resultsFile, 'utf8')) as {
-    numPassedTests: number; numFailedTests: number; numPendingTests: number; numTodoTests: number;
-    numFailedTestSuites: number; numTotalTests: number;
+    numPassedTests: number;
+    numFailedTests: number;
+    numPendingTests: number;
+    numTodoTests: number;
+    numFailedTestSuites: number;
+    numTotalTests: number;
   };
   passed = results.numPassedTests;
   // A file that fails to load counts as a failure even though none of its tests ran.
   failed = results.numFailedTests + (results.numFailedTests === 0 ? results.numFailedTestSuites : 0);
   if (results.numPendingTests + results.numTodoTests > 0) {
-    failures.push(`${results.numPendingTests + results.numTodoTests} skipped/todo tests (a skipped test is a missing test)`);
+    failures.push(
+      `${results.numPendingTests + results.numTodoTests} skipped/todo tests (a skipped test is a missing test)`,
+    );
   }
   if (results.numTotalTests === 0) failures.push('no tests ran');
 } catch {

@@ -103,7 +103,12 @@ export class SimulatorAdmin {
     await this.call('POST', '/__admin/reset');
   }
 
-  async objects(): Promise<{ checkoutSessions: unknown[]; chargePermissions: unknown[]; charges: unknown[]; refunds: unknown[] }> {
+  async objects(): Promise<{
+    checkoutSessions: unknown[];
+    chargePermissions: unknown[];
+    charges: unknown[];
+    refunds: unknown[];
+  }> {
     return this.call('GET', '/__admin/objects');
   }
 
@@ -112,7 +117,9 @@ export class SimulatorAdmin {
   }
 
   async moneyMovements(filter: { chargePermissionId?: string; checkoutSessionId?: string }): Promise<MoneyMovements> {
-    const query = new URLSearchParams(Object.entries(filter).filter((e): e is [string, string] => typeof e[1] === 'string'));
+    const query = new URLSearchParams(
+      Object.entries(filter).filter((e): e is [string, string] => typeof e[1] === 'string'),
+    );
     return this.call('GET', `/__admin/money-movements?${query.toString()}`);
   }
 
@@ -141,14 +148,20 @@ export class SimulatorAdmin {
   }
 
   /** The buyer clicks the Amazon Pay button: the simulator verifies the signed payload and creates the session. */
-  async clickButton(buttonConfig: { payloadJSON: string; signature: string; publicKeyId: string; algorithm: string }): Promise<{
+  async clickButton(buttonConfig: {
+    payloadJSON: string;
+    signature: string;
+    publicKeyId: string;
+    algorithm: string;
+  }): Promise<{
     checkoutSessionId: string;
     location: string;
   }> {
     const location = await this.submit('/checkout/button', buttonConfig, [302]);
     const checkoutSessionId =
       new URL(location).searchParams.get('amazonCheckoutSessionId') ?? /\/checkout\/pay\/([^/?]+)/.exec(location)?.[1];
-    if (!checkoutSessionId) throw new SimulatorAdminError(302, location, 'clickButton (no checkout session id in redirect)');
+    if (!checkoutSessionId)
+      throw new SimulatorAdminError(302, location, 'clickButton (no checkout session id in redirect)');
     return { checkoutSessionId, location };
   }
 
@@ -171,6 +184,10 @@ export class SimulatorAdmin {
 
   /** The buyer updates the instrument on the account page (NonChargeable -> Chargeable, with an IPN). */
   async fixPaymentMethod(chargePermissionId: string, method: PaymentMethodChoice = 'happy'): Promise<void> {
-    await this.submit(`/account/charge-permissions/${encodeURIComponent(chargePermissionId)}/payment-method`, { method }, [303]);
+    await this.submit(
+      `/account/charge-permissions/${encodeURIComponent(chargePermissionId)}/payment-method`,
+      { method },
+      [303],
+    );
   }
 }

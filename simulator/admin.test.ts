@@ -6,11 +6,20 @@ import { buttonConfig, createCaller, generateTestKey, STORE_ID } from './test-su
 import { signRequest } from './signature';
 
 const key = generateTestKey('SANDBOX-ADMINTEST');
-const createBody = { storeId: STORE_ID, webCheckoutDetails: { checkoutReviewReturnUrl: 'https://shop.test/review', checkoutResultReturnUrl: 'https://shop.test/result' } };
+const createBody = {
+  storeId: STORE_ID,
+  webCheckoutDetails: {
+    checkoutReviewReturnUrl: 'https://shop.test/review',
+    checkoutResultReturnUrl: 'https://shop.test/result',
+  },
+};
 
 describe('throttling and faults', () => {
   it('answers 429 TooManyRequests once the bucket is empty, then recovers at the restore rate', async () => {
-    const sim = createSimulator({ publicKeys: { [key.publicKeyId]: key.publicKeyPem }, throttling: { getCheckoutSession: { maxQuota: 2, restorePerSecond: 2 } } });
+    const sim = createSimulator({
+      publicKeys: { [key.publicKeyId]: key.publicKeyPem },
+      throttling: { getCheckoutSession: { maxQuota: 2, restorePerSecond: 2 } },
+    });
     const { call } = createCaller(sim.app, key);
     expect((await call('GET', '/checkoutSessions/a')).status).toBe(404);
     expect((await call('GET', '/checkoutSessions/a')).status).toBe(404);
@@ -25,15 +34,31 @@ describe('throttling and faults', () => {
     const sim = createSimulator({ publicKeys: { [key.publicKeyId]: key.publicKeyPem }, throttling: 'sandbox' });
     const { call, idem } = createCaller(sim.app, key);
     const statuses = [];
-    for (let i = 0; i < 3; i++) statuses.push((await call('POST', '/charges', { chargePermissionId: 'x', chargeAmount: { amount: 1, currencyCode: 'USD' } }, { idempotencyKey: idem() })).status);
+    for (let i = 0; i < 3; i++)
+      statuses.push(
+        (
+          await call(
+            'POST',
+            '/charges',
+            { chargePermissionId: 'x', chargeAmount: { amount: 1, currencyCode: 'USD' } },
+            { idempotencyKey: idem() },
+          )
+        ).status,
+      );
     expect(statuses).toEqual([404, 404, 429]);
   });
 
   it('throttleRate answers that share of requests 429 at random, before anything is processed', async () => {
     let roll = 0;
-    const sim = createSimulator({ publicKeys: { [key.publicKeyId]: key.publicKeyPem }, random: () => [0.1, 0.9][roll++ % 2]! });
+    const sim = createSimulator({
+      publicKeys: { [key.publicKeyId]: key.publicKeyPem },
+      random: () => [0.1, 0.9][roll++ % 2]!,
+    });
     const { call, idem } = createCaller(sim.app, key);
-    const res = await sim.app.request('http://x/__admin/faults', { method: 'POST', body: JSON.stringify({ throttleRate: 0.3 }) });
+    const res = await sim.app.request('http://x/__admin/faults', {
+      method: 'POST',
+      body: JSON.stringify({ throttleRate: 0.3 }),
+    });
     expect(res.status).toBe(200);
     const first = await call('POST', '/checkoutSessions', createBody, { idempotencyKey: idem() });
     expect(first.status).toBe(429);
@@ -46,7 +71,10 @@ describe('throttling and faults', () => {
   it('holds the response of one operation after processing it', async () => {
     const sim = createSimulator({ publicKeys: { [key.publicKeyId]: key.publicKeyPem } });
     const { call, idem } = createCaller(sim.app, key);
-    const res = await sim.app.request('http://x/__admin/faults', { method: 'POST', body: JSON.stringify({ holdResponses: { operation: 'createCheckoutSession', ms: 1_000 } }) });
+    const res = await sim.app.request('http://x/__admin/faults', {
+      method: 'POST',
+      body: JSON.stringify({ holdResponses: { operation: 'createCheckoutSession', ms: 1_000 } }),
+    });
     expect(res.status).toBe(200);
     const started = Date.now();
     const pending = call('POST', '/checkoutSessions', createBody, { idempotencyKey: idem() });
@@ -63,7 +91,10 @@ describe('throttling and faults', () => {
 
   it('rejects invalid admin input', async () => {
     const sim = createSimulator();
-    const res = await sim.app.request('http://x/__admin/faults', { method: 'POST', body: JSON.stringify({ errorRate: 2 }) });
+    const res = await sim.app.request('http://x/__admin/faults', {
+      method: 'POST',
+      body: JSON.stringify({ errorRate: 2 }),
+    });
     expect(res.status).toBe(400);
   });
 });
@@ -83,22 +114,36 @@ describe('admin client over HTTP', () => {
   async function signedFetch(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
     const payload = body === undefined ? '' : JSON.stringify(body);
     const url = `/sandbox/v2${path}`;
-    const signed = signRequest({ method, url, body: payload, headers, publicKeyId: key.publicKeyId, privateKeyPem: key.privateKeyPem, host: new URL(sim.url).host });
+    const signed = signRequest({
+      method,
+      url,
+      body: payload,
+      headers,
+      publicKeyId: key.publicKeyId,
+      privateKeyPem: key.privateKeyPem,
+      host: new URL(sim.url).host,
+    });
     const res = await fetch(`${sim.url}${url}`, { method, headers: signed, ...(payload ? { body: payload } : {}) });
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test convenience
     return { status: res.status, body: (await res.json()) as any };
   }
 
   it('drives a button checkout, reads objects, money and counts, advances the clock and resets', async () => {
-    const payload = { ...createBody, paymentDetails: { paymentIntent: 'Authorize', chargeAmount: { amount: '9.99', currencyCode: 'USD' } } };
+    const payload = {
+      ...createBody,
+      paymentDetails: { paymentIntent: 'Authorize', chargeAmount: { amount: '9.99', currencyCode: 'USD' } },
+    };
     const { checkoutSessionId, location } = await admin.clickButton(buttonConfig(payload, key));
     expect(location).toBe(`https://shop.test/review?amazonCheckoutSessionId=${checkoutSessionId}`);
     const session = await signedFetch('GET', `/checkoutSessions/${checkoutSessionId}`);
-    const redirect = (session.body as { webCheckoutDetails: { amazonPayRedirectUrl: string } }).webCheckoutDetails.amazonPayRedirectUrl;
+    const redirect = (session.body as { webCheckoutDetails: { amazonPayRedirectUrl: string } }).webCheckoutDetails
+      .amazonPayRedirectUrl;
     expect(redirect).toBe(`${sim.url}/checkout/pay/${checkoutSessionId}`);
     const paid = await admin.pay(redirect, 'happy');
     expect(paid.location).toBe(`https://shop.test/result?amazonCheckoutSessionId=${checkoutSessionId}`);
-    const completed = await signedFetch('POST', `/checkoutSessions/${checkoutSessionId}/complete`, { chargeAmount: { amount: '9.99', currencyCode: 'USD' } });
+    const completed = await signedFetch('POST', `/checkoutSessions/${checkoutSessionId}/complete`, {
+      chargeAmount: { amount: '9.99', currencyCode: 'USD' },
+    });
     const cpId = (completed.body as { chargePermissionId: string }).chargePermissionId;
 
     const money = await admin.moneyMovements({ chargePermissionId: cpId });
@@ -108,7 +153,10 @@ describe('admin client over HTTP', () => {
     const objects = await admin.objects();
     expect(objects.checkoutSessions).toHaveLength(1);
     expect(objects.charges).toHaveLength(1);
-    expect((await admin.requestCounts()).byOperation).toMatchObject({ getCheckoutSession: 1, completeCheckoutSession: 1 });
+    expect((await admin.requestCounts()).byOperation).toMatchObject({
+      getCheckoutSession: 1,
+      completeCheckoutSession: 1,
+    });
 
     const before = await admin.now();
     const { now } = await admin.advanceClock(31 * 24 * 3_600_000);
@@ -126,12 +174,31 @@ describe('admin client over HTTP', () => {
     await admin.setFaults({ holdResponses: { operation: 'createCheckoutSession', ms: 400 } });
     const payload = JSON.stringify(createBody);
     const url = '/sandbox/v2/checkoutSessions';
-    const headers = signRequest({ method: 'POST', url, body: payload, headers: { 'x-amz-pay-idempotency-key': 'held-key' }, publicKeyId: key.publicKeyId, privateKeyPem: key.privateKeyPem, host: new URL(sim.url).host });
-    const aborted = fetch(`${sim.url}${url}`, { method: 'POST', headers, body: payload, signal: AbortSignal.timeout(100) });
+    const headers = signRequest({
+      method: 'POST',
+      url,
+      body: payload,
+      headers: { 'x-amz-pay-idempotency-key': 'held-key' },
+      publicKeyId: key.publicKeyId,
+      privateKeyPem: key.privateKeyPem,
+      host: new URL(sim.url).host,
+    });
+    const aborted = fetch(`${sim.url}${url}`, {
+      method: 'POST',
+      headers,
+      body: payload,
+      signal: AbortSignal.timeout(100),
+    });
     await expect(aborted).rejects.toThrow();
-    const retry = await signedFetch('POST', '/checkoutSessions', createBody, { 'x-amz-pay-idempotency-key': 'held-key' });
+    const retry = await signedFetch('POST', '/checkoutSessions', createBody, {
+      'x-amz-pay-idempotency-key': 'held-key',
+    });
     expect(retry.status).toBe(201);
-    expect((await admin.objects()).checkoutSessions.filter((x) => (x as { checkoutSessionId: string }).checkoutSessionId === retry.body.checkoutSessionId)).toHaveLength(1);
+    expect(
+      (await admin.objects()).checkoutSessions.filter(
+        (x) => (x as { checkoutSessionId: string }).checkoutSessionId === retry.body.checkoutSessionId,
+      ),
+    ).toHaveLength(1);
     expect((await admin.requestCounts()).byIdempotencyKey['held-key']).toBe(2);
     await new Promise((r) => setTimeout(r, 400));
     const res = await fetch(`${sim.url}/__admin/clock`);
@@ -153,12 +220,20 @@ describe('admin client over HTTP', () => {
 describe('standalone configuration', () => {
   it('reads and validates environment variables', () => {
     expect(optionsFromEnv({})).toMatchObject({ host: '127.0.0.1', port: 4010, publicKeys: {} });
-    expect(optionsFromEnv({ SIMULATOR_HTTPS: 'true', SIMULATOR_THROTTLING: 'sandbox', SIMULATOR_IPN_URL: 'http://127.0.0.1:3000/ipn' })).toMatchObject({
+    expect(
+      optionsFromEnv({
+        SIMULATOR_HTTPS: 'true',
+        SIMULATOR_THROTTLING: 'sandbox',
+        SIMULATOR_IPN_URL: 'http://127.0.0.1:3000/ipn',
+      }),
+    ).toMatchObject({
       https: 'self-signed',
       throttling: 'sandbox',
       ipn: { url: 'http://127.0.0.1:3000/ipn' },
     });
-    expect(optionsFromEnv({ SIMULATOR_THROTTLING: '{"createCharge":{"maxQuota":1,"restorePerSecond":1}}' }).throttling).toEqual({ createCharge: { maxQuota: 1, restorePerSecond: 1 } });
+    expect(
+      optionsFromEnv({ SIMULATOR_THROTTLING: '{"createCharge":{"maxQuota":1,"restorePerSecond":1}}' }).throttling,
+    ).toEqual({ createCharge: { maxQuota: 1, restorePerSecond: 1 } });
     expect(() => optionsFromEnv({ SIMULATOR_PORT: 'abc' })).toThrow();
     expect(() => optionsFromEnv({ SIMULATOR_TLS_CERT_FILE: '/x' })).toThrow(/go together/);
     expect(() => optionsFromEnv({ SIMULATOR_THROTTLING: 'fast' })).toThrow();

@@ -48,13 +48,21 @@ const faultsSchema = z.strictObject({
   latencyMs: z.number().int().min(0).optional(),
   throttling: throttlingSchema.optional(),
   holdResponses: z
-    .strictObject({ operation: z.enum(OPERATIONS), ms: z.number().int().min(0), count: z.number().int().positive().optional() })
+    .strictObject({
+      operation: z.enum(OPERATIONS),
+      ms: z.number().int().min(0),
+      count: z.number().int().positive().optional(),
+    })
     .nullable()
     .optional(),
 });
 
 const advanceSchema = z.strictObject({ ms: z.number().int().nonnegative() });
-const publicKeySchema = z.strictObject({ publicKeyId: z.string().min(1), pem: z.string().min(1), merchantId: z.string().min(1).optional() });
+const publicKeySchema = z.strictObject({
+  publicKeyId: z.string().min(1),
+  pem: z.string().min(1),
+  merchantId: z.string().min(1).optional(),
+});
 const ipnSchema = z.strictObject({
   url: z.string().url().optional(),
   duplicateRate: z.number().min(0).max(1).optional(),
@@ -102,8 +110,17 @@ export function createAdminRoutes(deps: AdminDeps): Hono {
         paymentMethod: cp.paymentMethod,
         checkoutSessionId: cp.checkoutSessionId,
       })),
-      charges: [...engine.charges.values()].map((ch) => ({ ...chargeView(ch), merchantId: ch.merchantId, visible: ch.visible, checkoutSessionId: ch.checkoutSessionId })),
-      refunds: [...engine.refunds.values()].map((r) => ({ ...refundView(r), merchantId: r.merchantId, chargePermissionId: r.chargePermissionId })),
+      charges: [...engine.charges.values()].map((ch) => ({
+        ...chargeView(ch),
+        merchantId: ch.merchantId,
+        visible: ch.visible,
+        checkoutSessionId: ch.checkoutSessionId,
+      })),
+      refunds: [...engine.refunds.values()].map((r) => ({
+        ...refundView(r),
+        merchantId: r.merchantId,
+        chargePermissionId: r.chargePermissionId,
+      })),
     });
   });
   app.get('/requests', (c) => c.json(requestCountsJson(deps.counts)));
@@ -118,7 +135,13 @@ export function createAdminRoutes(deps: AdminDeps): Hono {
     );
   });
   app.get('/faults', (c) =>
-    c.json({ errorRate: deps.faults.errorRate, throttleRate: deps.faults.throttleRate, latencyMs: deps.faults.latencyMs, hold: deps.faults.hold ?? null, throttling: deps.throttle.current() }),
+    c.json({
+      errorRate: deps.faults.errorRate,
+      throttleRate: deps.faults.throttleRate,
+      latencyMs: deps.faults.latencyMs,
+      hold: deps.faults.hold ?? null,
+      throttling: deps.throttle.current(),
+    }),
   );
   app.post('/faults', async (c) => {
     const parsed = faultsSchema.safeParse(await c.req.json().catch(() => null));
@@ -130,7 +153,11 @@ export function createAdminRoutes(deps: AdminDeps): Hono {
     if (f.throttling !== undefined) deps.throttle.configure(f.throttling as ThrottlingSetting);
     if (f.holdResponses === null) deps.faults.hold = undefined;
     else if (f.holdResponses) {
-      deps.faults.hold = { operation: f.holdResponses.operation, ms: f.holdResponses.ms, remaining: f.holdResponses.count ?? 1 };
+      deps.faults.hold = {
+        operation: f.holdResponses.operation,
+        ms: f.holdResponses.ms,
+        remaining: f.holdResponses.count ?? 1,
+      };
     }
     return c.json({ ok: true });
   });

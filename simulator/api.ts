@@ -43,12 +43,25 @@ const ROUTES: Route[] = [
 ];
 
 /** Operations whose SDK signature makes the idempotency key mandatory. */
-export const IDEMPOTENCY_REQUIRED = new Set<OperationName>(['createCheckoutSession', 'createCharge', 'captureCharge', 'createRefund']);
+export const IDEMPOTENCY_REQUIRED = new Set<OperationName>([
+  'createCheckoutSession',
+  'createCharge',
+  'captureCharge',
+  'createRefund',
+]);
 
 /** Sandbox simulation codes each operation accepts; anything else is InvalidSandboxSimulationSpecified. */
 export const SIMULATION_CODES: Partial<Record<OperationName, readonly string[]>> = {
   completeCheckoutSession: ['BuyerCanceled', 'Declined', 'AmazonCanceled'],
-  createCharge: ['HardDeclined', 'SoftDeclined', 'AmazonRejected', 'ProcessingFailure', 'TransactionTimedOut', 'ExpiredUnused', 'AmazonCanceled'],
+  createCharge: [
+    'HardDeclined',
+    'SoftDeclined',
+    'AmazonRejected',
+    'ProcessingFailure',
+    'TransactionTimedOut',
+    'ExpiredUnused',
+    'AmazonCanceled',
+  ],
   captureCharge: ['CaptureInitiated', 'AmazonRejected', 'ProcessingFailure'],
   createRefund: ['RefundDeclined', 'AmazonRejected', 'ProcessingFailure'],
 };
@@ -133,13 +146,16 @@ export function createApiHandler(deps: ApiDeps) {
     try {
       const match = PATH.exec(url.pathname);
       if (!match) throw new AmazonPayApiError(404, 'ResourceNotFound', `No operation at ${url.pathname}.`);
-      const pathEnv: Environment | undefined = match[1] === 'sandbox' ? 'Sandbox' : match[1] === 'live' ? 'Live' : undefined;
+      const pathEnv: Environment | undefined =
+        match[1] === 'sandbox' ? 'Sandbox' : match[1] === 'live' ? 'Live' : undefined;
       const resource = match[2] ?? '';
       const method = c.req.method.toUpperCase();
       const candidates = ROUTES.filter((r) => r.pattern.test(resource));
-      if (candidates.length === 0) throw new AmazonPayApiError(404, 'ResourceNotFound', `No operation at ${url.pathname}.`);
+      if (candidates.length === 0)
+        throw new AmazonPayApiError(404, 'ResourceNotFound', `No operation at ${url.pathname}.`);
       const route = candidates.find((r) => r.method === method);
-      if (!route) throw new AmazonPayApiError(405, 'RequestNotSupported', `${method} is not supported on ${url.pathname}.`);
+      if (!route)
+        throw new AmazonPayApiError(405, 'RequestNotSupported', `${method} is not supported on ${url.pathname}.`);
       const operation = route.operation;
       const id = decodeId(route.pattern.exec(resource)?.[1] ?? '');
       deps.counts.byOperation[operation] = (deps.counts.byOperation[operation] ?? 0) + 1;
@@ -166,15 +182,27 @@ export function createApiHandler(deps: ApiDeps) {
           ? 'Sandbox'
           : undefined;
       if (keyEnv && pathEnv && keyEnv !== pathEnv) {
-        throw new AmazonPayApiError(401, 'UnauthorizedAccess', `The public key ${verified.publicKeyId} is not valid for the ${pathEnv} environment.`);
+        throw new AmazonPayApiError(
+          401,
+          'UnauthorizedAccess',
+          `The public key ${verified.publicKeyId} is not valid for the ${pathEnv} environment.`,
+        );
       }
       const env = pathEnv ?? keyEnv ?? deps.defaultEnvironment;
 
       if (!deps.throttle.take(`${verified.merchantId}\n${env}`, operation)) {
-        throw new AmazonPayApiError(429, 'TooManyRequests', 'The request was throttled. Retry with exponential backoff.');
+        throw new AmazonPayApiError(
+          429,
+          'TooManyRequests',
+          'The request was throttled. Retry with exponential backoff.',
+        );
       }
       if (deps.faults.throttleRate > 0 && deps.random() < deps.faults.throttleRate) {
-        throw new AmazonPayApiError(429, 'TooManyRequests', 'The request was throttled. Retry with exponential backoff.');
+        throw new AmazonPayApiError(
+          429,
+          'TooManyRequests',
+          'The request was throttled. Retry with exponential backoff.',
+        );
       }
       if (deps.faults.latencyMs > 0) await sleep(deps.faults.latencyMs);
       if (deps.faults.errorRate > 0 && deps.random() < deps.faults.errorRate) {
@@ -208,19 +236,36 @@ export function createApiHandler(deps: ApiDeps) {
       if (method === 'POST') {
         if (idempotencyKey === undefined) {
           if (IDEMPOTENCY_REQUIRED.has(operation)) {
-            throw new AmazonPayApiError(400, 'MissingHeader', 'The required header x-amz-pay-idempotency-key is missing.');
+            throw new AmazonPayApiError(
+              400,
+              'MissingHeader',
+              'The required header x-amz-pay-idempotency-key is missing.',
+            );
           }
         } else {
-          if (idempotencyKey === '') throw new AmazonPayApiError(400, 'MissingHeaderValue', 'The header x-amz-pay-idempotency-key has no value.');
+          if (idempotencyKey === '')
+            throw new AmazonPayApiError(
+              400,
+              'MissingHeaderValue',
+              'The header x-amz-pay-idempotency-key has no value.',
+            );
           if (!IDEMPOTENCY_KEY.test(idempotencyKey)) {
-            throw new AmazonPayApiError(400, 'InvalidHeaderValue', 'The value provided for header x-amz-pay-idempotency-key is invalid.');
+            throw new AmazonPayApiError(
+              400,
+              'InvalidHeaderValue',
+              'The value provided for header x-amz-pay-idempotency-key is invalid.',
+            );
           }
           storeKey = `${verified.merchantId}\n${env}\n${idempotencyKey}`;
           fingerprint = `${method} ${url.pathname.replace(/\/$/, '')} ${parseError ? body : stableStringify(parsed)} ${simulationCode ?? ''}`;
           const stored = deps.idempotency.get(storeKey);
           if (stored) {
             if (stored.fingerprint !== fingerprint) {
-              throw new AmazonPayApiError(400, 'DuplicateIdempotencyKey', 'The idempotency key was already used for a different request.');
+              throw new AmazonPayApiError(
+                400,
+                'DuplicateIdempotencyKey',
+                'The idempotency key was already used for a different request.',
+              );
             }
             return await respond(operation, json(stored.status, stored.body, requestId));
           }
@@ -250,7 +295,11 @@ export function createApiHandler(deps: ApiDeps) {
     } catch (error) {
       if (error instanceof AmazonPayApiError) return json(error.status, JSON.stringify(error.toBody()), requestId);
       console.error('[simulator] unexpected error', error);
-      return json(500, JSON.stringify({ reasonCode: 'InternalServerError', message: 'Unexpected simulator error.' }), requestId);
+      return json(
+        500,
+        JSON.stringify({ reasonCode: 'InternalServerError', message: 'Unexpected simulator error.' }),
+        requestId,
+      );
     }
   };
 
@@ -265,28 +314,61 @@ export function createApiHandler(deps: ApiDeps) {
   }
 }
 
-function handle(engine: SimulatorEngine, operation: OperationName, ctx: RequestContext, id: string, body: unknown): { status: number; body: unknown } {
+function handle(
+  engine: SimulatorEngine,
+  operation: OperationName,
+  ctx: RequestContext,
+  id: string,
+  body: unknown,
+): { status: number; body: unknown } {
   const base = ctx.publicBaseUrl;
   switch (operation) {
     case 'createCheckoutSession':
-      return { status: 201, body: checkoutSessionView(engine, engine.createCheckoutSession(ctx, parseBody(createCheckoutSessionSchema, body)), base) };
+      return {
+        status: 201,
+        body: checkoutSessionView(
+          engine,
+          engine.createCheckoutSession(ctx, parseBody(createCheckoutSessionSchema, body)),
+          base,
+        ),
+      };
     case 'getCheckoutSession':
       return { status: 200, body: checkoutSessionView(engine, engine.session(ctx, id), base) };
     case 'updateCheckoutSession':
-      return { status: 200, body: checkoutSessionView(engine, engine.updateCheckoutSession(ctx, id, parseBody(updateCheckoutSessionSchema, body)), base) };
+      return {
+        status: 200,
+        body: checkoutSessionView(
+          engine,
+          engine.updateCheckoutSession(ctx, id, parseBody(updateCheckoutSessionSchema, body)),
+          base,
+        ),
+      };
     case 'completeCheckoutSession':
       return {
         status: 200,
-        body: checkoutSessionView(engine, engine.completeCheckoutSession(ctx, id, parseBody(completeCheckoutSessionSchema, body)), base),
+        body: checkoutSessionView(
+          engine,
+          engine.completeCheckoutSession(ctx, id, parseBody(completeCheckoutSessionSchema, body)),
+          base,
+        ),
       };
     case 'getChargePermission':
       return { status: 200, body: chargePermissionView(engine, engine.chargePermission(ctx, id)) };
     case 'updateChargePermission':
-      return { status: 200, body: chargePermissionView(engine, engine.updateChargePermission(ctx, id, parseBody(updateChargePermissionSchema, body))) };
+      return {
+        status: 200,
+        body: chargePermissionView(
+          engine,
+          engine.updateChargePermission(ctx, id, parseBody(updateChargePermissionSchema, body)),
+        ),
+      };
     case 'closeChargePermission':
       return {
         status: 200,
-        body: chargePermissionView(engine, engine.closeChargePermissionByMerchant(ctx, id, parseBody(closeChargePermissionSchema, body))),
+        body: chargePermissionView(
+          engine,
+          engine.closeChargePermissionByMerchant(ctx, id, parseBody(closeChargePermissionSchema, body)),
+        ),
       };
     case 'createCharge':
       return { status: 201, body: chargeView(engine.createCharge(ctx, parseBody(createChargeSchema, body))) };
@@ -295,7 +377,10 @@ function handle(engine: SimulatorEngine, operation: OperationName, ctx: RequestC
     case 'captureCharge':
       return { status: 200, body: chargeView(engine.captureCharge(ctx, id, parseBody(captureChargeSchema, body))) };
     case 'cancelCharge':
-      return { status: 200, body: chargeView(engine.cancelChargeByMerchant(ctx, id, parseBody(cancelChargeSchema, body))) };
+      return {
+        status: 200,
+        body: chargeView(engine.cancelChargeByMerchant(ctx, id, parseBody(cancelChargeSchema, body))),
+      };
     case 'createRefund':
       return { status: 201, body: refundView(engine.createRefund(ctx, parseBody(createRefundSchema, body))) };
     case 'getRefund':

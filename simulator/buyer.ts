@@ -34,7 +34,9 @@ const buttonFormSchema = z.object({
 });
 
 const methodFormSchema = z.object({
-  method: z.union([z.enum(PAYMENT_METHOD_CHOICES as [PaymentMethodChoice, ...PaymentMethodChoice[]]), z.literal('cancel')]).default('happy'),
+  method: z
+    .union([z.enum(PAYMENT_METHOD_CHOICES as [PaymentMethodChoice, ...PaymentMethodChoice[]]), z.literal('cancel')])
+    .default('happy'),
 });
 
 async function formOrQuery(c: Context): Promise<Record<string, unknown>> {
@@ -71,7 +73,8 @@ export function createBuyerRoutes(deps: BuyerDeps): Hono {
 
   const button = async (c: Context) => {
     const form = buttonFormSchema.safeParse(await formOrQuery(c));
-    if (!form.success) throw new BuyerPageError(400, 'The button needs payloadJSON, signature, publicKeyId and algorithm.');
+    if (!form.success)
+      throw new BuyerPageError(400, 'The button needs payloadJSON, signature, publicKeyId and algorithm.');
     const registered = verifyButtonSignature(deps.keys, form.data);
     let payload: unknown;
     try {
@@ -81,7 +84,11 @@ export function createBuyerRoutes(deps: BuyerDeps): Hono {
     }
     const input = parseBody(createCheckoutSessionSchema, payload);
     const keyId = form.data.publicKeyId;
-    const env: Environment = /^live/i.test(keyId) ? 'Live' : /^sandbox/i.test(keyId) ? 'Sandbox' : deps.defaultEnvironment;
+    const env: Environment = /^live/i.test(keyId)
+      ? 'Live'
+      : /^sandbox/i.test(keyId)
+        ? 'Sandbox'
+        : deps.defaultEnvironment;
     const session = engine.createCheckoutSession(
       { merchantId: registered.merchantId, env, simulationCode: undefined, publicBaseUrl: baseUrl(c) },
       input,
@@ -138,7 +145,11 @@ export function createBuyerRoutes(deps: BuyerDeps): Hono {
   });
   app.post('/checkout/pay/:id', async (c) => {
     const form = methodFormSchema.safeParse(await formOrQuery(c));
-    if (!form.success) throw new BuyerPageError(400, `Unknown payment method; choose one of ${PAYMENT_METHOD_CHOICES.join(', ')} or cancel.`);
+    if (!form.success)
+      throw new BuyerPageError(
+        400,
+        `Unknown payment method; choose one of ${PAYMENT_METHOD_CHOICES.join(', ')} or cancel.`,
+      );
     const location = engine.pay(c.req.param('id'), form.data.method);
     return c.redirect(location, 302);
   });
@@ -149,7 +160,10 @@ export function createBuyerRoutes(deps: BuyerDeps): Hono {
     const cp = engine.chargePermissions.get(id);
     if (!cp || !cp.visible) throw new BuyerPageError(404, `Charge Permission ${id} not found.`);
     const options = PAYMENT_METHOD_CHOICES.filter((m) => m !== 'buyerCancel' && m !== 'declinedAtAmazon')
-      .map((m) => `<option value="${m}">${escapeHtml(PAYMENT_METHODS[m].descriptor)} – ${escapeHtml(PAYMENT_METHODS[m].label)}</option>`)
+      .map(
+        (m) =>
+          `<option value="${m}">${escapeHtml(PAYMENT_METHODS[m].descriptor)} – ${escapeHtml(PAYMENT_METHODS[m].label)}</option>`,
+      )
       .join('');
     return c.html(
       page(

@@ -102,7 +102,8 @@ const CONSTRAINTS = {
 /** §3.2: NonChargeable while a charge on the permission is pending ("no new one until it is canceled"). */
 const CHARGE_IN_PROGRESS: ChargePermissionReason = {
   reasonCode: 'ChargeInProgress',
-  reasonDescription: 'A charge on this Charge Permission is pending. No new charge can be created until it is authorized, declined or canceled.',
+  reasonDescription:
+    'A charge on this Charge Permission is pending. No new charge can be created until it is authorized, declined or canceled.',
 };
 
 /** §8.4: monthly cap of a PaymentMethodOnFile ("Saved Wallet") permission, in major units. */
@@ -122,7 +123,8 @@ const PAYMENT_METHOD_ON_FILE_MONTHLY_LIMIT: Record<CurrencyCode, number> = {
 };
 
 const digits = (n: number) => Array.from({ length: n }, () => randomInt(10)).join('');
-const alnum = (n: number) => Array.from({ length: n }, () => 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'[randomInt(36)]).join('');
+const alnum = (n: number) =>
+  Array.from({ length: n }, () => 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'[randomInt(36)]).join('');
 
 const emptyMerchantMetadata = (): MerchantMetadata => ({
   merchantReferenceId: null,
@@ -131,7 +133,10 @@ const emptyMerchantMetadata = (): MerchantMetadata => ({
   customInformation: null,
 });
 
-function mergeMerchantMetadata(current: MerchantMetadata, input: MerchantMetadataInput | null | undefined): MerchantMetadata {
+function mergeMerchantMetadata(
+  current: MerchantMetadata,
+  input: MerchantMetadataInput | null | undefined,
+): MerchantMetadata {
   if (!input) return current;
   const next = { ...current };
   for (const key of Object.keys(next) as Array<keyof MerchantMetadata>) {
@@ -140,7 +145,10 @@ function mergeMerchantMetadata(current: MerchantMetadata, input: MerchantMetadat
   return next;
 }
 
-function parseRecurringMetadata(input: RecurringMetadataInput | null | undefined, field: string): RecurringMetadata | null {
+function parseRecurringMetadata(
+  input: RecurringMetadataInput | null | undefined,
+  field: string,
+): RecurringMetadata | null {
   if (!input) return null;
   return {
     frequency: input.frequency ? { unit: input.frequency.unit, value: String(input.frequency.value) } : null,
@@ -229,14 +237,24 @@ export class SimulatorEngine {
 
   private notifyCharge(charge: Charge, type: Notification['notificationType'] = 'STATE_CHANGE'): void {
     this.notify(
-      { objectType: 'CHARGE', objectId: charge.chargeId, chargePermissionId: charge.chargePermissionId, notificationType: type },
+      {
+        objectType: 'CHARGE',
+        objectId: charge.chargeId,
+        chargePermissionId: charge.chargePermissionId,
+        notificationType: type,
+      },
       charge.visible,
     );
   }
 
   private notifyChargePermission(cp: ChargePermission, type: Notification['notificationType'] = 'STATE_CHANGE'): void {
     this.notify(
-      { objectType: 'CHARGE_PERMISSION', objectId: cp.chargePermissionId, chargePermissionId: cp.chargePermissionId, notificationType: type },
+      {
+        objectType: 'CHARGE_PERMISSION',
+        objectId: cp.chargePermissionId,
+        chargePermissionId: cp.chargePermissionId,
+        notificationType: type,
+      },
       cp.visible,
     );
   }
@@ -263,7 +281,8 @@ export class SimulatorEngine {
 
   chargePermission(ctx: Pick<RequestContext, 'merchantId' | 'env'>, id: string): ChargePermission {
     const cp = this.chargePermissions.get(id);
-    if (!cp || !cp.visible || cp.merchantId !== ctx.merchantId || cp.env !== ctx.env) throw notFound('Charge Permission', id);
+    if (!cp || !cp.visible || cp.merchantId !== ctx.merchantId || cp.env !== ctx.env)
+      throw notFound('Charge Permission', id);
     return cp;
   }
 
@@ -295,41 +314,70 @@ export class SimulatorEngine {
    * The payment details after `input`, validated; `current` is left alone, so a rejected request
    * changes nothing (the caller commits the result only once every check has passed).
    */
-  private paymentDetailsWith(current: CheckoutSession['paymentDetails'], input: PaymentDetailsInput | null | undefined): CheckoutSession['paymentDetails'] {
+  private paymentDetailsWith(
+    current: CheckoutSession['paymentDetails'],
+    input: PaymentDetailsInput | null | undefined,
+  ): CheckoutSession['paymentDetails'] {
     const pd = { ...current };
     if (!input) return pd;
     if (input.paymentIntent !== undefined) pd.paymentIntent = input.paymentIntent ?? null;
-    if (input.canHandlePendingAuthorization !== undefined) pd.canHandlePendingAuthorization = input.canHandlePendingAuthorization ?? false;
+    if (input.canHandlePendingAuthorization !== undefined)
+      pd.canHandlePendingAuthorization = input.canHandlePendingAuthorization ?? false;
     if (input.chargeAmount !== undefined) {
       pd.chargeAmount = input.chargeAmount ? parsePrice(input.chargeAmount, 'paymentDetails.chargeAmount') : null;
       // §2.5: the session's chargeAmount becomes the Charge, so the per-transaction maximum applies here already.
       if (pd.chargeAmount && pd.chargeAmount.minor > maxTransactionMinor(pd.chargeAmount.currencyCode)) {
-        throw invalidParameter('paymentDetails.chargeAmount.amount', `It exceeds the maximum of ${toPrice(money(maxTransactionMinor(pd.chargeAmount.currencyCode), pd.chargeAmount.currencyCode)).amount} ${pd.chargeAmount.currencyCode} for a single charge.`);
+        throw invalidParameter(
+          'paymentDetails.chargeAmount.amount',
+          `It exceeds the maximum of ${toPrice(money(maxTransactionMinor(pd.chargeAmount.currencyCode), pd.chargeAmount.currencyCode)).amount} ${pd.chargeAmount.currencyCode} for a single charge.`,
+        );
       }
     }
     if (input.totalOrderAmount !== undefined)
-      pd.totalOrderAmount = input.totalOrderAmount ? parsePrice(input.totalOrderAmount, 'paymentDetails.totalOrderAmount') : null;
+      pd.totalOrderAmount = input.totalOrderAmount
+        ? parsePrice(input.totalOrderAmount, 'paymentDetails.totalOrderAmount')
+        : null;
     if (input.softDescriptor !== undefined) pd.softDescriptor = input.softDescriptor ?? null;
     if (input.presentmentCurrency !== undefined) pd.presentmentCurrency = input.presentmentCurrency ?? null;
     if (input.allowOvercharge !== undefined) pd.allowOvercharge = input.allowOvercharge ?? null;
     if (input.extendExpiration !== undefined) pd.extendExpiration = input.extendExpiration ?? null;
     if (pd.chargeAmount && pd.totalOrderAmount && pd.chargeAmount.currencyCode !== pd.totalOrderAmount.currencyCode) {
-      throw new AmazonPayApiError(400, 'CurrencyMismatch', 'The currency of chargeAmount and totalOrderAmount must be the same.');
+      throw new AmazonPayApiError(
+        400,
+        'CurrencyMismatch',
+        'The currency of chargeAmount and totalOrderAmount must be the same.',
+      );
     }
     return pd;
   }
 
-  createCheckoutSession(ctx: RequestContext, input: CreateCheckoutSessionInput, opts: { withBuyer?: boolean } = {}): CheckoutSession {
+  createCheckoutSession(
+    ctx: RequestContext,
+    input: CreateCheckoutSessionInput,
+    opts: { withBuyer?: boolean } = {},
+  ): CheckoutSession {
     const processOrder = input.webCheckoutDetails.checkoutMode === 'ProcessOrder';
     if (!processOrder && !input.webCheckoutDetails.checkoutReviewReturnUrl) {
-      throw new AmazonPayApiError(400, 'MissingParameterValue', 'Value is missing for the required parameter webCheckoutDetails.checkoutReviewReturnUrl');
+      throw new AmazonPayApiError(
+        400,
+        'MissingParameterValue',
+        'Value is missing for the required parameter webCheckoutDetails.checkoutReviewReturnUrl',
+      );
     }
     if (processOrder && !input.webCheckoutDetails.checkoutResultReturnUrl) {
-      throw new AmazonPayApiError(400, 'MissingParameterValue', 'Value is missing for the required parameter webCheckoutDetails.checkoutResultReturnUrl');
+      throw new AmazonPayApiError(
+        400,
+        'MissingParameterValue',
+        'Value is missing for the required parameter webCheckoutDetails.checkoutResultReturnUrl',
+      );
     }
     const type = input.chargePermissionType ?? 'OneTime';
     if (type !== 'Recurring' && input.recurringMetadata) {
-      throw new AmazonPayApiError(400, 'InvalidParameterCombination', 'recurringMetadata is only allowed when chargePermissionType is Recurring.');
+      throw new AmazonPayApiError(
+        400,
+        'InvalidParameterCombination',
+        'recurringMetadata is only allowed when chargePermissionType is Recurring.',
+      );
     }
     const now = this.now();
     const s: CheckoutSession = {
@@ -378,10 +426,16 @@ export class SimulatorEngine {
     };
     s.paymentDetails = this.paymentDetailsWith(s.paymentDetails, input.paymentDetails);
     if (processOrder && (!s.paymentDetails.paymentIntent || !s.paymentDetails.chargeAmount)) {
-      throw new AmazonPayApiError(400, 'MissingParameterValue', 'Value is missing for the required parameter paymentDetails');
+      throw new AmazonPayApiError(
+        400,
+        'MissingParameterValue',
+        'Value is missing for the required parameter paymentDetails',
+      );
     }
     if (opts.withBuyer) this.associateBuyer(s);
-    s.expiryDeadline = this.clock.at(s.expiration, `checkoutSession ${s.checkoutSessionId} expires`, () => this.expireSession(s));
+    s.expiryDeadline = this.clock.at(s.expiration, `checkoutSession ${s.checkoutSessionId} expires`, () =>
+      this.expireSession(s),
+    );
     this.sessions.set(s.checkoutSessionId, s);
     return s;
   }
@@ -403,26 +457,42 @@ export class SimulatorEngine {
   updateCheckoutSession(ctx: RequestContext, id: string, input: UpdateCheckoutSessionInput): CheckoutSession {
     const s = this.session(ctx, id);
     if (s.state !== 'Open') {
-      throw new AmazonPayApiError(422, 'InvalidCheckoutSessionStatus', `You tried to call an operation on a Checkout Session that is in a state where that operation is not allowed. Checkout Session state: ${s.state}`);
+      throw new AmazonPayApiError(
+        422,
+        'InvalidCheckoutSessionStatus',
+        `You tried to call an operation on a Checkout Session that is in a state where that operation is not allowed. Checkout Session state: ${s.state}`,
+      );
     }
     if (s.buyerPaid) {
-      throw new AmazonPayApiError(422, 'InvalidCheckoutSessionStatus', 'The buyer already completed the payment for this Checkout Session; it can no longer be updated.');
+      throw new AmazonPayApiError(
+        422,
+        'InvalidCheckoutSessionStatus',
+        'The buyer already completed the payment for this Checkout Session; it can no longer be updated.',
+      );
     }
     // Everything is worked out on copies and checked before the session is touched: a 400 changes nothing.
     const webCheckoutDetails = { ...s.webCheckoutDetails };
     const w = input.webCheckoutDetails;
     if (w) {
-      if (w.checkoutReviewReturnUrl !== undefined) webCheckoutDetails.checkoutReviewReturnUrl = w.checkoutReviewReturnUrl ?? null;
-      if (w.checkoutResultReturnUrl !== undefined) webCheckoutDetails.checkoutResultReturnUrl = w.checkoutResultReturnUrl ?? null;
+      if (w.checkoutReviewReturnUrl !== undefined)
+        webCheckoutDetails.checkoutReviewReturnUrl = w.checkoutReviewReturnUrl ?? null;
+      if (w.checkoutResultReturnUrl !== undefined)
+        webCheckoutDetails.checkoutResultReturnUrl = w.checkoutResultReturnUrl ?? null;
       if (w.checkoutCancelUrl !== undefined) webCheckoutDetails.checkoutCancelUrl = w.checkoutCancelUrl ?? null;
     }
     const paymentDetails = this.paymentDetailsWith(s.paymentDetails, input.paymentDetails);
     const merchantMetadata = mergeMerchantMetadata(s.merchantMetadata, input.merchantMetadata);
     const chargePermissionType = input.chargePermissionType ?? s.chargePermissionType;
     const recurringMetadata =
-      input.recurringMetadata !== undefined ? parseRecurringMetadata(input.recurringMetadata, 'recurringMetadata') : s.recurringMetadata;
+      input.recurringMetadata !== undefined
+        ? parseRecurringMetadata(input.recurringMetadata, 'recurringMetadata')
+        : s.recurringMetadata;
     if (chargePermissionType !== 'Recurring' && recurringMetadata) {
-      throw new AmazonPayApiError(400, 'InvalidParameterCombination', 'recurringMetadata is only allowed when chargePermissionType is Recurring.');
+      throw new AmazonPayApiError(
+        400,
+        'InvalidParameterCombination',
+        'recurringMetadata is only allowed when chargePermissionType is Recurring.',
+      );
     }
     s.webCheckoutDetails = webCheckoutDetails;
     s.paymentDetails = paymentDetails;
@@ -431,7 +501,8 @@ export class SimulatorEngine {
     s.recurringMetadata = recurringMetadata;
     if (input.supplementaryData !== undefined) s.supplementaryData = input.supplementaryData ?? null;
     if (input.platformId !== undefined) s.platformId = input.platformId ?? null;
-    if (input.providerMetadata !== undefined) s.providerMetadata = { providerReferenceId: input.providerMetadata?.providerReferenceId ?? null };
+    if (input.providerMetadata !== undefined)
+      s.providerMetadata = { providerReferenceId: input.providerMetadata?.providerReferenceId ?? null };
     s.lastUpdated = this.now();
     return s;
   }
@@ -450,7 +521,8 @@ export class SimulatorEngine {
       }
     }
     const cp = s.chargePermissionId ? this.chargePermissions.get(s.chargePermissionId) : undefined;
-    if (cp && !cp.visible) this.closeChargePermission(cp, 'AmazonCanceled', `Checkout Session was canceled (${reasonCode}).`);
+    if (cp && !cp.visible)
+      this.closeChargePermission(cp, 'AmazonCanceled', `Checkout Session was canceled (${reasonCode}).`);
     s.chargeId = null;
     s.chargePermissionId = null;
   }
@@ -484,7 +556,12 @@ export class SimulatorEngine {
       throw new BuyerPageError(409, `Checkout Session ${id} is ${s.state}.`);
     }
     if (this.constraintsOf(s).length > 0 || !result) {
-      throw new BuyerPageError(409, `Checkout Session ${id} still has constraints: ${this.constraintsOf(s).map((c) => c.constraintId).join(', ')}`);
+      throw new BuyerPageError(
+        409,
+        `Checkout Session ${id} still has constraints: ${this.constraintsOf(s)
+          .map((c) => c.constraintId)
+          .join(', ')}`,
+      );
     }
     if (method === 'cancel' || method === 'buyerCancel') {
       s.buyerPaid = true;
@@ -500,9 +577,17 @@ export class SimulatorEngine {
     }
     const pd = s.paymentDetails;
     const pending = method === 'pendingThenAuthorized' || method === 'pendingThenDeclined';
-    if (pending && (pd.paymentIntent === 'Authorize' || pd.paymentIntent === 'AuthorizeWithCapture') && !pd.canHandlePendingAuthorization) {
+    if (
+      pending &&
+      (pd.paymentIntent === 'Authorize' || pd.paymentIntent === 'AuthorizeWithCapture') &&
+      !pd.canHandlePendingAuthorization
+    ) {
       // Like the sandbox: the 0701/4354 instruments need canHandlePendingAuthorization=true.
-      this.cancelSession(s, 'Declined', 'TransactionTimedOut: this payment method needs canHandlePendingAuthorization=true.');
+      this.cancelSession(
+        s,
+        'Declined',
+        'TransactionTimedOut: this payment method needs canHandlePendingAuthorization=true.',
+      );
       return resultUrl(result);
     }
     const amount = pd.chargeAmount!;
@@ -519,7 +604,8 @@ export class SimulatorEngine {
         visible: false,
       });
       s.chargeId = charge.chargeId;
-      if (pending) this.beginPendingAuthorization(charge, method === 'pendingThenAuthorized' ? 'Authorized' : 'Declined');
+      if (pending)
+        this.beginPendingAuthorization(charge, method === 'pendingThenAuthorized' ? 'Authorized' : 'Declined');
       else this.authorizeCharge(charge);
     }
     return resultUrl(result);
@@ -573,18 +659,35 @@ export class SimulatorEngine {
     }
     const chargeAmount = parsePrice(input.chargeAmount, 'chargeAmount');
     if (!sameMoney(chargeAmount, s.paymentDetails.chargeAmount!)) {
-      throw new AmazonPayApiError(409, 'AmountMismatch', 'The chargeAmount does not match the chargeAmount of the Checkout Session.');
+      throw new AmazonPayApiError(
+        409,
+        'AmountMismatch',
+        'The chargeAmount does not match the chargeAmount of the Checkout Session.',
+      );
     }
     if (s.paymentDetails.totalOrderAmount) {
-      if (!input.totalOrderAmount) throw new AmazonPayApiError(400, 'MissingParameterValue', 'Value is missing for the required parameter totalOrderAmount');
+      if (!input.totalOrderAmount)
+        throw new AmazonPayApiError(
+          400,
+          'MissingParameterValue',
+          'Value is missing for the required parameter totalOrderAmount',
+        );
       if (!sameMoney(parsePrice(input.totalOrderAmount, 'totalOrderAmount'), s.paymentDetails.totalOrderAmount)) {
-        throw new AmazonPayApiError(409, 'AmountMismatch', 'The totalOrderAmount does not match the totalOrderAmount of the Checkout Session.');
+        throw new AmazonPayApiError(
+          409,
+          'AmountMismatch',
+          'The totalOrderAmount does not match the totalOrderAmount of the Checkout Session.',
+        );
       }
     }
     const code = ctx.simulationCode;
     if (code === 'BuyerCanceled' || code === 'Declined' || code === 'AmazonCanceled') {
       this.cancelSession(s, code, `Simulated ${code}.`);
-      throw new AmazonPayApiError(this.options.checkoutSessionCanceledStatus, 'CheckoutSessionCanceled', 'The Checkout Session was canceled. Call Get Checkout Session for the reason.');
+      throw new AmazonPayApiError(
+        this.options.checkoutSessionCanceledStatus,
+        'CheckoutSessionCanceled',
+        'The Checkout Session was canceled. Call Get Checkout Session for the reason.',
+      );
     }
     s.state = 'Completed';
     s.lastUpdated = this.now();
@@ -660,7 +763,10 @@ export class SimulatorEngine {
     const changed =
       state !== cp.state ||
       reasons.length !== (cp.reasons?.length ?? 0) ||
-      reasons.some((r, i) => r.reasonCode !== cp.reasons![i]!.reasonCode || r.reasonDescription !== cp.reasons![i]!.reasonDescription);
+      reasons.some(
+        (r, i) =>
+          r.reasonCode !== cp.reasons![i]!.reasonCode || r.reasonDescription !== cp.reasons![i]!.reasonDescription,
+      );
     cp.state = state;
     cp.reasons = reasons.length > 0 ? reasons : null;
     if (touch || changed) cp.lastUpdated = this.now();
@@ -680,28 +786,44 @@ export class SimulatorEngine {
   updateChargePermission(ctx: RequestContext, id: string, input: UpdateChargePermissionInput): ChargePermission {
     const cp = this.chargePermission(ctx, id);
     if (input.recurringMetadata && cp.chargePermissionType !== 'Recurring') {
-      throw new AmazonPayApiError(400, 'InvalidParameterCombination', 'recurringMetadata can only be updated on a Recurring Charge Permission.');
+      throw new AmazonPayApiError(
+        400,
+        'InvalidParameterCombination',
+        'recurringMetadata can only be updated on a Recurring Charge Permission.',
+      );
     }
     if (cp.state === 'Closed') {
       const onlyEmptyMetadata =
         cp.chargePermissionType === 'OneTime' &&
         !input.recurringMetadata &&
-        Object.entries(input.merchantMetadata ?? {}).every(([k, v]) => v === undefined || !cp.merchantMetadata[k as keyof MerchantMetadata]);
+        Object.entries(input.merchantMetadata ?? {}).every(
+          ([k, v]) => v === undefined || !cp.merchantMetadata[k as keyof MerchantMetadata],
+        );
       if (!onlyEmptyMetadata) {
-        throw new AmazonPayApiError(422, 'ChargePermissionNotModifiable', 'The Charge Permission is Closed and cannot be modified.');
+        throw new AmazonPayApiError(
+          422,
+          'ChargePermissionNotModifiable',
+          'The Charge Permission is Closed and cannot be modified.',
+        );
       }
     }
     // Parsed before anything is written: an invalid recurringMetadata must not leave the new merchantMetadata behind.
     const merchantMetadata = mergeMerchantMetadata(cp.merchantMetadata, input.merchantMetadata);
     const recurringMetadata =
-      input.recurringMetadata !== undefined ? parseRecurringMetadata(input.recurringMetadata, 'recurringMetadata') : cp.recurringMetadata;
+      input.recurringMetadata !== undefined
+        ? parseRecurringMetadata(input.recurringMetadata, 'recurringMetadata')
+        : cp.recurringMetadata;
     cp.merchantMetadata = merchantMetadata;
     cp.recurringMetadata = recurringMetadata;
     cp.lastUpdated = this.now();
     return cp;
   }
 
-  closeChargePermissionByMerchant(ctx: RequestContext, id: string, input: CloseChargePermissionInput): ChargePermission {
+  closeChargePermissionByMerchant(
+    ctx: RequestContext,
+    id: string,
+    input: CloseChargePermissionInput,
+  ): ChargePermission {
     const cp = this.chargePermission(ctx, id);
     // §3.2: a Closed permission allows Get only (and a limited Update); §4.2: Close in the wrong state is 422.
     if (cp.state === 'Closed') {
@@ -751,7 +873,8 @@ export class SimulatorEngine {
     let used = 0;
     for (const c of this.chargesOf(cp)) {
       if (c.creation < monthStart) continue;
-      if (c.state === 'Captured' || c.state === 'CaptureInitiated') used += c.captureAmount?.minor ?? c.chargeAmount.minor;
+      if (c.state === 'Captured' || c.state === 'CaptureInitiated')
+        used += c.captureAmount?.minor ?? c.chargeAmount.minor;
       else if (c.state === 'Authorized' || c.state === 'AuthorizationInitiated') used += c.chargeAmount.minor;
     }
     return used;
@@ -785,7 +908,10 @@ export class SimulatorEngine {
       return { amountLimit: cp.amountLimit, amountBalance: money(Math.max(0, this.oneTimeBalance(cp)), cp.currency) };
     }
     const limit = this.monthlyCapMinor(cp);
-    return { amountLimit: money(limit, cp.currency), amountBalance: money(Math.max(0, limit - this.monthlyUsage(cp)), cp.currency) };
+    return {
+      amountLimit: money(limit, cp.currency),
+      amountBalance: money(Math.max(0, limit - this.monthlyUsage(cp)), cp.currency),
+    };
   }
 
   // ---------------------------------------------------------------- charge
@@ -843,7 +969,12 @@ export class SimulatorEngine {
     return charge;
   }
 
-  private setChargeState(charge: Charge, state: ChargeState, reasonCode: string | null = null, reasonDescription: string | null = null): void {
+  private setChargeState(
+    charge: Charge,
+    state: ChargeState,
+    reasonCode: string | null = null,
+    reasonDescription: string | null = null,
+  ): void {
     const pendingBefore = charge.state === 'AuthorizationInitiated';
     charge.state = state;
     charge.reasonCode = reasonCode;
@@ -859,7 +990,11 @@ export class SimulatorEngine {
   }
 
   /** Authorized now; captured at once if captureNow and the charge is visible (Complete captures hidden ones). */
-  private authorizeCharge(charge: Charge, expiresInMs = this.timings.authorizationValidityMs, expiryReason = 'ExpiredUnused'): void {
+  private authorizeCharge(
+    charge: Charge,
+    expiresInMs = this.timings.authorizationValidityMs,
+    expiryReason = 'ExpiredUnused',
+  ): void {
     this.clearChargeDeadlines(charge);
     this.setChargeState(charge, 'Authorized');
     charge.authorizedAt = this.now();
@@ -868,7 +1003,11 @@ export class SimulatorEngine {
     charge.deadlines.push(
       this.clock.after(expiresInMs, `charge ${charge.chargeId} authorization expires`, () => {
         if (charge.state !== 'Authorized') return;
-        this.cancelCharge(charge, expiryReason, expiryReason === 'ExpiredUnused' ? 'The authorization expired unused.' : 'Canceled by Amazon.');
+        this.cancelCharge(
+          charge,
+          expiryReason,
+          expiryReason === 'ExpiredUnused' ? 'The authorization expired unused.' : 'Canceled by Amazon.',
+        );
         this.notifyCharge(charge);
       }),
     );
@@ -878,19 +1017,26 @@ export class SimulatorEngine {
   private beginPendingAuthorization(charge: Charge, outcome: 'Authorized' | 'Declined'): void {
     this.setChargeState(charge, 'AuthorizationInitiated');
     charge.deadlines.push(
-      this.clock.after(this.timings.pendingAuthorizationMs, `charge ${charge.chargeId} pending authorization resolves`, () => {
-        if (charge.state !== 'AuthorizationInitiated') return;
-        if (outcome === 'Authorized') {
-          this.authorizeCharge(charge);
-        } else {
-          this.setChargeState(charge, 'Declined', 'HardDeclined', 'The authorization was declined.');
-          const cp = this.chargePermissions.get(charge.chargePermissionId)!;
-          if (cp.chargePermissionType === 'Recurring' && cp.visible) {
-            this.setChargeable(cp, { reasonCode: 'PaymentMethodInvalid', reasonDescription: 'The last charge was declined. Ask the buyer to update the payment method.' });
+      this.clock.after(
+        this.timings.pendingAuthorizationMs,
+        `charge ${charge.chargeId} pending authorization resolves`,
+        () => {
+          if (charge.state !== 'AuthorizationInitiated') return;
+          if (outcome === 'Authorized') {
+            this.authorizeCharge(charge);
+          } else {
+            this.setChargeState(charge, 'Declined', 'HardDeclined', 'The authorization was declined.');
+            const cp = this.chargePermissions.get(charge.chargePermissionId)!;
+            if (cp.chargePermissionType === 'Recurring' && cp.visible) {
+              this.setChargeable(cp, {
+                reasonCode: 'PaymentMethodInvalid',
+                reasonDescription: 'The last charge was declined. Ask the buyer to update the payment method.',
+              });
+            }
           }
-        }
-        this.notifyCharge(charge);
-      }),
+          this.notifyCharge(charge);
+        },
+      ),
     );
   }
 
@@ -901,7 +1047,11 @@ export class SimulatorEngine {
     if (wasAuthorized) this.move('authorizationRelease', charge.chargeAmount, charge);
   }
 
-  private captureAuthorized(charge: Charge, amount: Money, opts: { forcePending?: boolean; rejectWith?: string } = {}): void {
+  private captureAuthorized(
+    charge: Charge,
+    amount: Money,
+    opts: { forcePending?: boolean; rejectWith?: string } = {},
+  ): void {
     this.clearChargeDeadlines(charge);
     charge.captureAmount = amount;
     const late = this.now() - (charge.authorizedAt ?? charge.creation) > this.timings.synchronousCaptureWindowMs;
@@ -911,14 +1061,20 @@ export class SimulatorEngine {
         this.move('authorizationRelease', charge.chargeAmount, charge);
         charge.captureAmount = null;
         const cp = this.chargePermissions.get(charge.chargePermissionId)!;
-        if (opts.rejectWith === 'AmazonRejected') this.closeChargePermission(cp, 'AmazonCanceled', 'Amazon rejected a transaction.');
+        if (opts.rejectWith === 'AmazonRejected')
+          this.closeChargePermission(cp, 'AmazonCanceled', 'Amazon rejected a transaction.');
         return;
       }
       this.setChargeState(charge, 'Captured');
       this.move('capture', amount, charge);
       this.move('authorizationRelease', money(charge.chargeAmount.minor - amount.minor, amount.currencyCode), charge);
       const cp = this.chargePermissions.get(charge.chargePermissionId)!;
-      if (cp.chargePermissionType === 'OneTime' && cp.state !== 'Closed' && cp.amountLimit && this.capturedTotal(cp) >= cp.amountLimit.minor) {
+      if (
+        cp.chargePermissionType === 'OneTime' &&
+        cp.state !== 'Closed' &&
+        cp.amountLimit &&
+        this.capturedTotal(cp) >= cp.amountLimit.minor
+      ) {
         this.closeChargePermission(cp, 'AmazonClosed', 'The full amount was captured.');
       }
     };
@@ -948,16 +1104,28 @@ export class SimulatorEngine {
     const cp = this.chargePermission(ctx, input.chargePermissionId);
     const amount = parsePrice(input.chargeAmount, 'chargeAmount');
     if (amount.minor > maxTransactionMinor(amount.currencyCode)) {
-      throw new AmazonPayApiError(400, 'TransactionAmountExceeded', 'The chargeAmount exceeds the maximum allowed for a single charge.');
+      throw new AmazonPayApiError(
+        400,
+        'TransactionAmountExceeded',
+        'The chargeAmount exceeds the maximum allowed for a single charge.',
+      );
     }
     if (input.softDescriptor && !input.captureNow) {
-      throw new AmazonPayApiError(400, 'InvalidParameterCombination', 'softDescriptor can only be set when captureNow is true.');
+      throw new AmazonPayApiError(
+        400,
+        'InvalidParameterCombination',
+        'softDescriptor can only be set when captureNow is true.',
+      );
     }
     if (cp.state !== 'Chargeable') {
       throw invalidChargePermissionStatus(cp);
     }
     if (amount.currencyCode !== cp.currency) {
-      throw new AmazonPayApiError(400, 'CurrencyMismatch', `The currency ${amount.currencyCode} does not match the Charge Permission currency ${cp.currency}.`);
+      throw new AmazonPayApiError(
+        400,
+        'CurrencyMismatch',
+        `The currency ${amount.currencyCode} does not match the Charge Permission currency ${cp.currency}.`,
+      );
     }
     if (cp.chargePermissionType !== 'OneTime') {
       // §8.4: Recurring and PaymentMethodOnFile permissions have a calendar-month cap, each its own.
@@ -969,7 +1137,11 @@ export class SimulatorEngine {
         );
       }
     } else if (cp.amountLimit && amount.minor > this.oneTimeBalance(cp)) {
-      throw new AmazonPayApiError(400, 'TransactionAmountExceeded', 'The chargeAmount exceeds the remaining balance of the Charge Permission.');
+      throw new AmazonPayApiError(
+        400,
+        'TransactionAmountExceeded',
+        'The chargeAmount exceeds the remaining balance of the Charge Permission.',
+      );
     }
 
     const code = ctx.simulationCode;
@@ -978,9 +1150,16 @@ export class SimulatorEngine {
     const pendingMethod = method === 'pendingThenAuthorized' || method === 'pendingThenDeclined';
     if (code === 'HardDeclined' || (!code && method === 'hardDecline')) {
       if (cp.chargePermissionType === 'Recurring') {
-        this.setChargeable(cp, { reasonCode: 'PaymentMethodInvalid', reasonDescription: 'The last charge was declined. Ask the buyer to update the payment method.' });
+        this.setChargeable(cp, {
+          reasonCode: 'PaymentMethodInvalid',
+          reasonDescription: 'The last charge was declined. Ask the buyer to update the payment method.',
+        });
       }
-      throw new AmazonPayApiError(422, 'HardDeclined', 'The charge was declined. Ask the buyer to update the payment method.');
+      throw new AmazonPayApiError(
+        422,
+        'HardDeclined',
+        'The charge was declined. Ask the buyer to update the payment method.',
+      );
     }
     if (code === 'SoftDeclined' || (!code && method === 'softDecline')) {
       throw new AmazonPayApiError(422, 'SoftDeclined', 'The charge was declined. You may retry later.');
@@ -990,10 +1169,18 @@ export class SimulatorEngine {
       throw new AmazonPayApiError(422, 'AmazonRejected', 'The charge was rejected by Amazon.');
     }
     if (code === 'ProcessingFailure') {
-      throw new AmazonPayApiError(500, 'ProcessingFailure', 'Amazon could not process the charge because of an internal processing error.');
+      throw new AmazonPayApiError(
+        500,
+        'ProcessingFailure',
+        'Amazon could not process the charge because of an internal processing error.',
+      );
     }
     if (code === 'TransactionTimedOut' || (!code && pendingMethod && !canHandlePending)) {
-      throw new AmazonPayApiError(422, 'TransactionTimedOut', 'The authorization timed out. Consider canHandlePendingAuthorization=true.');
+      throw new AmazonPayApiError(
+        422,
+        'TransactionTimedOut',
+        'The authorization timed out. Consider canHandlePendingAuthorization=true.',
+      );
     }
 
     const charge = this.newCharge(cp, {
@@ -1008,7 +1195,9 @@ export class SimulatorEngine {
       platformId: input.platformId ?? null,
       chargeInitiator: input.chargeInitiator ?? null,
       channel: input.channel ?? null,
-      webCheckoutDetails: input.webCheckoutDetails ? { checkoutResultReturnUrl: input.webCheckoutDetails.checkoutResultReturnUrl ?? null } : null,
+      webCheckoutDetails: input.webCheckoutDetails
+        ? { checkoutResultReturnUrl: input.webCheckoutDetails.checkoutResultReturnUrl ?? null }
+        : null,
     });
     charge.checkoutSessionId = null;
     if (!code && pendingMethod) {
@@ -1031,14 +1220,22 @@ export class SimulatorEngine {
       throw invalidChargeStatus(charge);
     }
     if (amount.currencyCode !== charge.chargeAmount.currencyCode) {
-      throw new AmazonPayApiError(400, 'CurrencyMismatch', 'The captureAmount currency does not match the Charge currency.');
+      throw new AmazonPayApiError(
+        400,
+        'CurrencyMismatch',
+        'The captureAmount currency does not match the Charge currency.',
+      );
     }
     if (amount.minor > charge.chargeAmount.minor) {
       throw new AmazonPayApiError(400, 'TransactionAmountExceeded', 'The captureAmount exceeds the authorized amount.');
     }
     const code = ctx.simulationCode;
     if (code === 'ProcessingFailure') {
-      throw new AmazonPayApiError(500, 'ProcessingFailure', 'Amazon could not process the capture because of an internal processing error.');
+      throw new AmazonPayApiError(
+        500,
+        'ProcessingFailure',
+        'Amazon could not process the capture because of an internal processing error.',
+      );
     }
     if (input.softDescriptor) charge.softDescriptor = input.softDescriptor;
     this.captureAuthorized(charge, amount, {
@@ -1082,14 +1279,26 @@ export class SimulatorEngine {
       throw invalidChargeStatus(charge);
     }
     if (amount.currencyCode !== charge.chargeAmount.currencyCode) {
-      throw new AmazonPayApiError(400, 'CurrencyMismatch', 'The refundAmount currency does not match the Charge currency.');
+      throw new AmazonPayApiError(
+        400,
+        'CurrencyMismatch',
+        'The refundAmount currency does not match the Charge currency.',
+      );
     }
     if (this.refundedOrPendingMinor(charge) + amount.minor > this.refundableMinor(charge)) {
-      throw new AmazonPayApiError(400, 'TransactionAmountExceeded', 'The total refunded amount would exceed the captured amount plus the allowed tolerance.');
+      throw new AmazonPayApiError(
+        400,
+        'TransactionAmountExceeded',
+        'The total refunded amount would exceed the captured amount plus the allowed tolerance.',
+      );
     }
     const code = ctx.simulationCode;
     if (code === 'ProcessingFailure') {
-      throw new AmazonPayApiError(500, 'ProcessingFailure', 'Amazon could not process the refund because of an internal processing error.');
+      throw new AmazonPayApiError(
+        500,
+        'ProcessingFailure',
+        'Amazon could not process the refund because of an internal processing error.',
+      );
     }
     const now = this.now();
     const refund: Refund = {
@@ -1111,7 +1320,12 @@ export class SimulatorEngine {
     if (siblings) siblings.push(refund);
     else this.refundsByCharge.set(charge.chargeId, [refund]);
     const notifyRefund = () =>
-      this.notify({ objectType: 'REFUND', objectId: refund.refundId, chargePermissionId: refund.chargePermissionId, notificationType: 'STATE_CHANGE' });
+      this.notify({
+        objectType: 'REFUND',
+        objectId: refund.refundId,
+        chargePermissionId: refund.chargePermissionId,
+        notificationType: 'STATE_CHANGE',
+      });
     this.clock.after(this.timings.refundMs, `refund ${refund.refundId} settles`, () => {
       if (refund.state !== 'RefundInitiated') return;
       refund.lastUpdated = this.now();

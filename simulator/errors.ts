@@ -21,7 +21,11 @@ export const missingParameter = (name: string) =>
   new AmazonPayApiError(400, 'MissingParameterValue', `Value is missing for the required parameter ${name}`);
 
 export const invalidParameter = (name: string, detail?: string) =>
-  new AmazonPayApiError(400, 'InvalidParameterValue', `The value provided for ${name} is invalid.${detail ? ` ${detail}` : ''}`);
+  new AmazonPayApiError(
+    400,
+    'InvalidParameterValue',
+    `The value provided for ${name} is invalid.${detail ? ` ${detail}` : ''}`,
+  );
 
 /** Raised by the buyer pages; rendered as an HTML error page rather than JSON. */
 export class BuyerPageError extends Error {

@@ -48,7 +48,16 @@ export interface SimulatorOptions {
   ipn?: Partial<
     Pick<
       IpnDispatcherOptions,
-      'url' | 'duplicateRate' | 'duplicateCopies' | 'reorderRate' | 'reorderHoldMs' | 'delayMs' | 'lossRate' | 'signatureVersion' | 'retryBaseMs' | 'retryMaxMs'
+      | 'url'
+      | 'duplicateRate'
+      | 'duplicateCopies'
+      | 'reorderRate'
+      | 'reorderHoldMs'
+      | 'delayMs'
+      | 'lossRate'
+      | 'signatureVersion'
+      | 'retryBaseMs'
+      | 'retryMaxMs'
     >
   >;
   /** For deterministic fault injection in tests. */
@@ -68,7 +77,10 @@ export interface Simulator extends AsyncDisposable {
 }
 
 /** A simulator listening on a port. */
-export interface RunningSimulator extends Pick<Simulator, 'app' | 'clock' | 'engine' | 'ipn' | 'registerPublicKey' | 'configureIpn' | 'close'>, AsyncDisposable {
+export interface RunningSimulator
+  extends
+    Pick<Simulator, 'app' | 'clock' | 'engine' | 'ipn' | 'registerPublicKey' | 'configureIpn' | 'close'>,
+    AsyncDisposable {
   url: string;
 }
 
@@ -100,14 +112,20 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
   });
   const initialThrottling: ThrottlingSetting = options.throttling ?? 'off';
   const throttle = new Throttle(initialThrottling);
-  const initialFaults = { errorRate: options.faults?.errorRate ?? 0, throttleRate: options.faults?.throttleRate ?? 0, latencyMs: options.faults?.latencyMs ?? 0 };
+  const initialFaults = {
+    errorRate: options.faults?.errorRate ?? 0,
+    throttleRate: options.faults?.throttleRate ?? 0,
+    latencyMs: options.faults?.latencyMs ?? 0,
+  };
   const faults: FaultState = { ...initialFaults, hold: undefined };
   const counts: RequestCounts = { byOperation: {}, byIdempotencyKey: new Map() };
   const idempotency = new Map<string, { fingerprint: string; status: number; body: string }>();
   const random = options.random ?? Math.random;
 
-  const registerPublicKey = (publicKeyId: string, pem: string, owner = merchantId) => keys.register(publicKeyId, pem, owner);
-  const configureIpn = (o: SimulatorOptions['ipn']) => ipn.configure(stripUndefined(o ?? {}) as Partial<IpnDispatcherOptions>);
+  const registerPublicKey = (publicKeyId: string, pem: string, owner = merchantId) =>
+    keys.register(publicKeyId, pem, owner);
+  const configureIpn = (o: SimulatorOptions['ipn']) =>
+    ipn.configure(stripUndefined(o ?? {}) as Partial<IpnDispatcherOptions>);
   const reset = () => {
     clock.reset();
     engine.reset();
@@ -155,8 +173,13 @@ export function createSimulator(options: SimulatorOptions = {}): Simulator {
     }),
   );
   app.route('/sns', ipn.routes);
-  app.route('/', createBuyerRoutes({ engine, keys, defaultEnvironment: environment, publicBaseUrl: () => publicBaseUrl }));
-  app.get('/', (c) => c.text('Amazon Pay v2 simulator. API under /sandbox/v2, /live/v2 and /v2; admin under /__admin.'));
+  app.route(
+    '/',
+    createBuyerRoutes({ engine, keys, defaultEnvironment: environment, publicBaseUrl: () => publicBaseUrl }),
+  );
+  app.get('/', (c) =>
+    c.text('Amazon Pay v2 simulator. API under /sandbox/v2, /live/v2 and /v2; admin under /__admin.'),
+  );
 
   const close = async () => {
     clock.close();
@@ -187,7 +210,15 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   if (options.https === 'self-signed') {
     const pems = await generate([{ name: 'commonName', value: host }], {
       keySize: 2048,
-      extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: host }, { type: 2, value: 'localhost' }] }],
+      extensions: [
+        {
+          name: 'subjectAltName',
+          altNames: [
+            { type: 7, ip: host },
+            { type: 2, value: 'localhost' },
+          ],
+        },
+      ],
     } as Parameters<typeof generate>[1]);
     tls = { cert: pems.cert, key: pems.private };
   } else if (options.https) {
@@ -236,4 +267,3 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
-

@@ -41,7 +41,10 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): SimulatorOptions {
   const e = envSchema.parse(env);
   const publicKeys: Record<string, string> = {};
   if (e.SIMULATOR_PUBLIC_KEYS_FILE) {
-    Object.assign(publicKeys, z.record(z.string(), z.string()).parse(JSON.parse(readFileSync(e.SIMULATOR_PUBLIC_KEYS_FILE, 'utf8'))));
+    Object.assign(
+      publicKeys,
+      z.record(z.string(), z.string()).parse(JSON.parse(readFileSync(e.SIMULATOR_PUBLIC_KEYS_FILE, 'utf8'))),
+    );
   }
   if (e.SIMULATOR_PUBLIC_KEY_ID && e.SIMULATOR_PUBLIC_KEY_FILE) {
     publicKeys[e.SIMULATOR_PUBLIC_KEY_ID] = readFileSync(e.SIMULATOR_PUBLIC_KEY_FILE, 'utf8');
@@ -55,7 +58,10 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): SimulatorOptions {
       ? {
           https:
             e.SIMULATOR_TLS_CERT_FILE && e.SIMULATOR_TLS_KEY_FILE
-              ? { cert: readFileSync(e.SIMULATOR_TLS_CERT_FILE, 'utf8'), key: readFileSync(e.SIMULATOR_TLS_KEY_FILE, 'utf8') }
+              ? {
+                  cert: readFileSync(e.SIMULATOR_TLS_CERT_FILE, 'utf8'),
+                  key: readFileSync(e.SIMULATOR_TLS_KEY_FILE, 'utf8'),
+                }
               : ('self-signed' as const),
         }
       : {}),
@@ -71,8 +77,12 @@ async function main(): Promise<void> {
   const options = optionsFromEnv(process.env);
   const simulator = await startSimulator(options);
   console.log(`Amazon Pay simulator listening on ${simulator.url}`);
-  console.log(`  API: ${simulator.url}/sandbox/v2, ${simulator.url}/live/v2, ${simulator.url}/v2 – admin: ${simulator.url}/__admin`);
-  console.log(`  public keys: ${Object.keys(options.publicKeys ?? {}).join(', ') || '(none; POST /__admin/public-keys)'}`);
+  console.log(
+    `  API: ${simulator.url}/sandbox/v2, ${simulator.url}/live/v2, ${simulator.url}/v2 – admin: ${simulator.url}/__admin`,
+  );
+  console.log(
+    `  public keys: ${Object.keys(options.publicKeys ?? {}).join(', ') || '(none; POST /__admin/public-keys)'}`,
+  );
   const stop = (signal: string) => {
     console.log(`${signal}: shutting down`);
     simulator.close().then(

@@ -140,7 +140,8 @@ export interface ChargePermission {
   closeDeadline: number | undefined;
 }
 
-export type ChargeState = 'AuthorizationInitiated' | 'Authorized' | 'CaptureInitiated' | 'Captured' | 'Canceled' | 'Declined';
+export type ChargeState =
+  'AuthorizationInitiated' | 'Authorized' | 'CaptureInitiated' | 'Captured' | 'Canceled' | 'Declined';
 
 export interface Charge {
   chargeId: string;
@@ -210,5 +211,8 @@ export interface Notification {
 
 /** `YYYYMMDDThhmmssZ`, the compact form every Amazon Pay v2 response uses. */
 export function amazonTimestamp(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  return new Date(ms)
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
 }

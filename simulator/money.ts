@@ -20,7 +20,11 @@ export const decimalsOf = (currency: CurrencyCode) => (currency === 'JPY' ? 0 : 
 export function parsePrice(input: { amount: string | number; currencyCode: string }, field: string): Money {
   const currencyCode = input.currencyCode as CurrencyCode;
   if (!CURRENCIES.includes(currencyCode)) {
-    throw new AmazonPayApiError(400, 'InvalidParameterValue', `The value provided for ${field}.currencyCode is invalid.`);
+    throw new AmazonPayApiError(
+      400,
+      'InvalidParameterValue',
+      `The value provided for ${field}.currencyCode is invalid.`,
+    );
   }
   const raw = typeof input.amount === 'number' ? String(input.amount) : input.amount.trim();
   const decimals = decimalsOf(currencyCode);
@@ -45,7 +49,10 @@ export function formatMinor(minor: number, currencyCode: CurrencyCode): string {
   return `${sign}${Math.floor(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
 }
 
-export const toPrice = (m: Money): Price => ({ amount: formatMinor(m.minor, m.currencyCode), currencyCode: m.currencyCode });
+export const toPrice = (m: Money): Price => ({
+  amount: formatMinor(m.minor, m.currencyCode),
+  currencyCode: m.currencyCode,
+});
 
 export const money = (minor: number, currencyCode: CurrencyCode): Money => ({ minor, currencyCode });
 

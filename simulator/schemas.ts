@@ -158,7 +158,11 @@ export function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.infe
   if (result.success) return result.data;
   const unrecognized = result.error.issues.find((i) => i.code === 'unrecognized_keys');
   if (unrecognized && unrecognized.code === 'unrecognized_keys') {
-    throw new AmazonPayApiError(400, 'UnrecognizedField', `The field '${unrecognized.keys[0]}' is invalid for this API.`);
+    throw new AmazonPayApiError(
+      400,
+      'UnrecognizedField',
+      `The field '${unrecognized.keys[0]}' is invalid for this API.`,
+    );
   }
   const issue = result.error.issues[0]!;
   const name = issue.path.map(String).join('.');

@@ -59,7 +59,9 @@ afterAll(async () => {
   await sim?.close();
 });
 
-async function rejection(promise: Promise<unknown>): Promise<{ status: number; data: { reasonCode: string; message: string } }> {
+async function rejection(
+  promise: Promise<unknown>,
+): Promise<{ status: number; data: { reasonCode: string; message: string } }> {
   try {
     await promise;
   } catch (error) {
@@ -78,7 +80,9 @@ describe('official Node SDK against the simulator over https', () => {
     expect(created.status).toBe(201);
     expect(created.headers['x-amz-pay-request-id']).toBeTruthy();
     const id: string = created.data.checkoutSessionId;
-    expect(created.data.constraints.map((c: { constraintId: string }) => c.constraintId)).toContain('BuyerNotAssociated');
+    expect(created.data.constraints.map((c: { constraintId: string }) => c.constraintId)).toContain(
+      'BuyerNotAssociated',
+    );
 
     const signedIn = await admin.signIn(id);
     expect(signedIn.location).toBe(`https://shop.test/review?amazonCheckoutSessionId=${id}`);
@@ -103,13 +107,27 @@ describe('official Node SDK against the simulator over https', () => {
     expect(chargeId).toMatch(new RegExp(`^${chargePermissionId}-C\\d+$`));
 
     const captureKey = newKey();
-    const captured = await client.captureCharge(chargeId, { captureAmount: { amount: '49.90', currencyCode: 'USD' } }, { 'x-amz-pay-idempotency-key': captureKey });
+    const captured = await client.captureCharge(
+      chargeId,
+      { captureAmount: { amount: '49.90', currencyCode: 'USD' } },
+      { 'x-amz-pay-idempotency-key': captureKey },
+    );
     expect(captured.data.statusDetails.state).toBe('Captured');
-    const replay = await client.captureCharge(chargeId, { captureAmount: { amount: '49.90', currencyCode: 'USD' } }, { 'x-amz-pay-idempotency-key': captureKey });
+    const replay = await client.captureCharge(
+      chargeId,
+      { captureAmount: { amount: '49.90', currencyCode: 'USD' } },
+      { 'x-amz-pay-idempotency-key': captureKey },
+    );
     expect(replay.data).toEqual(captured.data);
-    expect((await client.getChargePermission(chargePermissionId)).data.statusDetails).toMatchObject({ state: 'Closed', reasons: [{ reasonCode: 'AmazonClosed' }] });
+    expect((await client.getChargePermission(chargePermissionId)).data.statusDetails).toMatchObject({
+      state: 'Closed',
+      reasons: [{ reasonCode: 'AmazonClosed' }],
+    });
 
-    const refund = await client.createRefund({ chargeId, refundAmount: { amount: '10.00', currencyCode: 'USD' } }, { 'x-amz-pay-idempotency-key': newKey() });
+    const refund = await client.createRefund(
+      { chargeId, refundAmount: { amount: '10.00', currencyCode: 'USD' } },
+      { 'x-amz-pay-idempotency-key': newKey() },
+    );
     expect(refund.status).toBe(201);
     expect(refund.data.statusDetails.state).toBe('RefundInitiated');
     await admin.advanceClock(60_000);
@@ -125,29 +143,50 @@ describe('official Node SDK against the simulator over https', () => {
   it('charges a recurring charge permission with Create Charge', async () => {
     const payload = {
       storeId: STORE_ID,
-      webCheckoutDetails: { checkoutReviewReturnUrl: 'https://shop.test/review', checkoutResultReturnUrl: 'https://shop.test/result' },
+      webCheckoutDetails: {
+        checkoutReviewReturnUrl: 'https://shop.test/review',
+        checkoutResultReturnUrl: 'https://shop.test/result',
+      },
       chargePermissionType: 'Recurring',
       recurringMetadata: { frequency: { unit: 'Month', value: '1' }, amount: { amount: '14.00', currencyCode: 'USD' } },
       paymentDetails: { paymentIntent: 'Confirm', chargeAmount: { amount: '14.00', currencyCode: 'USD' } },
     };
     const signature = client.generateButtonSignature(payload);
-    const clicked = await admin.clickButton({ payloadJSON: JSON.stringify(payload), signature, publicKeyId: key.publicKeyId, algorithm: 'AMZN-PAY-RSASSA-PSS-V2' });
+    const clicked = await admin.clickButton({
+      payloadJSON: JSON.stringify(payload),
+      signature,
+      publicKeyId: key.publicKeyId,
+      algorithm: 'AMZN-PAY-RSASSA-PSS-V2',
+    });
     const session = await client.getCheckoutSession(clicked.checkoutSessionId);
     expect(session.data.buyer.buyerId).toMatch(/^amzn1\.account\./);
     await admin.pay(session.data.webCheckoutDetails.amazonPayRedirectUrl, 'happy');
-    const completed = await client.completeCheckoutSession(clicked.checkoutSessionId, { chargeAmount: { amount: '14.00', currencyCode: 'USD' } });
+    const completed = await client.completeCheckoutSession(clicked.checkoutSessionId, {
+      chargeAmount: { amount: '14.00', currencyCode: 'USD' },
+    });
     expect(completed.data.chargeId).toBeNull();
     const cpId: string = completed.data.chargePermissionId;
     const cp = await client.getChargePermission(cpId);
-    expect(cp.data).toMatchObject({ chargePermissionType: 'Recurring', statusDetails: { state: 'Chargeable', reasons: null } });
+    expect(cp.data).toMatchObject({
+      chargePermissionType: 'Recurring',
+      statusDetails: { state: 'Chargeable', reasons: null },
+    });
 
     const charge = await client.createCharge(
-      { chargePermissionId: cpId, chargeAmount: { amount: '14.00', currencyCode: 'USD' }, captureNow: true, canHandlePendingAuthorization: false },
+      {
+        chargePermissionId: cpId,
+        chargeAmount: { amount: '14.00', currencyCode: 'USD' },
+        captureNow: true,
+        canHandlePendingAuthorization: false,
+      },
       { 'x-amz-pay-idempotency-key': newKey() },
     );
     expect(charge.status).toBe(201);
     expect(charge.data.statusDetails.state).toBe('Captured');
-    const closed = await client.closeChargePermission(cpId, { closureReason: 'Subscription canceled', cancelPendingCharges: false });
+    const closed = await client.closeChargePermission(cpId, {
+      closureReason: 'Subscription canceled',
+      cancelPendingCharges: false,
+    });
     expect(closed.data.statusDetails.state).toBe('Closed');
   });
 
@@ -161,7 +200,10 @@ describe('official Node SDK against the simulator over https', () => {
 
   it('surfaces Amazon errors through the SDK rejection', async () => {
     const response = await rejection(
-      client.createCharge({ chargePermissionId: 'S01-0000000-0000000', chargeAmount: { amount: '1.00', currencyCode: 'USD' } }, { 'x-amz-pay-idempotency-key': newKey() }),
+      client.createCharge(
+        { chargePermissionId: 'S01-0000000-0000000', chargeAmount: { amount: '1.00', currencyCode: 'USD' } },
+        { 'x-amz-pay-idempotency-key': newKey() },
+      ),
     );
     expect(response.status).toBe(404);
     expect(response.data.reasonCode).toBe('ResourceNotFound');

@@ -9,7 +9,9 @@ const strangerKey = generateTestKey('SANDBOX-STRANGER');
 const body = { storeId: STORE_ID, webCheckoutDetails: { checkoutReviewReturnUrl: 'https://shop.test/review' } };
 
 function setup() {
-  const sim = createSimulator({ publicKeys: { [key.publicKeyId]: key.publicKeyPem, [legacyKey.publicKeyId]: legacyKey.publicKeyPem } });
+  const sim = createSimulator({
+    publicKeys: { [key.publicKeyId]: key.publicKeyPem, [legacyKey.publicKeyId]: legacyKey.publicKeyPem },
+  });
   return { sim, ...createCaller(sim.app, key) };
 }
 
@@ -72,7 +74,16 @@ describe('request authentication', () => {
     const { sim } = setup();
     const url = '/sandbox/v2/checkoutSessions';
     const payload = JSON.stringify(body);
-    const headers = signRequest({ method: 'POST', url, body: payload, headers: { 'x-amz-pay-idempotency-key': 'abc' }, publicKeyId: key.publicKeyId, privateKeyPem: key.privateKeyPem, host: 'h', algorithm: 'AMZN-PAY-RSASSA-PSS' });
+    const headers = signRequest({
+      method: 'POST',
+      url,
+      body: payload,
+      headers: { 'x-amz-pay-idempotency-key': 'abc' },
+      publicKeyId: key.publicKeyId,
+      privateKeyPem: key.privateKeyPem,
+      host: 'h',
+      algorithm: 'AMZN-PAY-RSASSA-PSS',
+    });
     headers.authorization = headers.authorization!.replace('AMZN-PAY-RSASSA-PSS ', 'AMZN-PAY-RSASSA-PSS-V2 ');
     const res = await sim.app.request(`http://x${url}`, { method: 'POST', headers, body: payload });
     expect(res.status).toBe(403);
@@ -82,11 +93,26 @@ describe('request authentication', () => {
   it('rejects a tampered body and echoes the string to sign', async () => {
     const { sim } = setup();
     const url = '/sandbox/v2/checkoutSessions';
-    const headers = signRequest({ method: 'POST', url, body: JSON.stringify(body), headers: { 'x-amz-pay-idempotency-key': 'abc' }, publicKeyId: key.publicKeyId, privateKeyPem: key.privateKeyPem, host: 'h' });
-    const res = await sim.app.request(`http://x${url}`, { method: 'POST', headers, body: JSON.stringify({ ...body, storeId: 'other' }) });
+    const headers = signRequest({
+      method: 'POST',
+      url,
+      body: JSON.stringify(body),
+      headers: { 'x-amz-pay-idempotency-key': 'abc' },
+      publicKeyId: key.publicKeyId,
+      privateKeyPem: key.privateKeyPem,
+      host: 'h',
+    });
+    const res = await sim.app.request(`http://x${url}`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ ...body, storeId: 'other' }),
+    });
     expect(res.status).toBe(403);
     const json = await res.json();
-    expect(json).toEqual({ reasonCode: 'InvalidRequestSignature', message: expect.stringContaining('Unable to verify signature, signing String [AMZN-PAY-RSASSA-PSS-V2\n') });
+    expect(json).toEqual({
+      reasonCode: 'InvalidRequestSignature',
+      message: expect.stringContaining('Unable to verify signature, signing String [AMZN-PAY-RSASSA-PSS-V2\n'),
+    });
     expect(sim.engine.sessions.size).toBe(0);
   });
 
@@ -94,8 +120,20 @@ describe('request authentication', () => {
     const { sim } = setup();
     const url = '/sandbox/v2/checkoutSessions';
     const payload = JSON.stringify(body);
-    const headers = signRequest({ method: 'POST', url, body: payload, headers: { 'x-amz-pay-idempotency-key': 'abc' }, publicKeyId: key.publicKeyId, privateKeyPem: key.privateKeyPem, host: 'h' });
-    const tampered = await sim.app.request(`http://x${url}`, { method: 'POST', headers: { ...headers, 'x-amz-pay-idempotency-key': 'abd' }, body: payload });
+    const headers = signRequest({
+      method: 'POST',
+      url,
+      body: payload,
+      headers: { 'x-amz-pay-idempotency-key': 'abc' },
+      publicKeyId: key.publicKeyId,
+      privateKeyPem: key.privateKeyPem,
+      host: 'h',
+    });
+    const tampered = await sim.app.request(`http://x${url}`, {
+      method: 'POST',
+      headers: { ...headers, 'x-amz-pay-idempotency-key': 'abd' },
+      body: payload,
+    });
     expect(tampered.status).toBe(403);
     const otherPath = await sim.app.request('http://x/v2/checkoutSessions', { method: 'POST', headers, body: payload });
     expect(otherPath.status).toBe(403);
@@ -105,8 +143,20 @@ describe('request authentication', () => {
     const { sim } = setup();
     const url = '/sandbox/v2/checkoutSessions';
     const payload = JSON.stringify(body);
-    const headers = signRequest({ method: 'POST', url, body: payload, headers: { 'x-amz-pay-idempotency-key': 'phpkey' }, publicKeyId: key.publicKeyId, privateKeyPem: key.privateKeyPem, host: 'h' });
-    const res = await sim.app.request(`http://x${url}`, { method: 'POST', headers: { ...headers, 'x-amz-pay-sdk-type': 'PHP', 'user-agent': 'anything' }, body: payload });
+    const headers = signRequest({
+      method: 'POST',
+      url,
+      body: payload,
+      headers: { 'x-amz-pay-idempotency-key': 'phpkey' },
+      publicKeyId: key.publicKeyId,
+      privateKeyPem: key.privateKeyPem,
+      host: 'h',
+    });
+    const res = await sim.app.request(`http://x${url}`, {
+      method: 'POST',
+      headers: { ...headers, 'x-amz-pay-sdk-type': 'PHP', 'user-agent': 'anything' },
+      body: payload,
+    });
     expect(res.status).toBe(201);
   });
 
@@ -126,12 +176,16 @@ describe('request authentication', () => {
     expect(res.body.reasonCode).toBe('InvalidRequestSignature');
     expect(res.body.message).toContain('SANDBOX-STRANGER');
 
-    const unsigned = await sim.app.request('http://x/sandbox/v2/checkoutSessions/x', { headers: { 'x-amz-pay-date': '20250101T000000Z' } });
+    const unsigned = await sim.app.request('http://x/sandbox/v2/checkoutSessions/x', {
+      headers: { 'x-amz-pay-date': '20250101T000000Z' },
+    });
     expect(unsigned.status).toBe(403);
     expect(await unsigned.json()).toEqual({ reasonCode: 'InvalidAuthentication', message: expect.any(String) });
     expect(unsigned.headers.get('x-amz-pay-request-id')).toBeTruthy();
 
-    const malformed = await sim.app.request('http://x/sandbox/v2/checkoutSessions/x', { headers: { authorization: 'Bearer abc', 'x-amz-pay-date': '20250101T000000Z' } });
+    const malformed = await sim.app.request('http://x/sandbox/v2/checkoutSessions/x', {
+      headers: { authorization: 'Bearer abc', 'x-amz-pay-date': '20250101T000000Z' },
+    });
     expect(((await malformed.json()) as { reasonCode: string }).reasonCode).toBe('InvalidAuthentication');
   });
 
@@ -142,8 +196,17 @@ describe('request authentication', () => {
   ])('answers 403 InvalidRequestSignature, not 500, when SignedHeaders holds %s', async (_what, edit) => {
     const { sim } = setup();
     const url = '/sandbox/v2/charges/S01-0000000-0000000-C000000';
-    const headers = signRequest({ method: 'GET', url, publicKeyId: key.publicKeyId, privateKeyPem: key.privateKeyPem, host: 'h' });
-    headers.authorization = headers.authorization!.replace(/SignedHeaders=([^,]+)/, (_m, signed: string) => `SignedHeaders=${edit(signed)}`);
+    const headers = signRequest({
+      method: 'GET',
+      url,
+      publicKeyId: key.publicKeyId,
+      privateKeyPem: key.privateKeyPem,
+      host: 'h',
+    });
+    headers.authorization = headers.authorization!.replace(
+      /SignedHeaders=([^,]+)/,
+      (_m, signed: string) => `SignedHeaders=${edit(signed)}`,
+    );
     const res = await sim.app.request(`http://x${url}`, { headers });
     expect(res.status).toBe(403);
     expect(((await res.json()) as { reasonCode: string }).reasonCode).toBe('InvalidRequestSignature');
@@ -167,12 +230,18 @@ describe('request authentication', () => {
     const live = await legacy.call('POST', '/checkoutSessions', body, { idempotencyKey: legacy.idem() });
     expect(live.status).toBe(201);
     expect(live.body.releaseEnvironment).toBe('Live');
-    const fromSandbox = await createCaller(sim.app, legacyKey, '/sandbox/v2').call('GET', `/checkoutSessions/${live.body.checkoutSessionId}`);
+    const fromSandbox = await createCaller(sim.app, legacyKey, '/sandbox/v2').call(
+      'GET',
+      `/checkoutSessions/${live.body.checkoutSessionId}`,
+    );
     expect(fromSandbox.status).toBe(404);
     const envKey = createCaller(sim.app, key, '/v2');
     const sandbox = await envKey.call('POST', '/checkoutSessions', body, { idempotencyKey: envKey.idem() });
     expect(sandbox.body.releaseEnvironment).toBe('Sandbox');
-    const mismatch = await createCaller(sim.app, key, '/live/v2').call('GET', `/checkoutSessions/${sandbox.body.checkoutSessionId}`);
+    const mismatch = await createCaller(sim.app, key, '/live/v2').call(
+      'GET',
+      `/checkoutSessions/${sandbox.body.checkoutSessionId}`,
+    );
     expect(mismatch.status).toBe(401);
     expect(mismatch.body.reasonCode).toBe('UnauthorizedAccess');
   });

@@ -1,4 +1,12 @@
-import { createHash, createPrivateKey, createPublicKey, sign as rsaSign, verify as rsaVerify, constants, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  sign as rsaSign,
+  verify as rsaVerify,
+  constants,
+  type KeyObject,
+} from 'node:crypto';
 import { AmazonPayApiError } from './errors';
 
 /**
@@ -34,11 +42,22 @@ export function parseAuthorization(header: string | null | undefined): ParsedAut
   if (!match) {
     throw new AmazonPayApiError(403, 'InvalidAuthentication', 'The authorization header is malformed.');
   }
-  const [, algorithm, publicKeyId, signedHeaders, signature] = match as unknown as [string, string, string, string, string];
+  const [, algorithm, publicKeyId, signedHeaders, signature] = match as unknown as [
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   if (!isAlgorithm(algorithm)) {
     throw new AmazonPayApiError(403, 'InvalidAuthentication', `The signing algorithm '${algorithm}' is not supported.`);
   }
-  return { algorithm, publicKeyId: publicKeyId.trim(), signedHeaders: signedHeaders.trim(), signature: signature.trim() };
+  return {
+    algorithm,
+    publicKeyId: publicKeyId.trim(),
+    signedHeaders: signedHeaders.trim(),
+    signature: signature.trim(),
+  };
 }
 
 /** Canonical query: pairs sorted by name, values kept as the client encoded them. */
@@ -81,7 +100,8 @@ export function canonicalRequest(input: CanonicalRequestInput): string {
   ].join('\n');
 }
 
-export const stringToSign = (algorithm: SignatureAlgorithm, canonical: string) => `${algorithm}\n${sha256Hex(canonical)}`;
+export const stringToSign = (algorithm: SignatureAlgorithm, canonical: string) =>
+  `${algorithm}\n${sha256Hex(canonical)}`;
 
 /** Accepts the basic `20190923T231908Z` form (PHP/.NET) and the extended ISO form (Node). */
 export function parseAmzDate(value: string): number | undefined {
@@ -140,7 +160,11 @@ export function verifyRequest(input: VerifyRequestInput): VerifiedRequest {
   // Checked before any look-up: Headers.get throws a TypeError on an invalid name (`a;;b`, `a b`).
   const badName = signedNames.find((name) => !HEADER_NAME.test(name));
   if (badName !== undefined) {
-    throw new AmazonPayApiError(403, 'InvalidRequestSignature', `SignedHeaders lists '${badName}', which is not a valid header name.`);
+    throw new AmazonPayApiError(
+      403,
+      'InvalidRequestSignature',
+      `SignedHeaders lists '${badName}', which is not a valid header name.`,
+    );
   }
   if (signedNames.includes('authorization')) {
     throw new AmazonPayApiError(403, 'InvalidAuthentication', 'The authorization header cannot be signed.');
@@ -152,7 +176,11 @@ export function verifyRequest(input: VerifyRequestInput): VerifiedRequest {
   }
   const region = input.header('x-amz-pay-region');
   if (region !== null && region !== undefined && !KNOWN_REGIONS.has(region.trim().toLowerCase())) {
-    throw new AmazonPayApiError(400, 'InvalidHeaderValue', `The value provided for header x-amz-pay-region is invalid.`);
+    throw new AmazonPayApiError(
+      400,
+      'InvalidHeaderValue',
+      `The value provided for header x-amz-pay-region is invalid.`,
+    );
   }
   const dateMs = parseAmzDate(date);
   if (dateMs === undefined) {
@@ -167,11 +195,19 @@ export function verifyRequest(input: VerifyRequestInput): VerifiedRequest {
   }
   const registered = input.keys.get(auth.publicKeyId);
   if (!registered) {
-    throw new AmazonPayApiError(403, 'InvalidRequestSignature', `The public key ID '${auth.publicKeyId}' is not registered.`);
+    throw new AmazonPayApiError(
+      403,
+      'InvalidRequestSignature',
+      `The public key ID '${auth.publicKeyId}' is not registered.`,
+    );
   }
   for (const name of signedNames) {
     if (input.header(name) === null || input.header(name) === undefined) {
-      throw new AmazonPayApiError(403, 'InvalidRequestSignature', `The signed header '${name}' is missing from the request.`);
+      throw new AmazonPayApiError(
+        403,
+        'InvalidRequestSignature',
+        `The signed header '${name}' is missing from the request.`,
+      );
     }
   }
   const canonical = canonicalRequest({ ...input, signedHeaders: auth.signedHeaders });
@@ -179,7 +215,11 @@ export function verifyRequest(input: VerifyRequestInput): VerifiedRequest {
   const ok = rsaVerify(
     'sha256',
     Buffer.from(toSign),
-    { key: registered.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: ALGORITHMS[auth.algorithm].saltLength },
+    {
+      key: registered.key,
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: ALGORITHMS[auth.algorithm].saltLength,
+    },
     Buffer.from(auth.signature, 'base64'),
   );
   if (!ok) {
@@ -202,7 +242,12 @@ export function verifyButtonSignature(
   input: { payloadJSON: string; signature: string; publicKeyId: string; algorithm: string },
 ): RegisteredKey {
   const registered = keys.get(input.publicKeyId);
-  if (!registered) throw new AmazonPayApiError(403, 'InvalidRequestSignature', `The public key ID '${input.publicKeyId}' is not registered.`);
+  if (!registered)
+    throw new AmazonPayApiError(
+      403,
+      'InvalidRequestSignature',
+      `The public key ID '${input.publicKeyId}' is not registered.`,
+    );
   if (!isAlgorithm(input.algorithm)) {
     throw new AmazonPayApiError(400, 'InvalidParameterValue', `The value provided for algorithm is invalid.`);
   }
@@ -210,10 +255,19 @@ export function verifyButtonSignature(
   const ok = rsaVerify(
     'sha256',
     Buffer.from(toSign),
-    { key: registered.key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: ALGORITHMS[input.algorithm].saltLength },
+    {
+      key: registered.key,
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: ALGORITHMS[input.algorithm].saltLength,
+    },
     Buffer.from(input.signature, 'base64'),
   );
-  if (!ok) throw new AmazonPayApiError(403, 'InvalidRequestSignature', `Unable to verify signature, signing String [${toSign}]`);
+  if (!ok)
+    throw new AmazonPayApiError(
+      403,
+      'InvalidRequestSignature',
+      `Unable to verify signature, signing String [${toSign}]`,
+    );
   return registered;
 }
 
@@ -265,10 +319,17 @@ export function signRequest(input: SignRequestInput): Record<string, string> {
     padding: constants.RSA_PKCS1_PSS_PADDING,
     saltLength: ALGORITHMS[algorithm].saltLength,
   }).toString('base64');
-  return { ...headers, authorization: `${algorithm} PublicKeyId=${input.publicKeyId}, SignedHeaders=${signedHeaders}, Signature=${signature}` };
+  return {
+    ...headers,
+    authorization: `${algorithm} PublicKeyId=${input.publicKeyId}, SignedHeaders=${signedHeaders}, Signature=${signature}`,
+  };
 }
 
-export function signButtonPayload(payloadJSON: string, privateKeyPem: string, algorithm: SignatureAlgorithm = 'AMZN-PAY-RSASSA-PSS-V2'): string {
+export function signButtonPayload(
+  payloadJSON: string,
+  privateKeyPem: string,
+  algorithm: SignatureAlgorithm = 'AMZN-PAY-RSASSA-PSS-V2',
+): string {
   return rsaSign('sha256', Buffer.from(buttonStringToSign(algorithm, payloadJSON)), {
     key: createPrivateKey(privateKeyPem),
     padding: constants.RSA_PKCS1_PSS_PADDING,

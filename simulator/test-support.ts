@@ -60,7 +60,11 @@ export function createCaller(app: Hono, defaultKey: TestKey, prefix = '/sandbox/
       ...(options.dateFormat ? { dateFormat: options.dateFormat } : {}),
       ...(options.date ? { date: options.date } : {}),
     });
-    const response = await app.request(`http://sim.test${url}`, { method, headers, ...(method === 'GET' ? {} : { body: payload }) });
+    const response = await app.request(`http://sim.test${url}`, {
+      method,
+      headers,
+      ...(method === 'GET' ? {} : { body: payload }),
+    });
     const text = await response.text();
     let parsed: unknown = undefined;
     try {
@@ -76,13 +80,22 @@ export function createCaller(app: Hono, defaultKey: TestKey, prefix = '/sandbox/
 
 export function buttonConfig(payload: unknown, key: TestKey, algorithm: SignatureAlgorithm = 'AMZN-PAY-RSASSA-PSS-V2') {
   const payloadJSON = JSON.stringify(payload);
-  return { payloadJSON, signature: signButtonPayload(payloadJSON, key.privateKeyPem, algorithm), publicKeyId: key.publicKeyId, algorithm };
+  return {
+    payloadJSON,
+    signature: signButtonPayload(payloadJSON, key.privateKeyPem, algorithm),
+    publicKeyId: key.publicKeyId,
+    algorithm,
+  };
 }
 
 export const STORE_ID = 'amzn1.application-oa2-client.8b5e45312b5248b69eea0000000000ab';
 
 /** Posts a buyer form through app.request and returns the redirect Location. */
-export async function submitForm(app: Hono, path: string, form: Record<string, string> = {}): Promise<{ status: number; location: string | null; text: string }> {
+export async function submitForm(
+  app: Hono,
+  path: string,
+  form: Record<string, string> = {},
+): Promise<{ status: number; location: string | null; text: string }> {
   const response = await app.request(path.startsWith('http') ? path : `http://sim.test${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -115,7 +128,10 @@ export async function runCheckout(app: Hono, caller: Caller, o: CheckoutOptions 
     '/checkoutSessions',
     {
       storeId: STORE_ID,
-      webCheckoutDetails: { checkoutReviewReturnUrl: 'https://shop.test/review', ...(o.checkoutCancelUrl ? { checkoutCancelUrl: o.checkoutCancelUrl } : {}) },
+      webCheckoutDetails: {
+        checkoutReviewReturnUrl: 'https://shop.test/review',
+        ...(o.checkoutCancelUrl ? { checkoutCancelUrl: o.checkoutCancelUrl } : {}),
+      },
       ...(o.chargePermissionType ? { chargePermissionType: o.chargePermissionType } : {}),
       ...(o.recurringMetadata ? { recurringMetadata: o.recurringMetadata } : {}),
     },
@@ -130,7 +146,9 @@ export async function runCheckout(app: Hono, caller: Caller, o: CheckoutOptions 
       paymentIntent: o.intent ?? 'Authorize',
       chargeAmount: { amount: o.amount ?? '100.00', currencyCode },
       ...(o.totalOrderAmount ? { totalOrderAmount: { amount: o.totalOrderAmount, currencyCode } } : {}),
-      ...(o.canHandlePendingAuthorization !== undefined ? { canHandlePendingAuthorization: o.canHandlePendingAuthorization } : {}),
+      ...(o.canHandlePendingAuthorization !== undefined
+        ? { canHandlePendingAuthorization: o.canHandlePendingAuthorization }
+        : {}),
     },
   });
   if (updated.status !== 200) throw new Error(`update failed: ${updated.text}`);

@@ -1,6 +1,13 @@
 import type { SimulatorEngine } from './engine';
 import { toPrice, type Money } from './money';
-import { type Charge, type ChargePermission, type CheckoutSession, type Refund, type RecurringMetadata, amazonTimestamp } from './model';
+import {
+  type Charge,
+  type ChargePermission,
+  type CheckoutSession,
+  type Refund,
+  type RecurringMetadata,
+  amazonTimestamp,
+} from './model';
 
 const price = (m: Money | null) => (m ? toPrice(m) : null);
 
@@ -42,7 +49,8 @@ export function checkoutSessionView(engine: SimulatorEngine, s: CheckoutSession,
     // Buyer details are only given while the session is Open.
     buyer: open ? s.buyer : null,
     billingAddress: open ? s.billingAddress : null,
-    paymentPreferences: open && s.buyer ? [{ paymentDescriptor: engine.buyerDescriptor(s.paymentMethod ?? 'happy') }] : [null],
+    paymentPreferences:
+      open && s.buyer ? [{ paymentDescriptor: engine.buyerDescriptor(s.paymentMethod ?? 'happy') }] : [null],
     statusDetails: {
       state: s.state,
       reasonCode: s.reasonCode,

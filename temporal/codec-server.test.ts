@@ -5,7 +5,12 @@ import { createCodecRoutes } from './codec-server';
 
 const token = 'operator-token-0123456789';
 const codec = new EncryptionCodec(parseCodecKeys(generateCodecKey('k1')));
-const app = createCodecRoutes({ codec, tokens: [token], allowedOrigins: ['http://127.0.0.1:8233'], bodyLimitBytes: 64 * 1024 });
+const app = createCodecRoutes({
+  codec,
+  tokens: [token],
+  allowedOrigins: ['http://127.0.0.1:8233'],
+  bodyLimitBytes: 64 * 1024,
+});
 
 const toJson = (value: unknown) => {
   const p = defaultPayloadConverter.toPayload(value);
@@ -15,7 +20,11 @@ const toJson = (value: unknown) => {
   };
 };
 const post = (path: string, body: unknown, headers: Record<string, string> = { authorization: `Bearer ${token}` }) =>
-  app.request(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  app.request(path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
 
 describe('codec server (Temporal remote codec protocol)', () => {
   it('encodes and decodes {payloads:[...]} in order', async () => {
@@ -32,7 +41,9 @@ describe('codec server (Temporal remote codec protocol)', () => {
   });
 
   it('accepts the credential in the path, for the Web UI whose codec setting is a URL', async () => {
-    const encoded = (await (await post(`/codec/${token}/encode`, { payloads: [toJson(1)] }, {})).json()) as { payloads: unknown[] };
+    const encoded = (await (await post(`/codec/${token}/encode`, { payloads: [toJson(1)] }, {})).json()) as {
+      payloads: unknown[];
+    };
     const decoded = await post(`/codec/${token}/decode`, encoded, { 'x-namespace': 'default' });
     expect(decoded.status).toBe(200);
     expect(await decoded.json()).toEqual({ payloads: [toJson(1)] });
@@ -55,7 +66,11 @@ describe('codec server (Temporal remote codec protocol)', () => {
     const preflight = (origin: string) =>
       app.request('/codec/decode', {
         method: 'OPTIONS',
-        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type,x-namespace,authorization' },
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type,x-namespace,authorization',
+        },
       });
     const ok = await preflight('http://127.0.0.1:8233');
     expect(ok.status).toBe(204);
@@ -65,7 +80,11 @@ describe('codec server (Temporal remote codec protocol)', () => {
     expect(ok.headers.get('access-control-allow-methods')).toContain('POST');
     const other = await preflight('https://attacker.example');
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
-    const answered = await post('/codec/decode', { payloads: [] }, { authorization: `Bearer ${token}`, origin: 'http://127.0.0.1:8233' });
+    const answered = await post(
+      '/codec/decode',
+      { payloads: [] },
+      { authorization: `Bearer ${token}`, origin: 'http://127.0.0.1:8233' },
+    );
     expect(answered.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:8233');
   });
 
@@ -75,10 +94,14 @@ describe('codec server (Temporal remote codec protocol)', () => {
     expect((await post('/codec/decode', { payloads: [{ data: 'not base64!' }] })).status).toBe(400);
     expect((await post('/codec/decode', { payloads: Array.from({ length: 1001 }, () => ({})) })).status).toBe(400);
     expect((await post('/codec/decode', { payloads: [{ data: 'A'.repeat(70 * 1024) }] })).status).toBe(413);
-    const foreign = await new EncryptionCodec(parseCodecKeys(generateCodecKey('other'))).encode([defaultPayloadConverter.toPayload(1)]);
+    const foreign = await new EncryptionCodec(parseCodecKeys(generateCodecKey('other'))).encode([
+      defaultPayloadConverter.toPayload(1),
+    ]);
     const res = await post('/codec/decode', {
       payloads: foreign.map((p) => ({
-        metadata: Object.fromEntries(Object.entries(p.metadata!).map(([k, v]) => [k, Buffer.from(v!).toString('base64')])),
+        metadata: Object.fromEntries(
+          Object.entries(p.metadata!).map(([k, v]) => [k, Buffer.from(v!).toString('base64')]),
+        ),
         data: Buffer.from(p.data!).toString('base64'),
       })),
     });

@@ -55,7 +55,9 @@ function fromJson(p: PayloadJson): Payload {
 
 function toJson(p: Payload): PayloadJson {
   return {
-    metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? new Uint8Array()).toString('base64')])),
+    metadata: Object.fromEntries(
+      Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? new Uint8Array()).toString('base64')]),
+    ),
     data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
   };
 }
@@ -71,7 +73,8 @@ export function createCodecRoutes(options: CodecServerOptions): Hono {
     for (const d of tokenDigests) match = timingSafeEqual(candidate, d) || match;
     return match;
   };
-  const bearer = (c: Context): string | undefined => /^Bearer[ ]+(\S+)[ ]*$/i.exec(c.req.header('authorization') ?? '')?.[1];
+  const bearer = (c: Context): string | undefined =>
+    /^Bearer[ ]+(\S+)[ ]*$/i.exec(c.req.header('authorization') ?? '')?.[1];
 
   const app = new Hono();
   app.use(
@@ -84,35 +87,52 @@ export function createCodecRoutes(options: CodecServerOptions): Hono {
     }),
   );
 
-  const handle = (operation: 'encode' | 'decode', credential: (c: Context) => string | undefined) => [
-    async (c: Context, next: () => Promise<void>) => {
-      if (!valid(credential(c))) {
-        c.header('WWW-Authenticate', 'Bearer');
-        return c.json(error('unauthorized', 'an operator credential is required: Authorization: Bearer <CODEC_SERVER_TOKEN>'), 401);
-      }
-      await next();
-    },
-    bodyLimit({ maxSize: limit, onError: (c) => c.json(error('payload_too_large', `the request body exceeds ${limit} bytes`), 413) }),
-    async (c: Context) => {
-      let raw: unknown;
-      try {
-        raw = await c.req.json();
-      } catch {
-        return c.json(error('bad_request', 'the body must be JSON: {"payloads":[{"metadata":{...},"data":"<base64>"}]}'), 400);
-      }
-      const parsed = bodySchema.safeParse(raw);
-      if (!parsed.success) {
-        return c.json(error('bad_request', parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')), 400);
-      }
-      const payloads = parsed.data.payloads.map(fromJson);
-      try {
-        const result = operation === 'encode' ? await options.codec.encode(payloads) : await options.codec.decode(payloads);
-        return c.json({ payloads: result.map(toJson) });
-      } catch (err) {
-        return c.json(error('codec_error', (err as Error).message), 400);
-      }
-    },
-  ] as const;
+  const handle = (operation: 'encode' | 'decode', credential: (c: Context) => string | undefined) =>
+    [
+      async (c: Context, next: () => Promise<void>) => {
+        if (!valid(credential(c))) {
+          c.header('WWW-Authenticate', 'Bearer');
+          return c.json(
+            error('unauthorized', 'an operator credential is required: Authorization: Bearer <CODEC_SERVER_TOKEN>'),
+            401,
+          );
+        }
+        await next();
+      },
+      bodyLimit({
+        maxSize: limit,
+        onError: (c) => c.json(error('payload_too_large', `the request body exceeds ${limit} bytes`), 413),
+      }),
+      async (c: Context) => {
+        let raw: unknown;
+        try {
+          raw = await c.req.json();
+        } catch {
+          return c.json(
+            error('bad_request', 'the body must be JSON: {"payloads":[{"metadata":{...},"data":"<base64>"}]}'),
+            400,
+          );
+        }
+        const parsed = bodySchema.safeParse(raw);
+        if (!parsed.success) {
+          return c.json(
+            error(
+              'bad_request',
+              parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+            ),
+            400,
+          );
+        }
+        const payloads = parsed.data.payloads.map(fromJson);
+        try {
+          const result =
+            operation === 'encode' ? await options.codec.encode(payloads) : await options.codec.decode(payloads);
+          return c.json({ payloads: result.map(toJson) });
+        } catch (err) {
+          return c.json(error('codec_error', (err as Error).message), 400);
+        }
+      },
+    ] as const;
 
   for (const operation of ['encode', 'decode'] as const) {
     app.post(`${CODEC_PATH}/${operation}`, ...handle(operation, bearer));

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
-import { EncryptionCodec, ENCRYPTED_ENCODING, generateCodecKey, isEncrypted, KEY_ID_METADATA, parseCodecKeys, PayloadCodecError } from './codec';
+import {
+  EncryptionCodec,
+  ENCRYPTED_ENCODING,
+  generateCodecKey,
+  isEncrypted,
+  KEY_ID_METADATA,
+  parseCodecKeys,
+  PayloadCodecError,
+} from './codec';
 
 const keyA = parseCodecKeys(generateCodecKey('key-a'))[0]!;
 const keyB = parseCodecKeys(generateCodecKey('key-b'))[0]!;
@@ -15,7 +23,8 @@ describe('EncryptionCodec', () => {
     expect(str(encrypted!.metadata!.encoding)).toBe(ENCRYPTED_ENCODING);
     expect(str(encrypted!.metadata![KEY_ID_METADATA])).toBe('key-a');
     expect(Object.keys(encrypted!.metadata!).sort()).toEqual(['encoding', KEY_ID_METADATA].sort());
-    for (const secret of ['Jane', 'jane.doe', 'Ditka', 'json/plain']) expect(Buffer.from(encrypted!.data!).includes(secret)).toBe(false);
+    for (const secret of ['Jane', 'jane.doe', 'Ditka', 'json/plain'])
+      expect(Buffer.from(encrypted!.data!).includes(secret)).toBe(false);
     const [decoded] = await codec.decode([encrypted!]);
     expect(str(decoded!.metadata!.encoding)).toBe('json/plain');
     expect(defaultPayloadConverter.fromPayload(decoded!)).toEqual(buyer);
@@ -40,7 +49,9 @@ describe('EncryptionCodec', () => {
 
   it('an unknown key id is a clear error naming the id, never a garbled payload', async () => {
     const [encrypted] = await new EncryptionCodec([keyB]).encode([plain()]);
-    await expect(new EncryptionCodec([keyA]).decode([encrypted!])).rejects.toThrow(/encrypted with key "key-b", which is not configured \(known: key-a\)/);
+    await expect(new EncryptionCodec([keyA]).decode([encrypted!])).rejects.toThrow(
+      /encrypted with key "key-b", which is not configured \(known: key-a\)/,
+    );
   });
 
   it('a tampered ciphertext, a relabelled key id or a truncated payload fails authentication', async () => {
@@ -50,9 +61,14 @@ describe('EncryptionCodec', () => {
     flipped[20] = flipped[20]! ^ 1;
     await expect(codec.decode([{ ...encrypted!, data: flipped }])).rejects.toThrow(PayloadCodecError);
     // Same key bytes under another id: the id is authenticated data, so it does not decrypt.
-    const relabelled = { ...encrypted!, metadata: { ...encrypted!.metadata, [KEY_ID_METADATA]: Buffer.from('key-a2') } };
+    const relabelled = {
+      ...encrypted!,
+      metadata: { ...encrypted!.metadata, [KEY_ID_METADATA]: Buffer.from('key-a2') },
+    };
     await expect(codec.decode([relabelled])).rejects.toThrow(/does not authenticate/);
-    await expect(codec.decode([{ ...encrypted!, data: Buffer.from(encrypted!.data!).subarray(0, 20) }])).rejects.toThrow(/truncated/);
+    await expect(
+      codec.decode([{ ...encrypted!, data: Buffer.from(encrypted!.data!).subarray(0, 20) }]),
+    ).rejects.toThrow(/truncated/);
   });
 
   it('passes payloads that are not encrypted through untouched (old histories, search attributes)', async () => {

@@ -60,13 +60,15 @@ export function parseCodecKeys(spec: string): CodecKey[] {
   const keys: CodecKey[] = [];
   for (const entry of entries) {
     const colon = entry.indexOf(':');
-    if (colon < 0) throw new PayloadCodecError(`a key must be written id:base64key (entry ${keys.length + 1} has no "id:")`);
+    if (colon < 0)
+      throw new PayloadCodecError(`a key must be written id:base64key (entry ${keys.length + 1} has no "id:")`);
     const id = entry.slice(0, colon).trim();
     const encoded = entry.slice(colon + 1).trim();
     if (!KEY_ID.test(id)) throw new PayloadCodecError(`key id "${id}" must be 1-64 characters of A-Z a-z 0-9 . _ -`);
     if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(encoded)) throw new PayloadCodecError(`key "${id}" is not base64`);
     const key = Buffer.from(encoded, encoded.includes('-') || encoded.includes('_') ? 'base64url' : 'base64');
-    if (key.length !== KEY_BYTES) throw new PayloadCodecError(`key "${id}" must be ${KEY_BYTES} bytes (AES-256), got ${key.length}`);
+    if (key.length !== KEY_BYTES)
+      throw new PayloadCodecError(`key "${id}" must be ${KEY_BYTES} bytes (AES-256), got ${key.length}`);
     if (keys.some((k) => k.id === id)) throw new PayloadCodecError(`key id "${id}" appears twice`);
     keys.push({ id, key });
   }
@@ -93,8 +95,10 @@ export class EncryptionCodec implements PayloadCodec {
     const first = keys[0];
     if (!first) throw new PayloadCodecError('at least one encryption key is required');
     for (const k of keys) {
-      if (!KEY_ID.test(k.id)) throw new PayloadCodecError(`key id "${k.id}" must be 1-64 characters of A-Z a-z 0-9 . _ -`);
-      if (k.key.length !== KEY_BYTES) throw new PayloadCodecError(`key "${k.id}" must be ${KEY_BYTES} bytes (AES-256), got ${k.key.length}`);
+      if (!KEY_ID.test(k.id))
+        throw new PayloadCodecError(`key id "${k.id}" must be 1-64 characters of A-Z a-z 0-9 . _ -`);
+      if (k.key.length !== KEY_BYTES)
+        throw new PayloadCodecError(`key "${k.id}" must be ${KEY_BYTES} bytes (AES-256), got ${k.key.length}`);
     }
     if (new Set(keys.map((k) => k.id)).size !== keys.length) throw new PayloadCodecError('key ids must be unique');
     this.current = first;
@@ -145,7 +149,8 @@ export class EncryptionCodec implements PayloadCodec {
       );
     }
     const data = payload.data ?? new Uint8Array();
-    if (data.length < IV_BYTES + TAG_BYTES) throw new PayloadCodecError(`an encrypted payload (key "${id}") is truncated`);
+    if (data.length < IV_BYTES + TAG_BYTES)
+      throw new PayloadCodecError(`an encrypted payload (key "${id}") is truncated`);
     const iv = data.subarray(0, IV_BYTES);
     const tag = data.subarray(data.length - TAG_BYTES);
     const decipher = createDecipheriv(ALGORITHM, key, iv, { authTagLength: TAG_BYTES });
@@ -155,7 +160,9 @@ export class EncryptionCodec implements PayloadCodec {
     try {
       plaintext = Buffer.concat([decipher.update(data.subarray(IV_BYTES, data.length - TAG_BYTES)), decipher.final()]);
     } catch {
-      throw new PayloadCodecError(`a payload encrypted with key "${id}" does not authenticate (altered, or a different key with the same id)`);
+      throw new PayloadCodecError(
+        `a payload encrypted with key "${id}" does not authenticate (altered, or a different key with the same id)`,
+      );
     }
     const decoded = temporal.api.common.v1.Payload.decode(plaintext);
     return { metadata: decoded.metadata ?? {}, data: decoded.data ?? new Uint8Array() };

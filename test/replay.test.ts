@@ -24,7 +24,10 @@ describe('replay of recorded workflow histories', () => {
     expect(files.length).toBeGreaterThan(0);
     const histories = files.map(({ file, text }) => ({ workflowId: file, history: historyFromJSON(JSON.parse(text)) }));
     const failures: string[] = [];
-    for await (const result of Worker.runReplayHistories({ workflowBundle: await workflowBundle(), dataConverter: testDataConverter }, histories)) {
+    for await (const result of Worker.runReplayHistories(
+      { workflowBundle: await workflowBundle(), dataConverter: testDataConverter },
+      histories,
+    )) {
       if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
     }
     expect(failures).toEqual([]);
@@ -38,11 +41,17 @@ describe('replay of recorded workflow histories', () => {
 const BUYER_DATA = ['Jane Doe', 'jane.doe@example.com', '10 Ditka Ave', 'Suite 2500', '800-000-0000'];
 
 /** A payload as Temporal stores it, made readable: metadata and data decoded from base64, not decrypted. */
-const stored = (p: PayloadJson) => `${Object.values(p.metadata ?? {}).map((v) => Buffer.from(v, 'base64').toString('utf8')).join(' ')} ${Buffer.from(p.data ?? '', 'base64').toString('utf8')}`;
+const stored = (p: PayloadJson) =>
+  `${Object.values(p.metadata ?? {})
+    .map((v) => Buffer.from(v, 'base64').toString('utf8'))
+    .join(' ')} ${Buffer.from(p.data ?? '', 'base64').toString('utf8')}`;
 const buyerDataIn = (text: string) => BUYER_DATA.filter((b) => text.includes(b));
 describe('recorded histories hold no buyer data readable without the key (issue 8, defect 6)', () => {
   it('the scan finds buyer data where it is stored in clear (the check is not vacuous)', () => {
-    const plain = { metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from(JSON.stringify({ buyer: { email: 'jane.doe@example.com' } })).toString('base64') };
+    const plain = {
+      metadata: { encoding: Buffer.from('json/plain').toString('base64') },
+      data: Buffer.from(JSON.stringify({ buyer: { email: 'jane.doe@example.com' } })).toString('base64'),
+    };
     expect(buyerDataIn(stored(plain))).toEqual(['jane.doe@example.com']);
     expect(payloadsOf({ events: [{ x: { result: { payloads: [plain] } } }] })).toHaveLength(1);
   });

@@ -4,7 +4,19 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { amazonPayClientFromCredentials } from '../amazon-pay';
-import { amazonPayCredentials, ConfigError, inboxOptions, logLevelOf, metricsAddress, parseEnv, readAll, requirePayloadCodecKeys, temporalConnectionOptions, webhookEndpoints, workerTuning } from '../config';
+import {
+  amazonPayCredentials,
+  ConfigError,
+  inboxOptions,
+  logLevelOf,
+  metricsAddress,
+  parseEnv,
+  readAll,
+  requirePayloadCodecKeys,
+  temporalConnectionOptions,
+  webhookEndpoints,
+  workerTuning,
+} from '../config';
 import { createLogger } from '../observability/logger';
 import { amazonPayCallMetrics } from '../observability/metrics';
 import { paymentDataConverter } from '../temporal/data-converter';
@@ -17,7 +29,11 @@ try {
   // Before the first connection: the SDK, workflow and activity lines all go to our logger.
   const metrics = metricsAddress(env, env.WORKER_METRICS_PORT);
   installWorkerRuntime({ logger, ...(metrics ? { metricsBindAddress: metrics.bindAddress } : {}) });
-  if (metrics) logger.info({ url: `http://${metrics.bindAddress}/metrics` }, `worker: metrics on http://${metrics.bindAddress}/metrics`);
+  if (metrics)
+    logger.info(
+      { url: `http://${metrics.bindAddress}/metrics` },
+      `worker: metrics on http://${metrics.bindAddress}/metrics`,
+    );
   const { credentials, connectionOptions, codecKeys, endpoints } = readAll({
     credentials: () => amazonPayCredentials(env),
     connectionOptions: () => temporalConnectionOptions(env),
@@ -32,14 +48,24 @@ try {
     connection,
     namespace: env.TEMPORAL_NAMESPACE,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
-    amazonPay: amazonPayClientFromCredentials(credentials, { onCall: amazonPayCallMetrics(Runtime.instance().metricMeter) }),
+    amazonPay: amazonPayClientFromCredentials(credentials, {
+      onCall: amazonPayCallMetrics(Runtime.instance().metricMeter),
+    }),
     temporal,
     dataConverter,
-    webhooks: { endpoints, retryScheduleMs: env.WEBHOOK_RETRY_SCHEDULE.map((s) => s * 1000), timeoutMs: env.WEBHOOK_TIMEOUT_MS },
+    webhooks: {
+      endpoints,
+      retryScheduleMs: env.WEBHOOK_RETRY_SCHEDULE.map((s) => s * 1000),
+      timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+    },
     tuning: workerTuning(env),
     inboxOptions: inboxOptions(env),
   });
-  const where = { taskQueue: env.TEMPORAL_TASK_QUEUE, address: connectionOptions.address, namespace: env.TEMPORAL_NAMESPACE };
+  const where = {
+    taskQueue: env.TEMPORAL_TASK_QUEUE,
+    address: connectionOptions.address,
+    namespace: env.TEMPORAL_NAMESPACE,
+  };
   logger.info(
     { ...where, encryptingKeyId: dataConverter.payloadCodecs[0].encryptingKeyId },
     `worker: polling task queue "${where.taskQueue}" on ${where.address} (namespace ${where.namespace})`,

@@ -16,7 +16,10 @@ export interface CreateCheckoutSessionWorkflowInput {
     webCheckoutDetails: { checkoutReviewReturnUrl: string; checkoutCancelUrl?: string };
     storeId: string;
     chargePermissionType: 'OneTime' | 'Recurring';
-    recurringMetadata?: { frequency: { unit: 'Day' | 'Week' | 'Month' | 'Year'; value: string }; amount: { amount: string; currencyCode: string } };
+    recurringMetadata?: {
+      frequency: { unit: 'Day' | 'Week' | 'Month' | 'Year'; value: string };
+      amount: { amount: string; currencyCode: string };
+    };
     merchantMetadata?: { merchantReferenceId?: string; merchantStoreName?: string };
   };
 }
@@ -31,7 +34,9 @@ const { createCheckoutSession } = proxyActivities<Activities>({
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 },
 });
 
-export async function createCheckoutSessionWorkflow(input: CreateCheckoutSessionWorkflowInput): Promise<CreatedCheckoutSession> {
+export async function createCheckoutSessionWorkflow(
+  input: CreateCheckoutSessionWorkflowInput,
+): Promise<CreatedCheckoutSession> {
   const created = await createCheckoutSession(input.payload, `${workflowInfo().workflowId}/create`);
   const merchantReferenceId = input.payload.merchantMetadata?.merchantReferenceId;
   await startChild(checkoutWorkflow, {

@@ -27,7 +27,16 @@ import { eventsQuery } from './events/messages';
 import { amazonPayNotificationSignal } from './notification-messages';
 import { awaitCompletion, complete, review, setFinalAmount } from './checkout/completion';
 import { toMinor } from './payments/money';
-import { cancel, capture, charge, close, refund, validateCapture, validateCharge, validateRefund } from './checkout/operations';
+import {
+  cancel,
+  capture,
+  charge,
+  close,
+  refund,
+  validateCapture,
+  validateCharge,
+  validateRefund,
+} from './checkout/operations';
 import { ownOrder } from './checkout/order';
 import { releaseNotifications } from './payments/notifications';
 import { CheckoutOwner } from './checkout/owner';
@@ -48,14 +57,16 @@ export async function checkoutWorkflow(input: CheckoutWorkflowInput): Promise<Ch
   // reason (InvalidChargeStatus, ...) and a rejected update leaves no trace in the history.
   setHandler(setFinalAmountUpdate, (amount) => o.exclusive(() => setFinalAmount(o, amount)), {
     validator: (amount) => {
-      if (s.completion || o.completing || s.final) throw fail('InvalidCheckoutSessionStatus', 'The checkout was already completed or ended');
+      if (s.completion || o.completing || s.final)
+        throw fail('InvalidCheckoutSessionStatus', 'The checkout was already completed or ended');
       validAmount(amount.chargeAmount);
       if (amount.totalOrderAmount) validAmount(amount.totalOrderAmount);
     },
   });
   setHandler(completeUpdate, () => complete(o), {
     validator: () => {
-      if (!s.completion && !o.completing && !s.finalAmount) throw fail('ChargeAmountNotSet', 'Set the final amount (setFinalAmount) before complete');
+      if (!s.completion && !o.completing && !s.finalAmount)
+        throw fail('ChargeAmountNotSet', 'Set the final amount (setFinalAmount) before complete');
     },
   });
   setHandler(chargeUpdate, (req) => o.exclusive(() => charge(o, req)), {
@@ -73,13 +84,15 @@ export async function checkoutWorkflow(input: CheckoutWorkflowInput): Promise<Ch
   setHandler(cancelUpdate, (req) => o.exclusive(() => cancel(o, req)), {
     validator: (_req) => {
       const st = s.charge?.state;
-      if (st !== 'Authorized' && st !== 'AuthorizationInitiated') throw fail('InvalidChargeStatus', `Nothing to cancel: the charge is ${st ?? 'missing'}`);
+      if (st !== 'Authorized' && st !== 'AuthorizationInitiated')
+        throw fail('InvalidChargeStatus', `Nothing to cancel: the charge is ${st ?? 'missing'}`);
     },
   });
   setHandler(refundUpdate, (req) => o.exclusive(() => refund(o, req)), { validator: (req) => validateRefund(o, req) });
   setHandler(closeUpdate, (req) => close(o, req), {
     validator: (_req) => {
-      if (!s.completion?.completed && !s.final) throw fail('NotCompleted', 'Nothing to close before the checkout is completed');
+      if (!s.completion?.completed && !s.final)
+        throw fail('NotCompleted', 'Nothing to close before the checkout is completed');
     },
   });
 
@@ -90,7 +103,8 @@ export async function checkoutWorkflow(input: CheckoutWorkflowInput): Promise<Ch
     if (s.completion?.completed && !s.subscriptionId) await ownOrder(o);
   } finally {
     // Not on continueAsNew: the next run keeps owning the notifications.
-    if (s.final && s.notificationOwnerRegistered) await releaseNotifications(s.chargePermissionId!, workflowInfo().workflowId);
+    if (s.final && s.notificationOwnerRegistered)
+      await releaseNotifications(s.chargePermissionId!, workflowInfo().workflowId);
   }
   // The run ends only when every merchant event it recorded is delivered or has failed for good.
   await o.outbox.drain();

@@ -52,7 +52,8 @@ import { NotificationStatus } from './search-attributes';
  * simply starts a new inbox run with the same id.
  */
 
-export const notificationInboxWorkflowId = (chargePermissionId: string): string => `amazon-pay-cp-${chargePermissionId}`;
+export const notificationInboxWorkflowId = (chargePermissionId: string): string =>
+  `amazon-pay-cp-${chargePermissionId}`;
 
 export interface NotificationOwnerRef {
   chargePermissionId: string;
@@ -70,7 +71,8 @@ export interface NotificationOwnerRegistration {
   objectTypes?: ObjectType[];
 }
 
-export const registerNotificationOwnerSignal = defineSignal<[NotificationOwnerRegistration]>('registerNotificationOwner');
+export const registerNotificationOwnerSignal =
+  defineSignal<[NotificationOwnerRegistration]>('registerNotificationOwner');
 export const notificationOwnerClosedSignal = defineSignal<[{ ownerWorkflowId: string }]>('notificationOwnerClosed');
 
 /**
@@ -183,7 +185,9 @@ export async function notificationInboxWorkflow(input: NotificationInboxInput): 
     startedAt: new Date().toISOString(),
   };
   // A run continued from one recorded before the change: the server carried what it upserted.
-  if (quiet && state.attribute === undefined) state.attribute = (workflowInfo().typedSearchAttributes.get(NotificationStatus) as NotificationStatusValue | undefined) ?? null;
+  if (quiet && state.attribute === undefined)
+    state.attribute =
+      (workflowInfo().typedSearchAttributes.get(NotificationStatus) as NotificationStatusValue | undefined) ?? null;
   const seen = new Set(state.seenIds);
   let changes = 0;
   let publishedStatus: NotificationStatusValue | null = null;
@@ -219,7 +223,11 @@ export async function notificationInboxWorkflow(input: NotificationInboxInput): 
 
   const recordLate = (n: AmazonPayNotification) => {
     state.counts.late += 1;
-    state.late.push({ notification: n, ownerWorkflowId: state.owner?.workflowId ?? null, recordedAt: new Date().toISOString() });
+    state.late.push({
+      notification: n,
+      ownerWorkflowId: state.owner?.workflowId ?? null,
+      recordedAt: new Date().toISOString(),
+    });
     if (state.late.length > LATE_KEPT) state.late.shift();
     state.status = 'Late';
     log.warn('Late Amazon Pay notification: owner already ended', {
@@ -285,7 +293,10 @@ export async function notificationInboxWorkflow(input: NotificationInboxInput): 
   const checkOwner = async (owner: NonNullable<InboxState['owner']>) => {
     // Unknown (the check failed) counts as still running: we look again at the next interval.
     const ownerState = await describeNotificationOwner({ ownerWorkflowId: owner.workflowId }).catch((err: unknown) => {
-      log.warn('Notification owner check failed; trying again later', { ownerWorkflowId: owner.workflowId, error: (err as Error).message });
+      log.warn('Notification owner check failed; trying again later', {
+        ownerWorkflowId: owner.workflowId,
+        error: (err as Error).message,
+      });
       return 'Running' as const;
     });
     if (ownerState !== 'Running' && state.owner && !state.owner.closedAt) {
@@ -308,7 +319,10 @@ export async function notificationInboxWorkflow(input: NotificationInboxInput): 
           state.counts.forwarded += 1;
         } catch (err) {
           // The only failure of an external signal is "not found": the owner has ended.
-          log.info('Notification owner no longer running', { ownerWorkflowId: state.owner.workflowId, error: (err as Error).message });
+          log.info('Notification owner no longer running', {
+            ownerWorkflowId: state.owner.workflowId,
+            error: (err as Error).message,
+          });
           state.owner.closedAt = new Date().toISOString();
           recordLate(n);
         }
@@ -317,18 +331,27 @@ export async function notificationInboxWorkflow(input: NotificationInboxInput): 
     }
 
     const now = Date.now();
-    if (!state.owner && state.queue.length > 0 && state.awaitingSince !== null && now >= state.awaitingSince + opts.unmatchedAfterMs) {
+    if (
+      !state.owner &&
+      state.queue.length > 0 &&
+      state.awaitingSince !== null &&
+      now >= state.awaitingSince + opts.unmatchedAfterMs
+    ) {
       if (!state.ownerLookupDone) {
         state.ownerLookupDone = true;
         // A failed lookup (Temporal's visibility unreachable past the activity's retries) must not
         // fail the inbox and lose its queue: the IPNs stay recorded as Unmatched for an operator,
         // and an owner that registers later still claims them.
-        const found = await findNotificationOwner({ chargePermissionId: state.chargePermissionId, excludeWorkflowId: workflowInfo().workflowId }).catch(
-          (err: unknown) => {
-            log.error('Notification owner lookup failed', { chargePermissionId: state.chargePermissionId, error: (err as Error).message });
-            return null;
-          },
-        );
+        const found = await findNotificationOwner({
+          chargePermissionId: state.chargePermissionId,
+          excludeWorkflowId: workflowInfo().workflowId,
+        }).catch((err: unknown) => {
+          log.error('Notification owner lookup failed', {
+            chargePermissionId: state.chargePermissionId,
+            error: (err as Error).message,
+          });
+          return null;
+        });
         if (found) {
           setOwner(found.workflowId, !found.running);
           continue;
@@ -367,7 +390,10 @@ export async function notificationInboxWorkflow(input: NotificationInboxInput): 
       const base = state.lastReceivedAt ?? Date.parse(state.startedAt);
       const endAt = base + opts.retainUnmatchedMs;
       if (now >= endAt) endBecause = 'unmatchedRetention';
-      wakeAt = state.status === 'Unmatched' || state.awaitingSince === null ? endAt : Math.min(endAt, state.awaitingSince + opts.unmatchedAfterMs);
+      wakeAt =
+        state.status === 'Unmatched' || state.awaitingSince === null
+          ? endAt
+          : Math.min(endAt, state.awaitingSince + opts.unmatchedAfterMs);
     }
 
     if (endBecause) {
@@ -383,7 +409,11 @@ export async function notificationInboxWorkflow(input: NotificationInboxInput): 
     if (info.continueAsNewSuggested || info.historyLength > opts.maxHistoryEvents) {
       await condition(allHandlersFinished);
       if (state.queue.length === 0 || !state.owner) {
-        return continueAsNew<typeof notificationInboxWorkflow>({ chargePermissionId: state.chargePermissionId, options: input.options, state });
+        return continueAsNew<typeof notificationInboxWorkflow>({
+          chargePermissionId: state.chargePermissionId,
+          options: input.options,
+          state,
+        });
       }
       continue;
     }

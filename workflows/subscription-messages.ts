@@ -104,7 +104,11 @@ export interface ChangeSubscriptionPlanInput {
   billingDate?: string;
 }
 
-export const cancelSubscriptionUpdate = defineUpdate<SubscriptionStatus, [CancelSubscriptionInput]>('cancelSubscription');
+export const cancelSubscriptionUpdate = defineUpdate<SubscriptionStatus, [CancelSubscriptionInput]>(
+  'cancelSubscription',
+);
 export const pauseSubscriptionUpdate = defineUpdate<SubscriptionStatus, []>('pauseSubscription');
 export const resumeSubscriptionUpdate = defineUpdate<SubscriptionStatus, []>('resumeSubscription');
-export const changeSubscriptionPlanUpdate = defineUpdate<SubscriptionStatus, [ChangeSubscriptionPlanInput]>('changeSubscriptionPlan');
+export const changeSubscriptionPlanUpdate = defineUpdate<SubscriptionStatus, [ChangeSubscriptionPlanInput]>(
+  'changeSubscriptionPlan',
+);

@@ -33,7 +33,8 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
   const o = new SubscriptionOwner(input);
   const s = o.s;
   const ended = () => {
-    if (o.final || s.cancelNow) throw fail('SubscriptionEnded', `The subscription is ${s.cancelNow ? 'canceling' : s.status}`);
+    if (o.final || s.cancelNow)
+      throw fail('SubscriptionEnded', `The subscription is ${s.cancelNow ? 'canceling' : s.status}`);
   };
 
   setHandler(subscriptionStatusQuery, () => o.status());
@@ -49,7 +50,11 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
           s.cancelAtPeriodEnd = true;
           s.retryAt = null;
           o.setStatus(s.status);
-          o.event('subscription.cancel_scheduled', { detail: req.reason ?? null, expiresAt: o.periodEnd(), nextBillingAt: null });
+          o.event('subscription.cancel_scheduled', {
+            detail: req.reason ?? null,
+            expiresAt: o.periodEnd(),
+            nextBillingAt: null,
+          });
         } else {
           s.cancelNow = { reason: req.reason ?? 'Canceled by the merchant' };
           o.publish();
@@ -57,10 +62,13 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
         o.version++;
         return Promise.resolve(o.status());
       }),
-    { validator: (req) => {
-      ended();
-      if (req.atPeriodEnd && s.cancelAtPeriodEnd) throw fail('SubscriptionCancelScheduled', 'The subscription already cancels at the end of the paid period');
-    } },
+    {
+      validator: (req) => {
+        ended();
+        if (req.atPeriodEnd && s.cancelAtPeriodEnd)
+          throw fail('SubscriptionCancelScheduled', 'The subscription already cancels at the end of the paid period');
+      },
+    },
   );
   setHandler(
     pauseSubscriptionUpdate,
@@ -73,11 +81,14 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
         o.version++;
         return Promise.resolve(o.status());
       }),
-    { validator: () => {
-      ended();
-      if (s.pausedAt) throw fail('SubscriptionPaused', 'The subscription is already paused');
-      if (s.cancelAtPeriodEnd) throw fail('SubscriptionCancelScheduled', 'The subscription cancels at the end of the paid period');
-    } },
+    {
+      validator: () => {
+        ended();
+        if (s.pausedAt) throw fail('SubscriptionPaused', 'The subscription is already paused');
+        if (s.cancelAtPeriodEnd)
+          throw fail('SubscriptionCancelScheduled', 'The subscription cancels at the end of the paid period');
+      },
+    },
   );
   setHandler(
     resumeSubscriptionUpdate,
@@ -94,10 +105,12 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
         o.version++;
         return Promise.resolve(o.status());
       }),
-    { validator: () => {
-      ended();
-      if (!s.pausedAt) throw fail('SubscriptionNotPaused', 'The subscription is not paused');
-    } },
+    {
+      validator: () => {
+        ended();
+        if (!s.pausedAt) throw fail('SubscriptionNotPaused', 'The subscription is not paused');
+      },
+    },
   );
   setHandler(changeSubscriptionPlanUpdate, (req) => o.lock.runExclusive(() => changePlan(o, req)), {
     validator: (req) => {
@@ -117,7 +130,8 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
     await continueAsNew<typeof subscriptionWorkflow>({ ...input, resume: s });
   }
   // Told, the inbox records later IPNs as late and ends after its linger, rather than staying open.
-  if (s.notificationOwnerRegistered && patched(RELEASES_INBOX)) await releaseNotifications(input.chargePermissionId, o.id);
+  if (s.notificationOwnerRegistered && patched(RELEASES_INBOX))
+    await releaseNotifications(input.chargePermissionId, o.id);
   await o.outbox.drain();
   await condition(allHandlersFinished);
   return o.status();

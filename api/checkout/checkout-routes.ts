@@ -16,10 +16,21 @@ import {
   type CheckoutInput,
   type Price,
 } from '../../workflows/checkout-messages';
-import { AmazonCheckoutSessionId, CheckoutStatus as CheckoutStatusKey, MerchantReferenceId } from '../../workflows/search-attributes';
+import {
+  AmazonCheckoutSessionId,
+  CheckoutStatus as CheckoutStatusKey,
+  MerchantReferenceId,
+} from '../../workflows/search-attributes';
 import { apiKeySecurity } from '../auth';
 import { completeCheckout } from './completion';
-import { CHECKOUT_WORKFLOW_TYPE, checkoutHandle, updateCheckout, withTemporal, type CheckoutRouteDeps, type CheckoutWorkflow } from './deps';
+import {
+  CHECKOUT_WORKFLOW_TYPE,
+  checkoutHandle,
+  updateCheckout,
+  withTemporal,
+  type CheckoutRouteDeps,
+  type CheckoutWorkflow,
+} from './deps';
 import { errorResponses, jsonBody, jsonContent, STOREFRONT_ERRORS } from './route-helpers';
 import {
   CaptureRequestSchema,
@@ -49,20 +60,31 @@ const WORKFLOW_ERRORS = [...STOREFRONT_ERRORS, 404, 409, 422] as const;
  * continue-as-new. Those reach the workflow every time; it answers a repeated key from its own
  * record (charge, capture and refund by requestId) or repeats harmlessly (amount).
  */
-const updateIdFor = (operation: string, key: string | undefined): string | undefined => (key ? `${operation}:${key}` : undefined);
+const updateIdFor = (operation: string, key: string | undefined): string | undefined =>
+  key ? `${operation}:${key}` : undefined;
 
 /**
  * The checkout's currency is fixed once the final amount is set; a mismatching amount is rejected
  * here, before the workflow (or Amazon) is asked, so nothing changes.
  */
-async function assertCheckoutCurrency(deps: CheckoutRouteDeps, checkoutSessionId: string, amounts: (Price | undefined)[]) {
+async function assertCheckoutCurrency(
+  deps: CheckoutRouteDeps,
+  checkoutSessionId: string,
+  amounts: (Price | undefined)[],
+) {
   const wanted = amounts.filter((a): a is Price => a !== undefined);
   if (wanted.length === 0) return;
-  const status = await withTemporal(deps, checkoutSessionId, () => checkoutHandle(deps, checkoutSessionId).query(statusQuery));
+  const status = await withTemporal(deps, checkoutSessionId, () =>
+    checkoutHandle(deps, checkoutSessionId).query(statusQuery),
+  );
   const currency = status.chargeAmount?.currencyCode;
   const mismatch = currency && wanted.find((a) => a.currencyCode !== currency);
   if (mismatch) {
-    throw new ApiError(422, 'currency_mismatch', `amount is in ${mismatch.currencyCode} but checkout ${checkoutSessionId} is in ${currency}`);
+    throw new ApiError(
+      422,
+      'currency_mismatch',
+      `amount is in ${mismatch.currencyCode} but checkout ${checkoutSessionId} is in ${currency}`,
+    );
   }
 }
 
@@ -118,7 +140,9 @@ export function registerCheckoutRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps
   });
   app.openapi(status, async (c) => {
     const { checkoutSessionId } = c.req.valid('param');
-    const result = await withTemporal(deps, checkoutSessionId, () => checkoutHandle(deps, checkoutSessionId).query(statusQuery));
+    const result = await withTemporal(deps, checkoutSessionId, () =>
+      checkoutHandle(deps, checkoutSessionId).query(statusQuery),
+    );
     return c.json(result, 200);
   });
 
@@ -140,7 +164,9 @@ export function registerCheckoutRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps
     await assertCheckoutCurrency(deps, checkoutSessionId, [body.chargeAmount]);
     // No update id (see updateIdFor): Update Checkout Session with the same body is idempotent, and
     // double clicks are serialized by the workflow.
-    const result = await updateCheckout(deps, checkoutSessionId, (handle) => handle.executeUpdate(setFinalAmountUpdate, { args: [body] }));
+    const result = await updateCheckout(deps, checkoutSessionId, (handle) =>
+      handle.executeUpdate(setFinalAmountUpdate, { args: [body] }),
+    );
     return c.json(result, 200);
   });
 
@@ -189,7 +215,8 @@ export function registerCheckoutRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps
     path: '/v1/checkouts/{checkoutSessionId}/capture',
     tags: TAG,
     summary: 'Capture the authorization (all remaining, or `amount`)',
-    description: 'Requires an Idempotency-Key (400 idempotency_key_required without one): a retry with the same key gets the first answer.',
+    description:
+      'Requires an Idempotency-Key (400 idempotency_key_required without one): a retry with the same key gets the first answer.',
     security: apiKeySecurity,
     middleware: guard,
     request: { params, headers: RequiredIdempotencyHeadersSchema, body: jsonBody(CaptureRequestSchema, false) },
@@ -231,7 +258,8 @@ export function registerCheckoutRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps
     path: '/v1/checkouts/{checkoutSessionId}/refunds',
     tags: TAG,
     summary: 'Refund part or all of the captured amount',
-    description: 'Refunds are asynchronous at Amazon: the answer is usually RefundInitiated; GET the checkout for the final state. Requires an Idempotency-Key (400 idempotency_key_required without one): a retry with the same key gets the first refund; a new refund needs a new key.',
+    description:
+      'Refunds are asynchronous at Amazon: the answer is usually RefundInitiated; GET the checkout for the final state. Requires an Idempotency-Key (400 idempotency_key_required without one): a retry with the same key gets the first refund; a new refund needs a new key.',
     security: apiKeySecurity,
     middleware: guard,
     request: { params, headers: RequiredIdempotencyHeadersSchema, body: jsonBody(RefundRequestSchema) },
@@ -258,7 +286,10 @@ export function registerCheckoutRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps
     security: apiKeySecurity,
     middleware: guard,
     request: { params, headers: OptionalIdempotencyHeadersSchema, body: jsonBody(ReasonRequestSchema, false) },
-    responses: { 200: jsonContent(CheckoutStatusSchema, 'Status: Closing until the order has closed'), ...errorResponses(...WORKFLOW_ERRORS) },
+    responses: {
+      200: jsonContent(CheckoutStatusSchema, 'Status: Closing until the order has closed'),
+      ...errorResponses(...WORKFLOW_ERRORS),
+    },
   });
   app.openapi(close, async (c) => {
     const { checkoutSessionId } = c.req.valid('param');

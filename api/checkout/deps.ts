@@ -44,7 +44,11 @@ export const DEFAULT_TEMPORAL_TIMEOUT_MS = 30_000;
  * Runs one Temporal interaction under a deadline, so a missing worker or an unreachable server
  * answers 504/503 instead of hanging, and maps every Temporal failure to an ApiError.
  */
-export async function withTemporal<T>(deps: CheckoutRouteDeps, checkoutSessionId: string | undefined, fn: () => Promise<T>): Promise<T> {
+export async function withTemporal<T>(
+  deps: CheckoutRouteDeps,
+  checkoutSessionId: string | undefined,
+  fn: () => Promise<T>,
+): Promise<T> {
   const deadline = Date.now() + (deps.temporalTimeoutMs ?? DEFAULT_TEMPORAL_TIMEOUT_MS);
   try {
     return await deps.temporal.withDeadline(deadline, fn);
@@ -72,7 +76,11 @@ export async function updateCheckout<T>(
     } catch (err) {
       if (!(err instanceof WorkflowNotFoundError)) throw err;
       const { status } = await handle.describe(); // unknown checkout: throws WorkflowNotFoundError again (404)
-      throw new ApiError(409, 'checkout_closed', `checkout ${checkoutSessionId} has ended (${status.name}); GET it for its final status`);
+      throw new ApiError(
+        409,
+        'checkout_closed',
+        `checkout ${checkoutSessionId} has ended (${status.name}); GET it for its final status`,
+      );
     }
   });
 }

@@ -23,8 +23,14 @@ import {
 
 const isoDate = z.iso.datetime({ offset: true });
 const ListQuerySchema = z.object({
-  status: z.string().regex(/^[A-Za-z_]{1,32}$/, 'must be a status name').optional().openapi({ param: { name: 'status', in: 'query' } }),
-  merchantReferenceId: MerchantReferenceIdSchema.optional().openapi({ param: { name: 'merchantReferenceId', in: 'query' } }),
+  status: z
+    .string()
+    .regex(/^[A-Za-z_]{1,32}$/, 'must be a status name')
+    .optional()
+    .openapi({ param: { name: 'status', in: 'query' } }),
+  merchantReferenceId: MerchantReferenceIdSchema.optional().openapi({
+    param: { name: 'merchantReferenceId', in: 'query' },
+  }),
   createdAfter: isoDate.optional().openapi({ param: { name: 'createdAfter', in: 'query' } }),
   createdBefore: isoDate.optional().openapi({ param: { name: 'createdBefore', in: 'query' } }),
   // Digits only: a bare coerce would take "0x10", "1e1" or " 5" for the integer the document promises.
@@ -35,7 +41,11 @@ const ListQuerySchema = z.object({
     .pipe(z.number().int().min(1).max(100))
     .default(20)
     .openapi({ type: 'integer', minimum: 1, maximum: 100, default: 20, param: { name: 'limit', in: 'query' } }),
-  cursor: z.string().regex(/^[A-Za-z0-9_-]{1,4096}$/, 'must be a cursor from a previous page').optional().openapi({ param: { name: 'cursor', in: 'query' } }),
+  cursor: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,4096}$/, 'must be a cursor from a previous page')
+    .optional()
+    .openapi({ param: { name: 'cursor', in: 'query' } }),
 });
 
 const ItemSchema = z
@@ -61,7 +71,8 @@ export function registerListRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps, gu
       path: `/v1/${kind}`,
       tags: [kind === 'checkouts' ? 'Checkouts' : 'Subscriptions'],
       summary: `List ${kind}, newest first (filters: status, merchantReferenceId, created after/before; cursor pagination)`,
-      description: 'Through Temporal visibility, which is eventually consistent: an object created a moment ago may show up a little later.',
+      description:
+        'Through Temporal visibility, which is eventually consistent: an object created a moment ago may show up a little later.',
       security: apiKeySecurity,
       middleware: guard,
       request: { query: ListQuerySchema },
@@ -70,14 +81,16 @@ export function registerListRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps, gu
     app.openapi(route, async (c) => {
       const q = c.req.valid('query');
       const clauses = [`WorkflowType = ${quoted(kind === 'checkouts' ? 'checkoutWorkflow' : 'subscriptionWorkflow')}`];
-      if (q.status) clauses.push(`${kind === 'checkouts' ? 'CheckoutStatus' : 'SubscriptionStatus'} = ${quoted(q.status)}`);
+      if (q.status)
+        clauses.push(`${kind === 'checkouts' ? 'CheckoutStatus' : 'SubscriptionStatus'} = ${quoted(q.status)}`);
       if (q.merchantReferenceId) clauses.push(`MerchantReferenceId = ${quoted(q.merchantReferenceId)}`);
       if (q.createdAfter) clauses.push(`StartTime > ${quoted(new Date(q.createdAfter).toISOString())}`);
       if (q.createdBefore) clauses.push(`StartTime < ${quoted(new Date(q.createdBefore).toISOString())}`);
       let nextPageToken: Uint8Array | undefined;
       if (q.cursor) {
         nextPageToken = Buffer.from(q.cursor, 'base64url');
-        if (nextPageToken.length === 0) throw new ApiError(400, 'validation_error', 'invalid query: cursor: must be a cursor from a previous page');
+        if (nextPageToken.length === 0)
+          throw new ApiError(400, 'validation_error', 'invalid query: cursor: must be a cursor from a previous page');
       }
       const page = await withTemporal(deps, undefined, async () => {
         try {
@@ -89,7 +102,8 @@ export function registerListRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps, gu
           });
         } catch (err) {
           // A token visibility cannot read (INVALID_ARGUMENT, or UNKNOWN from the SQL store) is the caller's mistake.
-          if (q.cursor && isGrpcServiceError(err) && (err.code === 3 || err.code === 2)) throw new ApiError(400, 'validation_error', 'invalid query: cursor: must be a cursor from a previous page');
+          if (q.cursor && isGrpcServiceError(err) && (err.code === 3 || err.code === 2))
+            throw new ApiError(400, 'validation_error', 'invalid query: cursor: must be a cursor from a previous page');
           throw err;
         }
       });
@@ -97,7 +111,9 @@ export function registerListRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps, gu
         const attrs = decodeTypedSearchAttributes(e.searchAttributes?.indexedFields);
         const workflowId = e.execution?.workflowId ?? '';
         const ts = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
-          t?.seconds != null ? new Date(Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString() : null;
+          t?.seconds != null
+            ? new Date(Number(t.seconds) * 1000 + Math.floor((t.nanos ?? 0) / 1e6)).toISOString()
+            : null;
         const next = kind === 'subscriptions' ? attrs.get(NextBillingAt) : undefined;
         return {
           id: kind === 'checkouts' ? workflowId.replace(/^checkout-/, '') : workflowId,
@@ -109,7 +125,10 @@ export function registerListRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps, gu
           closedAt: ts(e.closeTime),
         };
       });
-      const token = page.nextPageToken && page.nextPageToken.length > 0 ? Buffer.from(page.nextPageToken).toString('base64url') : null;
+      const token =
+        page.nextPageToken && page.nextPageToken.length > 0
+          ? Buffer.from(page.nextPageToken).toString('base64url')
+          : null;
       return c.json({ data, nextCursor: token }, 200);
     });
   }

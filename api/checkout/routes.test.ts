@@ -36,7 +36,11 @@ describe('storefront routes: authentication', () => {
 
   it.each(storefront)('%s %s without a key: 401, Temporal untouched', async (method, path, body) => {
     const { app, touched } = testApp();
-    const res = await app.request(path, { method, headers: { 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    const res = await app.request(path, {
+      method,
+      headers: { 'content-type': 'application/json' },
+      ...(body ? { body: JSON.stringify(body) } : {}),
+    });
     await expectError(res, 401, 'unauthorized');
     expect(res.headers.get('www-authenticate')).toBe('Bearer');
     expect(touched).not.toHaveBeenCalled();
@@ -64,7 +68,12 @@ describe('storefront routes: authentication', () => {
     ['second configured key', { 'x-api-key': 'sk_test_other' }],
   ])('accepts the key via %s', async (_name, headers) => {
     const { app } = testApp();
-    const res = await post(app, '/v1/checkout-sessions/button-config', { amount: { amount: '10.00', currencyCode: 'USD' }, checkoutReviewReturnUrl: 'https://shop.example/review' }, { ...headers, 'content-type': 'application/json' });
+    const res = await post(
+      app,
+      '/v1/checkout-sessions/button-config',
+      { amount: { amount: '10.00', currencyCode: 'USD' }, checkoutReviewReturnUrl: 'https://shop.example/review' },
+      { ...headers, 'content-type': 'application/json' },
+    );
     expect(res.status).toBe(200);
   });
 
@@ -101,7 +110,10 @@ describe('button-config', () => {
       estimatedOrderAmount: { amount: '25.50', currencyCode: 'EUR' },
     });
     expect(JSON.parse(body.payloadJSON as string)).toEqual({
-      webCheckoutDetails: { checkoutReviewReturnUrl: 'https://shop.example/review', checkoutCancelUrl: 'https://shop.example/cart' },
+      webCheckoutDetails: {
+        checkoutReviewReturnUrl: 'https://shop.example/review',
+        checkoutCancelUrl: 'https://shop.example/cart',
+      },
       storeId: 'amzn1.application-oa2-client.0123456789abcdef0123456789abcdef',
       chargePermissionType: 'OneTime',
       merchantMetadata: { merchantReferenceId: 'cart-7' },
@@ -111,10 +123,30 @@ describe('button-config', () => {
 
   it.each([
     ['missing return URL', { amount: { amount: '1.00', currencyCode: 'USD' } }],
-    ['non-http return URL', { amount: { amount: '1.00', currencyCode: 'USD' }, checkoutReviewReturnUrl: 'javascript:alert(1)' }],
-    ['unknown currency', { amount: { amount: '1.00', currencyCode: 'XYZ' }, checkoutReviewReturnUrl: 'https://shop.example/r' }],
-    ['recurring is not offered here', { amount: { amount: '1.00', currencyCode: 'USD' }, checkoutReviewReturnUrl: 'https://shop.example/r', chargePermissionType: 'Recurring' }],
-    ['SignIn product type', { amount: { amount: '1.00', currencyCode: 'USD' }, checkoutReviewReturnUrl: 'https://shop.example/r', productType: 'SignIn' }],
+    [
+      'non-http return URL',
+      { amount: { amount: '1.00', currencyCode: 'USD' }, checkoutReviewReturnUrl: 'javascript:alert(1)' },
+    ],
+    [
+      'unknown currency',
+      { amount: { amount: '1.00', currencyCode: 'XYZ' }, checkoutReviewReturnUrl: 'https://shop.example/r' },
+    ],
+    [
+      'recurring is not offered here',
+      {
+        amount: { amount: '1.00', currencyCode: 'USD' },
+        checkoutReviewReturnUrl: 'https://shop.example/r',
+        chargePermissionType: 'Recurring',
+      },
+    ],
+    [
+      'SignIn product type',
+      {
+        amount: { amount: '1.00', currencyCode: 'USD' },
+        checkoutReviewReturnUrl: 'https://shop.example/r',
+        productType: 'SignIn',
+      },
+    ],
   ])('%s: 400', async (_name, body) => {
     const { app } = testApp();
     await expectError(await post(app, '/v1/checkout-sessions/button-config', body), 400, 'validation_error');
@@ -147,7 +179,11 @@ describe('input validation: bad input changes nothing', () => {
 
   it('a body that is not application/json: 415', async () => {
     const { app, touched } = testApp();
-    await expectError(await post(app, amountPath, 'chargeAmount=1', { ...auth, 'content-type': 'application/x-www-form-urlencoded' }), 415, 'unsupported_media_type');
+    await expectError(
+      await post(app, amountPath, 'chargeAmount=1', { ...auth, 'content-type': 'application/x-www-form-urlencoded' }),
+      415,
+      'unsupported_media_type',
+    );
     await expectError(await post(app, amountPath, JSON.stringify(validAmount), auth), 415, 'unsupported_media_type');
     expect(touched).not.toHaveBeenCalled();
   });
@@ -172,7 +208,10 @@ describe('input validation: bad input changes nothing', () => {
   });
 
   it('accepts the maximum amounts: 150000 USD and 10,000,000 JPY (validation passes, so it reaches Temporal)', async () => {
-    for (const chargeAmount of [{ amount: '150000.00', currencyCode: 'USD' }, { amount: '10000000', currencyCode: 'JPY' }]) {
+    for (const chargeAmount of [
+      { amount: '150000.00', currencyCode: 'USD' },
+      { amount: '10000000', currencyCode: 'JPY' },
+    ]) {
       const { app, touched } = testApp();
       await post(app, amountPath, { ...validAmount, chargeAmount });
       expect(touched).toHaveBeenCalled();
@@ -213,14 +252,28 @@ describe('input validation: bad input changes nothing', () => {
 
   it('missing required fields: 400 listing each', async () => {
     const { app } = testApp();
-    const error = (await expectError(await post(app, amountPath, {}), 400, 'validation_error')) as { details?: { issues: { path: string }[] } };
+    const error = (await expectError(await post(app, amountPath, {}), 400, 'validation_error')) as {
+      details?: { issues: { path: string }[] };
+    };
     const paths = error.details?.issues.map((i) => i.path) ?? [];
-    expect(paths).toEqual(expect.arrayContaining(['chargeAmount', 'paymentIntent', 'canHandlePendingAuthorization', 'merchantReferenceId', 'checkoutResultReturnUrl']));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'chargeAmount',
+        'paymentIntent',
+        'canHandlePendingAuthorization',
+        'merchantReferenceId',
+        'checkoutResultReturnUrl',
+      ]),
+    );
   });
 
   it.each([
     ['capture', `/v1/checkouts/${SESSION_ID}/capture`, { amount: { amount: '1.234', currencyCode: 'USD' } }],
-    ['capture with an unknown field', `/v1/checkouts/${SESSION_ID}/capture`, { amount: { amount: '1.00', currencyCode: 'USD' }, final: true }],
+    [
+      'capture with an unknown field',
+      `/v1/checkouts/${SESSION_ID}/capture`,
+      { amount: { amount: '1.00', currencyCode: 'USD' }, final: true },
+    ],
     ['refund without amount', `/v1/checkouts/${SESSION_ID}/refunds`, {}],
     ['refund of -5', `/v1/checkouts/${SESSION_ID}/refunds`, { amount: { amount: '-5', currencyCode: 'USD' } }],
     ['cancel with an over-long reason', `/v1/checkouts/${SESSION_ID}/cancel`, { reason: 'x'.repeat(256) }],
@@ -253,7 +306,9 @@ describe('input validation: bad input changes nothing', () => {
 
   it('the OpenAPI document says charge, capture and refund require the key', async () => {
     const { openApiDocument } = await import('../openapi');
-    const doc = openApiDocument() as unknown as { paths: Record<string, Record<string, { parameters?: { name: string; in: string; required?: boolean }[] }>> };
+    const doc = openApiDocument() as unknown as {
+      paths: Record<string, Record<string, { parameters?: { name: string; in: string; required?: boolean }[] }>>;
+    };
     for (const op of ['charge', 'capture', 'refunds']) {
       const params = doc.paths[`/v1/checkouts/{checkoutSessionId}/${op}`]!.post!.parameters ?? [];
       expect(params.find((p) => p.in === 'header' && p.name === 'idempotency-key')).toMatchObject({ required: true });
@@ -262,7 +317,12 @@ describe('input validation: bad input changes nothing', () => {
 
   it('a malformed Idempotency-Key: 400', async () => {
     const { app, touched } = testApp();
-    const res = await post(app, `/v1/checkouts/${SESSION_ID}/refunds`, { amount: { amount: '1.00', currencyCode: 'USD' } }, { ...jsonHeaders, 'idempotency-key': 'has spaces' });
+    const res = await post(
+      app,
+      `/v1/checkouts/${SESSION_ID}/refunds`,
+      { amount: { amount: '1.00', currencyCode: 'USD' } },
+      { ...jsonHeaders, 'idempotency-key': 'has spaces' },
+    );
     await expectError(res, 400, 'validation_error');
     expect(touched).not.toHaveBeenCalled();
   });
@@ -270,9 +330,18 @@ describe('input validation: bad input changes nothing', () => {
   it('a body over the limit: 413, with or without Content-Length', async () => {
     const { app, touched } = testApp();
     const big = JSON.stringify({ ...validAmount, noteToBuyer: 'x'.repeat(5000) });
-    await expectError(await post(app, amountPath, big, { ...jsonHeaders, 'content-length': String(big.length) }), 413, 'payload_too_large');
+    await expectError(
+      await post(app, amountPath, big, { ...jsonHeaders, 'content-length': String(big.length) }),
+      413,
+      'payload_too_large',
+    );
     const stream = new Blob([big]).stream();
-    const res = await app.request(amountPath, { method: 'POST', headers: jsonHeaders, body: stream, duplex: 'half' } as RequestInit);
+    const res = await app.request(amountPath, {
+      method: 'POST',
+      headers: jsonHeaders,
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
     await expectError(res, 413, 'payload_too_large');
     expect(touched).not.toHaveBeenCalled();
   });
@@ -282,7 +351,11 @@ describe('buyer return handler', () => {
   it('needs no API key but does need the session id', async () => {
     const { app, touched } = testApp();
     await expectError(await app.request('/v1/return/result'), 400, 'validation_error');
-    await expectError(await app.request('/v1/return/result?amazonCheckoutSessionId=%3Cscript%3E'), 400, 'validation_error');
+    await expectError(
+      await app.request('/v1/return/result?amazonCheckoutSessionId=%3Cscript%3E'),
+      400,
+      'validation_error',
+    );
     expect(touched).not.toHaveBeenCalled();
   });
 });
@@ -294,12 +367,20 @@ describe('Temporal unreachable', () => {
     const temporal = new Client({ connection });
     const { app } = testApp({ temporal, temporalTimeoutMs: 5000 });
     try {
-      await expectError(await app.request(`/v1/checkouts/${SESSION_ID}`, { headers: auth }), 503, 'temporal_unavailable');
+      await expectError(
+        await app.request(`/v1/checkouts/${SESSION_ID}`, { headers: auth }),
+        503,
+        'temporal_unavailable',
+      );
       const review = await post(app, `/v1/checkouts/${SESSION_ID}/review`, {});
       // A client told to retry is told when: Retry-After, as for every 503 and 504.
       expect(review.headers.get('retry-after')).toMatch(/^\d+$/);
       await expectError(review, 503, 'temporal_unavailable');
-      await expectError(await app.request(`/v1/return/result?amazonCheckoutSessionId=${SESSION_ID}`), 503, 'temporal_unavailable');
+      await expectError(
+        await app.request(`/v1/return/result?amazonCheckoutSessionId=${SESSION_ID}`),
+        503,
+        'temporal_unavailable',
+      );
     } finally {
       await connection.close();
     }

@@ -34,7 +34,13 @@ export const CurrencySchema = z.enum(CURRENCIES).openapi({ description: 'ISO 421
 
 export const PriceSchema = z
   .strictObject({
-    amount: z.string().regex(DECIMAL, 'must be a positive decimal string with at most 2 decimals, e.g. "14.00"').openapi({ example: '14.00', description: 'Decimal string; at most 2 decimals (none for JPY); > 0; ≤ 150000 (JPY ≤ 10000000).' }),
+    amount: z
+      .string()
+      .regex(DECIMAL, 'must be a positive decimal string with at most 2 decimals, e.g. "14.00"')
+      .openapi({
+        example: '14.00',
+        description: 'Decimal string; at most 2 decimals (none for JPY); > 0; ≤ 150000 (JPY ≤ 10000000).',
+      }),
     currencyCode: CurrencySchema,
   })
   .superRefine((price, ctx) => {
@@ -52,7 +58,11 @@ const httpUrl = z
 export const MerchantReferenceIdSchema = z.string().min(1).max(256).openapi({ example: 'order-1042' });
 const MerchantStoreName = z.string().min(1).max(50);
 const NoteToBuyer = z.string().min(1).max(255);
-const SoftDescriptor = z.string().min(1).max(16).openapi({ description: 'Shown on the statement as "AMZ* <descriptor>".' });
+const SoftDescriptor = z
+  .string()
+  .min(1)
+  .max(16)
+  .openapi({ description: 'Shown on the statement as "AMZ* <descriptor>".' });
 const Reason = z.string().min(1).max(255);
 
 // Amazon's checkoutSessionId is a UUID; the character set is kept a little wider for other environments.
@@ -72,7 +82,10 @@ export const ResultReturnQuerySchema = z.object({
 export const IdempotencyKeySchema = z
   .string()
   .regex(/^[A-Za-z0-9_:.-]{1,255}$/, 'must be 1..255 characters of [A-Za-z0-9_:.-]')
-  .openapi({ description: 'Retries with the same key get the first answer instead of repeating the operation.', example: 'refund-order-1042-1' });
+  .openapi({
+    description: 'Retries with the same key get the first answer instead of repeating the operation.',
+    example: 'refund-order-1042-1',
+  });
 
 export const OptionalIdempotencyHeadersSchema = z.object({
   'idempotency-key': IdempotencyKeySchema.optional().openapi({ param: { name: 'idempotency-key', in: 'header' } }),
@@ -86,9 +99,13 @@ export const RequiredIdempotencyHeadersSchema = z.object({
   'idempotency-key': z
     .string({ error: (issue) => (issue.input === undefined ? IDEMPOTENCY_KEY_REQUIRED : undefined) })
     .pipe(IdempotencyKeySchema)
-    .openapi({ param: { name: 'idempotency-key', in: 'header', required: true }, description: 'Required: retries with the same key get the first answer instead of moving money again.' }),
+    .openapi({
+      param: { name: 'idempotency-key', in: 'header', required: true },
+      description: 'Required: retries with the same key get the first answer instead of moving money again.',
+    }),
 });
-export const IDEMPOTENCY_KEY_REQUIRED = 'an Idempotency-Key header is required: send the same key with every retry of this operation';
+export const IDEMPOTENCY_KEY_REQUIRED =
+  'an Idempotency-Key header is required: send the same key with every retry of this operation';
 
 // ---- requests ----
 
@@ -105,15 +122,30 @@ export const ButtonConfigRequestSchema = z
     chargePermissionType: z.enum(['OneTime', 'Recurring']).default('OneTime'),
     recurringMetadata: z
       .strictObject({
-        frequency: z.strictObject({ unit: z.enum(['Day', 'Week', 'Month', 'Year']), value: z.number().int().min(1).max(365) }),
+        frequency: z.strictObject({
+          unit: z.enum(['Day', 'Week', 'Month', 'Year']),
+          value: z.number().int().min(1).max(365),
+        }),
         amount: PriceSchema,
       })
       .optional()
-      .openapi({ description: 'Required with chargePermissionType Recurring: how often and how much each cycle charges.' }),
+      .openapi({
+        description: 'Required with chargePermissionType Recurring: how often and how much each cycle charges.',
+      }),
   })
   .superRefine((b, ctx) => {
-    if (b.chargePermissionType === 'Recurring' && !b.recurringMetadata) ctx.addIssue({ code: 'custom', path: ['recurringMetadata'], message: 'required when chargePermissionType is Recurring' });
-    if (b.chargePermissionType !== 'Recurring' && b.recurringMetadata) ctx.addIssue({ code: 'custom', path: ['recurringMetadata'], message: 'only with chargePermissionType Recurring' });
+    if (b.chargePermissionType === 'Recurring' && !b.recurringMetadata)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['recurringMetadata'],
+        message: 'required when chargePermissionType is Recurring',
+      });
+    if (b.chargePermissionType !== 'Recurring' && b.recurringMetadata)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['recurringMetadata'],
+        message: 'only with chargePermissionType Recurring',
+      });
   })
   .openapi('ButtonConfigRequest');
 export type ButtonConfigRequest = z.infer<typeof ButtonConfigRequestSchema>;
@@ -159,18 +191,33 @@ export const FinalAmountRequestSchema = z
           .optional(),
       })
       .optional()
-      .openapi({ description: 'Recurring checkouts: the zone billing dates are computed in (default UTC), days of notice before each cycle, and the dunning policy.' }),
+      .openapi({
+        description:
+          'Recurring checkouts: the zone billing dates are computed in (default UTC), days of notice before each cycle, and the dunning policy.',
+      }),
   })
   .superRefine((body, ctx) => {
     if (body.totalOrderAmount && body.totalOrderAmount.currencyCode !== body.chargeAmount.currencyCode) {
-      ctx.addIssue({ code: 'custom', path: ['totalOrderAmount', 'currencyCode'], message: 'must equal chargeAmount.currencyCode' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['totalOrderAmount', 'currencyCode'],
+        message: 'must equal chargeAmount.currencyCode',
+      });
     }
     if (body.totalOrderAmount && Number(body.totalOrderAmount.amount) < Number(body.chargeAmount.amount)) {
-      ctx.addIssue({ code: 'custom', path: ['totalOrderAmount', 'amount'], message: 'must not be less than chargeAmount' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['totalOrderAmount', 'amount'],
+        message: 'must not be less than chargeAmount',
+      });
     }
     if (body.softDescriptor && body.paymentIntent !== 'AuthorizeWithCapture') {
       // Amazon accepts a soft descriptor only when the charge is captured now.
-      ctx.addIssue({ code: 'custom', path: ['softDescriptor'], message: 'only allowed with paymentIntent AuthorizeWithCapture' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['softDescriptor'],
+        message: 'only allowed with paymentIntent AuthorizeWithCapture',
+      });
     }
   })
   .openapi('FinalAmountRequest');
@@ -186,9 +233,13 @@ export const ChargeRequestSchema = z
     canHandlePendingAuthorization: z.boolean().optional(),
     softDescriptor: SoftDescriptor.optional(),
   })
-  .refine((b) => b.softDescriptor === undefined || b.captureNow === true, { path: ['softDescriptor'], message: 'softDescriptor is only allowed with captureNow: true' })
+  .refine((b) => b.softDescriptor === undefined || b.captureNow === true, {
+    path: ['softDescriptor'],
+    message: 'softDescriptor is only allowed with captureNow: true',
+  })
   .openapi('ChargeRequest', {
-    description: 'Intent Confirm only. Omit amount to charge the checkout amount; captureNow true captures at once, otherwise capture later.',
+    description:
+      'Intent Confirm only. Omit amount to charge the checkout amount; captureNow true captures at once, otherwise capture later.',
   });
 
 export const RefundRequestSchema = z
@@ -229,7 +280,10 @@ export const ButtonConfigSchema = z
     productType: z.enum(['PayAndShip', 'PayOnly']),
     estimatedOrderAmount: PriceOut,
   })
-  .openapi('ButtonConfig', { description: 'Arguments for amazon.Pay.renderButton({ ..., createCheckoutSessionConfig: { payloadJSON, signature, publicKeyId, algorithm } }).' });
+  .openapi('ButtonConfig', {
+    description:
+      'Arguments for amazon.Pay.renderButton({ ..., createCheckoutSessionConfig: { payloadJSON, signature, publicKeyId, algorithm } }).',
+  });
 
 export const CreatedSessionSchema = z
   .object({ checkoutSessionId: z.string(), amazonPayRedirectUrl: z.string().nullable() })
@@ -239,7 +293,9 @@ export const ReviewSchema = z
   .object({
     checkoutSessionId: z.string(),
     state: z.enum(['Open', 'Completed', 'Canceled']),
-    buyer: z.object({ buyerId: z.string().nullable(), name: z.string().nullable(), email: z.string().nullable() }).nullable(),
+    buyer: z
+      .object({ buyerId: z.string().nullable(), name: z.string().nullable(), email: z.string().nullable() })
+      .nullable(),
     shippingAddress: z.record(z.string(), z.string().nullable()).nullable(),
     paymentDescriptor: z.string().nullable(),
     expiresAt: z.string(),
@@ -301,7 +357,9 @@ export const CheckoutStatusSchema = z
     deadlines: z.object({ checkoutExpiresAt: z.string().nullable(), authorizationExpiresAt: z.string().nullable() }),
     lastReasonCode: z.string().nullable(),
     final: z.boolean(),
-    subscriptionId: z.string().nullable().openapi({ description: 'Recurring checkouts: the subscription (GET /v1/subscriptions/{id}) that bills every later cycle.' }),
+    subscriptionId: z.string().nullable().openapi({
+      description: 'Recurring checkouts: the subscription (GET /v1/subscriptions/{id}) that bills every later cycle.',
+    }),
     updatedAt: z.string(),
   })
   .openapi('CheckoutStatus');

@@ -35,7 +35,15 @@ export function createCheckoutSessionPayload(body: ButtonConfigRequest, storeId:
     storeId,
     chargePermissionType: body.chargePermissionType,
     ...(body.recurringMetadata
-      ? { recurringMetadata: { frequency: { unit: body.recurringMetadata.frequency.unit, value: String(body.recurringMetadata.frequency.value) }, amount: body.recurringMetadata.amount } }
+      ? {
+          recurringMetadata: {
+            frequency: {
+              unit: body.recurringMetadata.frequency.unit,
+              value: String(body.recurringMetadata.frequency.value),
+            },
+            amount: body.recurringMetadata.amount,
+          },
+        }
       : {}),
     ...(Object.keys(merchantMetadata).length > 0 ? { merchantMetadata } : {}),
   };
@@ -43,8 +51,14 @@ export function createCheckoutSessionPayload(body: ButtonConfigRequest, storeId:
 export type CreateCheckoutSessionPayload = ReturnType<typeof createCheckoutSessionPayload>;
 
 /** Server-side creation runs workflows/checkout-session-creation.ts (by type name: the API never loads workflow code). */
-export type { CreateCheckoutSessionWorkflowInput, CreatedCheckoutSession } from '../../workflows/checkout-session-creation';
-import type { CreateCheckoutSessionWorkflowInput, CreatedCheckoutSession } from '../../workflows/checkout-session-creation';
+export type {
+  CreateCheckoutSessionWorkflowInput,
+  CreatedCheckoutSession,
+} from '../../workflows/checkout-session-creation';
+import type {
+  CreateCheckoutSessionWorkflowInput,
+  CreatedCheckoutSession,
+} from '../../workflows/checkout-session-creation';
 
 const requestHash = (payload: unknown): string => createHash('sha256').update(JSON.stringify(payload)).digest('hex');
 
@@ -54,11 +68,15 @@ export function registerSessionRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps,
     path: '/v1/checkout-sessions/button-config',
     tags: ['Checkout sessions'],
     summary: 'Signed Create Checkout Session payload for the Amazon Pay button',
-    description: 'Signed locally; nothing is created until the buyer clicks the button. Pass the fields to amazon.Pay.renderButton.',
+    description:
+      'Signed locally; nothing is created until the buyer clicks the button. Pass the fields to amazon.Pay.renderButton.',
     security: apiKeySecurity,
     middleware: guard,
     request: { body: jsonBody(ButtonConfigRequestSchema) },
-    responses: { 200: jsonContent(ButtonConfigSchema, 'Button configuration'), ...errorResponses(...STOREFRONT_ERRORS) },
+    responses: {
+      200: jsonContent(ButtonConfigSchema, 'Button configuration'),
+      ...errorResponses(...STOREFRONT_ERRORS),
+    },
   });
   app.openapi(buttonConfig, (c) => {
     if (!deps.storeId) throw new ApiError(500, 'not_configured', 'AMAZON_PAY_STORE_ID is not configured');
@@ -96,7 +114,11 @@ export function registerSessionRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps,
   app.openapi(createSession, async (c) => {
     const workflowType = deps.createSessionWorkflowType;
     if (!workflowType) {
-      throw new ApiError(501, 'not_implemented', 'server-side session creation is not enabled; use /v1/checkout-sessions/button-config');
+      throw new ApiError(
+        501,
+        'not_implemented',
+        'server-side session creation is not enabled; use /v1/checkout-sessions/button-config',
+      );
     }
     const key = c.req.valid('header')['idempotency-key'];
     const payload = createCheckoutSessionPayload(c.req.valid('json'), deps.storeId);
@@ -118,10 +140,17 @@ export function registerSessionRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps,
       const handle = deps.temporal.workflow.getHandle(workflowId);
       const { memo } = await handle.describe();
       if (memo?.requestHash !== hash) {
-        throw new ApiError(422, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request body');
+        throw new ApiError(
+          422,
+          'idempotency_key_reused',
+          'this Idempotency-Key was used with a different request body',
+        );
       }
       return (await handle.result()) as CreatedCheckoutSession;
     });
-    return c.json({ checkoutSessionId: created.checkoutSessionId, amazonPayRedirectUrl: created.amazonPayRedirectUrl }, 201);
+    return c.json(
+      { checkoutSessionId: created.checkoutSessionId, amazonPayRedirectUrl: created.amazonPayRedirectUrl },
+      201,
+    );
   });
 }

@@ -1,12 +1,27 @@
-import { ServiceError, WorkflowFailedError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
-import { ActivityFailure, ApplicationFailure, RetryState, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/common';
+import {
+  ServiceError,
+  WorkflowFailedError,
+  WorkflowUpdateFailedError,
+  WorkflowUpdateRPCTimeoutOrCancelledError,
+} from '@temporalio/client';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  RetryState,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+} from '@temporalio/common';
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../errors';
 import { toApiError } from './temporal-errors';
 
-const grpcError = (code: number) => Object.assign(new Error(`grpc ${code}`), { code, details: `grpc ${code}`, metadata: {} });
+const grpcError = (code: number) =>
+  Object.assign(new Error(`grpc ${code}`), { code, details: `grpc ${code}`, metadata: {} });
 const rejected = (type: string, message = `${type} happened`, details?: unknown) =>
-  new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.create({ type, message, nonRetryable: true, ...(details ? { details: [details] } : {}) }));
+  new WorkflowUpdateFailedError(
+    'Workflow Update failed',
+    ApplicationFailure.create({ type, message, nonRetryable: true, ...(details ? { details: [details] } : {}) }),
+  );
 
 describe('toApiError', () => {
   it.each([
@@ -36,18 +51,34 @@ describe('toApiError', () => {
   });
 
   it('passes plain-object failure details (Amazon reason, request id) on', () => {
-    const err = toApiError(rejected('TransactionAmountExceeded', 'too much', { reasonCode: 'TransactionAmountExceeded', requestId: 'r-1' }));
+    const err = toApiError(
+      rejected('TransactionAmountExceeded', 'too much', { reasonCode: 'TransactionAmountExceeded', requestId: 'r-1' }),
+    );
     expect(err.details).toEqual({ reasonCode: 'TransactionAmountExceeded', requestId: 'r-1' });
   });
 
   it('finds the ApplicationFailure behind an ActivityFailure (workflow result)', () => {
-    const cause = new ActivityFailure('activity failed', 'createCheckoutSession', '1', RetryState.NON_RETRYABLE_FAILURE, undefined, ApplicationFailure.create({ type: 'InvalidParameterValue', message: 'bad store id', nonRetryable: true }));
-    const err = toApiError(new WorkflowFailedError('Workflow execution failed', cause, RetryState.NON_RETRYABLE_FAILURE));
+    const cause = new ActivityFailure(
+      'activity failed',
+      'createCheckoutSession',
+      '1',
+      RetryState.NON_RETRYABLE_FAILURE,
+      undefined,
+      ApplicationFailure.create({ type: 'InvalidParameterValue', message: 'bad store id', nonRetryable: true }),
+    );
+    const err = toApiError(
+      new WorkflowFailedError('Workflow execution failed', cause, RetryState.NON_RETRYABLE_FAILURE),
+    );
     expect([err.status, err.code, err.message]).toEqual([422, 'InvalidParameterValue', 'bad store id']);
   });
 
   it('a validator rejecting with a plain Error -> 409 checkout_state_conflict with its message', () => {
-    const err = toApiError(new WorkflowUpdateFailedError('Workflow Update failed', ApplicationFailure.create({ type: 'Error', message: 'Set the final amount first' })));
+    const err = toApiError(
+      new WorkflowUpdateFailedError(
+        'Workflow Update failed',
+        ApplicationFailure.create({ type: 'Error', message: 'Set the final amount first' }),
+      ),
+    );
     expect([err.status, err.code, err.message]).toEqual([409, 'checkout_state_conflict', 'Set the final amount first']);
   });
 
@@ -63,7 +94,9 @@ describe('toApiError', () => {
   });
 
   it('a closed checkout that would be started again -> 409 checkout_closed', () => {
-    const err = toApiError(new WorkflowExecutionAlreadyStartedError('already started', 'checkout-s-1', 'checkoutWorkflow'));
+    const err = toApiError(
+      new WorkflowExecutionAlreadyStartedError('already started', 'checkout-s-1', 'checkoutWorkflow'),
+    );
     expect([err.status, err.code]).toEqual([409, 'checkout_closed']);
   });
 

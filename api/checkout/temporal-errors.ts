@@ -21,7 +21,10 @@ const grpcStatus = { DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, RESOURCE_EXHAUSTED: 8, 
 
 function grpcCode(err: unknown): number | undefined {
   if (isGrpcServiceError(err)) return err.code;
-  if ((err instanceof ServiceError || err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) && isGrpcServiceError(err.cause)) {
+  if (
+    (err instanceof ServiceError || err instanceof WorkflowUpdateRPCTimeoutOrCancelledError) &&
+    isGrpcServiceError(err.cause)
+  ) {
     return err.cause.code;
   }
   return undefined;
@@ -42,19 +45,37 @@ export function toApiError(err: unknown, checkoutSessionId?: string): ApiError {
       return new ApiError(409, 'checkout_state_conflict', failure.message);
     }
     if (failure?.type) {
-      return new ApiError(httpStatusOf(failure.type), failure.type, failure.message || err.message, failureDetails(failure));
+      return new ApiError(
+        httpStatusOf(failure.type),
+        failure.type,
+        failure.message || err.message,
+        failureDetails(failure),
+      );
     }
-    return new ApiError(422, err instanceof WorkflowUpdateFailedError ? 'update_rejected' : 'workflow_failed', err.cause?.message ?? err.message);
+    return new ApiError(
+      422,
+      err instanceof WorkflowUpdateFailedError ? 'update_rejected' : 'workflow_failed',
+      err.cause?.message ?? err.message,
+    );
   }
   const code = grpcCode(err);
   if (err instanceof WorkflowUpdateRPCTimeoutOrCancelledError || code === grpcStatus.DEADLINE_EXCEEDED) {
-    return new ApiError(504, 'timeout', `${which} did not answer in time; retry the same request with the same Idempotency-Key (a request without one may have been applied)`);
+    return new ApiError(
+      504,
+      'timeout',
+      `${which} did not answer in time; retry the same request with the same Idempotency-Key (a request without one may have been applied)`,
+    );
   }
-  if (code === grpcStatus.UNAVAILABLE || code === grpcStatus.RESOURCE_EXHAUSTED || (err instanceof ServiceError && code === undefined)) {
+  if (
+    code === grpcStatus.UNAVAILABLE ||
+    code === grpcStatus.RESOURCE_EXHAUSTED ||
+    (err instanceof ServiceError && code === undefined)
+  ) {
     return new ApiError(503, 'temporal_unavailable', 'the payment service is temporarily unavailable; retry later');
   }
   if (code === grpcStatus.NOT_FOUND) return new ApiError(404, 'checkout_not_found', `${which} is unknown`);
-  if (err instanceof ServiceError) return new ApiError(503, 'temporal_unavailable', 'the payment service could not process the request; retry later');
+  if (err instanceof ServiceError)
+    return new ApiError(503, 'temporal_unavailable', 'the payment service could not process the request; retry later');
   throw err;
 }
 

@@ -28,7 +28,12 @@ export function untouchableTemporal() {
 
 /** Signs nothing; returns the payload it was given so tests can inspect it. */
 export const fakeSigner = {
-  buttonConfig: vi.fn((payloadJSON: string) => ({ payloadJSON, signature: 'c2lnbmF0dXJl', publicKeyId: 'SANDBOX-KEY', algorithm: 'AMZN-PAY-RSASSA-PSS-V2' })),
+  buttonConfig: vi.fn((payloadJSON: string) => ({
+    payloadJSON,
+    signature: 'c2lnbmF0dXJl',
+    publicKeyId: 'SANDBOX-KEY',
+    algorithm: 'AMZN-PAY-RSASSA-PSS-V2',
+  })),
 };
 
 /** The routes mounted the way api/app.ts mounts them, with its catch-all error handler. */

@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { MiddlewareHandler } from 'hono';
-import { QueryNotRegisteredError, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import {
+  QueryNotRegisteredError,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+} from '@temporalio/client';
 import { ApiError } from '../errors';
 import { apiKeySecurity } from '../auth';
 import { checkoutHandle, withTemporal, type CheckoutRouteDeps } from '../checkout/deps';
@@ -42,7 +46,8 @@ export function registerEventRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps, g
     path: '/v1/checkouts/{checkoutSessionId}/events',
     tags: TAG,
     summary: "The checkout's merchant events, oldest first, with every delivery attempt",
-    description: 'Also answered after the checkout has ended. The 100 most recent delivered events are kept per checkout.',
+    description:
+      'Also answered after the checkout has ended. The 100 most recent delivered events are kept per checkout.',
     security: apiKeySecurity,
     middleware: guard,
     request: { params: CheckoutIdParamsSchema },
@@ -50,7 +55,9 @@ export function registerEventRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps, g
   });
   app.openapi(checkoutEvents, async (c) => {
     const { checkoutSessionId } = c.req.valid('param');
-    const data = await withTemporal(deps, checkoutSessionId, () => checkoutHandle(deps, checkoutSessionId).query(eventsQuery));
+    const data = await withTemporal(deps, checkoutSessionId, () =>
+      checkoutHandle(deps, checkoutSessionId).query(eventsQuery),
+    );
     return c.json({ data }, 200);
   });
 
@@ -90,7 +97,10 @@ export function registerEventRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps, g
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
         handle = deps.temporal.workflow.getHandle(workflowId);
       }
-      const done = await Promise.race([handle.result() as Promise<EventView>, new Promise<null>((r) => setTimeout(() => r(null), REDELIVERY_WAIT_MS).unref())]);
+      const done = await Promise.race([
+        handle.result() as Promise<EventView>,
+        new Promise<null>((r) => setTimeout(() => r(null), REDELIVERY_WAIT_MS).unref()),
+      ]);
       return done;
     });
     if (!result) return c.json({ redeliveryId: workflowId, status: 'Pending' as const, event: null }, 202);
@@ -127,7 +137,9 @@ export function registerEventRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps, g
     const { endpointId } = c.req.valid('param');
     const status = await withTemporal(deps, undefined, async () => {
       try {
-        return await deps.temporal.workflow.getHandle(webhookEndpointWorkflowId(endpointId)).executeUpdate(enableEndpointUpdate);
+        return await deps.temporal.workflow
+          .getHandle(webhookEndpointWorkflowId(endpointId))
+          .executeUpdate(enableEndpointUpdate);
       } catch (err) {
         // Never disabled: nothing to enable.
         if (!(err instanceof WorkflowNotFoundError)) throw err;
@@ -144,7 +156,12 @@ export function registerEventRoutes(app: OpenAPIHono, deps: CheckoutRouteDeps, g
       summary: type,
       description: `${description} Signed on the Standard Webhooks specification (webhook-id, webhook-timestamp, webhook-signature headers).`,
       request: { body: { required: true, content: { 'application/json': { schema: MerchantEventSchema } } } },
-      responses: { 200: { description: 'Any 2xx: delivered. 410: disables the endpoint. Anything else, or no answer within 15 s: retried on the schedule.' } },
+      responses: {
+        200: {
+          description:
+            'Any 2xx: delivered. 410: disables the endpoint. Anything else, or no answer within 15 s: retried on the schedule.',
+        },
+      },
     });
   }
 }

@@ -3,7 +3,12 @@
 // never hold up a message whose certificate we already have.
 import type { Client } from '@temporalio/client';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { buildSignedNotification, createSigningIdentity, type SigningIdentity, type SnsEnvelope } from '../../simulator/ipn/sign';
+import {
+  buildSignedNotification,
+  createSigningIdentity,
+  type SigningIdentity,
+  type SnsEnvelope,
+} from '../../simulator/ipn/sign';
 import { createIpnRoutes, type IpnLogger } from './routes';
 import { createSnsVerifier } from './verify';
 
@@ -69,7 +74,8 @@ function harness(verifier?: { cacheTtlMs: number }) {
     logger,
     ...(verifier ? { verifier: createSnsVerifier({ certHostPattern: HOSTS, fetch: fetchImpl, ...verifier }) } : {}),
   });
-  const post = async (env: SnsEnvelope) => app.request(PATH, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(env) });
+  const post = async (env: SnsEnvelope) =>
+    app.request(PATH, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(env) });
   return {
     post,
     /** Posts without awaiting; `settled` tells whether it has been answered yet. */
@@ -129,7 +135,10 @@ describe('SigningCertURL downloads', () => {
   it('a certificate the allowed host answers 4xx for is unauthentic: 403 with the reason, logged at warn, not refetched for 30 s', async () => {
     const h = harness();
     h.answers.set('SimpleNotificationService-gone.pem', () => new Response('Gone', { status: 410 }));
-    h.answers.set('SimpleNotificationService-denied.pem', () => new Response('<Error><Code>AccessDenied</Code></Error>', { status: 403 }));
+    h.answers.set(
+      'SimpleNotificationService-denied.pem',
+      () => new Response('<Error><Code>AccessDenied</Code></Error>', { status: 403 }),
+    );
     h.answers.set('SimpleNotificationService-html.pem', () => new Response('<html>maintenance</html>'));
     for (const [name, reason] of [
       ['SimpleNotificationService-doesnotexist.pem', /names no certificate: the certificate host answered 404/],
@@ -143,7 +152,9 @@ describe('SigningCertURL downloads', () => {
       expect(err.code).toBe('ipn_certificate_untrusted');
       expect(err.message).toMatch(reason);
     }
-    expect(rejections(h.logs).map((l) => [l.level, l.fields.status, l.fields.code])).toEqual(Array(4).fill(['warn', 403, 'ipn_certificate_untrusted']));
+    expect(rejections(h.logs).map((l) => [l.level, l.fields.status, l.fields.code])).toEqual(
+      Array(4).fill(['warn', 403, 'ipn_certificate_untrusted']),
+    );
     expect(h.logs.filter((l) => l.level === 'error')).toEqual([]);
 
     // SNS-style redelivery of the same forged message: the same answer, no second download.
@@ -159,7 +170,11 @@ describe('SigningCertURL downloads', () => {
     h.answers.set('SimpleNotificationService-down.pem', () => Promise.reject(new TypeError('fetch failed')));
     h.answers.set('SimpleNotificationService-failing.pem', () => new Response('oops', { status: 503 }));
     h.answers.set('SimpleNotificationService-throttled.pem', () => new Response('slow down', { status: 429 }));
-    for (const name of ['SimpleNotificationService-down.pem', 'SimpleNotificationService-failing.pem', 'SimpleNotificationService-throttled.pem']) {
+    for (const name of [
+      'SimpleNotificationService-down.pem',
+      'SimpleNotificationService-failing.pem',
+      'SimpleNotificationService-throttled.pem',
+    ]) {
       const res = await h.post(notification(name));
       expect(res.status, name).toBe(502);
       expect((await errorOf(res)).code).toBe('ipn_certificate_unavailable');
@@ -175,9 +190,15 @@ describe('SigningCertURL downloads', () => {
 
     // 20 forged messages naming distinct certificates: the first ones take every download slot and
     // stay there, the rest are answered at once (502: SNS would retry a genuine one).
-    const stuck = Array.from({ length: DOWNLOAD_SLOTS }, (_, i) => h.send(notification(`SimpleNotificationService-hang${i}.pem`)));
+    const stuck = Array.from({ length: DOWNLOAD_SLOTS }, (_, i) =>
+      h.send(notification(`SimpleNotificationService-hang${i}.pem`)),
+    );
     await h.untilHeld(DOWNLOAD_SLOTS);
-    const refused = await Promise.all(Array.from({ length: 20 - DOWNLOAD_SLOTS }, (_, i) => h.post(notification(`SimpleNotificationService-hangmore${i}.pem`))));
+    const refused = await Promise.all(
+      Array.from({ length: 20 - DOWNLOAD_SLOTS }, (_, i) =>
+        h.post(notification(`SimpleNotificationService-hangmore${i}.pem`)),
+      ),
+    );
     for (const res of refused) {
       expect(res.status).toBe(502);
       expect((await errorOf(res)).message).toMatch(/too many certificate downloads/);
@@ -201,7 +222,9 @@ describe('SigningCertURL downloads', () => {
     expect((await h.post(notification())).status).toBe(200);
     vi.setSystemTime(Date.now() + 120_000);
 
-    const stuck = Array.from({ length: DOWNLOAD_SLOTS }, (_, i) => h.send(notification(`SimpleNotificationService-hang${i}.pem`)));
+    const stuck = Array.from({ length: DOWNLOAD_SLOTS }, (_, i) =>
+      h.send(notification(`SimpleNotificationService-hang${i}.pem`)),
+    );
     await h.untilHeld(DOWNLOAD_SLOTS);
     const genuine = await h.post(notification());
     expect(genuine.status, JSON.stringify(await genuine.clone().json())).toBe(200);
@@ -227,7 +250,9 @@ describe('SigningCertURL downloads', () => {
     const first = Array.from({ length: 10 }, () => h.send(notification()));
     await h.untilHeld(1);
     // The other slots are still free for other certificates.
-    const others = Array.from({ length: DOWNLOAD_SLOTS - 1 }, (_, i) => h.send(notification(`SimpleNotificationService-hang${i}.pem`)));
+    const others = Array.from({ length: DOWNLOAD_SLOTS - 1 }, (_, i) =>
+      h.send(notification(`SimpleNotificationService-hang${i}.pem`)),
+    );
     await h.untilHeld(DOWNLOAD_SLOTS);
     expect((await h.post(notification('SimpleNotificationService-hangnext.pem'))).status).toBe(502);
 

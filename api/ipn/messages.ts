@@ -72,21 +72,31 @@ export interface InnerMessage {
   notificationId: string;
 }
 
-export type InnerMessageResult = { ok: true; message: InnerMessage } | { ok: false; code: 'ipn_malformed_message' | 'ipn_unsupported_version'; reason: string };
+export type InnerMessageResult =
+  | { ok: true; message: InnerMessage }
+  | { ok: false; code: 'ipn_malformed_message' | 'ipn_unsupported_version'; reason: string };
 
 export function parseInnerMessage(text: string): InnerMessageResult {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch {
-    return { ok: false, code: 'ipn_malformed_message', reason: 'Message is not JSON (v1 XML notifications are not supported)' };
+    return {
+      ok: false,
+      code: 'ipn_malformed_message',
+      reason: 'Message is not JSON (v1 XML notifications are not supported)',
+    };
   }
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
     return { ok: false, code: 'ipn_malformed_message', reason: 'Message is not a JSON object' };
   }
   const lowered = Object.fromEntries(Object.entries(raw).map(([k, v]) => [k.toLowerCase(), v]));
   if (lowered.notificationversion === undefined) {
-    return { ok: false, code: 'ipn_unsupported_version', reason: 'NotificationVersion missing (v1); only V2 is supported' };
+    return {
+      ok: false,
+      code: 'ipn_unsupported_version',
+      reason: 'NotificationVersion missing (v1); only V2 is supported',
+    };
   }
   const parsed = innerMessageSchema.safeParse(lowered);
   if (!parsed.success) {

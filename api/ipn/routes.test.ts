@@ -39,7 +39,10 @@ function harness(over: Partial<IpnRouteDeps> = {}, opts: { temporalFails?: () =>
   const temporal = {
     withDeadline: <R>(_d: number, fn: () => Promise<R>) => fn(),
     workflow: {
-      signalWithStart: async (_wf: unknown, o: { workflowId: string; taskQueue: string; signalArgs: unknown[]; args: unknown[] }) => {
+      signalWithStart: async (
+        _wf: unknown,
+        o: { workflowId: string; taskQueue: string; signalArgs: unknown[]; args: unknown[] },
+      ) => {
         if (opts.temporalFails?.()) throw new Error('14 UNAVAILABLE: No connection established');
         signals.push(o);
         return {};
@@ -72,7 +75,9 @@ function harness(over: Partial<IpnRouteDeps> = {}, opts: { temporalFails?: () =>
   return { app, signals, fetched, logs };
 }
 
-function signed(over: { message?: InnerMessage | string; version?: '1' | '2'; certUrl?: string; key?: string } = {}): SnsEnvelope {
+function signed(
+  over: { message?: InnerMessage | string; version?: '1' | '2'; certUrl?: string; key?: string } = {},
+): SnsEnvelope {
   return buildSignedNotification(
     {
       message: over.message ?? message(),
@@ -121,7 +126,11 @@ describe('IPN endpoint', () => {
       ],
     });
     const accepted = h.logs.find((l) => l.message === 'IPN accepted');
-    expect(accepted?.fields).toMatchObject({ messageId: env.MessageId, chargePermissionId: 'S01-5105180-3221187', objectId: 'S01-5105180-3221187-C056351' });
+    expect(accepted?.fields).toMatchObject({
+      messageId: env.MessageId,
+      chargePermissionId: 'S01-5105180-3221187',
+      objectId: 'S01-5105180-3221187-C056351',
+    });
     expect(JSON.stringify(h.logs)).not.toContain(env.Signature);
   });
 
@@ -208,7 +217,10 @@ describe('IPN endpoint', () => {
         downloads++;
         const url = String(input);
         if (url.endsWith('-broken.pem')) return streamed(['-----BEGIN CERTIFICATE-----\n'], true);
-        return streamed(Array.from({ length: 20 }, () => 'x'.repeat(1024)), false); // no content-length, 20 KB
+        return streamed(
+          Array.from({ length: 20 }, () => 'x'.repeat(1024)),
+          false,
+        ); // no content-length, 20 KB
       }) as typeof fetch,
     });
     const broken = await post(h.app, signed({ certUrl: `${CERT_BASE}/SimpleNotificationService-broken.pem` }));
@@ -218,7 +230,9 @@ describe('IPN endpoint', () => {
     expect(huge.status).toBe(403);
     expect((await errorOf(huge)).message).toMatch(/too large/);
     // SNS redelivers quickly; a URL that just failed is not downloaded again on every POST.
-    expect((await post(h.app, signed({ certUrl: `${CERT_BASE}/SimpleNotificationService-broken.pem` }))).status).toBe(502);
+    expect((await post(h.app, signed({ certUrl: `${CERT_BASE}/SimpleNotificationService-broken.pem` }))).status).toBe(
+      502,
+    );
     expect(downloads).toBe(2);
     expect(h.signals).toHaveLength(0);
   });
@@ -249,7 +263,10 @@ describe('IPN endpoint', () => {
       [signed({ message: message({ ChargePermissionId: "x' OR 1=1" }) }), 'ipn_malformed_message'],
       [signed({ message: JSON.stringify({ ...message(), ObjectId: undefined }) }), 'ipn_malformed_message'],
       [signed({ message: message({ NotificationVersion: 'V1' }) }), 'ipn_unsupported_version'],
-      [signed({ message: JSON.stringify({ ...message(), NotificationVersion: undefined }) }), 'ipn_unsupported_version'],
+      [
+        signed({ message: JSON.stringify({ ...message(), NotificationVersion: undefined }) }),
+        'ipn_unsupported_version',
+      ],
     ];
     for (const [body, code] of cases) {
       const res = await post(h.app, body);
@@ -294,7 +311,8 @@ describe('IPN endpoint', () => {
           Type: type,
           MessageId: crypto.randomUUID(),
           TopicArn: 'arn:aws:sns:us-east-1:291180941288:A2123456U54T1BM',
-          Message: 'You have chosen to subscribe to the topic. To confirm the subscription, visit the SubscribeURL included in this message.',
+          Message:
+            'You have chosen to subscribe to the topic. To confirm the subscription, visit the SubscribeURL included in this message.',
           Timestamp: new Date().toISOString(),
           SignatureVersion: '1',
           SigningCertURL: `${CERT_BASE}/${identity.certName}`,
@@ -320,7 +338,9 @@ describe('IPN endpoint', () => {
       expect(await res.json()).toMatchObject({ confirmed: false });
       expect(off.fetched).not.toContain(allowed);
       // The operator confirms by hand from the log line.
-      expect(off.logs.find((l) => /confirm it by opening subscribeUrl/.test(l.message))?.fields.subscribeUrl).toBe(allowed);
+      expect(off.logs.find((l) => /confirm it by opening subscribeUrl/.test(l.message))?.fields.subscribeUrl).toBe(
+        allowed,
+      );
 
       const h = harness();
       const evil = 'https://evil.example.org/?Action=ConfirmSubscription';

@@ -2,12 +2,27 @@ import type { Client } from '@temporalio/client';
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { amazonPayNotificationSignal, type AmazonPayNotification } from '../../workflows/notification-messages';
-import { notificationInboxWorkflow, notificationInboxWorkflowId, type NotificationInboxOptions } from '../../workflows/notifications';
+import {
+  notificationInboxWorkflow,
+  notificationInboxWorkflowId,
+  type NotificationInboxOptions,
+} from '../../workflows/notifications';
 import { ApiError, errorResponse } from '../errors';
-import { describeIssues, parseInnerMessage, snsEnvelopeSchema, type SnsConfirmationEnvelope, type SnsNotificationEnvelope } from './messages';
+import {
+  describeIssues,
+  parseInnerMessage,
+  snsEnvelopeSchema,
+  type SnsConfirmationEnvelope,
+  type SnsNotificationEnvelope,
+} from './messages';
 import { createLogger, type Logger } from '../../observability/logger';
-import { createSnsVerifier, SnsCertificateUnavailableError, SnsVerificationError, trustedSnsUrl, type SnsVerifier } from './verify';
-
+import {
+  createSnsVerifier,
+  SnsCertificateUnavailableError,
+  SnsVerificationError,
+  trustedSnsUrl,
+  type SnsVerifier,
+} from './verify';
 
 export interface IpnLogger {
   info(message: string, fields: Record<string, unknown>): void;
@@ -74,7 +89,12 @@ export function createIpnRoutes(deps: IpnRouteDeps): Hono {
   const outcome = deps.onOutcome ?? (() => undefined);
   const reject = (c: Context, err: ApiError, fields: Record<string, unknown>) => {
     outcome(err.code);
-    (err.status >= 500 ? log.error : log.warn)('IPN rejected', { status: err.status, code: err.code, reason: err.message, ...fields });
+    (err.status >= 500 ? log.error : log.warn)('IPN rejected', {
+      status: err.status,
+      code: err.code,
+      reason: err.message,
+      ...fields,
+    });
     return errorResponse(c, err);
   };
 
@@ -82,37 +102,55 @@ export function createIpnRoutes(deps: IpnRouteDeps): Hono {
     deps.path,
     bodyLimit({
       maxSize: deps.bodyLimitBytes,
-      onError: (c) => reject(c, new ApiError(413, 'payload_too_large', `IPN body larger than ${deps.bodyLimitBytes} bytes`), { headerMessageId: headerId(c) }),
+      onError: (c) =>
+        reject(c, new ApiError(413, 'payload_too_large', `IPN body larger than ${deps.bodyLimitBytes} bytes`), {
+          headerMessageId: headerId(c),
+        }),
     }),
     async (c) => {
       const headerMessageId = headerId(c);
       const contentType = (c.req.header('content-type') ?? 'text/plain').split(';')[0]!.trim().toLowerCase();
       if (!ACCEPTED_TYPES.includes(contentType)) {
-        return reject(c, new ApiError(415, 'unsupported_media_type', 'IPN body must be text/plain or application/json'), { headerMessageId });
+        return reject(
+          c,
+          new ApiError(415, 'unsupported_media_type', 'IPN body must be text/plain or application/json'),
+          { headerMessageId },
+        );
       }
 
       let raw: unknown;
       try {
         raw = JSON.parse(await c.req.text());
       } catch {
-        return reject(c, new ApiError(400, 'ipn_malformed_envelope', 'body is not a JSON SNS envelope'), { headerMessageId });
+        return reject(c, new ApiError(400, 'ipn_malformed_envelope', 'body is not a JSON SNS envelope'), {
+          headerMessageId,
+        });
       }
       const parsed = snsEnvelopeSchema.safeParse(raw);
       if (!parsed.success) {
-        return reject(c, new ApiError(400, 'ipn_malformed_envelope', `invalid SNS envelope: ${describeIssues(parsed.error)}`), { headerMessageId });
+        return reject(
+          c,
+          new ApiError(400, 'ipn_malformed_envelope', `invalid SNS envelope: ${describeIssues(parsed.error)}`),
+          { headerMessageId },
+        );
       }
       const envelope = parsed.data;
       const ids = { messageId: envelope.MessageId, type: envelope.Type, topicArn: envelope.TopicArn };
       const headerType = c.req.header('x-amz-sns-message-type');
       if (headerType && headerType !== envelope.Type) {
-        return reject(c, new ApiError(400, 'ipn_malformed_envelope', 'x-amz-sns-message-type does not match the envelope Type'), ids);
+        return reject(
+          c,
+          new ApiError(400, 'ipn_malformed_envelope', 'x-amz-sns-message-type does not match the envelope Type'),
+          ids,
+        );
       }
 
       try {
         await verifier.verify(envelope);
       } catch (err) {
         if (err instanceof SnsVerificationError) return reject(c, new ApiError(403, err.code, err.message), ids);
-        if (err instanceof SnsCertificateUnavailableError) return reject(c, new ApiError(502, 'ipn_certificate_unavailable', err.message), ids);
+        if (err instanceof SnsCertificateUnavailableError)
+          return reject(c, new ApiError(502, 'ipn_certificate_unavailable', err.message), ids);
         throw err;
       }
       if (deps.topicArnPattern && !deps.topicArnPattern.test(envelope.TopicArn)) {
@@ -127,7 +165,10 @@ export function createIpnRoutes(deps: IpnRouteDeps): Hono {
         case 'UnsubscribeConfirmation':
           // Only an operator can decide whether this was intended; make it loud.
           outcome('unsubscribed');
-          log.warn('SNS UnsubscribeConfirmation received: IPNs for this topic will stop; resubscribe in Seller Central if unintended', ids);
+          log.warn(
+            'SNS UnsubscribeConfirmation received: IPNs for this topic will stop; resubscribe in Seller Central if unintended',
+            ids,
+          );
           return c.json({ received: true }, 200);
       }
     },
@@ -159,14 +200,19 @@ export function createIpnRoutes(deps: IpnRouteDeps): Hono {
         deps.temporal.workflow.signalWithStart(notificationInboxWorkflow, {
           workflowId: notificationInboxWorkflowId(m.chargePermissionId),
           taskQueue: deps.taskQueue,
-          args: [{ chargePermissionId: m.chargePermissionId, ...(deps.inboxOptions ? { options: deps.inboxOptions } : {}) }],
+          args: [
+            { chargePermissionId: m.chargePermissionId, ...(deps.inboxOptions ? { options: deps.inboxOptions } : {}) },
+          ],
           signal: amazonPayNotificationSignal,
           signalArgs: [notification],
         }),
       );
     } catch (err) {
       // Not durable yet: a 5xx makes SNS redeliver the same MessageId later.
-      return reject(c, new ApiError(503, 'temporal_unavailable', 'notification could not be recorded; retry later'), { ...fields, error: (err as Error).message });
+      return reject(c, new ApiError(503, 'temporal_unavailable', 'notification could not be recorded; retry later'), {
+        ...fields,
+        error: (err as Error).message,
+      });
     }
     outcome('accepted');
     log.info('IPN accepted', fields);
@@ -177,17 +223,29 @@ export function createIpnRoutes(deps: IpnRouteDeps): Hono {
     if (!deps.confirmSubscriptions) {
       // The URL (topic and one-time token, no personal data) is what an operator needs to confirm.
       outcome('subscription_unconfirmed');
-      log.warn('SNS SubscriptionConfirmation received; automatic confirmation is off: confirm it by opening subscribeUrl', { ...ids, subscribeUrl: envelope.SubscribeURL });
+      log.warn(
+        'SNS SubscriptionConfirmation received; automatic confirmation is off: confirm it by opening subscribeUrl',
+        { ...ids, subscribeUrl: envelope.SubscribeURL },
+      );
       return c.json({ received: true, confirmed: false }, 200);
     }
     const url = trustedSnsUrl(envelope.SubscribeURL, deps.certHostPattern, { requirePem: false });
-    if (!url) return reject(c, new ApiError(403, 'ipn_subscribe_url_untrusted', 'SubscribeURL is not on an allowed SNS host'), ids);
+    if (!url)
+      return reject(
+        c,
+        new ApiError(403, 'ipn_subscribe_url_untrusted', 'SubscribeURL is not on an allowed SNS host'),
+        ids,
+      );
     try {
       const res = await doFetch(url, { redirect: 'error', signal: AbortSignal.timeout(10_000) });
       await res.body?.cancel();
       if (!res.ok) throw new Error(`SubscribeURL answered ${res.status}`);
     } catch (err) {
-      return reject(c, new ApiError(502, 'ipn_subscription_confirm_failed', 'could not confirm the subscription; retry later'), { ...ids, error: (err as Error).message });
+      return reject(
+        c,
+        new ApiError(502, 'ipn_subscription_confirm_failed', 'could not confirm the subscription; retry later'),
+        { ...ids, error: (err as Error).message },
+      );
     }
     outcome('subscription_confirmed');
     log.info('SNS subscription confirmed', ids);

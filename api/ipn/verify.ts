@@ -125,7 +125,10 @@ export function createSnsVerifier(options: SnsVerifierOptions): SnsVerifier {
       // The allowed host says there is no such certificate (or none for us): the message names a
       // certificate SNS never signed with. Timeouts and throttling are the host's trouble, not the sender's.
       if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
-        throw new SnsVerificationError('ipn_certificate_untrusted', `SigningCertURL names no certificate: the certificate host answered ${res.status}`);
+        throw new SnsVerificationError(
+          'ipn_certificate_untrusted',
+          `SigningCertURL names no certificate: the certificate host answered ${res.status}`,
+        );
       }
       throw new SnsCertificateUnavailableError(`certificate fetch answered ${res.status}`);
     }
@@ -177,13 +180,17 @@ export function createSnsVerifier(options: SnsVerifierOptions): SnsVerifier {
       return hit.cert;
     }
     if (backingOff) {
-      if (failed.error instanceof SnsVerificationError) throw new SnsVerificationError(failed.error.code, failed.error.message);
-      throw new SnsCertificateUnavailableError(`certificate fetch failed recently (${failed.error.message}); retry later`);
+      if (failed.error instanceof SnsVerificationError)
+        throw new SnsVerificationError(failed.error.code, failed.error.message);
+      throw new SnsCertificateUnavailableError(
+        `certificate fetch failed recently (${failed.error.message}); retry later`,
+      );
     }
     const inFlight = loading.get(key);
     if (inFlight) return inFlight;
     // Anyone can POST an envelope naming a certificate: bound the downloads that causes.
-    if (uncachedDownloads >= MAX_CONCURRENT_DOWNLOADS) throw new SnsCertificateUnavailableError('too many certificate downloads in flight; retry later');
+    if (uncachedDownloads >= MAX_CONCURRENT_DOWNLOADS)
+      throw new SnsCertificateUnavailableError('too many certificate downloads in flight; retry later');
     uncachedDownloads++;
     const p = load(key, url);
     const release = () => {
@@ -196,7 +203,8 @@ export function createSnsVerifier(options: SnsVerifierOptions): SnsVerifier {
   return {
     async verify(envelope) {
       const url = trustedSnsUrl(envelope.SigningCertURL, options.certHostPattern, { requirePem: true });
-      if (!url) throw new SnsVerificationError('ipn_certificate_untrusted', 'SigningCertURL is not on an allowed SNS host');
+      if (!url)
+        throw new SnsVerificationError('ipn_certificate_untrusted', 'SigningCertURL is not on an allowed SNS host');
       const cert = await certificate(url);
       const t = now().getTime();
       if (t < Date.parse(cert.validFrom) || t > Date.parse(cert.validTo)) {

@@ -14,15 +14,40 @@ describe('HTTP and IPN metrics of the API', () => {
     const app = createApp({
       metrics,
       checkout: {
-        temporal: client, taskQueue: 'q', apiKeys: ['k'], storeId: 's', bodyLimitBytes: 1024,
-        buttonSigner: { buttonConfig: () => ({ payloadJSON: '{}', signature: 's', publicKeyId: 'k', algorithm: 'AMZN-PAY-RSASSA-PSS-V2' }) },
+        temporal: client,
+        taskQueue: 'q',
+        apiKeys: ['k'],
+        storeId: 's',
+        bodyLimitBytes: 1024,
+        buttonSigner: {
+          buttonConfig: () => ({
+            payloadJSON: '{}',
+            signature: 's',
+            publicKeyId: 'k',
+            algorithm: 'AMZN-PAY-RSASSA-PSS-V2',
+          }),
+        },
       },
-      ipn: { temporal: client, taskQueue: 'q', path: '/amazon-pay/ipn', certHostPattern: /^127\.0\.0\.1$/, confirmSubscriptions: false, bodyLimitBytes: 1024, logger: silentIpnLogger },
+      ipn: {
+        temporal: client,
+        taskQueue: 'q',
+        path: '/amazon-pay/ipn',
+        certHostPattern: /^127\.0\.0\.1$/,
+        confirmSubscriptions: false,
+        bodyLimitBytes: 1024,
+        logger: silentIpnLogger,
+      },
     });
     await app.request('/health');
     await app.request('/health');
-    await app.request('/v1/checkouts/6f3f1f0e-0000-4000-8000-000000000000', { headers: { authorization: 'Bearer wrong' } });
-    await app.request('/amazon-pay/ipn', { method: 'POST', body: 'not json', headers: { 'content-type': 'text/plain' } });
+    await app.request('/v1/checkouts/6f3f1f0e-0000-4000-8000-000000000000', {
+      headers: { authorization: 'Bearer wrong' },
+    });
+    await app.request('/amazon-pay/ipn', {
+      method: 'POST',
+      body: 'not json',
+      headers: { 'content-type': 'text/plain' },
+    });
 
     const text = await metrics.registry.metrics();
     expect(text).toContain('http_requests_total{method="GET",route="/health",status="200"} 2');

@@ -8,7 +8,8 @@ function app() {
   const lines: Array<Record<string, unknown>> = [];
   const destination = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString().split('\n').filter(Boolean))
+        lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
@@ -32,15 +33,27 @@ describe('request log', () => {
     expect(id).toMatch(/^[0-9a-f-]{36}$/);
     expect(await res.json()).toEqual({ requestId: id });
     expect(lines).toEqual([
-      expect.objectContaining({ level: 'info', msg: 'request', requestId: id, method: 'POST', route: '/v1/checkouts/:checkoutSessionId/refunds', status: 201, durationMs: expect.any(Number) }),
+      expect.objectContaining({
+        level: 'info',
+        msg: 'request',
+        requestId: id,
+        method: 'POST',
+        route: '/v1/checkouts/:checkoutSessionId/refunds',
+        status: 201,
+        durationMs: expect.any(Number),
+      }),
     ]);
     expect(JSON.stringify(lines)).not.toMatch(/s-123|jane|sk_secret|Jane/);
   });
 
   it('keeps a caller’s plain X-Request-Id and replaces anything else', async () => {
     const { hono } = app();
-    expect((await hono.request('/health', { headers: { 'x-request-id': 'shop-42.a' } })).headers.get('x-request-id')).toBe('shop-42.a');
-    const odd = (await hono.request('/health', { headers: { 'x-request-id': 'x'.repeat(200) } })).headers.get('x-request-id');
+    expect(
+      (await hono.request('/health', { headers: { 'x-request-id': 'shop-42.a' } })).headers.get('x-request-id'),
+    ).toBe('shop-42.a');
+    const odd = (await hono.request('/health', { headers: { 'x-request-id': 'x'.repeat(200) } })).headers.get(
+      'x-request-id',
+    );
     expect(odd).toMatch(/^[0-9a-f-]{36}$/);
   });
 

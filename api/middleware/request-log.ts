@@ -31,7 +31,13 @@ export function requestLog(logger: Logger): MiddlewareHandler {
     c.header('x-request-id', requestId);
     const status = c.res.status;
     const route = routePath(c);
-    const fields = { requestId, method: c.req.method, route, status, durationMs: Math.round((performance.now() - started) * 10) / 10 };
+    const fields = {
+      requestId,
+      method: c.req.method,
+      route,
+      status,
+      durationMs: Math.round((performance.now() - started) * 10) / 10,
+    };
     if (status >= 500) logger.error(fields, 'request failed');
     else if (QUIET_ROUTES.has(route)) logger.debug(fields, 'request');
     else logger.info(fields, 'request');

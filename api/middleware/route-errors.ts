@@ -13,7 +13,8 @@ export const routeErrorHandler: ErrorHandler = (err: Error, c: Context) => {
     if (err.status === 400 && /malformed json/i.test(err.message)) {
       return c.json(errorBody('invalid_json', 'the request body is not valid JSON'), 400);
     }
-    if (err.status === 415) return c.json(errorBody('unsupported_media_type', 'send the body as application/json'), 415);
+    if (err.status === 415)
+      return c.json(errorBody('unsupported_media_type', 'send the body as application/json'), 415);
     if (err.status === 413) return c.json(errorBody('payload_too_large', 'the request body is too large'), 413);
     return c.json(errorBody('http_error', err.message || 'request failed'), err.status as 400);
   }

@@ -16,7 +16,12 @@ import {
   subscriptionStatusQuery,
   type SubscriptionStatus,
 } from '../../workflows/subscription-messages';
-import { CancelSubscriptionRequestSchema, ChangePlanRequestSchema, SubscriptionIdParamsSchema, SubscriptionStatusSchema } from './schemas';
+import {
+  CancelSubscriptionRequestSchema,
+  ChangePlanRequestSchema,
+  SubscriptionIdParamsSchema,
+  SubscriptionStatusSchema,
+} from './schemas';
 
 const TAG = ['Subscriptions'];
 const ERRORS = [...STOREFRONT_ERRORS, 404, 409, 422] as const;
@@ -29,8 +34,10 @@ export function registerSubscriptionRoutes(app: OpenAPIHono, deps: CheckoutRoute
     try {
       return await withTemporal(deps, undefined, fn);
     } catch (err) {
-      if (err instanceof ApiError && err.code === 'checkout_not_found') throw new ApiError(404, 'subscription_not_found', `subscription ${id} is unknown`);
-      if (err instanceof ApiError && err.code === 'checkout_closed') throw new ApiError(409, 'subscription_closed', `subscription ${id} has ended; GET it for its final status`);
+      if (err instanceof ApiError && err.code === 'checkout_not_found')
+        throw new ApiError(404, 'subscription_not_found', `subscription ${id} is unknown`);
+      if (err instanceof ApiError && err.code === 'checkout_closed')
+        throw new ApiError(409, 'subscription_closed', `subscription ${id} has ended; GET it for its final status`);
       throw err;
     }
   };
@@ -81,17 +88,24 @@ export function registerSubscriptionRoutes(app: OpenAPIHono, deps: CheckoutRoute
     path: '/v1/subscriptions/{subscriptionId}/cancel',
     tags: TAG,
     summary: 'Cancel now, or at the end of the paid period',
-    description: 'Now: nothing more is charged and the charge permission is closed. atPeriodEnd: the cycle already paid runs to its end, then the permission is closed. Refused (409 SubscriptionEnded) once canceled or ended.',
+    description:
+      'Now: nothing more is charged and the charge permission is closed. atPeriodEnd: the cycle already paid runs to its end, then the permission is closed. Refused (409 SubscriptionEnded) once canceled or ended.',
     security: apiKeySecurity,
     middleware: guard,
-    request: { params: SubscriptionIdParamsSchema, headers: OptionalIdempotencyHeadersSchema, body: jsonBody(CancelSubscriptionRequestSchema) },
+    request: {
+      params: SubscriptionIdParamsSchema,
+      headers: OptionalIdempotencyHeadersSchema,
+      body: jsonBody(CancelSubscriptionRequestSchema),
+    },
     responses: { 200: jsonContent(SubscriptionStatusSchema, 'Status after the request'), ...errorResponses(...ERRORS) },
   });
   app.openapi(cancel, async (c) => {
     const { subscriptionId } = c.req.valid('param');
     const body = c.req.valid('json');
     const updateId = updateIdFor('cancel', c.req.valid('header')['idempotency-key']);
-    const result = await update(subscriptionId, () => handle(subscriptionId).executeUpdate(cancelSubscriptionUpdate, { args: [body], updateId }));
+    const result = await update(subscriptionId, () =>
+      handle(subscriptionId).executeUpdate(cancelSubscriptionUpdate, { args: [body], updateId }),
+    );
     return c.json(result, 200);
   });
 
@@ -104,20 +118,30 @@ export function registerSubscriptionRoutes(app: OpenAPIHono, deps: CheckoutRoute
       'Applies from the next cycle: Amazon Pay gets the new terms (Update Charge Permission) first. A new amount is charged from the first cycle at least 10 days away (the buyer is told: subscription.renewal_upcoming); a new frequency counts from the next billing date; billingDate moves the next cycle. Where PSD2 applies (EU, UK) a new amount or frequency needs the buyer to check out again: 409 recheckout_required.',
     security: apiKeySecurity,
     middleware: guard,
-    request: { params: SubscriptionIdParamsSchema, headers: OptionalIdempotencyHeadersSchema, body: jsonBody(ChangePlanRequestSchema) },
+    request: {
+      params: SubscriptionIdParamsSchema,
+      headers: OptionalIdempotencyHeadersSchema,
+      body: jsonBody(ChangePlanRequestSchema),
+    },
     responses: { 200: jsonContent(SubscriptionStatusSchema, 'Status after the change'), ...errorResponses(...ERRORS) },
   });
   app.openapi(plan, async (c) => {
     const { subscriptionId } = c.req.valid('param');
     const body = c.req.valid('json');
     const updateId = updateIdFor('plan', c.req.valid('header')['idempotency-key']);
-    const result = await update(subscriptionId, () => handle(subscriptionId).executeUpdate(changeSubscriptionPlanUpdate, { args: [body], updateId }));
+    const result = await update(subscriptionId, () =>
+      handle(subscriptionId).executeUpdate(changeSubscriptionPlanUpdate, { args: [body], updateId }),
+    );
     return c.json(result, 200);
   });
 
   for (const [action, def, summary] of [
     ['pause', pauseSubscriptionUpdate, 'Pause: no cycle is charged until resumed'],
-    ['resume', resumeSubscriptionUpdate, 'Resume: billing continues from the anchor; cycles due while paused are not charged'],
+    [
+      'resume',
+      resumeSubscriptionUpdate,
+      'Resume: billing continues from the anchor; cycles due while paused are not charged',
+    ],
   ] as const) {
     const route = createRoute({
       method: 'post',
@@ -127,7 +151,10 @@ export function registerSubscriptionRoutes(app: OpenAPIHono, deps: CheckoutRoute
       security: apiKeySecurity,
       middleware: guard,
       request: { params: SubscriptionIdParamsSchema, headers: OptionalIdempotencyHeadersSchema },
-      responses: { 200: jsonContent(SubscriptionStatusSchema, 'Status after the request'), ...errorResponses(...ERRORS) },
+      responses: {
+        200: jsonContent(SubscriptionStatusSchema, 'Status after the request'),
+        ...errorResponses(...ERRORS),
+      },
     });
     app.openapi(route, async (c) => {
       const { subscriptionId } = c.req.valid('param');

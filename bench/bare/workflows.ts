@@ -1,7 +1,15 @@
 // Temporal's floor for the benchmarks: workflows that do what a checkout or an IPN does in Temporal
 // terms (updates, activities, signals) and nothing else. Bundled for the benchmark's own workers
 // (bench/stack.ts); the test owner stands in for a checkout as the inbox's owner in P3.
-import { condition, defineQuery, defineSignal, defineUpdate, getExternalWorkflowHandle, proxyActivities, setHandler } from '@temporalio/workflow';
+import {
+  condition,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  getExternalWorkflowHandle,
+  proxyActivities,
+  setHandler,
+} from '@temporalio/workflow';
 import type { BareActivities } from './activities';
 
 export { testNotificationOwner } from '../../test/ipn/owner-workflow';

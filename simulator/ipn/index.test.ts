@@ -1,6 +1,12 @@
 import { X509Certificate, verify } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createIpnDispatcher, snsStringToSign, type IpnDispatcher, type IpnDispatcherOptions, type SnsEnvelope } from './index';
+import {
+  createIpnDispatcher,
+  snsStringToSign,
+  type IpnDispatcher,
+  type IpnDispatcherOptions,
+  type SnsEnvelope,
+} from './index';
 
 interface Received {
   url: string;
@@ -28,7 +34,12 @@ const base = (over: Partial<IpnDispatcherOptions>): IpnDispatcherOptions => ({
   ...over,
 });
 
-const charge = { objectType: 'CHARGE', objectId: 'S01-1111111-2222222-C000001', chargePermissionId: 'S01-1111111-2222222', notificationType: 'STATE_CHANGE' } as const;
+const charge = {
+  objectType: 'CHARGE',
+  objectId: 'S01-1111111-2222222-C000001',
+  chargePermissionId: 'S01-1111111-2222222',
+  notificationType: 'STATE_CHANGE',
+} as const;
 
 async function certOf(d: IpnDispatcher, envelope: SnsEnvelope): Promise<X509Certificate> {
   const path = new URL(envelope.SigningCertURL).pathname.replace(/^\/sns/, '');
@@ -56,8 +67,14 @@ describe('IPN dispatcher', () => {
     expect(headers['x-amz-sns-message-type']).toBe('Notification');
     expect(headers['x-amz-sns-message-id']).toBe(envelope.MessageId);
     expect(headers['x-amz-sns-topic-arn']).toBe(envelope.TopicArn);
-    expect(envelope).toMatchObject({ Type: 'Notification', SignatureVersion: '1', Timestamp: '2025-02-05T10:20:31.512Z' });
-    expect(envelope.SigningCertURL).toMatch(/^http:\/\/127\.0\.0\.1:4010\/sns\/SimpleNotificationService-[0-9a-f]+\.pem$/);
+    expect(envelope).toMatchObject({
+      Type: 'Notification',
+      SignatureVersion: '1',
+      Timestamp: '2025-02-05T10:20:31.512Z',
+    });
+    expect(envelope.SigningCertURL).toMatch(
+      /^http:\/\/127\.0\.0\.1:4010\/sns\/SimpleNotificationService-[0-9a-f]+\.pem$/,
+    );
     expect(JSON.parse(envelope.Message)).toMatchObject({
       MerchantID: 'A2123456U54T1BM',
       ObjectType: 'CHARGE',
@@ -67,7 +84,14 @@ describe('IPN dispatcher', () => {
       NotificationVersion: 'V2',
     });
     const cert = await certOf(dispatcher, envelope);
-    expect(verify('RSA-SHA1', Buffer.from(snsStringToSign(envelope)), cert.publicKey, Buffer.from(envelope.Signature, 'base64'))).toBe(true);
+    expect(
+      verify(
+        'RSA-SHA1',
+        Buffer.from(snsStringToSign(envelope)),
+        cert.publicKey,
+        Buffer.from(envelope.Signature, 'base64'),
+      ),
+    ).toBe(true);
     expect(dispatcher.stats()).toMatchObject({ sent: 1, delivered: 1, failedAttempts: 0, dropped: 0, pending: 0 });
     expect((await dispatcher.routes.request('/other.pem')).status).toBe(404);
   });
@@ -80,7 +104,14 @@ describe('IPN dispatcher', () => {
     const { envelope } = m.received[0]!;
     expect(envelope.SignatureVersion).toBe('2');
     const cert = await certOf(dispatcher, envelope);
-    expect(verify('RSA-SHA256', Buffer.from(snsStringToSign(envelope)), cert.publicKey, Buffer.from(envelope.Signature, 'base64'))).toBe(true);
+    expect(
+      verify(
+        'RSA-SHA256',
+        Buffer.from(snsStringToSign(envelope)),
+        cert.publicKey,
+        Buffer.from(envelope.Signature, 'base64'),
+      ),
+    ).toBe(true);
   });
 
   it('redelivers the same bytes with backoff until the merchant answers 2xx', async () => {
@@ -99,7 +130,12 @@ describe('IPN dispatcher', () => {
     dispatcher.notify(charge);
     await dispatcher.idle(10_000);
     expect(m.received).toHaveLength(1);
-    expect(dispatcher.stats()).toMatchObject({ delivered: 0, failedAttempts: 1, dropped: 1, droppedBy: { rejected: 1 } });
+    expect(dispatcher.stats()).toMatchObject({
+      delivered: 0,
+      failedAttempts: 1,
+      dropped: 1,
+      droppedBy: { rejected: 1 },
+    });
   });
 
   it('gives up after maxAttempts and on network errors keeps retrying', async () => {
@@ -144,14 +180,19 @@ describe('IPN dispatcher', () => {
       first = false;
       return r;
     };
-    dispatcher = createIpnDispatcher(base({ fetch: m.fetchImpl, reorderRate: 0.5, reorderHoldMs: 150, delayMs: 50, random }));
+    dispatcher = createIpnDispatcher(
+      base({ fetch: m.fetchImpl, reorderRate: 0.5, reorderHoldMs: 150, delayMs: 50, random }),
+    );
     await dispatcher.identity();
     const started = Date.now();
     dispatcher.notify({ ...charge, objectId: 'S01-1111111-2222222-C000001' });
     dispatcher.notify({ ...charge, objectId: 'S01-1111111-2222222-C000002' });
     await dispatcher.idle(10_000);
     expect(Date.now() - started).toBeGreaterThanOrEqual(190);
-    expect(m.received.map((r) => JSON.parse(r.envelope.Message).ObjectId)).toEqual(['S01-1111111-2222222-C000002', 'S01-1111111-2222222-C000001']);
+    expect(m.received.map((r) => JSON.parse(r.envelope.Message).ObjectId)).toEqual([
+      'S01-1111111-2222222-C000002',
+      'S01-1111111-2222222-C000001',
+    ]);
     expect(dispatcher.stats().reordered).toBe(1);
   });
 

@@ -158,10 +158,13 @@ export function createIpnDispatcher(initial: IpnDispatcherOptions): IpnDispatche
   };
 
   const schedule = (delayMs: number, fn: () => void) => {
-    const timer = setTimeout(() => {
-      timers.delete(timer);
-      fn();
-    }, Math.max(0, delayMs));
+    const timer = setTimeout(
+      () => {
+        timers.delete(timer);
+        fn();
+      },
+      Math.max(0, delayMs),
+    );
     timers.add(timer);
   };
 

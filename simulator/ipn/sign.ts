@@ -34,7 +34,11 @@ export interface SigningIdentity {
 
 export async function createSigningIdentity(commonName = 'sns.amazonaws.com'): Promise<SigningIdentity> {
   const notAfterDate = new Date(Date.now() + 365 * 24 * 3600 * 1000);
-  const pems = await generate([{ name: 'commonName', value: commonName }], { keySize: 2048, algorithm: 'sha256', notAfterDate });
+  const pems = await generate([{ name: 'commonName', value: commonName }], {
+    keySize: 2048,
+    algorithm: 'sha256',
+    notAfterDate,
+  });
   const hash = createHash('sha256').update(pems.cert).digest('hex').slice(0, 32);
   return { privateKeyPem: pems.private, certificatePem: pems.cert, certName: `SimpleNotificationService-${hash}.pem` };
 }
@@ -43,7 +47,9 @@ const NOTIFICATION_KEYS = ['Message', 'MessageId', 'Subject', 'Timestamp', 'Topi
 const CONFIRMATION_KEYS = ['Message', 'MessageId', 'SubscribeURL', 'Timestamp', 'Token', 'TopicArn', 'Type'] as const;
 
 /** The AWS string to sign: `key\nvalue\n` pairs in a fixed order, optional keys skipped when absent. */
-export function snsStringToSign(envelope: Omit<SnsEnvelope, 'Signature' | 'SignatureVersion' | 'SigningCertURL'>): string {
+export function snsStringToSign(
+  envelope: Omit<SnsEnvelope, 'Signature' | 'SignatureVersion' | 'SigningCertURL'>,
+): string {
   const keys = envelope.Type === 'Notification' ? NOTIFICATION_KEYS : CONFIRMATION_KEYS;
   let out = '';
   for (const key of keys) {
@@ -76,7 +82,8 @@ export interface InnerMessage {
   NotificationVersion: 'V2';
 }
 
-export const topicArnFor = (merchantId: string, region = 'us-east-1'): string => `arn:aws:sns:${region}:291180941288:${merchantId}`;
+export const topicArnFor = (merchantId: string, region = 'us-east-1'): string =>
+  `arn:aws:sns:${region}:291180941288:${merchantId}`;
 
 export interface BuildNotificationInput {
   message: InnerMessage | string;
@@ -100,7 +107,9 @@ export function buildSignedNotification(input: BuildNotificationInput, privateKe
       Timestamp: input.timestamp.toISOString(),
       SignatureVersion: input.signatureVersion ?? '1',
       SigningCertURL: input.signingCertUrl,
-      UnsubscribeURL: input.unsubscribeUrl ?? `${URL.canParse(input.signingCertUrl) ? new URL(input.signingCertUrl).origin : ''}/?Action=Unsubscribe&SubscriptionArn=${input.topicArn}`,
+      UnsubscribeURL:
+        input.unsubscribeUrl ??
+        `${URL.canParse(input.signingCertUrl) ? new URL(input.signingCertUrl).origin : ''}/?Action=Unsubscribe&SubscriptionArn=${input.topicArn}`,
     },
     privateKeyPem,
   );

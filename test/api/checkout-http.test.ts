@@ -26,10 +26,16 @@ const REVIEW_URL = 'https://shop.example/checkout/review';
 const MONEY_MOVING = /\/(charge|capture|refunds)$/;
 
 function api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const key: Record<string, string> = method === 'POST' && MONEY_MOVING.test(path) ? { 'idempotency-key': `op-${randomUUID()}` } : {};
+  const key: Record<string, string> =
+    method === 'POST' && MONEY_MOVING.test(path) ? { 'idempotency-key': `op-${randomUUID()}` } : {};
   return stack.app.request(path, {
     method,
-    headers: { authorization: `Bearer ${stack.apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...key, ...headers },
+    headers: {
+      authorization: `Bearer ${stack.apiKey}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...key,
+      ...headers,
+    },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
 }
@@ -89,10 +95,16 @@ async function buyerClicksButton(): Promise<string> {
 }
 
 /** Review, amount, buyer pays; answers the path + query Amazon sends the buyer back to. */
-async function checkoutUntilReturn(method: PaymentMethodChoice, amount: Record<string, unknown> = amountBody()): Promise<{ id: string; returnPath: string }> {
+async function checkoutUntilReturn(
+  method: PaymentMethodChoice,
+  amount: Record<string, unknown> = amountBody(),
+): Promise<{ id: string; returnPath: string }> {
   const id = await buyerClicksButton();
   await json(await api('POST', `/v1/checkouts/${id}/review`), 200);
-  const { amazonPayRedirectUrl } = await json<{ amazonPayRedirectUrl: string }>(await api('POST', `/v1/checkouts/${id}/amount`, amount), 200);
+  const { amazonPayRedirectUrl } = await json<{ amazonPayRedirectUrl: string }>(
+    await api('POST', `/v1/checkouts/${id}/amount`, amount),
+    200,
+  );
   const { location } = await stack.admin.pay(amazonPayRedirectUrl, method);
   const url = new URL(location);
   return { id, returnPath: `${url.pathname}${url.search}` };
@@ -106,14 +118,31 @@ describe('storefront checkout over HTTP', () => {
     const charges = await count('createCharge');
     const headers = { 'idempotency-key': `charge-${randomUUID()}` };
     const body = { amount: { amount: '25.00', currencyCode: 'USD' }, captureNow: true, softDescriptor: 'SHIPPED' };
-    const first = await json<{ chargeId: string; state: string }>(await api('POST', `/v1/checkouts/${id}/charge`, body, headers), 201);
+    const first = await json<{ chargeId: string; state: string }>(
+      await api('POST', `/v1/checkouts/${id}/charge`, body, headers),
+      201,
+    );
     expect(first.state).toBe('Captured');
-    const retried = await json<{ chargeId: string }>(await api('POST', `/v1/checkouts/${id}/charge`, body, headers), 201);
+    const retried = await json<{ chargeId: string }>(
+      await api('POST', `/v1/checkouts/${id}/charge`, body, headers),
+      201,
+    );
     expect(retried.chargeId).toBe(first.chargeId);
     expect((await count('createCharge')) - charges).toBe(1);
-    await expectError(await api('POST', `/v1/checkouts/${id}/charge`, { softDescriptor: 'X' }), 400, 'validation_error');
-    await expectError(await api('POST', `/v1/checkouts/${id}/charge`, { amount: { amount: '5.00', currencyCode: 'EUR' } }), 422, 'currency_mismatch');
-    expect(await statusOf(id)).toMatchObject({ status: 'Captured', charge: { chargeId: first.chargeId, capturedAmount: { amount: '25.00' } } });
+    await expectError(
+      await api('POST', `/v1/checkouts/${id}/charge`, { softDescriptor: 'X' }),
+      400,
+      'validation_error',
+    );
+    await expectError(
+      await api('POST', `/v1/checkouts/${id}/charge`, { amount: { amount: '5.00', currencyCode: 'EUR' } }),
+      422,
+      'currency_mismatch',
+    );
+    expect(await statusOf(id)).toMatchObject({
+      status: 'Captured',
+      charge: { chargeId: first.chargeId, capturedAmount: { amount: '25.00' } },
+    });
     await json(await api('POST', `/v1/checkouts/${id}/close`, {}), 200);
   });
 
@@ -121,10 +150,12 @@ describe('storefront checkout over HTTP', () => {
     const id = await buyerClicksButton();
 
     // Review starts the workflow; a refresh of the review page reaches the same workflow.
-    const review = await json<{ checkoutSessionId: string; state: string; buyer: { name: string } | null; paymentDescriptor: string | null }>(
-      await api('POST', `/v1/checkouts/${id}/review`, {}),
-      200,
-    );
+    const review = await json<{
+      checkoutSessionId: string;
+      state: string;
+      buyer: { name: string } | null;
+      paymentDescriptor: string | null;
+    }>(await api('POST', `/v1/checkouts/${id}/review`, {}), 200);
     expect(review).toMatchObject({ checkoutSessionId: id, state: 'Open' });
     expect(review.buyer?.name).toBeTruthy();
     const handle = stack.temporal.workflow.getHandle(checkoutWorkflowId(id));
@@ -136,7 +167,10 @@ describe('storefront checkout over HTTP', () => {
     expect(described.searchAttributes).toMatchObject({ AmazonCheckoutSessionId: [id] });
     expect(await described.staticSummary()).toBe(`Amazon Pay checkout ${id}`);
 
-    const { amazonPayRedirectUrl } = await json<{ amazonPayRedirectUrl: string }>(await api('POST', `/v1/checkouts/${id}/amount`, amountBody()), 200);
+    const { amazonPayRedirectUrl } = await json<{ amazonPayRedirectUrl: string }>(
+      await api('POST', `/v1/checkouts/${id}/amount`, amountBody()),
+      200,
+    );
     expect(amazonPayRedirectUrl).toMatch(/^https?:\/\//);
 
     const { location } = await stack.admin.pay(amazonPayRedirectUrl, 'happy');
@@ -152,13 +186,26 @@ describe('storefront checkout over HTTP', () => {
     expect(captured).toMatchObject({ state: 'Captured', capturedAmount: { amount: '49.99', currencyCode: 'USD' } });
 
     const refund = await json<{ number: number; refundId: string; state: string }>(
-      await api('POST', `/v1/checkouts/${id}/refunds`, { amount: { amount: '10.00', currencyCode: 'USD' } }, { 'idempotency-key': 'refund-1' }),
+      await api(
+        'POST',
+        `/v1/checkouts/${id}/refunds`,
+        { amount: { amount: '10.00', currencyCode: 'USD' } },
+        { 'idempotency-key': 'refund-1' },
+      ),
       201,
     );
     expect(refund).toMatchObject({ number: 1, amount: { amount: '10.00', currencyCode: 'USD' } });
     const refundsAtAmazon = await count('createRefund');
     // A retried refund with the same Idempotency-Key gets the first refund back; Amazon is asked once.
-    const retried = await json(await api('POST', `/v1/checkouts/${id}/refunds`, { amount: { amount: '10.00', currencyCode: 'USD' } }, { 'idempotency-key': 'refund-1' }), 201);
+    const retried = await json(
+      await api(
+        'POST',
+        `/v1/checkouts/${id}/refunds`,
+        { amount: { amount: '10.00', currencyCode: 'USD' } },
+        { 'idempotency-key': 'refund-1' },
+      ),
+      201,
+    );
     expect(retried).toEqual(refund);
     expect(await count('createRefund')).toBe(refundsAtAmazon);
 
@@ -180,9 +227,17 @@ describe('storefront checkout over HTTP', () => {
 
     // After the workflow has ended: the return URL still answers the same outcome, the review does not restart it.
     const late = await json(await stack.app.request(`${back.pathname}${back.search}`), 200);
-    expect(late).toMatchObject({ completed: true, chargePermissionId: outcome.chargePermissionId, chargeId: outcome.chargeId });
+    expect(late).toMatchObject({
+      completed: true,
+      chargePermissionId: outcome.chargePermissionId,
+      chargeId: outcome.chargeId,
+    });
     await expectError(await api('POST', `/v1/checkouts/${id}/review`), 409, 'checkout_closed');
-    await expectError(await api('POST', `/v1/checkouts/${id}/refunds`, { amount: { amount: '1.00', currencyCode: 'USD' } }), 409, 'checkout_closed');
+    await expectError(
+      await api('POST', `/v1/checkouts/${id}/refunds`, { amount: { amount: '1.00', currencyCode: 'USD' } }),
+      409,
+      'checkout_closed',
+    );
     expect((await statusOf(id)).status).toBe('Closed');
     expect((await handle.describe()).runId).toBe(firstRun);
   });
@@ -202,14 +257,20 @@ describe('storefront checkout over HTTP', () => {
       await stack.admin.setFaults({ errorRate: 0 });
     }
     expect(await statusOf(id)).toMatchObject({ status: 'AwaitingBuyer', chargeAmount: null });
-    const { amazonPayRedirectUrl } = await json<{ amazonPayRedirectUrl: string }>(await api('POST', `/v1/checkouts/${id}/amount`, body, headers), 200);
+    const { amazonPayRedirectUrl } = await json<{ amazonPayRedirectUrl: string }>(
+      await api('POST', `/v1/checkouts/${id}/amount`, body, headers),
+      200,
+    );
     expect(amazonPayRedirectUrl).toContain(id);
     expect(await statusOf(id)).toMatchObject({ status: 'AwaitingCompletion', chargeAmount: { amount: '12.00' } });
   });
 
   it('capture and refund not answered while Amazon fails: the same request with the same key then succeeds, its retries get the first answer, Amazon moves the money once', async () => {
     const { id, returnPath } = await checkoutUntilReturn('happy', amountBody('40.00'));
-    const outcome = await json<{ chargePermissionId: string; chargeId: string }>(await stack.app.request(returnPath), 200);
+    const outcome = await json<{ chargePermissionId: string; chargeId: string }>(
+      await stack.app.request(returnPath),
+      200,
+    );
     // A short wait for Temporal: the API gives up (504) while the workflow's call keeps retrying.
     const impatient = createCheckoutRoutes({
       temporal: stack.temporal,
@@ -219,10 +280,19 @@ describe('storefront checkout over HTTP', () => {
       storeId: 'amzn1.application-oa2-client.00000000000000000000000000000000',
       temporalTimeoutMs: 1_500,
     });
-    const send = (app: { request: (path: string, init: RequestInit) => Response | Promise<Response> }, path: string, body: unknown, key: string) =>
+    const send = (
+      app: { request: (path: string, init: RequestInit) => Response | Promise<Response> },
+      path: string,
+      body: unknown,
+      key: string,
+    ) =>
       app.request(path, {
         method: 'POST',
-        headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json', 'idempotency-key': key },
+        headers: {
+          authorization: `Bearer ${stack.apiKey}`,
+          'content-type': 'application/json',
+          'idempotency-key': key,
+        },
         body: JSON.stringify(body),
       });
     const whileAmazonFails = async (path: string, body: unknown, key: string) => {
@@ -239,8 +309,15 @@ describe('storefront checkout over HTTP', () => {
     const captureKey = `capture-${randomUUID()}`;
     const capturePath = `/v1/checkouts/${id}/capture`;
     await whileAmazonFails(capturePath, {}, captureKey);
-    const captured = await json<{ chargeId: string; state: string }>(await send(stack.app, capturePath, {}, captureKey), 200);
-    expect(captured).toMatchObject({ chargeId: outcome.chargeId, state: 'Captured', capturedAmount: { amount: '40.00' } });
+    const captured = await json<{ chargeId: string; state: string }>(
+      await send(stack.app, capturePath, {}, captureKey),
+      200,
+    );
+    expect(captured).toMatchObject({
+      chargeId: outcome.chargeId,
+      state: 'Captured',
+      capturedAmount: { amount: '40.00' },
+    });
     const capturesAtAmazon = await count('captureCharge');
     expect(await json(await send(stack.app, capturePath, {}, captureKey), 200)).toEqual(captured);
     expect(await count('captureCharge')).toBe(capturesAtAmazon);
@@ -249,7 +326,10 @@ describe('storefront checkout over HTTP', () => {
     const refundPath = `/v1/checkouts/${id}/refunds`;
     const refundBody = { amount: { amount: '7.00', currencyCode: 'USD' } };
     await whileAmazonFails(refundPath, refundBody, refundKey);
-    const refund = await json<{ refundId: string; number: number }>(await send(stack.app, refundPath, refundBody, refundKey), 201);
+    const refund = await json<{ refundId: string; number: number }>(
+      await send(stack.app, refundPath, refundBody, refundKey),
+      201,
+    );
     expect(refund).toMatchObject({ number: 1, amount: { amount: '7.00' } });
     const refundsAtAmazon = await count('createRefund');
     expect(await json(await send(stack.app, refundPath, refundBody, refundKey), 201)).toEqual(refund);
@@ -257,14 +337,20 @@ describe('storefront checkout over HTTP', () => {
 
     const status = await waitForRefunded(id);
     expect(status.refunds).toEqual([expect.objectContaining({ refundId: refund.refundId, state: 'Refunded' })]);
-    expect((await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).totals).toMatchObject({ captured: '40.00', refunded: '7.00' });
+    expect((await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).totals).toMatchObject(
+      { captured: '40.00', refunded: '7.00' },
+    );
     await json(await api('POST', `/v1/checkouts/${id}/close`, {}), 200);
   });
 
   it('a double click / refresh on the result URL is answered identically, with one Complete at Amazon', async () => {
     const { id, returnPath } = await checkoutUntilReturn('happy');
     const before = await count('completeCheckoutSession');
-    const answers = await Promise.all([stack.app.request(returnPath), stack.app.request(returnPath), api('POST', `/v1/checkouts/${id}/complete`)]);
+    const answers = await Promise.all([
+      stack.app.request(returnPath),
+      stack.app.request(returnPath),
+      api('POST', `/v1/checkouts/${id}/complete`),
+    ]);
     const bodies = await Promise.all(answers.map((r) => json(r, 200)));
     const refresh = await json(await stack.app.request(returnPath), 200);
     for (const b of [...bodies, refresh]) expect(b).toEqual(bodies[0]);
@@ -313,7 +399,10 @@ describe('storefront checkout over HTTP', () => {
     expect(await count('updateCheckoutSession')).toBe(updatesBefore);
 
     // Valid amount, buyer pays, completes.
-    const { amazonPayRedirectUrl } = await json<{ amazonPayRedirectUrl: string }>(await api('POST', `/v1/checkouts/${id}/amount`, amountBody('20.00')), 200);
+    const { amazonPayRedirectUrl } = await json<{ amazonPayRedirectUrl: string }>(
+      await api('POST', `/v1/checkouts/${id}/amount`, amountBody('20.00')),
+      200,
+    );
     const { location } = await stack.admin.pay(amazonPayRedirectUrl, 'happy');
     const back = new URL(location);
     await json(await stack.app.request(`${back.pathname}${back.search}`), 200);
@@ -322,31 +411,70 @@ describe('storefront checkout over HTTP', () => {
 
     // Capture: currency of another checkout, more than authorized, malformed: nothing changes.
     const capturesBefore = await count('captureCharge');
-    await expectError(await api('POST', `/v1/checkouts/${id}/capture`, { amount: { amount: '20.00', currencyCode: 'EUR' } }), 422, 'currency_mismatch');
-    await expectError(await api('POST', `/v1/checkouts/${id}/capture`, { amount: { amount: '20.01', currencyCode: 'USD' } }), 422, 'TransactionAmountExceeded');
-    await expectError(await api('POST', `/v1/checkouts/${id}/capture`, { amount: { amount: '5.001', currencyCode: 'USD' } }), 400, 'validation_error');
+    await expectError(
+      await api('POST', `/v1/checkouts/${id}/capture`, { amount: { amount: '20.00', currencyCode: 'EUR' } }),
+      422,
+      'currency_mismatch',
+    );
+    await expectError(
+      await api('POST', `/v1/checkouts/${id}/capture`, { amount: { amount: '20.01', currencyCode: 'USD' } }),
+      422,
+      'TransactionAmountExceeded',
+    );
+    await expectError(
+      await api('POST', `/v1/checkouts/${id}/capture`, { amount: { amount: '5.001', currencyCode: 'USD' } }),
+      400,
+      'validation_error',
+    );
     // Refund before capture: refused by the charge's state.
-    await expectError(await api('POST', `/v1/checkouts/${id}/refunds`, { amount: { amount: '1.00', currencyCode: 'USD' } }), 409, 'InvalidChargeStatus');
+    await expectError(
+      await api('POST', `/v1/checkouts/${id}/refunds`, { amount: { amount: '1.00', currencyCode: 'USD' } }),
+      409,
+      'InvalidChargeStatus',
+    );
     expect(await stateOf(id)).toEqual(authorized);
     expect(await count('captureCharge')).toBe(capturesBefore);
 
     // Partial capture, then refunds that are wrong in currency or size.
-    await json(await api('POST', `/v1/checkouts/${id}/capture`, { amount: { amount: '15.00', currencyCode: 'USD' } }), 200);
+    await json(
+      await api('POST', `/v1/checkouts/${id}/capture`, { amount: { amount: '15.00', currencyCode: 'USD' } }),
+      200,
+    );
     const captured = await stateOf(id);
     const refundsBefore = await count('createRefund');
-    await expectError(await api('POST', `/v1/checkouts/${id}/refunds`, { amount: { amount: '1.00', currencyCode: 'GBP' } }), 422, 'currency_mismatch');
-    await expectError(await api('POST', `/v1/checkouts/${id}/refunds`, { amount: { amount: '1000.00', currencyCode: 'USD' } }), 422, 'TransactionAmountExceeded');
-    await expectError(await api('POST', `/v1/checkouts/${id}/refunds`, { amount: { amount: 'abc', currencyCode: 'USD' } }), 400, 'validation_error');
+    await expectError(
+      await api('POST', `/v1/checkouts/${id}/refunds`, { amount: { amount: '1.00', currencyCode: 'GBP' } }),
+      422,
+      'currency_mismatch',
+    );
+    await expectError(
+      await api('POST', `/v1/checkouts/${id}/refunds`, { amount: { amount: '1000.00', currencyCode: 'USD' } }),
+      422,
+      'TransactionAmountExceeded',
+    );
+    await expectError(
+      await api('POST', `/v1/checkouts/${id}/refunds`, { amount: { amount: 'abc', currencyCode: 'USD' } }),
+      400,
+      'validation_error',
+    );
     expect(await stateOf(id)).toEqual(captured);
     expect(await count('createRefund')).toBe(refundsBefore);
   });
 
   it('a pending authorization is answered as soon as it is known, and settles in the background', async () => {
-    const { id, returnPath } = await checkoutUntilReturn('pendingThenAuthorized', amountBody('30.00', { canHandlePendingAuthorization: true }));
+    const { id, returnPath } = await checkoutUntilReturn(
+      'pendingThenAuthorized',
+      amountBody('30.00', { canHandlePendingAuthorization: true }),
+    );
     const outcome = await json(await stack.app.request(returnPath), 200);
-    expect(outcome).toMatchObject({ completed: true, status: 'AuthorizationPending', chargeState: 'AuthorizationInitiated' });
+    expect(outcome).toMatchObject({
+      completed: true,
+      status: 'AuthorizationPending',
+      chargeState: 'AuthorizationInitiated',
+    });
     const deadline = Date.now() + 20_000;
-    while ((await statusOf(id)).status !== 'Authorized' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    while ((await statusOf(id)).status !== 'Authorized' && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 200));
     expect((await statusOf(id)).status).toBe('Authorized');
   });
 
@@ -365,19 +493,33 @@ describe('storefront checkout over HTTP', () => {
     expect(res.headers.get('cache-control')).toBe('no-store');
     const target = new URL(res.headers.get('location')!);
     expect(`${target.origin}${target.pathname}`).toBe('https://shop.example/order/result');
-    expect(Object.fromEntries(target.searchParams)).toEqual({ lang: 'en', amazonCheckoutSessionId: id, outcome: 'completed', status: 'Authorized' });
+    expect(Object.fromEntries(target.searchParams)).toEqual({
+      lang: 'en',
+      amazonCheckoutSessionId: id,
+      outcome: 'completed',
+      status: 'Authorized',
+    });
   });
 
   it('the return handler acts only on known sessions: unknown -> 404, nothing started', async () => {
     const unknown = randomUUID();
-    await expectError(await stack.app.request(`/v1/return/result?amazonCheckoutSessionId=${unknown}`), 404, 'checkout_not_found');
-    await expect(stack.temporal.workflow.getHandle(checkoutWorkflowId(unknown)).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+    await expectError(
+      await stack.app.request(`/v1/return/result?amazonCheckoutSessionId=${unknown}`),
+      404,
+      'checkout_not_found',
+    );
+    await expect(stack.temporal.workflow.getHandle(checkoutWorkflowId(unknown)).describe()).rejects.toBeInstanceOf(
+      WorkflowNotFoundError,
+    );
     await expectError(await api('GET', `/v1/checkouts/${unknown}`), 404, 'checkout_not_found');
     await expectError(await api('POST', `/v1/checkouts/${unknown}/capture`, {}), 404, 'checkout_not_found');
   });
 
   it('serves the OpenAPI document from the composed app', async () => {
-    const doc = await json<{ openapi: string; paths: Record<string, unknown> }>(await stack.app.request('/openapi.json'), 200);
+    const doc = await json<{ openapi: string; paths: Record<string, unknown> }>(
+      await stack.app.request('/openapi.json'),
+      200,
+    );
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths)).toContain('/v1/checkouts/{checkoutSessionId}/refunds');
   });

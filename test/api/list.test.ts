@@ -14,7 +14,14 @@ afterAll(async () => {
 
 const get = async (path: string) => {
   const res = await stack.app.request(path, { headers: { authorization: `Bearer ${stack.apiKey}` } });
-  return { status: res.status, body: (await res.json()) as { data: Array<{ id: string; status: string; merchantReferenceId: string }>; nextCursor: string | null; error?: { code: string } } };
+  return {
+    status: res.status,
+    body: (await res.json()) as {
+      data: Array<{ id: string; status: string; merchantReferenceId: string }>;
+      nextCursor: string | null;
+      error?: { code: string };
+    },
+  };
 };
 
 describe('GET /v1/checkouts (Temporal visibility)', () => {
@@ -22,12 +29,19 @@ describe('GET /v1/checkouts (Temporal visibility)', () => {
     const ref = `order-${randomUUID().slice(0, 8)}`;
     const opened = [];
     for (let i = 0; i < 3; i++) opened.push(await openCheckout(stack, { merchantReferenceId: ref }));
-    const paid = await paidCheckout(stack, finalAmount('3.00', 'AuthorizeWithCapture', { merchantReferenceId: ref }), 'happy', { merchantReferenceId: ref });
+    const paid = await paidCheckout(
+      stack,
+      finalAmount('3.00', 'AuthorizeWithCapture', { merchantReferenceId: ref }),
+      'happy',
+      { merchantReferenceId: ref },
+    );
     const all = await until(async () => {
       const r = await get(`/v1/checkouts?merchantReferenceId=${ref}&limit=100`);
       return r.body.data.length === 4 && r.body.data;
     }, 'all four in visibility');
-    expect(new Set(all.map((c) => c.id))).toEqual(new Set([...opened.map((o) => o.checkoutSessionId), paid.checkoutSessionId]));
+    expect(new Set(all.map((c) => c.id))).toEqual(
+      new Set([...opened.map((o) => o.checkoutSessionId), paid.checkoutSessionId]),
+    );
     expect(all.every((c) => c.merchantReferenceId === ref)).toBe(true);
 
     const captured = await until(async () => {
@@ -43,10 +57,21 @@ describe('GET /v1/checkouts (Temporal visibility)', () => {
     expect(second.body.data).toHaveLength(1);
     expect(new Set([...first.body.data, ...second.body.data].map((c) => c.id)).size).toBe(4);
 
-    const future = await get(`/v1/checkouts?merchantReferenceId=${ref}&createdAfter=${new Date(Date.now() + 3600_000).toISOString()}`);
+    const future = await get(
+      `/v1/checkouts?merchantReferenceId=${ref}&createdAfter=${new Date(Date.now() + 3600_000).toISOString()}`,
+    );
     expect(future.body.data).toHaveLength(0);
     // limit=0x10 and limit=1e1 were read as 16 and 10 (found by the chaos suite's hostile input).
-    for (const bad of ['limit=0', 'limit=abc', 'limit=0x10', 'limit=1e1', 'limit=%205', 'createdAfter=yesterday', "status=x'%20OR%20'1", 'cursor=%00%01']) {
+    for (const bad of [
+      'limit=0',
+      'limit=abc',
+      'limit=0x10',
+      'limit=1e1',
+      'limit=%205',
+      'createdAfter=yesterday',
+      "status=x'%20OR%20'1",
+      'cursor=%00%01',
+    ]) {
       const r = await get(`/v1/checkouts?${bad}`);
       expect(r.status, bad).toBe(400);
     }

@@ -15,7 +15,11 @@ import type { ChaosReport } from '../../chaos/report';
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 function runChaos(args: string[]): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'chaos/main.ts', ...args], { cwd: repoRoot, env: { ...process.env, TEMPORAL_ADDRESS: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'chaos/main.ts', ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, TEMPORAL_ADDRESS: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr.on('data', (c: Buffer) => (output += c.toString()));
@@ -25,16 +29,36 @@ function runChaos(args: string[]): Promise<{ code: number | null; output: string
 describe('chaos suite (small profile)', () => {
   it('a minute of checkouts under every fault class reconciles with no anomaly', { timeout: 12 * 60_000 }, async () => {
     const json = join(mkdtempSync(join(tmpdir(), 'chaos-test-')), 'report.json');
-    const { code, output } = await runChaos(['--duration', '60s', '--load', '2', '--faults', 'all', '--seed', '11', '--settle', '6m', '--json', json]);
+    const { code, output } = await runChaos([
+      '--duration',
+      '60s',
+      '--load',
+      '2',
+      '--faults',
+      'all',
+      '--seed',
+      '11',
+      '--settle',
+      '6m',
+      '--json',
+      json,
+    ]);
     expect(code, output.slice(-6000)).toBe(0);
     const report = JSON.parse(readFileSync(json, 'utf8')) as ChaosReport;
     expect(report.anomalies).toEqual([]);
     expect(report.passed).toBe(true);
     // Every fault class really happened: worker kills (restarted), a dev server restart, the
     // simulator's errors, IPN duplication, hostile input and bad keys.
-    for (const fault of ['R1', 'R2', 'R3', 'R4', 'R5', 'R6']) expect(report.faults.injected[fault], fault).toBeGreaterThanOrEqual(1);
+    for (const fault of ['R1', 'R2', 'R3', 'R4', 'R5', 'R6'])
+      expect(report.faults.injected[fault], fault).toBeGreaterThanOrEqual(1);
     expect(report.faults.failed).toBe(0);
-    expect(Math.max(...Object.entries(report.processes).filter(([p]) => p.startsWith('worker')).map(([, v]) => v.starts))).toBeGreaterThanOrEqual(2);
+    expect(
+      Math.max(
+        ...Object.entries(report.processes)
+          .filter(([p]) => p.startsWith('worker'))
+          .map(([, v]) => v.starts),
+      ),
+    ).toBeGreaterThanOrEqual(2);
     expect(report.http.hostileRequests).toBeGreaterThan(50);
     // Real load went through and was reconciled against the simulator's movements.
     expect(report.load.checkoutsFinished).toBeGreaterThan(8);

@@ -5,7 +5,13 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { AmazonPayError } from '../../amazon-pay';
 import { startTestStack, type TestStack } from '../support/stack';
-import { checkoutWorkflowId, completeUpdate, reviewUpdate, setFinalAmountUpdate, type CheckoutStatus } from '../../workflows/checkout-messages';
+import {
+  checkoutWorkflowId,
+  completeUpdate,
+  reviewUpdate,
+  setFinalAmountUpdate,
+  type CheckoutStatus,
+} from '../../workflows/checkout-messages';
 import type { checkoutWorkflow } from '../../workflows/checkout';
 import { STORE_ID, countOf, finalAmount, openCheckout, statusOf, waitForStatus } from './helpers';
 
@@ -37,7 +43,10 @@ afterAll(async () => {
 function api(method: string, path: string, body?: unknown) {
   return stack.app.request(path, {
     method,
-    headers: { authorization: `Bearer ${stack.apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${stack.apiKey}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
 }
@@ -49,7 +58,8 @@ async function expectRetryLater(res: Response): Promise<void> {
   expect((JSON.parse(text) as { error: { code: string } }).error.code).toBe('AmazonPayUnavailable');
 }
 
-const apiStatus = async (checkoutSessionId: string) => (await (await api('GET', `/v1/checkouts/${checkoutSessionId}`)).json()) as CheckoutStatus;
+const apiStatus = async (checkoutSessionId: string) =>
+  (await (await api('GET', `/v1/checkouts/${checkoutSessionId}`)).json()) as CheckoutStatus;
 
 describe("the buyer's path under Amazon failures", () => {
   it('two of every three Amazon requests fail: review, amount and complete still answer', async () => {
@@ -58,7 +68,11 @@ describe("the buyer's path under Amazon failures", () => {
       { idempotencyKey: randomUUID().replace(/-/g, '') },
     );
     await stack.admin.signIn(session.checkoutSessionId);
-    const before = { get: await countOf(stack, 'getCheckoutSession'), update: await countOf(stack, 'updateCheckoutSession'), complete: await countOf(stack, 'completeCheckoutSession') };
+    const before = {
+      get: await countOf(stack, 'getCheckoutSession'),
+      update: await countOf(stack, 'updateCheckoutSession'),
+      complete: await countOf(stack, 'completeCheckoutSession'),
+    };
     await stack.admin.setFaults({ errorRate: 0.5 });
     const handle = await stack.temporal.workflow.start<typeof checkoutWorkflow>('checkoutWorkflow', {
       workflowId: checkoutWorkflowId(session.checkoutSessionId),
@@ -66,7 +80,9 @@ describe("the buyer's path under Amazon failures", () => {
       args: [{ checkoutSessionId: session.checkoutSessionId }],
     });
     expect(await handle.executeUpdate(reviewUpdate)).toMatchObject({ state: 'Open', buyer: expect.anything() });
-    const { amazonPayRedirectUrl } = await handle.executeUpdate(setFinalAmountUpdate, { args: [finalAmount('21.00', 'Authorize')] });
+    const { amazonPayRedirectUrl } = await handle.executeUpdate(setFinalAmountUpdate, {
+      args: [finalAmount('21.00', 'Authorize')],
+    });
     await stack.admin.pay(amazonPayRedirectUrl, 'happy');
     expect(await handle.executeUpdate(completeUpdate)).toMatchObject({ completed: true, chargeState: 'Authorized' });
     await stack.admin.setFaults({ errorRate: 0 });
@@ -92,28 +108,45 @@ describe("the buyer's path under Amazon failures", () => {
 
   it('complete, once the budget is used up: 503 with Retry-After, the checkout still awaits completion, and a retry completes it once', async () => {
     const { checkoutSessionId, handle } = await openCheckout(stack);
-    const { amazonPayRedirectUrl } = await handle.executeUpdate(setFinalAmountUpdate, { args: [finalAmount('40.00', 'AuthorizeWithCapture')] });
+    const { amazonPayRedirectUrl } = await handle.executeUpdate(setFinalAmountUpdate, {
+      args: [finalAmount('40.00', 'AuthorizeWithCapture')],
+    });
     await stack.admin.pay(amazonPayRedirectUrl, 'happy');
     await stack.admin.setFaults({ errorRate: 1 });
     await expectRetryLater(await api('POST', `/v1/checkouts/${checkoutSessionId}/complete`));
-    expect(await apiStatus(checkoutSessionId)).toMatchObject({ status: 'AwaitingCompletion', completion: null, final: false });
+    expect(await apiStatus(checkoutSessionId)).toMatchObject({
+      status: 'AwaitingCompletion',
+      completion: null,
+      final: false,
+    });
     await stack.admin.setFaults({ errorRate: 0 });
     const res = await api('POST', `/v1/checkouts/${checkoutSessionId}/complete`);
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ completed: true, chargeState: 'Captured' });
-    expect((await stack.admin.moneyMovements({ checkoutSessionId })).totals).toMatchObject({ authorized: '40.00', captured: '40.00' });
+    expect((await stack.admin.moneyMovements({ checkoutSessionId })).totals).toMatchObject({
+      authorized: '40.00',
+      captured: '40.00',
+    });
     await handle.terminate('test done');
   });
 
   it('a complete that reached Amazon but whose answer could not be read is not lost: the workflow learns it on its own', async () => {
     const { checkoutSessionId, handle } = await openCheckout(stack);
-    const { amazonPayRedirectUrl } = await handle.executeUpdate(setFinalAmountUpdate, { args: [finalAmount('25.00', 'Authorize')] });
+    const { amazonPayRedirectUrl } = await handle.executeUpdate(setFinalAmountUpdate, {
+      args: [finalAmount('25.00', 'Authorize')],
+    });
     await stack.admin.pay(amazonPayRedirectUrl, 'happy');
     // Complete goes through at Amazon; every read of the charge fails until we stop it.
     const original = stack.amazonPay.getCharge.bind(stack.amazonPay);
     let failing = true;
     stack.amazonPay.getCharge = async (id) => {
-      if (failing) throw new AmazonPayError({ status: 503, reasonCode: 'ServiceUnavailable', message: 'simulated outage', retryable: true });
+      if (failing)
+        throw new AmazonPayError({
+          status: 503,
+          reasonCode: 'ServiceUnavailable',
+          message: 'simulated outage',
+          retryable: true,
+        });
       return original(id);
     };
     try {

@@ -22,13 +22,23 @@ describe('concurrent operations on one checkout', () => {
     const { handle, outcome } = await paidCheckout(stack, finalAmount('100.00', 'AuthorizeWithCapture'));
     if (!outcome.completed) throw new Error('not completed');
     const before = await countOf(stack, 'createRefund');
-    const refunds = await Promise.all(['1.00', '2.00', '3.00', '3.00'].map((amount, i) => handle.executeUpdate(refundUpdate, { args: [{ amount: usd(amount), requestId: `refund-${i}` }] })));
+    const refunds = await Promise.all(
+      ['1.00', '2.00', '3.00', '3.00'].map((amount, i) =>
+        handle.executeUpdate(refundUpdate, { args: [{ amount: usd(amount), requestId: `refund-${i}` }] }),
+      ),
+    );
     expect(new Set(refunds.map((r) => r.refundId)).size).toBe(4);
     expect(new Set(refunds.map((r) => r.number))).toEqual(new Set([1, 2, 3, 4]));
     expect((await countOf(stack, 'createRefund')) - before).toBe(4);
-    const status = await waitForStatus(handle, (s) => s.refunds.length === 4 && s.refunds.every((r) => r.state === 'Refunded'), { timeoutMs: 30_000 });
+    const status = await waitForStatus(
+      handle,
+      (s) => s.refunds.length === 4 && s.refunds.every((r) => r.state === 'Refunded'),
+      { timeoutMs: 30_000 },
+    );
     expect(status.refunds).toHaveLength(4);
-    expect((await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).totals).toMatchObject({ captured: '100.00', refunded: '9.00' });
+    expect((await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).totals).toMatchObject(
+      { captured: '100.00', refunded: '9.00' },
+    );
     await handle.executeUpdate(closeUpdate, { args: [{}] });
     await recordHistory(handle, 'concurrent-refunds');
   });
@@ -37,13 +47,18 @@ describe('concurrent operations on one checkout', () => {
     const { handle, outcome } = await paidCheckout(stack, finalAmount('50.00', 'Authorize'));
     if (!outcome.completed) throw new Error('not completed');
     const before = await countOf(stack, 'captureCharge');
-    const results = await Promise.allSettled([handle.executeUpdate(captureUpdate, { args: [{}] }), handle.executeUpdate(captureUpdate, { args: [{}] })]);
+    const results = await Promise.allSettled([
+      handle.executeUpdate(captureUpdate, { args: [{}] }),
+      handle.executeUpdate(captureUpdate, { args: [{}] }),
+    ]);
     const captured = results.filter((r) => r.status === 'fulfilled');
     expect(captured).toHaveLength(1);
     const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
     expect((await updateFailure(Promise.reject(refused.reason))).type).toBe('InvalidChargeStatus');
     expect((await countOf(stack, 'captureCharge')) - before).toBe(1);
-    expect((await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).totals).toMatchObject({ captured: '50.00' });
+    expect((await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).totals).toMatchObject(
+      { captured: '50.00' },
+    );
     await handle.executeUpdate(closeUpdate, { args: [{}] });
   });
 
@@ -54,16 +69,29 @@ describe('concurrent operations on one checkout', () => {
     // No updateId (as the API sends it): a retry after a lost answer, or after continue-as-new,
     // must be answered by the workflow's own record, not refused because the charge is Captured.
     const req = { amount: usd('20.00'), requestId: 'capture-key-1' };
-    const [first, racing] = await Promise.all([handle.executeUpdate(captureUpdate, { args: [req] }), handle.executeUpdate(captureUpdate, { args: [req] })]);
+    const [first, racing] = await Promise.all([
+      handle.executeUpdate(captureUpdate, { args: [req] }),
+      handle.executeUpdate(captureUpdate, { args: [req] }),
+    ]);
     expect(first).toMatchObject({ state: 'Captured', capturedAmount: usd('20.00') });
     expect(racing).toEqual(first);
     expect(await handle.executeUpdate(captureUpdate, { args: [req] })).toEqual(first);
     expect(await handle.executeUpdate(captureUpdate, { args: [{ requestId: 'capture-key-1' }] })).toEqual(first);
-    expect((await updateFailure(handle.executeUpdate(captureUpdate, { args: [{ amount: usd('21.00'), requestId: 'capture-key-1' }] }))).type).toBe('idempotency_key_reused');
+    expect(
+      (
+        await updateFailure(
+          handle.executeUpdate(captureUpdate, { args: [{ amount: usd('21.00'), requestId: 'capture-key-1' }] }),
+        )
+      ).type,
+    ).toBe('idempotency_key_reused');
     // A new key is a new capture: refused, the charge is captured.
-    expect((await updateFailure(handle.executeUpdate(captureUpdate, { args: [{ requestId: 'capture-key-2' }] }))).type).toBe('InvalidChargeStatus');
+    expect(
+      (await updateFailure(handle.executeUpdate(captureUpdate, { args: [{ requestId: 'capture-key-2' }] }))).type,
+    ).toBe('InvalidChargeStatus');
     expect((await countOf(stack, 'captureCharge')) - before).toBe(1);
-    expect((await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).totals).toMatchObject({ captured: '20.00' });
+    expect((await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).totals).toMatchObject(
+      { captured: '20.00' },
+    );
     await handle.executeUpdate(closeUpdate, { args: [{}] });
   });
 
@@ -73,10 +101,20 @@ describe('concurrent operations on one checkout', () => {
     const before = await countOf(stack, 'createRefund');
     // No updateId: this is what a retry looks like after continue-as-new, where Temporal no longer
     // remembers the first update; the workflow's own record must answer it.
-    const first = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('15.00'), requestId: 'storefront-key-1' }] });
-    const again = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('15.00'), requestId: 'storefront-key-1' }] });
+    const first = await handle.executeUpdate(refundUpdate, {
+      args: [{ amount: usd('15.00'), requestId: 'storefront-key-1' }],
+    });
+    const again = await handle.executeUpdate(refundUpdate, {
+      args: [{ amount: usd('15.00'), requestId: 'storefront-key-1' }],
+    });
     expect(again.refundId).toBe(first.refundId);
-    expect((await updateFailure(handle.executeUpdate(refundUpdate, { args: [{ amount: usd('16.00'), requestId: 'storefront-key-1' }] }))).type).toBe('idempotency_key_reused');
+    expect(
+      (
+        await updateFailure(
+          handle.executeUpdate(refundUpdate, { args: [{ amount: usd('16.00'), requestId: 'storefront-key-1' }] }),
+        )
+      ).type,
+    ).toBe('idempotency_key_reused');
     expect((await countOf(stack, 'createRefund')) - before).toBe(1);
     const status = await waitForStatus(handle, (s) => s.refunds[0]?.state === 'Refunded', { timeoutMs: 30_000 });
     expect(status.refunds).toHaveLength(1);
@@ -86,17 +124,27 @@ describe('concurrent operations on one checkout', () => {
   it('close waits for a pending refund to settle and refuses new refunds meanwhile', async () => {
     const { handle, outcome } = await paidCheckout(stack, finalAmount('60.00', 'AuthorizeWithCapture'));
     if (!outcome.completed) throw new Error('not completed');
-    const pending = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('10.00'), requestId: 'refund-1' }] });
+    const pending = await handle.executeUpdate(refundUpdate, {
+      args: [{ amount: usd('10.00'), requestId: 'refund-1' }],
+    });
     expect(pending.state).toBe('RefundInitiated');
     // Close answers at once while the refund is pending; the order finishes it once the refund settled.
     expect(await handle.executeUpdate(closeUpdate, { args: [{}] })).toMatchObject({ status: 'Closing', final: false });
     const before = await countOf(stack, 'createRefund');
-    expect((await updateFailure(handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00'), requestId: 'refund-2' }] }))).type).toBe('InvalidChargePermissionStatus');
+    expect(
+      (
+        await updateFailure(
+          handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00'), requestId: 'refund-2' }] }),
+        )
+      ).type,
+    ).toBe('InvalidChargePermissionStatus');
     expect(await countOf(stack, 'createRefund')).toBe(before);
     const closed = await handle.result();
     expect(closed).toMatchObject({ status: 'Closed', final: true });
     expect(closed.refunds.map((r) => r.state)).toEqual(['Refunded']);
-    expect((await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).totals).toMatchObject({ refunded: '10.00' });
+    expect((await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).totals).toMatchObject(
+      { refunded: '10.00' },
+    );
     await recordHistory(handle, 'close-during-refund');
   });
 });
@@ -134,8 +182,11 @@ describe('notifications and updates share one lock', () => {
       for (;;) {
         const events = await eventsOf(handle);
         const scheduled = events.find((e) => e.activity === 'createRefund');
-        const signal = scheduled && events.find((e) => e.type === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED && e.id > scheduled.id);
-        if (signal && events.some((e) => e.type === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED && e.id > signal.id)) break;
+        const signal =
+          scheduled &&
+          events.find((e) => e.type === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED && e.id > scheduled.id);
+        if (signal && events.some((e) => e.type === EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED && e.id > signal.id))
+          break;
         if (Date.now() > deadline) throw new Error('the refund IPN never reached the checkout');
         await new Promise((r) => setTimeout(r, 100));
       }
@@ -148,7 +199,9 @@ describe('notifications and updates share one lock', () => {
     await waitForStatus(handle, (s) => s.refunds[0]?.state === 'Refunded', { timeoutMs: 30_000 });
     const events = await eventsOf(handle);
     const createRefund = events.find((e) => e.activity === 'createRefund')!;
-    const answered = events.find((e) => e.type === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED && e.scheduledId === createRefund.id)!;
+    const answered = events.find(
+      (e) => e.type === EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED && e.scheduledId === createRefund.id,
+    )!;
     const firstRead = events.find((e) => e.activity === 'getRefund')!;
     // Before, the loop read (and adopted) the refund from its IPN while the update was still at Amazon.
     expect(firstRead.id).toBeGreaterThan(answered.id);

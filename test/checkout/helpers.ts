@@ -22,7 +22,11 @@ export type CheckoutHandle = WorkflowHandleWithFirstExecutionRunId<typeof checko
 
 export const usd = (amount: string): Price => ({ amount, currencyCode: 'USD' });
 
-export function finalAmount(amount: string, paymentIntent: PaymentIntent, extra: Partial<FinalAmountInput> = {}): FinalAmountInput {
+export function finalAmount(
+  amount: string,
+  paymentIntent: PaymentIntent,
+  extra: Partial<FinalAmountInput> = {},
+): FinalAmountInput {
   return {
     chargeAmount: usd(amount),
     paymentIntent,
@@ -34,7 +38,10 @@ export function finalAmount(amount: string, paymentIntent: PaymentIntent, extra:
 }
 
 /** The buyer clicked the button and signed in; the shop's review page starts the workflow (like the API does). */
-export async function openCheckout(stack: TestStack, input: Partial<CheckoutWorkflowInput> = {}): Promise<{ checkoutSessionId: string; handle: CheckoutHandle }> {
+export async function openCheckout(
+  stack: TestStack,
+  input: Partial<CheckoutWorkflowInput> = {},
+): Promise<{ checkoutSessionId: string; handle: CheckoutHandle }> {
   const session = await stack.amazonPay.createCheckoutSession(
     { storeId: STORE_ID, webCheckoutDetails: { checkoutReviewReturnUrl: 'https://shop.example/review' } },
     { idempotencyKey: randomUUID().replace(/-/g, '') },
@@ -54,7 +61,12 @@ export async function openCheckout(stack: TestStack, input: Partial<CheckoutWork
 }
 
 /** setFinalAmount, then the buyer pays at Amazon with `method`. */
-export async function buyerPays(stack: TestStack, handle: CheckoutHandle, amount: FinalAmountInput, method: PaymentMethodChoice): Promise<void> {
+export async function buyerPays(
+  stack: TestStack,
+  handle: CheckoutHandle,
+  amount: FinalAmountInput,
+  method: PaymentMethodChoice,
+): Promise<void> {
   const { amazonPayRedirectUrl } = await handle.executeUpdate(setFinalAmountUpdate, { args: [amount] });
   await stack.admin.pay(amazonPayRedirectUrl, method);
 }

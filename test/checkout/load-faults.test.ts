@@ -23,7 +23,8 @@ async function retryWhileUnavailable<T>(send: () => Promise<T>, attempts = 10): 
     try {
       return await send();
     } catch (err) {
-      const type = err instanceof WorkflowUpdateFailedError ? (err.cause as { type?: string } | undefined)?.type : undefined;
+      const type =
+        err instanceof WorkflowUpdateFailedError ? (err.cause as { type?: string } | undefined)?.type : undefined;
       if (type !== 'AmazonPayUnavailable' || i >= attempts) throw err;
       await new Promise((r) => setTimeout(r, 1_000));
     }
@@ -33,7 +34,10 @@ async function retryWhileUnavailable<T>(send: () => Promise<T>, attempts = 10): 
 describe('under throttling and server errors', () => {
   it('every checkout completes and captures exactly once', { timeout: 300_000 }, async () => {
     const opened = await Promise.all(Array.from({ length: CHECKOUTS }, () => openCheckout(stack)));
-    const before = { complete: await countOf(stack, 'completeCheckoutSession'), capture: await countOf(stack, 'captureCharge') };
+    const before = {
+      complete: await countOf(stack, 'completeCheckoutSession'),
+      capture: await countOf(stack, 'captureCharge'),
+    };
 
     // From here on Amazon is unreliable: one call in five fails with a 5xx before doing anything.
     await stack.admin.setFaults({ errorRate: 0.2 });
@@ -41,7 +45,9 @@ describe('under throttling and server errors', () => {
       await Promise.all(
         opened.map(async ({ handle }, i) => {
           const amount = finalAmount(`${10 + i}.00`, 'Authorize');
-          const { amazonPayRedirectUrl } = await retryWhileUnavailable(() => handle.executeUpdate(setFinalAmountUpdate, { args: [amount] }));
+          const { amazonPayRedirectUrl } = await retryWhileUnavailable(() =>
+            handle.executeUpdate(setFinalAmountUpdate, { args: [amount] }),
+          );
           await stack.admin.pay(amazonPayRedirectUrl, 'happy');
         }),
       );
@@ -54,7 +60,9 @@ describe('under throttling and server errors', () => {
         },
       });
       // The buyer's complete has a bounded budget: past it the answer is "retry later", as a storefront does.
-      const outcomes = await Promise.all(opened.map(({ handle }) => retryWhileUnavailable(() => handle.executeUpdate(completeUpdate))));
+      const outcomes = await Promise.all(
+        opened.map(({ handle }) => retryWhileUnavailable(() => handle.executeUpdate(completeUpdate))),
+      );
       for (const outcome of outcomes) expect(outcome).toMatchObject({ completed: true, status: 'Authorized' });
       await Promise.all(opened.map(({ handle }) => handle.executeUpdate(captureUpdate, { args: [{}] })));
     } finally {

@@ -11,7 +11,18 @@ import {
   setFinalAmountUpdate,
 } from '../../workflows/checkout-messages';
 import { amazonPayNotificationSignal, type AmazonPayNotification } from '../../workflows/notification-messages';
-import { STORE_ID, buyerPays, countOf, finalAmount, hasStatus, openCheckout, paidCheckout, statusOf, usd, waitForStatus } from './helpers';
+import {
+  STORE_ID,
+  buyerPays,
+  countOf,
+  finalAmount,
+  hasStatus,
+  openCheckout,
+  paidCheckout,
+  statusOf,
+  usd,
+  waitForStatus,
+} from './helpers';
 import { recordHistory } from './record';
 import { AmazonChargePermissionId, CheckoutStatus } from '../../workflows/search-attributes';
 import { subscriptionStatusQuery } from '../../workflows/subscription-messages';
@@ -32,7 +43,9 @@ async function openCheckoutAtAmazon() {
 let stack: TestStack;
 
 beforeAll(async () => {
-  stack = await startTestStack({ simulator: { delays: { pendingAuthorizationMs: 500, captureInitiatedMs: 500, refundMs: 300 } } });
+  stack = await startTestStack({
+    simulator: { delays: { pendingAuthorizationMs: 500, captureInitiatedMs: 500, refundMs: 300 } },
+  });
 });
 afterAll(async () => {
   await stack?.[Symbol.asyncDispose]();
@@ -73,7 +86,10 @@ describe('checkout paths (dev server + simulator)', () => {
     const { handle, outcome } = await paidCheckout(stack, finalAmount('20.00', 'AuthorizeWithCapture'));
     expect(outcome).toMatchObject({ completed: true, chargeState: 'Captured', status: 'Captured' });
     if (!outcome.completed) throw new Error('not completed');
-    expect((await movements(outcome.chargePermissionId)).totals).toMatchObject({ captured: '20.00', outstandingAuthorization: '0.00' });
+    expect((await movements(outcome.chargePermissionId)).totals).toMatchObject({
+      captured: '20.00',
+      outstandingAuthorization: '0.00',
+    });
     expect(await statusOf(handle)).toMatchObject({ status: 'Captured', final: false });
     await handle.executeUpdate(closeUpdate, { args: [{}] });
     expect(await handle.result()).toMatchObject({ status: 'Closed' });
@@ -85,43 +101,62 @@ describe('checkout paths (dev server + simulator)', () => {
     expect(outcome).toMatchObject({ completed: true, chargeId: null, chargeState: null, status: 'Confirmed' });
     if (!outcome.completed) throw new Error('not completed');
     expect(await statusOf(handle)).toMatchObject({ status: 'Confirmed', final: false, charge: null });
-    expect((await stack.amazonPay.getChargePermission(outcome.chargePermissionId)).statusDetails.state).toBe('Chargeable');
+    expect((await stack.amazonPay.getChargePermission(outcome.chargePermissionId)).statusDetails.state).toBe(
+      'Chargeable',
+    );
     expect((await movements(outcome.chargePermissionId)).movements).toHaveLength(0);
 
     const before = await countOf(stack, 'createCharge');
     const charged = await handle.executeUpdate(chargeUpdate, { args: [{ amount: usd('12.00'), requestId: 'ship-1' }] });
     expect(charged).toMatchObject({ state: 'Authorized', chargeAmount: usd('12.00') });
     // The same request again (no Temporal update id: as after continue-as-new) gets the same charge.
-    expect((await handle.executeUpdate(chargeUpdate, { args: [{ amount: usd('12.00'), requestId: 'ship-1' }] })).chargeId).toBe(charged.chargeId);
-    const second = await handle.executeUpdate(chargeUpdate, { args: [{ requestId: 'ship-2' }] }).catch((e: unknown) => e);
+    expect(
+      (await handle.executeUpdate(chargeUpdate, { args: [{ amount: usd('12.00'), requestId: 'ship-1' }] })).chargeId,
+    ).toBe(charged.chargeId);
+    const second = await handle
+      .executeUpdate(chargeUpdate, { args: [{ requestId: 'ship-2' }] })
+      .catch((e: unknown) => e);
     expect((second as WorkflowUpdateFailedError).cause).toMatchObject({ type: 'InvalidChargePermissionStatus' });
     expect((await countOf(stack, 'createCharge')) - before).toBe(1);
 
     await handle.executeUpdate(captureUpdate, { args: [{}] });
     expect((await movements(outcome.chargePermissionId)).totals).toMatchObject({ captured: '12.00' });
     await handle.executeUpdate(closeUpdate, { args: [{}] });
-    expect(await handle.result()).toMatchObject({ status: 'Closed', final: true, charge: { chargeId: charged.chargeId, state: 'Captured' } });
+    expect(await handle.result()).toMatchObject({
+      status: 'Closed',
+      final: true,
+      charge: { chargeId: charged.chargeId, state: 'Captured' },
+    });
     await recordHistory(handle, 'confirm-then-charge');
   });
 
-  it('close answers at once while Amazon fails every request; the order closes once Amazon is back', { timeout: 120_000 }, async () => {
-    // Authorize: closing must reach Amazon (a fully captured OneTime permission is closed by Amazon
-    // itself, so its close needs no call and would not show the failing Amazon).
-    const { handle, outcome } = await paidCheckout(stack, finalAmount('18.00', 'Authorize'));
-    if (!outcome.completed) throw new Error('not completed');
-    await stack.admin.setFaults({ errorRate: 1 });
-    try {
-      // Before: the close update waited for the order to be final, so it hung while the close call failed.
-      expect(await handle.executeUpdate(closeUpdate, { args: [{ reason: 'Shipped' }] })).toMatchObject({ status: 'Closing', final: false });
-      expect(await handle.executeUpdate(closeUpdate, { args: [{}] })).toMatchObject({ status: 'Closing' }); // repeated: harmless
-      const described = await handle.describe();
-      expect(described.searchAttributes?.CheckoutStatus).toEqual(['Closing']);
-    } finally {
-      await stack.admin.setFaults({ errorRate: 0 });
-    }
-    expect(await handle.result()).toMatchObject({ status: 'Closed', final: true });
-    expect((await stack.amazonPay.getChargePermission(outcome.chargePermissionId)).statusDetails.state).toBe('Closed');
-  });
+  it(
+    'close answers at once while Amazon fails every request; the order closes once Amazon is back',
+    { timeout: 120_000 },
+    async () => {
+      // Authorize: closing must reach Amazon (a fully captured OneTime permission is closed by Amazon
+      // itself, so its close needs no call and would not show the failing Amazon).
+      const { handle, outcome } = await paidCheckout(stack, finalAmount('18.00', 'Authorize'));
+      if (!outcome.completed) throw new Error('not completed');
+      await stack.admin.setFaults({ errorRate: 1 });
+      try {
+        // Before: the close update waited for the order to be final, so it hung while the close call failed.
+        expect(await handle.executeUpdate(closeUpdate, { args: [{ reason: 'Shipped' }] })).toMatchObject({
+          status: 'Closing',
+          final: false,
+        });
+        expect(await handle.executeUpdate(closeUpdate, { args: [{}] })).toMatchObject({ status: 'Closing' }); // repeated: harmless
+        const described = await handle.describe();
+        expect(described.searchAttributes?.CheckoutStatus).toEqual(['Closing']);
+      } finally {
+        await stack.admin.setFaults({ errorRate: 0 });
+      }
+      expect(await handle.result()).toMatchObject({ status: 'Closed', final: true });
+      expect((await stack.amazonPay.getChargePermission(outcome.chargePermissionId)).statusDetails.state).toBe(
+        'Closed',
+      );
+    },
+  );
 
   it('Confirm completed at Amazon outside our amount step: a charge without an amount is refused as ChargeAmountNotSet (409), one with an amount charges', async () => {
     // Another system set the amount and completed the session; the workflow learns it from its first read.
@@ -131,7 +166,11 @@ describe('checkout paths (dev server + simulator)', () => {
       paymentDetails: { paymentIntent: 'Confirm', canHandlePendingAuthorization: false, chargeAmount: usd('30.00') },
     });
     await stack.admin.pay(session.webCheckoutDetails!.amazonPayRedirectUrl!, 'happy');
-    await stack.amazonPay.completeCheckoutSession(checkoutSessionId, { chargeAmount: usd('30.00') }, { idempotencyKey: randomUUID().replace(/-/g, '') });
+    await stack.amazonPay.completeCheckoutSession(
+      checkoutSessionId,
+      { chargeAmount: usd('30.00') },
+      { idempotencyKey: randomUUID().replace(/-/g, '') },
+    );
     const handle = await stack.temporal.workflow.start<typeof checkoutWorkflow>('checkoutWorkflow', {
       workflowId: checkoutWorkflowId(checkoutSessionId),
       taskQueue: stack.taskQueue,
@@ -141,9 +180,16 @@ describe('checkout paths (dev server + simulator)', () => {
     await waitForStatus(handle, (st) => st.status === 'Confirmed' && st.completion?.completed === true);
 
     // Before: the validator dereferenced the missing final amount and every charge failed as a TypeError.
-    const refused = await handle.executeUpdate(chargeUpdate, { args: [{ requestId: 'no-amount' }] }).catch((e: unknown) => e);
-    expect((refused as WorkflowUpdateFailedError).cause).toMatchObject({ type: 'ChargeAmountNotSet', message: expect.stringMatching(/send the amount/) });
-    const charged = await handle.executeUpdate(chargeUpdate, { args: [{ amount: usd('30.00'), requestId: 'with-amount' }] });
+    const refused = await handle
+      .executeUpdate(chargeUpdate, { args: [{ requestId: 'no-amount' }] })
+      .catch((e: unknown) => e);
+    expect((refused as WorkflowUpdateFailedError).cause).toMatchObject({
+      type: 'ChargeAmountNotSet',
+      message: expect.stringMatching(/send the amount/),
+    });
+    const charged = await handle.executeUpdate(chargeUpdate, {
+      args: [{ amount: usd('30.00'), requestId: 'with-amount' }],
+    });
     expect(charged).toMatchObject({ state: 'Authorized', chargeAmount: usd('30.00') });
     await handle.terminate('test done');
   });
@@ -166,18 +212,32 @@ describe('checkout paths (dev server + simulator)', () => {
       paymentDetails: { paymentIntent: 'Confirm', chargeAmount: usd('14.00') },
     });
     await stack.admin.pay(session.webCheckoutDetails!.amazonPayRedirectUrl!, 'happy');
-    await stack.amazonPay.completeCheckoutSession(checkoutSessionId, { chargeAmount: usd('14.00') }, { idempotencyKey: randomUUID().replace(/-/g, '') });
+    await stack.amazonPay.completeCheckoutSession(
+      checkoutSessionId,
+      { chargeAmount: usd('14.00') },
+      { idempotencyKey: randomUUID().replace(/-/g, '') },
+    );
     const handle = await stack.temporal.workflow.start<typeof checkoutWorkflow>('checkoutWorkflow', {
       workflowId: checkoutWorkflowId(checkoutSessionId),
       taskQueue: stack.taskQueue,
       args: [{ checkoutSessionId }],
     });
     const ended = await handle.result();
-    expect(ended).toMatchObject({ status: 'Confirmed', final: true, subscriptionId: `subscription-${ended.chargePermissionId}` });
+    expect(ended).toMatchObject({
+      status: 'Confirmed',
+      final: true,
+      subscriptionId: `subscription-${ended.chargePermissionId}`,
+    });
     const subscription = stack.temporal.workflow.getHandle(ended.subscriptionId!);
-    expect(await subscription.query(subscriptionStatusQuery)).toMatchObject({ status: 'trialing', plan: { unit: 'Month', value: 1, amount: usd('14.00') }, checkoutSessionId });
+    expect(await subscription.query(subscriptionStatusQuery)).toMatchObject({
+      status: 'trialing',
+      plan: { unit: 'Month', value: 1, amount: usd('14.00') },
+      checkoutSessionId,
+    });
     // A charge through the ended checkout is refused; the subscription owns the permission now.
-    await expect(handle.executeUpdate(chargeUpdate, { args: [{ amount: usd('14.00'), captureNow: true, requestId: 'late' }] })).rejects.toThrow();
+    await expect(
+      handle.executeUpdate(chargeUpdate, { args: [{ amount: usd('14.00'), captureNow: true, requestId: 'late' }] }),
+    ).rejects.toThrow();
     expect((await movements(ended.chargePermissionId!)).movements).toHaveLength(0);
     await subscription.terminate('test done');
   });
@@ -189,28 +249,37 @@ describe('checkout paths (dev server + simulator)', () => {
     expect(await handle.result()).toMatchObject({ status: 'Closed', final: true, charge: null });
     expect((await stack.amazonPay.getChargePermission(outcome.chargePermissionId)).statusDetails.state).toBe('Closed');
     expect((await movements(outcome.chargePermissionId)).movements).toHaveLength(0);
-    const late = await handle.executeUpdate(chargeUpdate, { args: [{ requestId: 'late-charge' }] }).catch((e: unknown) => e);
+    const late = await handle
+      .executeUpdate(chargeUpdate, { args: [{ requestId: 'late-charge' }] })
+      .catch((e: unknown) => e);
     expect(late).toBeInstanceOf(Error);
   });
 
   it('Confirm: a permission closed at Amazon behind our back ends the order once its IPN arrives', async () => {
     const { handle, outcome } = await paidCheckout(stack, finalAmount('11.00', 'Confirm'));
     if (!outcome.completed) throw new Error('not completed');
-    await stack.amazonPay.closeChargePermission(outcome.chargePermissionId, { closureReason: 'closed in Seller Central', cancelPendingCharges: false });
+    await stack.amazonPay.closeChargePermission(outcome.chargePermissionId, {
+      closureReason: 'closed in Seller Central',
+      cancelPendingCharges: false,
+    });
     expect(await handle.result()).toMatchObject({ status: 'Closed', final: true, charge: null });
   });
 
   it('partial capture captures only what was asked and releases the rest', async () => {
     const { handle, outcome } = await paidCheckout(stack, finalAmount('50.00', 'Authorize'));
     if (!outcome.completed) throw new Error('not completed');
-    await expect(handle.executeUpdate(captureUpdate, { args: [{ amount: usd('60.00') }] })).rejects.toThrow(WorkflowUpdateFailedError);
+    await expect(handle.executeUpdate(captureUpdate, { args: [{ amount: usd('60.00') }] })).rejects.toThrow(
+      WorkflowUpdateFailedError,
+    );
     const captured = await handle.executeUpdate(captureUpdate, { args: [{ amount: usd('30.00') }] });
     expect(captured).toMatchObject({ state: 'Captured', capturedAmount: usd('30.00'), chargeAmount: usd('50.00') });
     const totals = (await movements(outcome.chargePermissionId)).totals;
     expect(totals).toMatchObject({ authorized: '50.00', captured: '30.00', outstandingAuthorization: '0.00' });
     // A second capture on the same charge is refused by the workflow, not sent to Amazon.
     const captures = await countOf(stack, 'captureCharge');
-    await expect(handle.executeUpdate(captureUpdate, { args: [{ amount: usd('20.00') }] })).rejects.toThrow(WorkflowUpdateFailedError);
+    await expect(handle.executeUpdate(captureUpdate, { args: [{ amount: usd('20.00') }] })).rejects.toThrow(
+      WorkflowUpdateFailedError,
+    );
     expect(await countOf(stack, 'captureCharge')).toBe(captures);
     await handle.executeUpdate(closeUpdate, { args: [{}] });
   });
@@ -220,14 +289,25 @@ describe('checkout paths (dev server + simulator)', () => {
     if (!outcome.completed) throw new Error('not completed');
     const canceled = await handle.executeUpdate(cancelUpdate, { args: [{ reason: 'Out of stock' }] });
     expect(canceled).toMatchObject({ state: 'Canceled', reasonCode: 'MerchantCanceled' });
-    expect(await handle.result()).toMatchObject({ status: 'Canceled', final: true, lastReasonCode: 'MerchantCanceled' });
-    expect((await movements(outcome.chargePermissionId)).totals).toMatchObject({ captured: '0.00', outstandingAuthorization: '0.00' });
+    expect(await handle.result()).toMatchObject({
+      status: 'Canceled',
+      final: true,
+      lastReasonCode: 'MerchantCanceled',
+    });
+    expect((await movements(outcome.chargePermissionId)).totals).toMatchObject({
+      captured: '0.00',
+      outstandingAuthorization: '0.00',
+    });
     expect((await stack.amazonPay.getChargePermission(outcome.chargePermissionId)).statusDetails.state).toBe('Closed');
     await recordHistory(handle, 'cancel');
   });
 
   it('a decline at Amazon ends Declined without money moving', async () => {
-    const { handle, checkoutSessionId, outcome } = await paidCheckout(stack, finalAmount('33.00', 'Authorize'), 'declinedAtAmazon');
+    const { handle, checkoutSessionId, outcome } = await paidCheckout(
+      stack,
+      finalAmount('33.00', 'Authorize'),
+      'declinedAtAmazon',
+    );
     expect(outcome).toMatchObject({ completed: false, status: 'Declined', reasonCode: 'Declined' });
     expect(await handle.result()).toMatchObject({ status: 'Declined', final: true, chargePermissionId: null });
     expect((await stack.admin.moneyMovements({ checkoutSessionId })).movements).toHaveLength(0);
@@ -235,7 +315,11 @@ describe('checkout paths (dev server + simulator)', () => {
   });
 
   it('a buyer who cancels at Amazon ends BuyerCanceled', async () => {
-    const { handle, checkoutSessionId, outcome } = await paidCheckout(stack, finalAmount('33.00', 'Authorize'), 'buyerCancel');
+    const { handle, checkoutSessionId, outcome } = await paidCheckout(
+      stack,
+      finalAmount('33.00', 'Authorize'),
+      'buyerCancel',
+    );
     expect(outcome).toMatchObject({ completed: false, status: 'BuyerCanceled', reasonCode: 'BuyerCanceled' });
     expect(await handle.result()).toMatchObject({ status: 'BuyerCanceled', final: true });
     expect((await stack.admin.moneyMovements({ checkoutSessionId })).movements).toHaveLength(0);
@@ -251,7 +335,9 @@ describe('checkout paths (dev server + simulator)', () => {
     for (const o of [...concurrent, again]) expect(o).toEqual(concurrent[0]);
     expect(concurrent[0]).toMatchObject({ completed: true, status: 'Authorized' });
     // After completion the amount can no longer change.
-    await expect(handle.executeUpdate(setFinalAmountUpdate, { args: [finalAmount('1.00', 'Authorize')] })).rejects.toThrow(WorkflowUpdateFailedError);
+    await expect(
+      handle.executeUpdate(setFinalAmountUpdate, { args: [finalAmount('1.00', 'Authorize')] }),
+    ).rejects.toThrow(WorkflowUpdateFailedError);
     await handle.executeUpdate(cancelUpdate, { args: [{}] });
     await handle.result();
   });
@@ -268,7 +354,9 @@ describe('checkout paths (dev server + simulator)', () => {
 
   it('an amount changed behind the workflow after the redirect is reported as AmountMismatch, never charged or crashed', async () => {
     const { handle, checkoutSessionId } = await openCheckout(stack);
-    const { amazonPayRedirectUrl } = await handle.executeUpdate(setFinalAmountUpdate, { args: [finalAmount('40.00', 'AuthorizeWithCapture')] });
+    const { amazonPayRedirectUrl } = await handle.executeUpdate(setFinalAmountUpdate, {
+      args: [finalAmount('40.00', 'AuthorizeWithCapture')],
+    });
     // Another process (a second tab, a tax recalculation) changes the amount at Amazon.
     await stack.amazonPay.updateCheckoutSession(checkoutSessionId, { paymentDetails: { chargeAmount: usd('44.00') } });
     await stack.admin.pay(amazonPayRedirectUrl, 'happy');
@@ -301,7 +389,9 @@ describe('checkout paths (dev server + simulator)', () => {
 
     // 30 refunded; at most 100 + min(15 %, 75) = 115 in total: 90 more is refused by the workflow itself.
     const calls = await countOf(stack, 'createRefund');
-    const refused = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('90.00'), requestId: 'refund-3' }] }).catch((e: unknown) => e);
+    const refused = await handle
+      .executeUpdate(refundUpdate, { args: [{ amount: usd('90.00'), requestId: 'refund-3' }] })
+      .catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
     expect((refused as WorkflowUpdateFailedError).cause).toMatchObject({ type: 'TransactionAmountExceeded' });
     expect(await countOf(stack, 'createRefund')).toBe(calls);
@@ -313,7 +403,11 @@ describe('checkout paths (dev server + simulator)', () => {
       [2, 'Declined'],
       [3, 'Refunded'],
     ]);
-    expect((await movements(outcome.chargePermissionId)).totals).toMatchObject({ captured: '100.00', refunded: '100.00', net: '0.00' });
+    expect((await movements(outcome.chargePermissionId)).totals).toMatchObject({
+      captured: '100.00',
+      refunded: '100.00',
+      net: '0.00',
+    });
     await handle.executeUpdate(closeUpdate, { args: [{}] });
     expect(await handle.result()).toMatchObject({ status: 'Closed' });
     await recordHistory(handle, 'refunds');
@@ -323,7 +417,11 @@ describe('checkout paths (dev server + simulator)', () => {
     const started = Date.now();
     const amount = finalAmount('18.00', 'Authorize', { canHandlePendingAuthorization: true });
     const { handle, outcome } = await paidCheckout(stack, amount, 'pendingThenAuthorized');
-    expect(outcome).toMatchObject({ completed: true, chargeState: 'AuthorizationInitiated', status: 'AuthorizationPending' });
+    expect(outcome).toMatchObject({
+      completed: true,
+      chargeState: 'AuthorizationInitiated',
+      status: 'AuthorizationPending',
+    });
     const getsBefore = await countOf(stack, 'getCharge');
     await waitForStatus(handle, hasStatus('Authorized'), { timeoutMs: 20_000 });
     expect(Date.now() - started).toBeLessThan(25_000);
@@ -352,13 +450,20 @@ describe('checkout paths (dev server + simulator)', () => {
     expect(await statusOf(handle)).toMatchObject({ status: 'AwaitingCompletion', final: false });
 
     await buyerPays(stack, handle, amount, 'happy');
-    await stack.amazonPay.completeCheckoutSession(checkoutSessionId, { chargeAmount: amount.chargeAmount }, { idempotencyKey: 'cronsweep' + checkoutSessionId.slice(0, 20).replace(/-/g, '') });
+    await stack.amazonPay.completeCheckoutSession(
+      checkoutSessionId,
+      { chargeAmount: amount.chargeAmount },
+      { idempotencyKey: 'cronsweep' + checkoutSessionId.slice(0, 20).replace(/-/g, '') },
+    );
     const cancels = await countOf(stack, 'cancelCharge');
     const outcome = await handle.executeUpdate(completeUpdate);
     expect(outcome).toMatchObject({ completed: true, status: 'Authorized', chargeState: 'Authorized' });
     expect(await countOf(stack, 'cancelCharge')).toBe(cancels);
     if (!outcome.completed) throw new Error('not completed');
-    expect((await movements(outcome.chargePermissionId)).totals).toMatchObject({ authorized: '27.00', outstandingAuthorization: '27.00' });
+    expect((await movements(outcome.chargePermissionId)).totals).toMatchObject({
+      authorized: '27.00',
+      outstandingAuthorization: '27.00',
+    });
     await handle.executeUpdate(captureUpdate, { args: [{}] });
     await handle.executeUpdate(closeUpdate, { args: [{}] });
     expect(await handle.result()).toMatchObject({ status: 'Closed' });
@@ -367,7 +472,9 @@ describe('checkout paths (dev server + simulator)', () => {
   it('notifications are deduplicated, unknown objects ignored, and a stale read never rolls a charge back', async () => {
     // Only the notifications this test sends reach the workflow.
     stack.simulator.configureIpn({ lossRate: 1 });
-    const { handle, outcome } = await paidCheckout(stack, finalAmount('16.00', 'Authorize')).finally(() => stack.simulator.configureIpn({ lossRate: 0 }));
+    const { handle, outcome } = await paidCheckout(stack, finalAmount('16.00', 'Authorize')).finally(() =>
+      stack.simulator.configureIpn({ lossRate: 0 }),
+    );
     if (!outcome.completed || !outcome.chargeId) throw new Error('not completed');
     const notification = (messageId: string, objectId = outcome.chargeId!): AmazonPayNotification => ({
       messageId,
@@ -391,7 +498,10 @@ describe('checkout paths (dev server + simulator)', () => {
       // The charge's creation notice tells nothing complete's read did not: it is not read.
       await handle.signal(amazonPayNotificationSignal, notification('creation-1'));
       for (let i = 0; i < 3; i++) await handle.signal(amazonPayNotificationSignal, notification('late-1'));
-      await handle.signal(amazonPayNotificationSignal, notification('unknown-1', `${outcome.chargePermissionId}-C9999999`));
+      await handle.signal(
+        amazonPayNotificationSignal,
+        notification('unknown-1', `${outcome.chargePermissionId}-C9999999`),
+      );
       const deadline = Date.now() + 10_000;
       while (staleReads === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       await new Promise((r) => setTimeout(r, 300));
@@ -399,20 +509,30 @@ describe('checkout paths (dev server + simulator)', () => {
       stack.amazonPay.getCharge = original;
     }
     expect(staleReads).toBe(1);
-    expect(await statusOf(handle)).toMatchObject({ status: 'Authorized', charge: { state: 'Authorized' }, final: false });
+    expect(await statusOf(handle)).toMatchObject({
+      status: 'Authorized',
+      charge: { state: 'Authorized' },
+      final: false,
+    });
     await handle.executeUpdate(cancelUpdate, { args: [{}] });
     expect(await handle.result()).toMatchObject({ status: 'Canceled', charge: { state: 'Canceled' } });
   });
 
   it('a long-lived order continues as new without losing its state', async () => {
-    const { handle, outcome } = await paidCheckout(stack, finalAmount('40.00', 'AuthorizeWithCapture'), 'happy', { historyLimit: 30 });
+    const { handle, outcome } = await paidCheckout(stack, finalAmount('40.00', 'AuthorizeWithCapture'), 'happy', {
+      historyLimit: 30,
+    });
     if (!outcome.completed) throw new Error('not completed');
     await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('15.00'), requestId: 'refund-1' }] });
     await waitForStatus(handle, (s) => s.refunds[0]?.state === 'Refunded');
     await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00'), requestId: 'refund-2' }] });
     const status = await waitForStatus(handle, (s) => s.refunds[1]?.state === 'Refunded');
     expect((await handle.describe()).runId).not.toBe(handle.firstExecutionRunId);
-    expect(status).toMatchObject({ status: 'Captured', chargePermissionId: outcome.chargePermissionId, charge: { chargeId: outcome.chargeId } });
+    expect(status).toMatchObject({
+      status: 'Captured',
+      chargePermissionId: outcome.chargePermissionId,
+      charge: { chargeId: outcome.chargeId },
+    });
     expect(status.refunds.map((r) => r.number)).toEqual([1, 2]);
     // The new run still answers the operators' queries: its search attributes came along.
     const attributes = (await handle.describe()).typedSearchAttributes;

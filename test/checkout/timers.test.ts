@@ -49,7 +49,12 @@ describe('checkout deadlines (time-skipping)', () => {
     const gets = await countOf(stack, 'getCheckoutSession');
 
     await elapse(HOUR + MINUTE);
-    expect(await resultOf(handle)).toMatchObject({ status: 'Expired', final: true, lastReasonCode: 'Expired', chargePermissionId: null });
+    expect(await resultOf(handle)).toMatchObject({
+      status: 'Expired',
+      final: true,
+      lastReasonCode: 'Expired',
+      chargePermissionId: null,
+    });
     expect(await countOf(stack, 'getCheckoutSession')).toBe(gets + 1);
     expect((await stack.admin.moneyMovements({ checkoutSessionId })).movements).toHaveLength(0);
     await recordHistory(handle, 'expired-24h');
@@ -82,7 +87,10 @@ describe('checkout deadlines (time-skipping)', () => {
 
     await stack.admin.advanceClock(10_000);
     await stack.sleep(31_000);
-    expect(await statusOf(handle)).toMatchObject({ status: 'Captured', charge: { state: 'Captured', capturedAmount: usd('45.00') } });
+    expect(await statusOf(handle)).toMatchObject({
+      status: 'Captured',
+      charge: { state: 'Captured', capturedAmount: usd('45.00') },
+    });
     const money = await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId });
     expect(money.movements.filter((m) => m.kind === 'capture')).toHaveLength(1);
     await handle.terminate('test done');
@@ -128,13 +136,34 @@ describe('checkout deadlines (time-skipping)', () => {
     stack.amazonPay.getRefund = async (id) => {
       if (id !== unreadable) return original(id);
       reads++;
-      throw new AmazonPayError({ status: 404, reasonCode: 'ResourceNotFound', message: 'not visible to this merchant', retryable: false });
+      throw new AmazonPayError({
+        status: 404,
+        reasonCode: 'ResourceNotFound',
+        message: 'not visible to this merchant',
+        retryable: false,
+      });
     };
     try {
-      const base = { chargePermissionId: outcome.chargePermissionId, notificationType: 'STATE_CHANGE', receivedAt: new Date().toISOString() };
-      await handle.signal(amazonPayNotificationSignal, { ...base, messageId: 'm-unknown', notificationId: 'n-unknown', objectType: 'REFUND', objectId: unreadable });
+      const base = {
+        chargePermissionId: outcome.chargePermissionId,
+        notificationType: 'STATE_CHANGE',
+        receivedAt: new Date().toISOString(),
+      };
+      await handle.signal(amazonPayNotificationSignal, {
+        ...base,
+        messageId: 'm-unknown',
+        notificationId: 'n-unknown',
+        objectType: 'REFUND',
+        objectId: unreadable,
+      });
       await stack.admin.advanceClock(10_000); // Amazon settles the refund
-      await handle.signal(amazonPayNotificationSignal, { ...base, messageId: 'm-refund', notificationId: 'n-refund', objectType: 'REFUND', objectId: refund.refundId });
+      await handle.signal(amazonPayNotificationSignal, {
+        ...base,
+        messageId: 'm-refund',
+        notificationId: 'n-refund',
+        objectType: 'REFUND',
+        objectId: refund.refundId,
+      });
       await elapse(5 * MINUTE);
       expect((await statusOf(handle)).refunds[0]).toMatchObject({ refundId: refund.refundId, state: 'Refunded' });
       expect(reads).toBe(3);
@@ -145,7 +174,9 @@ describe('checkout deadlines (time-skipping)', () => {
   });
 
   it('days of failing reads go to an operator instead of spinning: retried daily or on a change, and the order finishes once Amazon answers', async () => {
-    const { handle, outcome } = await paidCheckout(stack, finalAmount('30.00', 'AuthorizeWithCapture'), 'happy', { historyLimit: 80 });
+    const { handle, outcome } = await paidCheckout(stack, finalAmount('30.00', 'AuthorizeWithCapture'), 'happy', {
+      historyLimit: 80,
+    });
     if (!outcome.completed) throw new Error('not completed');
     const original = stack.amazonPay.getRefund.bind(stack.amazonPay);
     const reads: string[] = [];
@@ -167,7 +198,10 @@ describe('checkout deadlines (time-skipping)', () => {
       stack.amazonPay.getRefund = original;
     }
     await elapse(DAY + HOUR);
-    expect(await statusOf(handle)).toMatchObject({ refunds: [{ refundId: refund.refundId, state: 'Refunded' }], attention: null });
+    expect(await statusOf(handle)).toMatchObject({
+      refunds: [{ refundId: refund.refundId, state: 'Refunded' }],
+      attention: null,
+    });
     await handle.executeUpdate(closeUpdate, { args: [{}] });
   });
 
@@ -177,25 +211,43 @@ describe('checkout deadlines (time-skipping)', () => {
     await handle.executeUpdate(captureUpdate, { args: [{ amount: usd('15.00') }] }); // partly: the permission stays open
     // Someone closes it in Seller Central; our Close is refused (already closed) and the read that
     // follows gets a body our client cannot read.
-    await stack.amazonPay.closeChargePermission(outcome.chargePermissionId, { closureReason: 'closed in Seller Central', cancelPendingCharges: false });
+    await stack.amazonPay.closeChargePermission(outcome.chargePermissionId, {
+      closureReason: 'closed in Seller Central',
+      cancelPendingCharges: false,
+    });
     const original = stack.amazonPay.getChargePermission.bind(stack.amazonPay);
     stack.amazonPay.getChargePermission = async () => {
-      throw new AmazonPayError({ status: 200, reasonCode: 'InvalidResponse', message: 'getChargePermission: unexpected response', retryable: false });
+      throw new AmazonPayError({
+        status: 200,
+        reasonCode: 'InvalidResponse',
+        message: 'getChargePermission: unexpected response',
+        retryable: false,
+      });
     };
     try {
-      expect(await handle.executeUpdate(closeUpdate, { args: [{ reason: 'Shipped' }] })).toMatchObject({ status: 'Closing' });
+      expect(await handle.executeUpdate(closeUpdate, { args: [{ reason: 'Shipped' }] })).toMatchObject({
+        status: 'Closing',
+      });
       await elapse(5 * MINUTE);
       expect(await statusOf(handle)).toMatchObject({
         status: 'Closing',
         final: false,
         attention: { reason: 'getChargePermission: InvalidResponse', since: expect.any(String) },
       });
-      expect((await handle.describe()).typedSearchAttributes.get(OperatorAttention)).toBe('getChargePermission: InvalidResponse');
+      expect((await handle.describe()).typedSearchAttributes.get(OperatorAttention)).toBe(
+        'getChargePermission: InvalidResponse',
+      );
       // The merchant's systems learn it too (issue 9): one operator.attention_required event.
       const attention = (await handle.query(eventsQuery)).filter((e) => e.type === 'operator.attention_required');
-      expect(attention).toEqual([expect.objectContaining({ data: expect.objectContaining({ detail: expect.stringContaining('getChargePermission: InvalidResponse') }) })]);
+      expect(attention).toEqual([
+        expect.objectContaining({
+          data: expect.objectContaining({ detail: expect.stringContaining('getChargePermission: InvalidResponse') }),
+        }),
+      ]);
       // Before, the read was retried every 30 s, 1 m, 2 m ... for ever; now the order waits a day, or for a change.
-      const timers = ((await handle.fetchHistory()).events ?? []).flatMap((e) => (e.timerStartedEventAttributes ? [Number(e.timerStartedEventAttributes.startToFireTimeout?.seconds ?? 0)] : []));
+      const timers = ((await handle.fetchHistory()).events ?? []).flatMap((e) =>
+        e.timerStartedEventAttributes ? [Number(e.timerStartedEventAttributes.startToFireTimeout?.seconds ?? 0)] : [],
+      );
       expect(timers.at(-1)).toBe(DAY / 1000);
     } finally {
       stack.amazonPay.getChargePermission = original;
@@ -215,14 +267,17 @@ describe('checkout deadlines (time-skipping)', () => {
     await elapse(2 * DAY);
     expect(await resultOf(handle)).toMatchObject({ status: 'Closed', final: true, charge: null });
     expect(await countOf(stack, 'getChargePermission')).toBeGreaterThan(reads);
-    expect((await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).movements).toHaveLength(0);
+    expect(
+      (await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).movements,
+    ).toHaveLength(0);
   });
 
   it('a refund whose answer was lost is sent again by the workflow itself; one that never gets an answer is given up to an operator', async () => {
     const { handle, outcome } = await paidCheckout(stack, finalAmount('70.00', 'AuthorizeWithCapture'));
     if (!outcome.completed) throw new Error('not completed');
     const original = stack.amazonPay.createRefund.bind(stack.amazonPay);
-    const timeout = () => new AmazonPayError({ status: 0, reasonCode: 'Timeout', message: 'answer lost in transit', retryable: false });
+    const timeout = () =>
+      new AmazonPayError({ status: 0, reasonCode: 'Timeout', message: 'answer lost in transit', retryable: false });
     let calls = 0;
     // Amazon refunds, the answer is lost; nobody asks again and no IPN comes (IPNs are off here).
     stack.amazonPay.createRefund = async (...args) => {
@@ -232,7 +287,9 @@ describe('checkout deadlines (time-skipping)', () => {
       return answer;
     };
     try {
-      await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('7.00'), requestId: 'refund-1' }] }).catch(() => undefined);
+      await handle
+        .executeUpdate(refundUpdate, { args: [{ amount: usd('7.00'), requestId: 'refund-1' }] })
+        .catch(() => undefined);
       expect((await statusOf(handle)).refunds).toHaveLength(0);
       await elapse(MINUTE);
       expect((await statusOf(handle)).refunds).toEqual([expect.objectContaining({ number: 1, amount: usd('7.00') })]);
@@ -244,18 +301,27 @@ describe('checkout deadlines (time-skipping)', () => {
         throw timeout();
       };
       const before = calls;
-      await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('8.00'), requestId: 'refund-2' }] }).catch(() => undefined);
+      await handle
+        .executeUpdate(refundUpdate, { args: [{ amount: usd('8.00'), requestId: 'refund-2' }] })
+        .catch(() => undefined);
       await elapse(HOUR);
       expect(calls - before).toBe(1 + 5); // the call, then five resends backing off, then given up
       const described = await handle.describe();
-      expect(described.memo?.unresolvedAmazonPayCall).toMatchObject({ operation: 'createRefund', input: { refundAmount: usd('8.00') } });
+      expect(described.memo?.unresolvedAmazonPayCall).toMatchObject({
+        operation: 'createRefund',
+        input: { refundAmount: usd('8.00') },
+      });
       expect(await statusOf(handle)).toMatchObject({ lastReasonCode: 'UnresolvedAmazonPayCall', final: false });
       // The merchant's systems learn it without polling (issue 9): a merchant event for an operator.
       const attention = (await handle.query(eventsQuery)).filter((e) => e.type === 'operator.attention_required');
-      expect(attention).toEqual([expect.objectContaining({ data: expect.objectContaining({ reasonCode: 'UnresolvedAmazonPayCall' }) })]);
+      expect(attention).toEqual([
+        expect.objectContaining({ data: expect.objectContaining({ reasonCode: 'UnresolvedAmazonPayCall' }) }),
+      ]);
       // The given-up 8.00 may have been refunded: it is held back from what is left to refund
       // (70.00 + min(15 %, 75) = 80.50; 7.00 refunded, 8.00 unknown: 65.50 left, not 73.50).
-      const refused = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('66.00'), requestId: 'refund-3' }] }).catch((e: unknown) => e);
+      const refused = await handle
+        .executeUpdate(refundUpdate, { args: [{ amount: usd('66.00'), requestId: 'refund-3' }] })
+        .catch((e: unknown) => e);
       expect((refused as { cause?: { type?: string } }).cause?.type).toBe('TransactionAmountExceeded');
     } finally {
       stack.amazonPay.createRefund = original;
@@ -269,7 +335,9 @@ describe('checkout deadlines (time-skipping)', () => {
     const original = stack.amazonPay.getCharge.bind(stack.amazonPay);
     stack.amazonPay.getCharge = async (id) => {
       const charge = await original(id);
-      return charge.statusDetails.state === 'Authorized' ? { ...charge, statusDetails: { ...charge.statusDetails, state: 'AuthorizationInitiated' } } : charge;
+      return charge.statusDetails.state === 'Authorized'
+        ? { ...charge, statusDetails: { ...charge.statusDetails, state: 'AuthorizationInitiated' } }
+        : charge;
     };
     try {
       const { handle, outcome } = await paidCheckout(stack, amount, 'pendingThenAuthorized');
@@ -282,9 +350,15 @@ describe('checkout deadlines (time-skipping)', () => {
       expect(polls).toBeGreaterThan(10);
       expect(polls).toBeLessThan(40);
       await elapse(2 * HOUR + MINUTE);
-      expect(await resultOf(handle)).toMatchObject({ status: 'Canceled', final: true, lastReasonCode: 'MerchantCanceled' });
+      expect(await resultOf(handle)).toMatchObject({
+        status: 'Canceled',
+        final: true,
+        lastReasonCode: 'MerchantCanceled',
+      });
       if (!outcome.completed) throw new Error('not completed');
-      expect((await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).totals).toMatchObject({
+      expect(
+        (await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).totals,
+      ).toMatchObject({
         captured: '0.00',
         outstandingAuthorization: '0.00',
       });

@@ -1,7 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AmazonPayError } from '../../amazon-pay';
 import { startTestStack, type TestStack } from '../support/stack';
-import { chargeUpdate, closeUpdate, refundUpdate, type ChargeInput, type RefundInput } from '../../workflows/checkout-messages';
+import {
+  chargeUpdate,
+  closeUpdate,
+  refundUpdate,
+  type ChargeInput,
+  type RefundInput,
+} from '../../workflows/checkout-messages';
 import { countOf, finalAmount, paidCheckout, updateFailure, usd, waitForStatus } from './helpers';
 import { recordHistory } from './record';
 
@@ -65,7 +71,11 @@ describe('calls whose answer was lost', () => {
     await withoutIpns(async () => {
       const { handle, outcome } = await paidCheckout(stack, finalAmount('80.00', 'AuthorizeWithCapture'));
       if (!outcome.completed) throw new Error('not completed');
-      expect(await answerLost('createRefund', () => handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00'), requestId: 'refund-1' }] }))).toMatchObject({ type: 'AmazonPayUnavailable' });
+      expect(
+        await answerLost('createRefund', () =>
+          handle.executeUpdate(refundUpdate, { args: [{ amount: usd('5.00'), requestId: 'refund-1' }] }),
+        ),
+      ).toMatchObject({ type: 'AmazonPayUnavailable' });
       const before = await countOf(stack, 'createRefund');
       const next = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('7.00'), requestId: 'refund-2' }] });
       expect(next).toMatchObject({ number: 2, amount: usd('7.00') });
@@ -80,12 +90,16 @@ describe('calls whose answer was lost', () => {
     });
   });
 
-  it('the same refund sent again with its key is that call\'s retry: it gets the first refund, Amazon refunds once', async () => {
+  it("the same refund sent again with its key is that call's retry: it gets the first refund, Amazon refunds once", async () => {
     await withoutIpns(async () => {
       const { handle, outcome } = await paidCheckout(stack, finalAmount('60.00', 'AuthorizeWithCapture'));
       if (!outcome.completed) throw new Error('not completed');
-      await answerLost('createRefund', () => handle.executeUpdate(refundUpdate, { args: [{ amount: usd('6.00'), requestId: 'refund-1' }] }));
-      const retried = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('6.00'), requestId: 'refund-1' }] });
+      await answerLost('createRefund', () =>
+        handle.executeUpdate(refundUpdate, { args: [{ amount: usd('6.00'), requestId: 'refund-1' }] }),
+      );
+      const retried = await handle.executeUpdate(refundUpdate, {
+        args: [{ amount: usd('6.00'), requestId: 'refund-1' }],
+      });
       expect(retried).toMatchObject({ number: 1, amount: usd('6.00') });
       const atAmazon = (await refundsAtAmazon(outcome.chargeId!)).map((r) => r.refundId);
       expect(atAmazon).toEqual([retried.refundId]);
@@ -93,17 +107,25 @@ describe('calls whose answer was lost', () => {
     });
   });
 
-  it('a second refund of the same amount under another key is a second refund, also after the first one\'s answer was lost', async () => {
+  it("a second refund of the same amount under another key is a second refund, also after the first one's answer was lost", async () => {
     // Before, a keyless refund of the amount of one settled late was taken for its retry and swallowed.
     await withoutIpns(async () => {
       const { handle, outcome } = await paidCheckout(stack, finalAmount('60.00', 'AuthorizeWithCapture'));
       if (!outcome.completed) throw new Error('not completed');
-      await answerLost('createRefund', () => handle.executeUpdate(refundUpdate, { args: [{ amount: usd('6.00'), requestId: 'refund-1' }] }));
-      const first = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('6.00'), requestId: 'refund-1' }] });
-      const second = await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('6.00'), requestId: 'refund-2' }] });
+      await answerLost('createRefund', () =>
+        handle.executeUpdate(refundUpdate, { args: [{ amount: usd('6.00'), requestId: 'refund-1' }] }),
+      );
+      const first = await handle.executeUpdate(refundUpdate, {
+        args: [{ amount: usd('6.00'), requestId: 'refund-1' }],
+      });
+      const second = await handle.executeUpdate(refundUpdate, {
+        args: [{ amount: usd('6.00'), requestId: 'refund-2' }],
+      });
       expect(second).toMatchObject({ number: 2, amount: usd('6.00') });
       expect(second.refundId).not.toBe(first.refundId);
-      expect((await refundsAtAmazon(outcome.chargeId!)).map((r) => r.refundId).sort()).toEqual([first.refundId, second.refundId].sort());
+      expect((await refundsAtAmazon(outcome.chargeId!)).map((r) => r.refundId).sort()).toEqual(
+        [first.refundId, second.refundId].sort(),
+      );
       await handle.terminate('test done');
     });
   });
@@ -114,41 +136,59 @@ describe('calls whose answer was lost', () => {
     const before = await countOf(stack, 'createRefund');
     // The type says requestId is required; an older client (or a hand-written call) may still omit it.
     const keyless = { amount: usd('3.00') } as unknown as RefundInput;
-    expect(await updateFailure(handle.executeUpdate(refundUpdate, { args: [keyless] }))).toMatchObject({ type: 'idempotency_key_required' });
+    expect(await updateFailure(handle.executeUpdate(refundUpdate, { args: [keyless] }))).toMatchObject({
+      type: 'idempotency_key_required',
+    });
     expect(await countOf(stack, 'createRefund')).toBe(before);
     const confirm = await paidCheckout(stack, finalAmount('30.00', 'Confirm'));
     const charges = await countOf(stack, 'createCharge');
-    expect(await updateFailure(confirm.handle.executeUpdate(chargeUpdate, { args: [{} as ChargeInput] }))).toMatchObject({ type: 'idempotency_key_required' });
+    expect(
+      await updateFailure(confirm.handle.executeUpdate(chargeUpdate, { args: [{} as ChargeInput] })),
+    ).toMatchObject({ type: 'idempotency_key_required' });
     expect(await countOf(stack, 'createCharge')).toBe(charges);
     await Promise.all([handle.terminate('test done'), confirm.handle.terminate('test done')]);
   });
 
-  it("a refund without an answer is adopted from its IPN, without another request", async () => {
+  it('a refund without an answer is adopted from its IPN, without another request', async () => {
     const { handle, outcome } = await paidCheckout(stack, finalAmount('40.00', 'AuthorizeWithCapture'));
     if (!outcome.completed) throw new Error('not completed');
-    await answerLost('createRefund', () => handle.executeUpdate(refundUpdate, { args: [{ amount: usd('4.00'), requestId: 'refund-1' }] }));
+    await answerLost('createRefund', () =>
+      handle.executeUpdate(refundUpdate, { args: [{ amount: usd('4.00'), requestId: 'refund-1' }] }),
+    );
     const status = await waitForStatus(handle, (s) => s.refunds[0]?.state === 'Refunded');
     expect(status.refunds).toEqual([expect.objectContaining({ number: 1, amount: usd('4.00'), state: 'Refunded' })]);
     // The storefront retries the same refund with its key: it is that refund, not a second one.
     const before = await countOf(stack, 'createRefund');
-    expect((await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('4.00'), requestId: 'refund-1' }] })).refundId).toBe(status.refunds[0]!.refundId);
+    expect(
+      (await handle.executeUpdate(refundUpdate, { args: [{ amount: usd('4.00'), requestId: 'refund-1' }] })).refundId,
+    ).toBe(status.refunds[0]!.refundId);
     expect(await countOf(stack, 'createRefund')).toBe(before);
     await handle.executeUpdate(closeUpdate, { args: [{}] });
     expect((await handle.result()).refunds).toHaveLength(1);
-    expect((await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).totals).toMatchObject({ refunded: '4.00' });
+    expect((await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).totals).toMatchObject(
+      { refunded: '4.00' },
+    );
   });
 
   it('a Confirm charge without an answer is resolved before the order closes: the captured charge is recorded, never lost', async () => {
     await withoutIpns(async () => {
       const { handle, outcome } = await paidCheckout(stack, finalAmount('22.00', 'Confirm'));
       if (!outcome.completed) throw new Error('not completed');
-      await answerLost('createCharge', () => handle.executeUpdate(chargeUpdate, { args: [{ captureNow: true, requestId: 'ship-1' }] }));
+      await answerLost('createCharge', () =>
+        handle.executeUpdate(chargeUpdate, { args: [{ captureNow: true, requestId: 'ship-1' }] }),
+      );
       const before = await countOf(stack, 'createCharge');
       await handle.executeUpdate(closeUpdate, { args: [{}] });
       const closed = await handle.result();
-      expect(closed).toMatchObject({ status: 'Closed', final: true, charge: { state: 'Captured', chargeAmount: usd('22.00') } });
+      expect(closed).toMatchObject({
+        status: 'Closed',
+        final: true,
+        charge: { state: 'Captured', chargeAmount: usd('22.00') },
+      });
       expect((await countOf(stack, 'createCharge')) - before).toBe(1); // the resend, same key: replayed
-      expect((await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).totals).toMatchObject({ captured: '22.00' });
+      expect(
+        (await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId })).totals,
+      ).toMatchObject({ captured: '22.00' });
       await recordHistory(handle, 'confirm-charge-answer-lost');
     });
   });

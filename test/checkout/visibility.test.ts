@@ -24,7 +24,16 @@ async function listWithCli(query: string): Promise<Array<{ execution: { workflow
   const cli = await ensureTemporalCli();
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const { stdout } = await run(cli, ['workflow', 'list', '--address', inject('temporalAddress'), '--query', query, '-o', 'json']);
+    const { stdout } = await run(cli, [
+      'workflow',
+      'list',
+      '--address',
+      inject('temporalAddress'),
+      '--query',
+      query,
+      '-o',
+      'json',
+    ]);
     const rows = stdout.trim() ? (JSON.parse(stdout) as Array<{ execution: { workflowId: string } }>) : [];
     if (rows.length > 0 || Date.now() > deadline) return rows;
     await new Promise((r) => setTimeout(r, 250));
@@ -39,7 +48,9 @@ describe('operators find checkouts', () => {
     if (!outcome.completed) throw new Error('checkout did not complete');
     await handle.executeUpdate(captureUpdate, { args: [{}] });
 
-    const byOrder = await listWithCli(`MerchantReferenceId='${amount.merchantReferenceId}' AND CheckoutStatus='Captured'`);
+    const byOrder = await listWithCli(
+      `MerchantReferenceId='${amount.merchantReferenceId}' AND CheckoutStatus='Captured'`,
+    );
     expect(byOrder.map((r) => r.execution.workflowId)).toEqual([handle.workflowId]);
     const byPermission = await listWithCli(`AmazonChargePermissionId='${outcome.chargePermissionId}'`);
     expect(byPermission.map((r) => r.execution.workflowId)).toContain(handle.workflowId);
@@ -47,9 +58,17 @@ describe('operators find checkouts', () => {
     expect(byCharge.map((r) => r.execution.workflowId)).toEqual([handle.workflowId]);
 
     const { searchAttributes } = await handle.describe();
-    expect(Object.keys(searchAttributes).filter((k) => k in searchAttributeTypes).sort()).toEqual(
-      ['AmazonChargeId', 'AmazonChargePermissionId', 'AmazonCheckoutSessionId', 'CheckoutStatus', 'MerchantReferenceId'],
-    );
+    expect(
+      Object.keys(searchAttributes)
+        .filter((k) => k in searchAttributeTypes)
+        .sort(),
+    ).toEqual([
+      'AmazonChargeId',
+      'AmazonChargePermissionId',
+      'AmazonCheckoutSessionId',
+      'CheckoutStatus',
+      'MerchantReferenceId',
+    ]);
     const ours = Object.fromEntries(Object.entries(searchAttributes).filter(([k]) => k in searchAttributeTypes));
     const attributes = JSON.stringify(ours);
     const { buyer } = await stack.amazonPay.getChargePermission(outcome.chargePermissionId);

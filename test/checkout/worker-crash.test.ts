@@ -24,7 +24,11 @@ async function handOver(workflowId: string): Promise<void> {
 }
 
 /** Holds Amazon's answer to `operation`, runs `send`, and kills the worker once Amazon has processed the request. */
-async function killWorkerMidRequest<T>(workflowId: string, operation: OperationName, send: () => Promise<T>): Promise<T> {
+async function killWorkerMidRequest<T>(
+  workflowId: string,
+  operation: OperationName,
+  send: () => Promise<T>,
+): Promise<T> {
   const proc = await stack.worker.spawnProcess();
   const before = await countOf(stack, operation);
   await stack.admin.setFaults({ holdResponses: { operation, ms: 60_000 } });
@@ -50,7 +54,9 @@ describe('worker killed mid-payment', () => {
     await handOver(handle.workflowId);
     if (!outcome.completed) throw new Error('not completed');
 
-    const charge = await killWorkerMidRequest(handle.workflowId, 'captureCharge', () => handle.executeUpdate(captureUpdate, { args: [{}] }));
+    const charge = await killWorkerMidRequest(handle.workflowId, 'captureCharge', () =>
+      handle.executeUpdate(captureUpdate, { args: [{}] }),
+    );
     expect(charge).toMatchObject({ state: 'Captured' });
 
     const money = await stack.admin.moneyMovements({ chargePermissionId: outcome.chargePermissionId });
@@ -72,7 +78,9 @@ describe('worker killed mid-payment', () => {
     await stack.worker.stop();
     await handOver(handle.workflowId);
 
-    const outcome = await killWorkerMidRequest(handle.workflowId, 'completeCheckoutSession', () => handle.executeUpdate(completeUpdate));
+    const outcome = await killWorkerMidRequest(handle.workflowId, 'completeCheckoutSession', () =>
+      handle.executeUpdate(completeUpdate),
+    );
     expect(outcome).toMatchObject({ completed: true, status: 'Captured' });
 
     const money = await stack.admin.moneyMovements({ checkoutSessionId });

@@ -76,20 +76,69 @@ function recordingFetch(): { fetch: typeof fetch; paths: string[] } {
 }
 
 const createSession = (c: AmazonPayClient = client) =>
-  c.createCheckoutSession({ storeId: STORE_ID, webCheckoutDetails: { checkoutReviewReturnUrl: REVIEW_URL } }, { idempotencyKey: newKey('create') });
+  c.createCheckoutSession(
+    { storeId: STORE_ID, webCheckoutDetails: { checkoutReviewReturnUrl: REVIEW_URL } },
+    { idempotencyKey: newKey('create') },
+  );
 
 describe('authentication (§1.2, §6)', () => {
   it.each([
-    { label: 'SANDBOX- key, PSS', keyId: 'sandbox', sandbox: true, algorithm: 'AMZN-PAY-RSASSA-PSS', path: '/v2/checkoutSessions', env: 'Sandbox' },
-    { label: 'SANDBOX- key, PSS-V2', keyId: 'sandbox', sandbox: true, algorithm: 'AMZN-PAY-RSASSA-PSS-V2', path: '/v2/checkoutSessions', env: 'Sandbox' },
+    {
+      label: 'SANDBOX- key, PSS',
+      keyId: 'sandbox',
+      sandbox: true,
+      algorithm: 'AMZN-PAY-RSASSA-PSS',
+      path: '/v2/checkoutSessions',
+      env: 'Sandbox',
+    },
+    {
+      label: 'SANDBOX- key, PSS-V2',
+      keyId: 'sandbox',
+      sandbox: true,
+      algorithm: 'AMZN-PAY-RSASSA-PSS-V2',
+      path: '/v2/checkoutSessions',
+      env: 'Sandbox',
+    },
     // The sandbox flag is ignored for prefixed keys.
-    { label: 'SANDBOX- key, sandbox=false', keyId: 'sandbox', sandbox: false, algorithm: 'AMZN-PAY-RSASSA-PSS-V2', path: '/v2/checkoutSessions', env: 'Sandbox' },
-    { label: 'legacy key, sandbox, PSS', keyId: 'legacy', sandbox: true, algorithm: 'AMZN-PAY-RSASSA-PSS', path: '/sandbox/v2/checkoutSessions', env: 'Sandbox' },
-    { label: 'legacy key, live, PSS-V2', keyId: 'legacy', sandbox: false, algorithm: 'AMZN-PAY-RSASSA-PSS-V2', path: '/live/v2/checkoutSessions', env: 'Live' },
-    { label: 'legacy key, live, PSS', keyId: 'legacy', sandbox: false, algorithm: 'AMZN-PAY-RSASSA-PSS', path: '/live/v2/checkoutSessions', env: 'Live' },
+    {
+      label: 'SANDBOX- key, sandbox=false',
+      keyId: 'sandbox',
+      sandbox: false,
+      algorithm: 'AMZN-PAY-RSASSA-PSS-V2',
+      path: '/v2/checkoutSessions',
+      env: 'Sandbox',
+    },
+    {
+      label: 'legacy key, sandbox, PSS',
+      keyId: 'legacy',
+      sandbox: true,
+      algorithm: 'AMZN-PAY-RSASSA-PSS',
+      path: '/sandbox/v2/checkoutSessions',
+      env: 'Sandbox',
+    },
+    {
+      label: 'legacy key, live, PSS-V2',
+      keyId: 'legacy',
+      sandbox: false,
+      algorithm: 'AMZN-PAY-RSASSA-PSS-V2',
+      path: '/live/v2/checkoutSessions',
+      env: 'Live',
+    },
+    {
+      label: 'legacy key, live, PSS',
+      keyId: 'legacy',
+      sandbox: false,
+      algorithm: 'AMZN-PAY-RSASSA-PSS',
+      path: '/live/v2/checkoutSessions',
+      env: 'Live',
+    },
   ] as const)('$label authenticates on $path', async ({ keyId, sandbox, algorithm, path, env }) => {
     const recorder = recordingFetch();
-    const c = makeClient(sim.url, keyId === 'sandbox' ? sandboxKey : legacyKey, { sandbox, algorithm, fetch: recorder.fetch });
+    const c = makeClient(sim.url, keyId === 'sandbox' ? sandboxKey : legacyKey, {
+      sandbox,
+      algorithm,
+      fetch: recorder.fetch,
+    });
     const created = await createSession(c);
     const read = await c.getCheckoutSession(created.checkoutSessionId);
     expect(recorder.paths).toEqual([path, `${path}/${created.checkoutSessionId}`]);
@@ -118,13 +167,19 @@ describe('authentication (§1.2, §6)', () => {
     const live = makeClient(sim.url, legacyKey, { sandbox: false });
     const sandbox = makeClient(sim.url, legacyKey, { sandbox: true });
     const created = await createSession(live);
-    await expectAmazonError(sandbox.getCheckoutSession(created.checkoutSessionId), { status: 404, reasonCode: 'ResourceNotFound' });
+    await expectAmazonError(sandbox.getCheckoutSession(created.checkoutSessionId), {
+      status: 404,
+      reasonCode: 'ResourceNotFound',
+    });
     expect((await live.getCheckoutSession(created.checkoutSessionId)).statusDetails.state).toBe('Open');
   });
 
   it('rejects a key id the simulator does not know with 403 InvalidRequestSignature, not retryable', async () => {
     const stranger = rsaKey('SANDBOX-NOTREGISTERED000000');
-    const error = await expectAmazonError(createSession(makeClient(sim.url, stranger)), { status: 403, reasonCode: 'InvalidRequestSignature' });
+    const error = await expectAmazonError(createSession(makeClient(sim.url, stranger)), {
+      status: 403,
+      reasonCode: 'InvalidRequestSignature',
+    });
     expect(error.requestId).toMatch(UUID);
     expect((await admin.objects()).checkoutSessions).toHaveLength(0);
   });
@@ -172,7 +227,9 @@ describe('one-time checkout (§2, §3)', () => {
     expect(signedIn.buyer?.buyerId).toMatch(/^amzn1\.account\./);
     expect(signedIn.paymentPreferences?.[0]?.paymentDescriptor).toBe('Visa ****1111');
 
-    const halfway = await client.updateCheckoutSession(created.checkoutSessionId, { webCheckoutDetails: { checkoutResultReturnUrl: RESULT_URL } });
+    const halfway = await client.updateCheckoutSession(created.checkoutSessionId, {
+      webCheckoutDetails: { checkoutResultReturnUrl: RESULT_URL },
+    });
     expect(halfway.constraints?.map((c) => c.constraintId)).toEqual(['ChargeAmountNotSet', 'PaymentIntentNotSet']);
     expect(halfway.webCheckoutDetails?.amazonPayRedirectUrl).toBeNull();
 
@@ -203,7 +260,9 @@ describe('one-time checkout (§2, §3)', () => {
     expect(authorized.chargeAmount).toEqual({ amount: '100.00', currencyCode: 'USD' });
     expectTimestamps(authorized);
     // §2.5: the authorization is valid for 30 days.
-    expect(Date.parse(isoOf(authorized.expirationTimestamp!)) - Date.parse(isoOf(authorized.creationTimestamp!))).toBe(30 * DAY);
+    expect(Date.parse(isoOf(authorized.expirationTimestamp!)) - Date.parse(isoOf(authorized.creationTimestamp!))).toBe(
+      30 * DAY,
+    );
 
     const cp = await client.getChargePermission(cpId);
     expect(cp.statusDetails).toMatchObject({ state: 'Chargeable', reasons: [] });
@@ -212,7 +271,11 @@ describe('one-time checkout (§2, §3)', () => {
     // §2.4: a one-time permission expires 180 days after creation.
     expect(Date.parse(isoOf(cp.expirationTimestamp!)) - Date.parse(isoOf(cp.creationTimestamp!))).toBe(180 * DAY);
 
-    const captured = await client.captureCharge(chargeId, { captureAmount: usd('100.00') }, { idempotencyKey: newKey('capture') });
+    const captured = await client.captureCharge(
+      chargeId,
+      { captureAmount: usd('100.00') },
+      { idempotencyKey: newKey('capture') },
+    );
     expect(captured.statusDetails.state).toBe('Captured');
     expect(captured.captureAmount).toEqual({ amount: '100.00', currencyCode: 'USD' });
     // §3.2: a one-time permission closes once its amount is captured.
@@ -220,7 +283,10 @@ describe('one-time checkout (§2, §3)', () => {
     expect(closed.statusDetails.state).toBe('Closed');
     expect(closed.statusDetails.reasons.map((r) => r.reasonCode)).toEqual(['AmazonClosed']);
 
-    const refund = await client.createRefund({ chargeId, refundAmount: usd('30.00') }, { idempotencyKey: newKey('refund') });
+    const refund = await client.createRefund(
+      { chargeId, refundAmount: usd('30.00') },
+      { idempotencyKey: newKey('refund') },
+    );
     expect(refund.refundId).toMatch(REFUND_ID);
     expect(refund.refundId.startsWith(`${cpId}-R`)).toBe(true);
     expect(refund.chargeId).toBe(chargeId);
@@ -244,19 +310,31 @@ describe('one-time checkout (§2, §3)', () => {
       ['capture', '100.00'],
       ['refund', '30.00'],
     ]);
-    expect(money.totals).toMatchObject({ captured: '100.00', refunded: '30.00', net: '70.00', outstandingAuthorization: '0.00' });
+    expect(money.totals).toMatchObject({
+      captured: '100.00',
+      refunded: '30.00',
+      net: '70.00',
+      outstandingAuthorization: '0.00',
+    });
   });
 
   it('a partial capture releases the rest; the remainder is charged on a new charge for limits.amountBalance', async () => {
     const { chargeId, chargePermissionId } = await authorizedCharge(client, admin, '100.00');
-    const partial = await client.captureCharge(chargeId, { captureAmount: usd('60.00') }, { idempotencyKey: newKey('capture') });
+    const partial = await client.captureCharge(
+      chargeId,
+      { captureAmount: usd('60.00') },
+      { idempotencyKey: newKey('capture') },
+    );
     expect(partial.statusDetails.state).toBe('Captured');
     expect(partial.captureAmount).toEqual({ amount: '60.00', currencyCode: 'USD' });
     // One capture per charge (§3.3): the charge is no longer Authorized.
-    await expectAmazonError(client.captureCharge(chargeId, { captureAmount: usd('40.00') }, { idempotencyKey: newKey('capture') }), {
-      status: 422,
-      reasonCode: 'InvalidChargeStatus',
-    });
+    await expectAmazonError(
+      client.captureCharge(chargeId, { captureAmount: usd('40.00') }, { idempotencyKey: newKey('capture') }),
+      {
+        status: 422,
+        reasonCode: 'InvalidChargeStatus',
+      },
+    );
 
     const cp = await client.getChargePermission(chargePermissionId);
     expect(cp.statusDetails.state).toBe('Chargeable');
@@ -270,10 +348,18 @@ describe('one-time checkout (§2, §3)', () => {
     expect(rest.chargeId).not.toBe(chargeId);
     expect(rest.statusDetails.state).toBe('Captured');
     const closed = await client.getChargePermission(chargePermissionId);
-    expect(closed.statusDetails).toMatchObject({ state: 'Closed', reasons: [expect.objectContaining({ reasonCode: 'AmazonClosed' })] });
+    expect(closed.statusDetails).toMatchObject({
+      state: 'Closed',
+      reasons: [expect.objectContaining({ reasonCode: 'AmazonClosed' })],
+    });
 
     const money = await admin.moneyMovements({ chargePermissionId });
-    expect(money.totals).toMatchObject({ authorized: '140.00', released: '40.00', captured: '100.00', outstandingAuthorization: '0.00' });
+    expect(money.totals).toMatchObject({
+      authorized: '140.00',
+      released: '40.00',
+      captured: '100.00',
+      outstandingAuthorization: '0.00',
+    });
   });
 
   it('AuthorizeWithCapture: Complete returns a Captured charge (§3.3)', async () => {
@@ -290,7 +376,11 @@ describe('one-time checkout (§2, §3)', () => {
       method: 'pendingThenAuthorized',
       update: {
         webCheckoutDetails: { checkoutResultReturnUrl: RESULT_URL },
-        paymentDetails: { paymentIntent: 'Authorize', chargeAmount: usd('100.00'), canHandlePendingAuthorization: true },
+        paymentDetails: {
+          paymentIntent: 'Authorize',
+          chargeAmount: usd('100.00'),
+          canHandlePendingAuthorization: true,
+        },
       },
     });
     expect(completed?.statusDetails.state).toBe('Completed');
@@ -305,16 +395,26 @@ describe('one-time checkout (§2, §3)', () => {
       method: 'pendingThenDeclined',
       update: {
         webCheckoutDetails: { checkoutResultReturnUrl: RESULT_URL },
-        paymentDetails: { paymentIntent: 'Authorize', chargeAmount: usd('100.00'), canHandlePendingAuthorization: true },
+        paymentDetails: {
+          paymentIntent: 'Authorize',
+          chargeAmount: usd('100.00'),
+          canHandlePendingAuthorization: true,
+        },
       },
     });
     expect(completed?.statusDetails.state).toBe('Completed');
     await admin.advanceClock(30_000);
-    expect((await client.getCharge(completed!.chargeId!)).statusDetails).toMatchObject({ state: 'Declined', reasonCode: 'HardDeclined' });
+    expect((await client.getCharge(completed!.chargeId!)).statusDetails).toMatchObject({
+      state: 'Declined',
+      reasonCode: 'HardDeclined',
+    });
   });
 
   it('the …0701 instrument without canHandlePendingAuthorization cannot complete (§11: "otherwise an error")', async () => {
-    const { checkoutSessionId } = await runCheckout(client, admin, { method: 'pendingThenAuthorized', complete: false });
+    const { checkoutSessionId } = await runCheckout(client, admin, {
+      method: 'pendingThenAuthorized',
+      complete: false,
+    });
     const error = await rejection(client.completeCheckoutSession(checkoutSessionId, { chargeAmount: usd('100.00') }));
     expect(error.retryable).toBe(false);
     expect(error.status).toBeGreaterThanOrEqual(400);
@@ -323,7 +423,10 @@ describe('one-time checkout (§2, §3)', () => {
 
   it('…3434 and …3064: the session is Canceled with Declined / BuyerCanceled (§11)', async () => {
     const declined = await runCheckout(client, admin, { method: 'declinedAtAmazon', complete: false });
-    expect((await client.getCheckoutSession(declined.checkoutSessionId)).statusDetails).toMatchObject({ state: 'Canceled', reasonCode: 'Declined' });
+    expect((await client.getCheckoutSession(declined.checkoutSessionId)).statusDetails).toMatchObject({
+      state: 'Canceled',
+      reasonCode: 'Declined',
+    });
     const canceled = await runCheckout(client, admin, { method: 'buyerCancel', complete: false });
     const session = await client.getCheckoutSession(canceled.checkoutSessionId);
     expect(session.statusDetails).toMatchObject({ state: 'Canceled', reasonCode: 'BuyerCanceled' });
@@ -337,30 +440,49 @@ describe('one-time checkout (§2, §3)', () => {
     }).then((r) => ({ chargeId: r.completed!.chargeId!, chargePermissionId: r.completed!.chargePermissionId! }));
     await client.captureCharge(chargeId, { captureAmount: usd('100.00') }, { idempotencyKey: newKey('capture') });
     expect((await client.getChargePermission(chargePermissionId)).statusDetails.state).toBe('Closed');
-    const updated = await client.updateChargePermission(chargePermissionId, { merchantMetadata: { noteToBuyer: 'Thanks' } });
-    expect(updated.merchantMetadata).toMatchObject({ merchantReferenceId: 'order-7', noteToBuyer: 'Thanks' });
-    await expectAmazonError(client.updateChargePermission(chargePermissionId, { merchantMetadata: { merchantReferenceId: 'order-8' } }), {
-      status: 422,
-      reasonCode: 'ChargePermissionNotModifiable',
+    const updated = await client.updateChargePermission(chargePermissionId, {
+      merchantMetadata: { noteToBuyer: 'Thanks' },
     });
+    expect(updated.merchantMetadata).toMatchObject({ merchantReferenceId: 'order-7', noteToBuyer: 'Thanks' });
+    await expectAmazonError(
+      client.updateChargePermission(chargePermissionId, { merchantMetadata: { merchantReferenceId: 'order-8' } }),
+      {
+        status: 422,
+        reasonCode: 'ChargePermissionNotModifiable',
+      },
+    );
   });
 
   it('JPY has no decimals: amounts are answered as whole strings (§2.1)', async () => {
     const { completed } = await runCheckout(client, admin, { amount: '1500', currencyCode: 'JPY' });
     const charge = await client.getCharge(completed!.chargeId!);
     expect(charge.chargeAmount).toEqual({ amount: '1500', currencyCode: 'JPY' });
-    const captured = await client.captureCharge(charge.chargeId, { captureAmount: { amount: '1500', currencyCode: 'JPY' } }, { idempotencyKey: newKey() });
+    const captured = await client.captureCharge(
+      charge.chargeId,
+      { captureAmount: { amount: '1500', currencyCode: 'JPY' } },
+      { idempotencyKey: newKey() },
+    );
     expect(captured.captureAmount).toEqual({ amount: '1500', currencyCode: 'JPY' });
     // Our client refuses yen decimals before sending; Amazon (the simulator) answers them with 400.
     const before = await admin.requestCounts();
     await expectAmazonError(
-      client.createRefund({ chargeId: charge.chargeId, refundAmount: { amount: '10.5', currencyCode: 'JPY' } }, { idempotencyKey: newKey() }),
+      client.createRefund(
+        { chargeId: charge.chargeId, refundAmount: { amount: '10.5', currencyCode: 'JPY' } },
+        { idempotencyKey: newKey() },
+      ),
       { status: 0, reasonCode: 'InvalidRequest' },
     );
     expect((await admin.requestCounts()).byOperation).toEqual(before.byOperation);
-    const raw = await rawSignedRequest(sim.url, sandboxKey, 'POST', '/v2/refunds', JSON.stringify({ chargeId: charge.chargeId, refundAmount: { amount: '10.5', currencyCode: 'JPY' } }), {
-      headers: { 'x-amz-pay-idempotency-key': newKey('raw') },
-    });
+    const raw = await rawSignedRequest(
+      sim.url,
+      sandboxKey,
+      'POST',
+      '/v2/refunds',
+      JSON.stringify({ chargeId: charge.chargeId, refundAmount: { amount: '10.5', currencyCode: 'JPY' } }),
+      {
+        headers: { 'x-amz-pay-idempotency-key': newKey('raw') },
+      },
+    );
     expect(raw.status).toBe(400);
     expect(raw.body).toMatchObject({ reasonCode: 'InvalidParameterValue' });
   });
@@ -393,11 +515,16 @@ describe('business errors (§4.2): documented status and reasonCode, never retry
       status: 409,
       reasonCode: 'AmountMismatch',
     });
-    await expectAmazonError(client.completeCheckoutSession(checkoutSessionId, { chargeAmount: { amount: '100.00', currencyCode: 'EUR' } }), {
-      status: 409,
-      reasonCode: 'AmountMismatch',
-    });
-    expect((await client.completeCheckoutSession(checkoutSessionId, { chargeAmount: usd('100.00') })).statusDetails.state).toBe('Completed');
+    await expectAmazonError(
+      client.completeCheckoutSession(checkoutSessionId, { chargeAmount: { amount: '100.00', currencyCode: 'EUR' } }),
+      {
+        status: 409,
+        reasonCode: 'AmountMismatch',
+      },
+    );
+    expect(
+      (await client.completeCheckoutSession(checkoutSessionId, { chargeAmount: usd('100.00') })).statusDetails.state,
+    ).toBe('Completed');
   });
 
   it('Complete twice and Update after completion: 422 InvalidCheckoutSessionStatus', async () => {
@@ -406,10 +533,13 @@ describe('business errors (§4.2): documented status and reasonCode, never retry
       status: 422,
       reasonCode: 'InvalidCheckoutSessionStatus',
     });
-    await expectAmazonError(client.updateCheckoutSession(checkoutSessionId, { merchantMetadata: { merchantReferenceId: 'late' } }), {
-      status: 422,
-      reasonCode: 'InvalidCheckoutSessionStatus',
-    });
+    await expectAmazonError(
+      client.updateCheckoutSession(checkoutSessionId, { merchantMetadata: { merchantReferenceId: 'late' } }),
+      {
+        status: 422,
+        reasonCode: 'InvalidCheckoutSessionStatus',
+      },
+    );
   });
 
   it('Complete before the buyer returned: 422 InvalidCheckoutSessionStatus (§3.1)', async () => {
@@ -427,48 +557,73 @@ describe('business errors (§4.2): documented status and reasonCode, never retry
   it('Capture or refund of a charge in the wrong state: 422 InvalidChargeStatus', async () => {
     const { chargeId } = await authorizedCharge(client, admin);
     // Refund needs a Captured charge (§3.3).
-    await expectAmazonError(client.createRefund({ chargeId, refundAmount: usd('1.00') }, { idempotencyKey: newKey('refund') }), {
-      status: 422,
-      reasonCode: 'InvalidChargeStatus',
-    });
+    await expectAmazonError(
+      client.createRefund({ chargeId, refundAmount: usd('1.00') }, { idempotencyKey: newKey('refund') }),
+      {
+        status: 422,
+        reasonCode: 'InvalidChargeStatus',
+      },
+    );
     const canceled = await client.cancelCharge(chargeId, { cancellationReason: 'out of stock' });
     expect(canceled.statusDetails).toMatchObject({ state: 'Canceled', reasonCode: 'MerchantCanceled' });
-    await expectAmazonError(client.captureCharge(chargeId, { captureAmount: usd('100.00') }, { idempotencyKey: newKey('capture') }), {
-      status: 422,
-      reasonCode: 'InvalidChargeStatus',
-    });
+    await expectAmazonError(
+      client.captureCharge(chargeId, { captureAmount: usd('100.00') }, { idempotencyKey: newKey('capture') }),
+      {
+        status: 422,
+        reasonCode: 'InvalidChargeStatus',
+      },
+    );
   });
 
   it('Capture above the authorization and refunds above captured + min(15 %, 75): 400 TransactionAmountExceeded', async () => {
     const { chargeId } = await authorizedCharge(client, admin, '100.00');
-    await expectAmazonError(client.captureCharge(chargeId, { captureAmount: usd('100.01') }, { idempotencyKey: newKey('capture') }), {
-      status: 400,
-      reasonCode: 'TransactionAmountExceeded',
-    });
+    await expectAmazonError(
+      client.captureCharge(chargeId, { captureAmount: usd('100.01') }, { idempotencyKey: newKey('capture') }),
+      {
+        status: 400,
+        reasonCode: 'TransactionAmountExceeded',
+      },
+    );
     await client.captureCharge(chargeId, { captureAmount: usd('100.00') }, { idempotencyKey: newKey('capture') });
-    await expectAmazonError(client.createRefund({ chargeId, refundAmount: usd('115.01') }, { idempotencyKey: newKey('refund') }), {
-      status: 400,
-      reasonCode: 'TransactionAmountExceeded',
-    });
+    await expectAmazonError(
+      client.createRefund({ chargeId, refundAmount: usd('115.01') }, { idempotencyKey: newKey('refund') }),
+      {
+        status: 400,
+        reasonCode: 'TransactionAmountExceeded',
+      },
+    );
     // 15 % over the capture is allowed (§2.6), in several refunds, and nothing beyond it.
     await client.createRefund({ chargeId, refundAmount: usd('100.00') }, { idempotencyKey: newKey('refund') });
     await client.createRefund({ chargeId, refundAmount: usd('15.00') }, { idempotencyKey: newKey('refund') });
-    await expectAmazonError(client.createRefund({ chargeId, refundAmount: usd('0.01') }, { idempotencyKey: newKey('refund') }), {
-      status: 400,
-      reasonCode: 'TransactionAmountExceeded',
-    });
+    await expectAmazonError(
+      client.createRefund({ chargeId, refundAmount: usd('0.01') }, { idempotencyKey: newKey('refund') }),
+      {
+        status: 400,
+        reasonCode: 'TransactionAmountExceeded',
+      },
+    );
   });
 
   it('Charge or capture in another currency: 400 CurrencyMismatch', async () => {
     const { chargeId, chargePermissionId } = await authorizedCharge(client, admin, '100.00');
     await client.captureCharge(chargeId, { captureAmount: usd('50.00') }, { idempotencyKey: newKey('capture') });
     await expectAmazonError(
-      client.createCharge({ chargePermissionId, chargeAmount: { amount: '10.00', currencyCode: 'EUR' } }, { idempotencyKey: newKey('charge') }),
+      client.createCharge(
+        { chargePermissionId, chargeAmount: { amount: '10.00', currencyCode: 'EUR' } },
+        { idempotencyKey: newKey('charge') },
+      ),
       { status: 400, reasonCode: 'CurrencyMismatch' },
     );
-    const second = await client.createCharge({ chargePermissionId, chargeAmount: usd('10.00') }, { idempotencyKey: newKey('charge') });
+    const second = await client.createCharge(
+      { chargePermissionId, chargeAmount: usd('10.00') },
+      { idempotencyKey: newKey('charge') },
+    );
     await expectAmazonError(
-      client.captureCharge(second.chargeId, { captureAmount: { amount: '10.00', currencyCode: 'EUR' } }, { idempotencyKey: newKey('capture') }),
+      client.captureCharge(
+        second.chargeId,
+        { captureAmount: { amount: '10.00', currencyCode: 'EUR' } },
+        { idempotencyKey: newKey('capture') },
+      ),
       { status: 400, reasonCode: 'CurrencyMismatch' },
     );
   });
@@ -479,7 +634,10 @@ describe('business errors (§4.2): documented status and reasonCode, never retry
     await expectAmazonError(client.getChargePermission('S01-0000000-0000000'), notFound);
     await expectAmazonError(client.getCharge('S01-0000000-0000000-C000000'), notFound);
     await expectAmazonError(client.getRefund('S01-0000000-0000000-R000000'), notFound);
-    await expectAmazonError(client.captureCharge('S01-0000000-0000000-C000000', { captureAmount: usd('1.00') }, { idempotencyKey: newKey() }), notFound);
+    await expectAmazonError(
+      client.captureCharge('S01-0000000-0000000-C000000', { captureAmount: usd('1.00') }, { idempotencyKey: newKey() }),
+      notFound,
+    );
   });
 
   it('Missing required values: 400 MissingParameterValue', async () => {
@@ -524,38 +682,67 @@ describe('business errors (§4.2): documented status and reasonCode, never retry
       JSON.stringify({ webCheckoutDetails: { checkoutResultReturnUrl: RESULT_URL, checkoutMode: 'ProcessOrder' } }),
     );
     expect(raw.status).toBe(400);
-    expect(raw.body).toEqual({ reasonCode: 'UnrecognizedField', message: "The field 'checkoutMode' is invalid for this API." });
-    const topLevel = await rawSignedRequest(sim.url, sandboxKey, 'PATCH', `/v2/checkoutSessions/${created.checkoutSessionId}`, JSON.stringify({ color: 'red' }));
-    expect(topLevel.body).toEqual({ reasonCode: 'UnrecognizedField', message: "The field 'color' is invalid for this API." });
+    expect(raw.body).toEqual({
+      reasonCode: 'UnrecognizedField',
+      message: "The field 'checkoutMode' is invalid for this API.",
+    });
+    const topLevel = await rawSignedRequest(
+      sim.url,
+      sandboxKey,
+      'PATCH',
+      `/v2/checkoutSessions/${created.checkoutSessionId}`,
+      JSON.stringify({ color: 'red' }),
+    );
+    expect(topLevel.body).toEqual({
+      reasonCode: 'UnrecognizedField',
+      message: "The field 'color' is invalid for this API.",
+    });
     // Nothing was applied.
-    expect((await client.getCheckoutSession(created.checkoutSessionId)).webCheckoutDetails?.checkoutResultReturnUrl).toBeNull();
+    expect(
+      (await client.getCheckoutSession(created.checkoutSessionId)).webCheckoutDetails?.checkoutResultReturnUrl,
+    ).toBeNull();
   });
 
   it('Unknown simulation code: 400 InvalidSandboxSimulationSpecified, and nothing happens', async () => {
     const { chargeId } = await authorizedCharge(client, admin);
     await expectAmazonError(
-      client.captureCharge(chargeId, { captureAmount: usd('100.00') }, { idempotencyKey: newKey('capture'), simulationCode: 'NoSuchSimulation' }),
+      client.captureCharge(
+        chargeId,
+        { captureAmount: usd('100.00') },
+        { idempotencyKey: newKey('capture'), simulationCode: 'NoSuchSimulation' },
+      ),
       { status: 400, reasonCode: 'InvalidSandboxSimulationSpecified' },
     );
     expect((await client.getCharge(chargeId)).statusDetails.state).toBe('Authorized');
     // A known code that belongs to another operation is rejected too (§11: "or a simulation not allowed for that call").
     await expectAmazonError(
-      client.captureCharge(chargeId, { captureAmount: usd('100.00') }, { idempotencyKey: newKey('capture'), simulationCode: 'RefundDeclined' }),
+      client.captureCharge(
+        chargeId,
+        { captureAmount: usd('100.00') },
+        { idempotencyKey: newKey('capture'), simulationCode: 'RefundDeclined' },
+      ),
       { status: 400, reasonCode: 'InvalidSandboxSimulationSpecified' },
     );
   });
 
   it('Sandbox simulation codes our client forwards take effect (§11: HardDeclined on Create Charge, CaptureInitiated on Capture)', async () => {
     const { chargeId, chargePermissionId } = await authorizedCharge(client, admin, '100.00');
-    const pending = await client.captureCharge(chargeId, { captureAmount: usd('40.00') }, {
-      idempotencyKey: newKey('capture'),
-      simulationCode: 'CaptureInitiated',
-    });
+    const pending = await client.captureCharge(
+      chargeId,
+      { captureAmount: usd('40.00') },
+      {
+        idempotencyKey: newKey('capture'),
+        simulationCode: 'CaptureInitiated',
+      },
+    );
     expect(pending.statusDetails.state).toBe('CaptureInitiated');
     await admin.advanceClock(CAPTURE_INITIATED_MS + 1_000);
     expect((await client.getCharge(chargeId)).statusDetails.state).toBe('Captured');
     await expectAmazonError(
-      client.createCharge({ chargePermissionId, chargeAmount: usd('10.00') }, { idempotencyKey: newKey('charge'), simulationCode: 'HardDeclined' }),
+      client.createCharge(
+        { chargePermissionId, chargeAmount: usd('10.00') },
+        { idempotencyKey: newKey('charge'), simulationCode: 'HardDeclined' },
+      ),
       { status: 422, reasonCode: 'HardDeclined' },
     );
   });
@@ -588,7 +775,9 @@ describe('idempotency (§5)', () => {
     expect(third.refundId).toBe(first.refundId);
     expect((await admin.objects()).refunds).toHaveLength(1);
     const money = await admin.moneyMovements({ chargePermissionId });
-    expect(money.movements.filter((m) => m.kind === 'refund')).toEqual([expect.objectContaining({ refundId: first.refundId, amount: '25.00' })]);
+    expect(money.movements.filter((m) => m.kind === 'refund')).toEqual([
+      expect.objectContaining({ refundId: first.refundId, amount: '25.00' }),
+    ]);
     expect((await client.getCharge(chargeId)).refundedAmount?.amount).toBe('25.00');
   });
 
@@ -603,8 +792,14 @@ describe('idempotency (§5)', () => {
     const { chargeId, chargePermissionId } = await authorizedCharge(client, admin, '100.00');
     await client.captureCharge(chargeId, { captureAmount: usd('50.00') }, { idempotencyKey: newKey('capture') });
     const chargeKey = newKey('charge');
-    const c1 = await client.createCharge({ chargePermissionId, chargeAmount: usd('20.00') }, { idempotencyKey: chargeKey });
-    const c2 = await client.createCharge({ chargePermissionId, chargeAmount: usd('20.00') }, { idempotencyKey: chargeKey });
+    const c1 = await client.createCharge(
+      { chargePermissionId, chargeAmount: usd('20.00') },
+      { idempotencyKey: chargeKey },
+    );
+    const c2 = await client.createCharge(
+      { chargePermissionId, chargeAmount: usd('20.00') },
+      { idempotencyKey: chargeKey },
+    );
     expect(c2.chargeId).toBe(c1.chargeId);
     const money = await admin.moneyMovements({ chargePermissionId });
     expect(money.movements.filter((m) => m.kind === 'authorization').map((m) => m.amount)).toEqual(['100.00', '20.00']);
@@ -620,10 +815,13 @@ describe('idempotency (§5)', () => {
     });
     const refundKey = newKey('refund');
     await client.createRefund({ chargeId, refundAmount: usd('10.00') }, { idempotencyKey: refundKey });
-    await expectAmazonError(client.createRefund({ chargeId, refundAmount: usd('11.00') }, { idempotencyKey: refundKey }), {
-      status: 400,
-      reasonCode: 'DuplicateIdempotencyKey',
-    });
+    await expectAmazonError(
+      client.createRefund({ chargeId, refundAmount: usd('11.00') }, { idempotencyKey: refundKey }),
+      {
+        status: 400,
+        reasonCode: 'DuplicateIdempotencyKey',
+      },
+    );
     expect((await admin.moneyMovements({ chargePermissionId })).totals.captured).toBe('40.00');
   });
 
@@ -631,16 +829,22 @@ describe('idempotency (§5)', () => {
     const body = { storeId: STORE_ID, webCheckoutDetails: { checkoutReviewReturnUrl: REVIEW_URL } };
     const before = await admin.requestCounts();
     for (const idempotencyKey of [undefined, '', 'a'.repeat(33), 'has space']) {
-      const refused = await rejection(client.createCheckoutSession(body, { idempotencyKey } as unknown as { idempotencyKey: string }));
+      const refused = await rejection(
+        client.createCheckoutSession(body, { idempotencyKey } as unknown as { idempotencyKey: string }),
+      );
       expect(refused).toMatchObject({ status: 0, reasonCode: 'InvalidIdempotencyKey', retryable: false });
     }
     expect((await admin.requestCounts()).byOperation).toEqual(before.byOperation);
     for (const headers of [{}, { 'x-amz-pay-idempotency-key': 'a'.repeat(33) }] as Array<Record<string, string>>) {
-      const raw = await rawSignedRequest(sim.url, sandboxKey, 'POST', '/v2/checkoutSessions', JSON.stringify(body), { headers });
+      const raw = await rawSignedRequest(sim.url, sandboxKey, 'POST', '/v2/checkoutSessions', JSON.stringify(body), {
+        headers,
+      });
       expect(raw.status).toBe(400);
     }
     // 32 characters is the limit, not over it.
-    expect((await client.createCheckoutSession(body, { idempotencyKey: 'a'.repeat(32) })).statusDetails.state).toBe('Open');
+    expect((await client.createCheckoutSession(body, { idempotencyKey: 'a'.repeat(32) })).statusDetails.state).toBe(
+      'Open',
+    );
   });
 
   it('a 5xx is not stored: the retryable ProcessingFailure is retried with the same key and then succeeds once (§4.3)', async () => {
@@ -651,11 +855,20 @@ describe('idempotency (§5)', () => {
     const chargePermissionId = completed!.chargePermissionId!;
     const key = newKey('cycle');
     await expectAmazonError(
-      client.createCharge({ chargePermissionId, chargeAmount: usd('14.00'), captureNow: true }, { idempotencyKey: key, simulationCode: 'ProcessingFailure' }),
+      client.createCharge(
+        { chargePermissionId, chargeAmount: usd('14.00'), captureNow: true },
+        { idempotencyKey: key, simulationCode: 'ProcessingFailure' },
+      ),
       { status: 500, reasonCode: 'ProcessingFailure', retryable: true },
     );
-    const retried = await client.createCharge({ chargePermissionId, chargeAmount: usd('14.00'), captureNow: true }, { idempotencyKey: key });
-    const again = await client.createCharge({ chargePermissionId, chargeAmount: usd('14.00'), captureNow: true }, { idempotencyKey: key });
+    const retried = await client.createCharge(
+      { chargePermissionId, chargeAmount: usd('14.00'), captureNow: true },
+      { idempotencyKey: key },
+    );
+    const again = await client.createCharge(
+      { chargePermissionId, chargeAmount: usd('14.00'), captureNow: true },
+      { idempotencyKey: key },
+    );
     expect(again.chargeId).toBe(retried.chargeId);
     expect((await admin.moneyMovements({ chargePermissionId })).totals.captured).toBe('14.00');
   });
@@ -669,12 +882,21 @@ describe('idempotency (§5)', () => {
     const chargePermissionId = completed!.chargePermissionId!;
     const key = newKey('cycle');
     const body = { chargePermissionId, chargeAmount: usd('14.00'), captureNow: true };
-    await expectAmazonError(client.createCharge(body, { idempotencyKey: key }), { status: 422, reasonCode: 'SoftDeclined', retryable: false });
+    await expectAmazonError(client.createCharge(body, { idempotencyKey: key }), {
+      status: 422,
+      reasonCode: 'SoftDeclined',
+      retryable: false,
+    });
     // §8.3: after a soft decline the permission stays Chargeable.
     expect((await client.getChargePermission(chargePermissionId)).statusDetails.state).toBe('Chargeable');
     await admin.fixPaymentMethod(chargePermissionId, 'happy');
-    await expectAmazonError(client.createCharge(body, { idempotencyKey: key }), { status: 422, reasonCode: 'SoftDeclined' });
-    expect((await client.createCharge(body, { idempotencyKey: newKey('cycle-retry') })).statusDetails.state).toBe('Captured');
+    await expectAmazonError(client.createCharge(body, { idempotencyKey: key }), {
+      status: 422,
+      reasonCode: 'SoftDeclined',
+    });
+    expect((await client.createCharge(body, { idempotencyKey: newKey('cycle-retry') })).statusDetails.state).toBe(
+      'Captured',
+    );
   });
 
   it('keys from idempotencyKeyFor (32 alphanumerics, stable per operation) are accepted', async () => {
@@ -694,8 +916,12 @@ describe('throttling (§9)', () => {
     await admin.setFaults({ throttling: 'sandbox' });
     const keys = Array.from({ length: 8 }, () => newKey('create'));
     const body = { storeId: STORE_ID, webCheckoutDetails: { checkoutReviewReturnUrl: REVIEW_URL } };
-    const outcomes = await Promise.allSettled(keys.map((idempotencyKey) => client.createCheckoutSession(body, { idempotencyKey })));
-    const rejected = outcomes.flatMap((o, i) => (o.status === 'rejected' ? [{ error: o.reason as unknown, key: keys[i]! }] : []));
+    const outcomes = await Promise.allSettled(
+      keys.map((idempotencyKey) => client.createCheckoutSession(body, { idempotencyKey })),
+    );
+    const rejected = outcomes.flatMap((o, i) =>
+      o.status === 'rejected' ? [{ error: o.reason as unknown, key: keys[i]! }] : [],
+    );
     // Max quota 5, restore 1/s: at least 5 of 8 pass, and some are throttled.
     expect(outcomes.length - rejected.length).toBeGreaterThanOrEqual(5);
     expect(rejected.length).toBeGreaterThan(0);
@@ -714,11 +940,19 @@ describe('throttling (§9)', () => {
     await admin.setFaults({ throttling: { getCheckoutSession: { maxQuota: 2, restorePerSecond: 1 } } });
     await client.getCheckoutSession(created.checkoutSessionId);
     await client.getCheckoutSession(created.checkoutSessionId);
-    await expectAmazonError(client.getCheckoutSession(created.checkoutSessionId), { status: 429, reasonCode: 'TooManyRequests', retryable: true });
+    await expectAmazonError(client.getCheckoutSession(created.checkoutSessionId), {
+      status: 429,
+      reasonCode: 'TooManyRequests',
+      retryable: true,
+    });
     // Other operations have no bucket.
-    await client.updateCheckoutSession(created.checkoutSessionId, { merchantMetadata: { merchantReferenceId: 'order-1' } });
+    await client.updateCheckoutSession(created.checkoutSessionId, {
+      merchantMetadata: { merchantReferenceId: 'order-1' },
+    });
     await sleep(1_100);
-    expect((await client.getCheckoutSession(created.checkoutSessionId)).merchantMetadata?.merchantReferenceId).toBe('order-1');
+    expect((await client.getCheckoutSession(created.checkoutSessionId)).merchantMetadata?.merchantReferenceId).toBe(
+      'order-1',
+    );
   });
 });
 
@@ -741,10 +975,16 @@ describe('transport faults (§4.3)', () => {
     const impatient = makeClient(sim.url, sandboxKey, { timeoutMs: 250 });
     await admin.setFaults({ latencyMs: 1_000 });
     const started = performance.now();
-    await expectAmazonError(impatient.getCheckoutSession(created.checkoutSessionId), { status: 0, reasonCode: 'Timeout', retryable: true });
+    await expectAmazonError(impatient.getCheckoutSession(created.checkoutSessionId), {
+      status: 0,
+      reasonCode: 'Timeout',
+      retryable: true,
+    });
     expect(performance.now() - started).toBeLessThan(900);
     await admin.setFaults({ latencyMs: 0 });
-    expect((await impatient.getCheckoutSession(created.checkoutSessionId)).checkoutSessionId).toBe(created.checkoutSessionId);
+    expect((await impatient.getCheckoutSession(created.checkoutSessionId)).checkoutSessionId).toBe(
+      created.checkoutSessionId,
+    );
   });
 
   it('a held capture times out at the client but took effect; the retry with the same key replays it without a second capture', async () => {
@@ -752,14 +992,20 @@ describe('transport faults (§4.3)', () => {
     const impatient = makeClient(sim.url, sandboxKey, { timeoutMs: 300 });
     await admin.setFaults({ holdResponses: { operation: 'captureCharge', ms: 1_500, count: 1 } });
     const key = newKey('capture');
-    await expectAmazonError(impatient.captureCharge(chargeId, { captureAmount: usd('100.00') }, { idempotencyKey: key }), {
-      status: 0,
-      reasonCode: 'Timeout',
-      retryable: true,
-    });
+    await expectAmazonError(
+      impatient.captureCharge(chargeId, { captureAmount: usd('100.00') }, { idempotencyKey: key }),
+      {
+        status: 0,
+        reasonCode: 'Timeout',
+        retryable: true,
+      },
+    );
     expect((await client.getCharge(chargeId)).statusDetails.state).toBe('Captured');
     const retried = await impatient.captureCharge(chargeId, { captureAmount: usd('100.00') }, { idempotencyKey: key });
-    expect(retried).toMatchObject({ chargeId, statusDetails: expect.objectContaining({ state: 'Captured' }) as unknown });
+    expect(retried).toMatchObject({
+      chargeId,
+      statusDetails: expect.objectContaining({ state: 'Captured' }) as unknown,
+    });
     const money = await admin.moneyMovements({ chargePermissionId });
     expect(money.movements.filter((m) => m.kind === 'capture')).toHaveLength(1);
     expect(money.totals.captured).toBe('100.00');
@@ -781,7 +1027,9 @@ describe('deadlines on the simulator clock (§3.5)', () => {
     const money = await admin.moneyMovements({ checkoutSessionId: paidNotCompleted.checkoutSessionId });
     expect(money.totals).toMatchObject({ authorized: '100.00', released: '100.00', outstandingAuthorization: '0.00' });
     // §4.2: CheckoutSessionCanceled is 400 or 422 (UNCONFIRMED which).
-    const canceled = await rejection(client.completeCheckoutSession(paidNotCompleted.checkoutSessionId, { chargeAmount: usd('100.00') }));
+    const canceled = await rejection(
+      client.completeCheckoutSession(paidNotCompleted.checkoutSessionId, { chargeAmount: usd('100.00') }),
+    );
     expect(canceled).toMatchObject({ reasonCode: 'CheckoutSessionCanceled', retryable: false });
     expect([400, 422]).toContain(canceled.status);
   });
@@ -791,14 +1039,21 @@ describe('deadlines on the simulator clock (§3.5)', () => {
     await admin.advanceClock(29 * DAY);
     expect((await client.getCharge(chargeId)).statusDetails.state).toBe('Authorized');
     await admin.advanceClock(DAY + 1_000);
-    expect((await client.getCharge(chargeId)).statusDetails).toMatchObject({ state: 'Canceled', reasonCode: 'ExpiredUnused' });
+    expect((await client.getCharge(chargeId)).statusDetails).toMatchObject({
+      state: 'Canceled',
+      reasonCode: 'ExpiredUnused',
+    });
     expect((await admin.moneyMovements({ chargePermissionId })).totals.outstandingAuthorization).toBe('0.00');
   });
 
   it('a capture more than 7 days after authorization is CaptureInitiated, then Captured after the delay', async () => {
     const { chargeId, chargePermissionId } = await authorizedCharge(client, admin);
     await admin.advanceClock(7 * DAY + HOUR);
-    const pending = await client.captureCharge(chargeId, { captureAmount: usd('100.00') }, { idempotencyKey: newKey('capture') });
+    const pending = await client.captureCharge(
+      chargeId,
+      { captureAmount: usd('100.00') },
+      { idempotencyKey: newKey('capture') },
+    );
     expect(pending.statusDetails.state).toBe('CaptureInitiated');
     expect((await admin.moneyMovements({ chargePermissionId })).totals.captured).toBe('0.00');
     await admin.advanceClock(CAPTURE_INITIATED_MS + 1_000);
@@ -811,7 +1066,11 @@ describe('deadlines on the simulator clock (§3.5)', () => {
   it('a capture within 7 days of authorization is synchronous', async () => {
     const { chargeId } = await authorizedCharge(client, admin);
     await admin.advanceClock(7 * DAY - HOUR);
-    const captured = await client.captureCharge(chargeId, { captureAmount: usd('100.00') }, { idempotencyKey: newKey('capture') });
+    const captured = await client.captureCharge(
+      chargeId,
+      { captureAmount: usd('100.00') },
+      { idempotencyKey: newKey('capture') },
+    );
     expect(captured.statusDetails.state).toBe('Captured');
   });
 });
@@ -837,7 +1096,10 @@ describe('recurring (§8)', () => {
     const cp = await client.getChargePermission(cpId);
     expect(cp.statusDetails).toMatchObject({ state: 'Chargeable', reasons: [] });
     expect(cp.chargePermissionType).toBe('Recurring');
-    expect(cp.recurringMetadata).toMatchObject({ frequency: { unit: 'Month', value: '1' }, amount: { amount: '14.00', currencyCode: 'USD' } });
+    expect(cp.recurringMetadata).toMatchObject({
+      frequency: { unit: 'Month', value: '1' },
+      amount: { amount: '14.00', currencyCode: 'USD' },
+    });
     expect(cp.creationTimestamp).toMatch(TIMESTAMP);
     expect((await admin.moneyMovements({ chargePermissionId: cpId })).movements).toEqual([]);
 
@@ -853,7 +1115,10 @@ describe('recurring (§8)', () => {
 
     // §8.4: USD 1,000 a calendar month; 14 + 986.01 is over it.
     await expectAmazonError(
-      client.createCharge({ chargePermissionId: cpId, chargeAmount: usd('986.01'), captureNow: true }, { idempotencyKey: newKey('cycle-2') }),
+      client.createCharge(
+        { chargePermissionId: cpId, chargeAmount: usd('986.01'), captureNow: true },
+        { idempotencyKey: newKey('cycle-2') },
+      ),
       { status: 400, reasonCode: 'PeriodicAmountExceeded' },
     );
     const upToCap = await client.createCharge(
@@ -862,13 +1127,21 @@ describe('recurring (§8)', () => {
     );
     expect(upToCap.statusDetails.state).toBe('Captured');
 
-    const closed = await client.closeChargePermission(cpId, { closureReason: 'Subscription Cancelled', cancelPendingCharges: false });
+    const closed = await client.closeChargePermission(cpId, {
+      closureReason: 'Subscription Cancelled',
+      cancelPendingCharges: false,
+    });
     expect(closed.statusDetails.state).toBe('Closed');
     // §3.2: the spelling of a merchant closure is UNCONFIRMED; both documented spellings are accepted here.
-    expect(closed.statusDetails.reasons.map((r) => r.reasonCode)).toEqual([expect.stringMatching(/^Merchant(Closed|Canceled)$/)]);
+    expect(closed.statusDetails.reasons.map((r) => r.reasonCode)).toEqual([
+      expect.stringMatching(/^Merchant(Closed|Canceled)$/),
+    ]);
     expect((await client.getChargePermission(cpId)).statusDetails.state).toBe('Closed');
     await expectAmazonError(
-      client.createCharge({ chargePermissionId: cpId, chargeAmount: usd('1.00') }, { idempotencyKey: newKey('cycle-3') }),
+      client.createCharge(
+        { chargePermissionId: cpId, chargeAmount: usd('1.00') },
+        { idempotencyKey: newKey('cycle-3') },
+      ),
       { status: 422, reasonCode: 'InvalidChargePermissionStatus' },
     );
   });
@@ -876,25 +1149,52 @@ describe('recurring (§8)', () => {
   it('closing with cancelPendingCharges cancels Authorized charges (ChargePermissionCanceled); without it they stay (§8.5)', async () => {
     const first = await runCheckout(client, admin, recurring);
     const keepCp = first.completed!.chargePermissionId!;
-    const kept = await client.createCharge({ chargePermissionId: keepCp, chargeAmount: usd('14.00') }, { idempotencyKey: newKey('auth') });
+    const kept = await client.createCharge(
+      { chargePermissionId: keepCp, chargeAmount: usd('14.00') },
+      { idempotencyKey: newKey('auth') },
+    );
     expect(kept.statusDetails.state).toBe('Authorized');
-    await client.closeChargePermission(keepCp, { closureReason: 'Subscription Cancelled', cancelPendingCharges: false });
+    await client.closeChargePermission(keepCp, {
+      closureReason: 'Subscription Cancelled',
+      cancelPendingCharges: false,
+    });
     expect((await client.getCharge(kept.chargeId)).statusDetails.state).toBe('Authorized');
 
     const second = await runCheckout(client, admin, recurring);
     const cancelCp = second.completed!.chargePermissionId!;
-    const pending = await client.createCharge({ chargePermissionId: cancelCp, chargeAmount: usd('14.00') }, { idempotencyKey: newKey('auth') });
-    await client.closeChargePermission(cancelCp, { closureReason: 'Subscription Cancelled', cancelPendingCharges: true });
-    expect((await client.getCharge(pending.chargeId)).statusDetails).toMatchObject({ state: 'Canceled', reasonCode: 'ChargePermissionCanceled' });
+    const pending = await client.createCharge(
+      { chargePermissionId: cancelCp, chargeAmount: usd('14.00') },
+      { idempotencyKey: newKey('auth') },
+    );
+    await client.closeChargePermission(cancelCp, {
+      closureReason: 'Subscription Cancelled',
+      cancelPendingCharges: true,
+    });
+    expect((await client.getCharge(pending.chargeId)).statusDetails).toMatchObject({
+      state: 'Canceled',
+      reasonCode: 'ChargePermissionCanceled',
+    });
     // Closing again is a wrong-state call (§3.2: a Closed permission allows Get only).
-    await expectAmazonError(client.closeChargePermission(cancelCp, { closureReason: 'again' }), { status: 422, reasonCode: 'InvalidChargePermissionStatus' });
+    await expectAmazonError(client.closeChargePermission(cancelCp, { closureReason: 'again' }), {
+      status: 422,
+      reasonCode: 'InvalidChargePermissionStatus',
+    });
   });
 
   it('softDescriptor without captureNow: refused by our client, 400 InvalidParameterCombination from Amazon (§2.5)', async () => {
     const { completed } = await runCheckout(client, admin, recurring);
-    const body = { chargePermissionId: completed!.chargePermissionId!, chargeAmount: usd('14.00'), softDescriptor: 'CONTRACT SUB' };
-    await expectAmazonError(client.createCharge(body, { idempotencyKey: newKey('charge') }), { status: 0, reasonCode: 'InvalidRequest' });
-    const raw = await rawSignedRequest(sim.url, sandboxKey, 'POST', '/v2/charges', JSON.stringify(body), { headers: { 'x-amz-pay-idempotency-key': newKey('raw') } });
+    const body = {
+      chargePermissionId: completed!.chargePermissionId!,
+      chargeAmount: usd('14.00'),
+      softDescriptor: 'CONTRACT SUB',
+    };
+    await expectAmazonError(client.createCharge(body, { idempotencyKey: newKey('charge') }), {
+      status: 0,
+      reasonCode: 'InvalidRequest',
+    });
+    const raw = await rawSignedRequest(sim.url, sandboxKey, 'POST', '/v2/charges', JSON.stringify(body), {
+      headers: { 'x-amz-pay-idempotency-key': newKey('raw') },
+    });
     expect(raw.status).toBe(400);
     expect(raw.body).toMatchObject({ reasonCode: 'InvalidParameterCombination' });
   });
@@ -905,7 +1205,10 @@ describe('recurring (§8)', () => {
     expect((await client.getChargePermission(cpId)).statusDetails.state).toBe('Chargeable');
 
     await expectAmazonError(
-      client.createCharge({ chargePermissionId: cpId, chargeAmount: usd('14.00'), captureNow: true }, { idempotencyKey: newKey('cycle-1') }),
+      client.createCharge(
+        { chargePermissionId: cpId, chargeAmount: usd('14.00'), captureNow: true },
+        { idempotencyKey: newKey('cycle-1') },
+      ),
       { status: 422, reasonCode: 'HardDeclined', retryable: false },
     );
     const cp = await client.getChargePermission(cpId);
@@ -914,7 +1217,10 @@ describe('recurring (§8)', () => {
     // §12.5: a synchronous decline is an HTTP error, not a Declined charge.
     expect((await admin.objects()).charges).toHaveLength(0);
     await expectAmazonError(
-      client.createCharge({ chargePermissionId: cpId, chargeAmount: usd('14.00'), captureNow: true }, { idempotencyKey: newKey('cycle-1-retry') }),
+      client.createCharge(
+        { chargePermissionId: cpId, chargeAmount: usd('14.00'), captureNow: true },
+        { idempotencyKey: newKey('cycle-1-retry') },
+      ),
       { status: 422, reasonCode: 'InvalidChargePermissionStatus' },
     );
 
@@ -936,19 +1242,22 @@ describe('the Amazon Pay button (§6.7)', () => {
     scopes: ['name', 'email'],
   };
 
-  it.each(['AMZN-PAY-RSASSA-PSS', 'AMZN-PAY-RSASSA-PSS-V2'] as const)('buttonConfig (%s) is accepted by the simulated button', async (algorithm) => {
-    const c = makeClient(sim.url, sandboxKey, { algorithm });
-    const config = c.buttonConfig(payload);
-    expect(config).toMatchObject({ publicKeyId: SANDBOX_KEY_ID, algorithm, payloadJSON: JSON.stringify(payload) });
-    const { checkoutSessionId, location } = await admin.clickButton(config);
-    expect(location).toBe(`${REVIEW_URL}?amazonCheckoutSessionId=${checkoutSessionId}`);
-    // Amazon created the session from the payload; the buyer is already signed in.
-    const session = await c.getCheckoutSession(checkoutSessionId);
-    expect(session.statusDetails.state).toBe('Open');
-    expect(session.buyer?.buyerId).toMatch(/^amzn1\.account\./);
-    expect(session.constraints?.map((x) => x.constraintId)).not.toContain('BuyerNotAssociated');
-    expect(session.webCheckoutDetails?.checkoutReviewReturnUrl).toBe(REVIEW_URL);
-  });
+  it.each(['AMZN-PAY-RSASSA-PSS', 'AMZN-PAY-RSASSA-PSS-V2'] as const)(
+    'buttonConfig (%s) is accepted by the simulated button',
+    async (algorithm) => {
+      const c = makeClient(sim.url, sandboxKey, { algorithm });
+      const config = c.buttonConfig(payload);
+      expect(config).toMatchObject({ publicKeyId: SANDBOX_KEY_ID, algorithm, payloadJSON: JSON.stringify(payload) });
+      const { checkoutSessionId, location } = await admin.clickButton(config);
+      expect(location).toBe(`${REVIEW_URL}?amazonCheckoutSessionId=${checkoutSessionId}`);
+      // Amazon created the session from the payload; the buyer is already signed in.
+      const session = await c.getCheckoutSession(checkoutSessionId);
+      expect(session.statusDetails.state).toBe('Open');
+      expect(session.buyer?.buyerId).toMatch(/^amzn1\.account\./);
+      expect(session.constraints?.map((x) => x.constraintId)).not.toContain('BuyerNotAssociated');
+      expect(session.webCheckoutDetails?.checkoutReviewReturnUrl).toBe(REVIEW_URL);
+    },
+  );
 
   it('a payloadJSON changed after signing is rejected', async () => {
     const config = client.buttonConfig(payload);

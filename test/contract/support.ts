@@ -67,7 +67,8 @@ export async function rejection(promise: Promise<unknown>): Promise<AmazonPayErr
     (value) => ({ ok: true as const, value }),
     (error: unknown) => ({ ok: false as const, error }),
   );
-  if (outcome.ok) throw new Error(`expected an AmazonPayError, got a result: ${JSON.stringify(outcome.value).slice(0, 300)}`);
+  if (outcome.ok)
+    throw new Error(`expected an AmazonPayError, got a result: ${JSON.stringify(outcome.value).slice(0, 300)}`);
   expect(outcome.error).toBeInstanceOf(AmazonPayError);
   return outcome.error as AmazonPayError;
 }
@@ -103,7 +104,11 @@ export interface CheckoutRun {
 }
 
 /** create -> buyer signs in -> update -> buyer pays on amazonPayRedirectUrl -> complete, all through our client. */
-export async function runCheckout(client: AmazonPayClient, admin: SimulatorAdmin, o: CheckoutOptions = {}): Promise<CheckoutRun> {
+export async function runCheckout(
+  client: AmazonPayClient,
+  admin: SimulatorAdmin,
+  o: CheckoutOptions = {},
+): Promise<CheckoutRun> {
   const chargeAmount = { amount: o.amount ?? '100.00', currencyCode: o.currencyCode ?? 'USD' };
   const created = await client.createCheckoutSession(
     { storeId: STORE_ID, webCheckoutDetails: { checkoutReviewReturnUrl: REVIEW_URL }, ...o.create },
@@ -121,7 +126,12 @@ export async function runCheckout(client: AmazonPayClient, admin: SimulatorAdmin
   if (o.complete === false) return { checkoutSessionId: created.checkoutSessionId, redirectUrl, completed: undefined };
   const completed = await client.completeCheckoutSession(
     created.checkoutSessionId,
-    { chargeAmount, ...(o.update?.paymentDetails?.totalOrderAmount ? { totalOrderAmount: o.update.paymentDetails.totalOrderAmount } : {}) },
+    {
+      chargeAmount,
+      ...(o.update?.paymentDetails?.totalOrderAmount
+        ? { totalOrderAmount: o.update.paymentDetails.totalOrderAmount }
+        : {}),
+    },
     { idempotencyKey: newKey('complete') },
   );
   return { checkoutSessionId: created.checkoutSessionId, redirectUrl, completed };
@@ -166,7 +176,11 @@ export async function rawSignedRequest(
     ...(options.algorithm ? { algorithm: options.algorithm } : {}),
     ...(options.dateFormat ? { dateFormat: options.dateFormat } : {}),
   });
-  const response = await fetch(`${baseUrl}${path}`, { method, headers, ...(method === 'GET' ? {} : { body: body ?? '' }) });
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers,
+    ...(method === 'GET' ? {} : { body: body ?? '' }),
+  });
   const text = await response.text();
   let parsed: unknown;
   try {

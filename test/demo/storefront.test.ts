@@ -30,7 +30,11 @@ beforeAll(async () => {
   const port = await freePort();
   stack = await startTestStack({
     simulator: { delays: { refundMs: 300 } },
-    webhooks: { endpoints: [{ id: 'demo-storefront', url: `http://127.0.0.1:${port}/webhooks`, secrets: [webhookSecret] }], retryScheduleMs: [200, 500, 1000], timeoutMs: 5_000 },
+    webhooks: {
+      endpoints: [{ id: 'demo-storefront', url: `http://127.0.0.1:${port}/webhooks`, secrets: [webhookSecret] }],
+      retryScheduleMs: [200, 500, 1000],
+      timeoutMs: 5_000,
+    },
   });
   shop = await startDemoStorefront({
     apiUrl: stack.apiUrl,
@@ -56,17 +60,28 @@ interface Page {
 async function browse(url: string, form?: Record<string, string>): Promise<Page> {
   const res = await fetch(url, {
     redirect: 'manual',
-    ...(form ? { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(form).toString() } : {}),
+    ...(form
+      ? {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams(form).toString(),
+        }
+      : {}),
   });
   return { status: res.status, location: res.headers.get('location'), body: await res.text() };
 }
 
 const unescape = (s: string) =>
-  s.replace(/&(lt|gt|quot|#39|amp);/g, (_, e: string) => ({ lt: '<', gt: '>', quot: '"', '#39': "'", amp: '&' })[e] ?? '');
+  s.replace(
+    /&(lt|gt|quot|#39|amp);/g,
+    (_, e: string) => ({ lt: '<', gt: '>', quot: '"', '#39': "'", amp: '&' })[e] ?? '',
+  );
 
 /** The form posting to `action` (a path prefix), with its hidden and text inputs, as a browser would submit it. */
 function form(page: string, action: string): { action: string; fields: Record<string, string> } {
-  const match = [...page.matchAll(/<form[^>]*action="([^"]*)"[^>]*>([\s\S]*?)<\/form>/g)].find((m) => unescape(m[1]!).startsWith(action));
+  const match = [...page.matchAll(/<form[^>]*action="([^"]*)"[^>]*>([\s\S]*?)<\/form>/g)].find((m) =>
+    unescape(m[1]!).startsWith(action),
+  );
   if (!match) throw new Error(`no form posting to ${action} in:\n${page}`);
   const fields: Record<string, string> = {};
   for (const input of match[2]!.matchAll(/<input([^>]*)>/g)) {
@@ -92,7 +107,9 @@ function buttonConfig(page: string) {
 async function clickAmazonPay(query: string): Promise<{ id: string; reviewUrl: string; shopPage: string }> {
   const shopPage = await browse(`${shop.url}/${query}`);
   expect(shopPage.status, shopPage.body).toBe(200);
-  const { checkoutSessionId, location } = await stack.admin.clickButton(buttonConfig(shopPage.body).createCheckoutSessionConfig);
+  const { checkoutSessionId, location } = await stack.admin.clickButton(
+    buttonConfig(shopPage.body).createCheckoutSessionConfig,
+  );
   expect(location.startsWith(`${shop.url}/review?`)).toBe(true);
   return { id: checkoutSessionId, reviewUrl: location, shopPage: shopPage.body };
 }
@@ -103,7 +120,11 @@ describe('demo storefront', () => {
     expect(shopPage).toContain(`<script src="${stack.simulator.url}/checkout.js"></script>`);
     expect(shopPage).toContain("amazon.Pay.renderButton('#AmazonPayButton'");
     expect(shopPage).not.toContain(stack.apiKey);
-    expect(buttonConfig(shopPage)).toMatchObject({ merchantId: 'A2SIMULATORMRCH', placement: 'Cart', ledgerCurrency: 'USD' });
+    expect(buttonConfig(shopPage)).toMatchObject({
+      merchantId: 'A2SIMULATORMRCH',
+      placement: 'Cart',
+      ledgerCurrency: 'USD',
+    });
 
     // Review: buyer, address and payment method from Amazon; 2 x 14.50 + 24.00 = 53.00, free shipping, 8.25 % tax.
     const review = await browse(reviewUrl);
@@ -143,7 +164,9 @@ describe('demo storefront', () => {
     expect(refreshed.body).not.toContain(`/orders/${id}/capture`);
     expect(refreshed.body).toContain(`/orders/${id}/refund`);
     const moved = await stack.admin.moneyMovements({ checkoutSessionId: id });
-    expect(moved.movements.filter((m) => m.kind === 'capture')).toEqual([expect.objectContaining({ amount: '57.37', currencyCode: 'USD' })]);
+    expect(moved.movements.filter((m) => m.kind === 'capture')).toEqual([
+      expect.objectContaining({ amount: '57.37', currencyCode: 'USD' }),
+    ]);
 
     // Partial refund from the order page.
     const refund = form(order.body, `/orders/${id}/refund`);
@@ -160,10 +183,22 @@ describe('demo storefront', () => {
       await new Promise((r) => setTimeout(r, 200));
       withEvents = (await browse(`${shop.url}/orders/${id}`)).body;
     }
-    for (const type of ['checkout.completed', 'payment.authorized', 'payment.captured', 'refund.pending', 'refund.succeeded']) expect(withEvents).toContain(`<th>${type}</th>`);
+    for (const type of [
+      'checkout.completed',
+      'payment.authorized',
+      'payment.captured',
+      'refund.pending',
+      'refund.succeeded',
+    ])
+      expect(withEvents).toContain(`<th>${type}</th>`);
     const forged = await fetch(`${shop.url}/webhooks`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'webhook-id': 'evt_x_1', 'webhook-timestamp': String(Math.floor(Date.now() / 1000)), 'webhook-signature': 'v1,Zm9yZ2Vk' },
+      headers: {
+        'content-type': 'application/json',
+        'webhook-id': 'evt_x_1',
+        'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+        'webhook-signature': 'v1,Zm9yZ2Vk',
+      },
       body: JSON.stringify({ id: 'evt_x_1', type: 'payment.captured', data: { checkoutSessionId: id } }),
     });
     expect(forged.status).toBe(400);
@@ -175,7 +210,9 @@ describe('demo storefront', () => {
     expect(shopPage).not.toContain('<script>alert');
     expect(shopPage).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39;&amp;');
     // The signed payload carries it unchanged (the signature still verified at the simulator).
-    expect(JSON.parse(buttonConfig(shopPage).createCheckoutSessionConfig.payloadJSON).merchantMetadata.merchantReferenceId).toBe(evil);
+    expect(
+      JSON.parse(buttonConfig(shopPage).createCheckoutSessionConfig.payloadJSON).merchantMetadata.merchantReferenceId,
+    ).toBe(evil);
 
     const review = await browse(reviewUrl);
     expect(review.status, review.body).toBe(200);
@@ -212,11 +249,25 @@ describe('demo storefront', () => {
     expectMessage(early, 409, 'InvalidChargeStatus');
 
     // A refund amount the API rejects.
-    expectMessage(await browse(`${shop.url}/orders/${id}/refund`, { amount: 'lots', idempotencyKey: 'demo-refund-lots' }), 400, 'validation_error');
+    expectMessage(
+      await browse(`${shop.url}/orders/${id}/refund`, { amount: 'lots', idempotencyKey: 'demo-refund-lots' }),
+      400,
+      'validation_error',
+    );
 
     // Wrong API key, and an API that is not there.
-    const wrongKey = await startDemoStorefront({ apiUrl: stack.apiUrl, apiKey: 'nope', amazonPayScriptUrl: 'http://x/checkout.js', port: 0 });
-    const down = await startDemoStorefront({ apiUrl: 'http://127.0.0.1:1', apiKey: stack.apiKey, amazonPayScriptUrl: 'http://x/checkout.js', port: 0 });
+    const wrongKey = await startDemoStorefront({
+      apiUrl: stack.apiUrl,
+      apiKey: 'nope',
+      amazonPayScriptUrl: 'http://x/checkout.js',
+      port: 0,
+    });
+    const down = await startDemoStorefront({
+      apiUrl: 'http://127.0.0.1:1',
+      apiKey: stack.apiKey,
+      amazonPayScriptUrl: 'http://x/checkout.js',
+      port: 0,
+    });
     try {
       expectMessage(await browse(`${wrongKey.url}/`), 401, 'the API key is not valid');
       expectMessage(await browse(`${down.url}/`), 502, 'could not reach the payment API');

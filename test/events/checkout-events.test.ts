@@ -38,7 +38,6 @@ afterAll(async () => {
 const eventsFor = (r: Receiver, checkoutSessionId: string): MerchantEvent[] =>
   r.delivered().filter((e) => e.data.checkoutSessionId === checkoutSessionId);
 
-
 describe('merchant events of a checkout (Standard Webhooks, verified by the standardwebhooks package)', () => {
   it('Authorize → capture → refund → close emits exactly its events, in order, with stable ids, to every endpoint', async () => {
     const { checkoutSessionId, handle, outcome } = await paidCheckout(stack, finalAmount('30.00', 'Authorize'));
@@ -49,22 +48,43 @@ describe('merchant events of a checkout (Standard Webhooks, verified by the stan
     await handle.executeUpdate(closeUpdate, { args: [{ reason: 'Shipped' }] });
     await handle.result();
 
-    const expected = ['checkout.completed', 'payment.authorized', 'payment.captured', 'refund.pending', 'refund.succeeded', 'order.closed'];
+    const expected = [
+      'checkout.completed',
+      'payment.authorized',
+      'payment.captured',
+      'refund.pending',
+      'refund.succeeded',
+      'order.closed',
+    ];
     for (const r of [receiver, second]) {
-      const got = await waitFor(() => eventsFor(r, checkoutSessionId).length >= expected.length && eventsFor(r, checkoutSessionId), 'all events');
+      const got = await waitFor(
+        () => eventsFor(r, checkoutSessionId).length >= expected.length && eventsFor(r, checkoutSessionId),
+        'all events',
+      );
       expect(got.map((e) => e.type)).toEqual(expected);
       expect(new Set(got.map((e) => e.id)).size).toBe(expected.length);
     }
     const [completed, authorized, captured, refundPending, refunded, closed] = eventsFor(receiver, checkoutSessionId);
-    expect(completed).toMatchObject({ data: { object: 'checkout', checkoutSessionId, chargePermissionId: outcome.chargePermissionId, amount: usd('30.00') } });
-    expect(authorized).toMatchObject({ data: { chargeId: outcome.chargeId, state: 'Authorized', amount: usd('30.00') } });
+    expect(completed).toMatchObject({
+      data: {
+        object: 'checkout',
+        checkoutSessionId,
+        chargePermissionId: outcome.chargePermissionId,
+        amount: usd('30.00'),
+      },
+    });
+    expect(authorized).toMatchObject({
+      data: { chargeId: outcome.chargeId, state: 'Authorized', amount: usd('30.00') },
+    });
     expect(authorized!.data.expiresAt).toBeTruthy();
     expect(captured).toMatchObject({ data: { state: 'Captured', amount: usd('30.00') } });
     expect(refundPending).toMatchObject({ data: { state: 'RefundInitiated', amount: usd('10.00') } });
     expect(refunded).toMatchObject({ data: { refundId: refundPending!.data.refundId, state: 'Refunded' } });
     expect(closed).toMatchObject({ data: { status: 'Closed' } });
     // Both endpoints got the same events under the same ids, whatever the retries.
-    expect(eventsFor(second, checkoutSessionId).map((e) => e.id)).toEqual(eventsFor(receiver, checkoutSessionId).map((e) => e.id));
+    expect(eventsFor(second, checkoutSessionId).map((e) => e.id)).toEqual(
+      eventsFor(receiver, checkoutSessionId).map((e) => e.id),
+    );
     // No buyer personal data: the simulator's buyer never appears in a body.
     for (const r of receiver.received.filter((x) => x.event?.data.checkoutSessionId === checkoutSessionId)) {
       expect(r.body).not.toMatch(/@|buyer|Jane|shipping/i);
@@ -74,7 +94,10 @@ describe('merchant events of a checkout (Standard Webhooks, verified by the stan
     const listed = await handle.query(eventsQuery);
     expect(listed.map((e) => e.type)).toEqual(expected);
     for (const e of listed) {
-      expect(e.deliveries.map((d) => [d.endpointId, d.status])).toEqual([['orders', 'Delivered'], ['rotating', 'Delivered']]);
+      expect(e.deliveries.map((d) => [d.endpointId, d.status])).toEqual([
+        ['orders', 'Delivered'],
+        ['rotating', 'Delivered'],
+      ]);
       expect(e.deliveries[0]!.attempts[0]).toMatchObject({ statusCode: 204, error: null });
     }
   });
@@ -82,20 +105,32 @@ describe('merchant events of a checkout (Standard Webhooks, verified by the stan
   it.each([
     ['declinedAtAmazon', 'Authorize', ['checkout.declined']],
     ['buyerCancel', 'Authorize', ['checkout.canceled']],
-    ['pendingThenAuthorized', 'Authorize', ['checkout.completed', 'payment.authorization_pending', 'payment.authorized']],
+    [
+      'pendingThenAuthorized',
+      'Authorize',
+      ['checkout.completed', 'payment.authorization_pending', 'payment.authorized'],
+    ],
     ['pendingThenDeclined', 'Authorize', ['checkout.completed', 'payment.authorization_pending', 'payment.declined']],
     ['happy', 'Confirm', ['checkout.completed']],
   ] as const)('path %s (%s) emits exactly %j', async (method, intent, expected) => {
     const amount = finalAmount('11.00', intent, { canHandlePendingAuthorization: true });
     const { checkoutSessionId, handle } = await paidCheckout(stack, amount, method);
     if (method.startsWith('pending')) await waitForStatus(handle, (s) => s.status !== 'AuthorizationPending');
-    const got = await waitFor(() => eventsFor(receiver, checkoutSessionId).length >= expected.length && eventsFor(receiver, checkoutSessionId), 'events');
+    const got = await waitFor(
+      () => eventsFor(receiver, checkoutSessionId).length >= expected.length && eventsFor(receiver, checkoutSessionId),
+      'events',
+    );
     // Nothing more follows for this checkout once its events are settled.
-    await waitFor(() => handle.query(eventsQuery).then((l) => l.every((e) => e.deliveries.every((d) => d.status === 'Delivered'))), 'settled');
+    await waitFor(
+      () => handle.query(eventsQuery).then((l) => l.every((e) => e.deliveries.every((d) => d.status === 'Delivered'))),
+      'settled',
+    );
     expect(got.map((e) => e.type)).toEqual(expected);
     expect((await handle.query(eventsQuery)).map((e) => e.type)).toEqual(expected);
-    if (method === 'declinedAtAmazon') expect(got[0]!.data).toMatchObject({ status: 'Declined', reasonCode: 'Declined', chargePermissionId: null });
-    if (method === 'pendingThenDeclined') expect(got[2]!.data).toMatchObject({ state: 'Declined', reasonCode: 'HardDeclined' });
+    if (method === 'declinedAtAmazon')
+      expect(got[0]!.data).toMatchObject({ status: 'Declined', reasonCode: 'Declined', chargePermissionId: null });
+    if (method === 'pendingThenDeclined')
+      expect(got[2]!.data).toMatchObject({ state: 'Declined', reasonCode: 'HardDeclined' });
     await handle.terminate('test done').catch(() => undefined);
   });
 
@@ -108,15 +143,31 @@ describe('merchant events of a checkout (Standard Webhooks, verified by the stan
     } finally {
       stack.amazonPay.createRefund = original;
     }
-    const got = await waitFor(() => eventsFor(receiver, checkoutSessionId).length >= 4 && eventsFor(receiver, checkoutSessionId), 'events');
-    expect(got.map((e) => e.type)).toEqual(['checkout.completed', 'payment.captured', 'refund.pending', 'refund.failed']);
-    expect(got[3]!.data).toMatchObject({ state: 'Declined', reasonCode: 'AmazonRejected', amount: usd('5.00'), refundId: got[2]!.data.refundId });
+    const got = await waitFor(
+      () => eventsFor(receiver, checkoutSessionId).length >= 4 && eventsFor(receiver, checkoutSessionId),
+      'events',
+    );
+    expect(got.map((e) => e.type)).toEqual([
+      'checkout.completed',
+      'payment.captured',
+      'refund.pending',
+      'refund.failed',
+    ]);
+    expect(got[3]!.data).toMatchObject({
+      state: 'Declined',
+      reasonCode: 'AmazonRejected',
+      amount: usd('5.00'),
+      refundId: got[2]!.data.refundId,
+    });
     await handle.terminate('test done');
   });
 
   it('a rotated secret: each request carries one signature per secret and verifies with either', async () => {
     const { checkoutSessionId } = await paidCheckout(stack, finalAmount('5.00', 'AuthorizeWithCapture'));
-    const r = await waitFor(() => second.received.find((x) => x.event?.data.checkoutSessionId === checkoutSessionId), 'a delivery');
+    const r = await waitFor(
+      () => second.received.find((x) => x.event?.data.checkoutSessionId === checkoutSessionId),
+      'a delivery',
+    );
     const signatures = String(r.headers['webhook-signature']).split(' ');
     expect(signatures).toHaveLength(2);
     for (const sig of signatures) expect(sig).toMatch(/^v1,[A-Za-z0-9+/=]+$/);
@@ -127,11 +178,16 @@ describe('merchant events of a checkout (Standard Webhooks, verified by the stan
 
   it('a tampered body or a stale timestamp fails verification', async () => {
     const { checkoutSessionId } = await paidCheckout(stack, finalAmount('6.00', 'AuthorizeWithCapture'));
-    const r = await waitFor(() => receiver.received.find((x) => x.event?.data.checkoutSessionId === checkoutSessionId), 'a delivery');
+    const r = await waitFor(
+      () => receiver.received.find((x) => x.event?.data.checkoutSessionId === checkoutSessionId),
+      'a delivery',
+    );
     const verifier = new Webhook(receiver.secret);
     const headers = r.headers as Record<string, string>;
     expect(() => verifier.verify(r.body.replace('6.00', '60.00'), headers)).toThrow();
-    expect(() => verifier.verify(r.body, { ...headers, 'webhook-timestamp': String(Math.floor(Date.now() / 1000) - 600) })).toThrow();
+    expect(() =>
+      verifier.verify(r.body, { ...headers, 'webhook-timestamp': String(Math.floor(Date.now() / 1000) - 600) }),
+    ).toThrow();
     expect(() => verifier.verify(r.body, { ...headers, 'webhook-id': `${r.id}x` })).toThrow();
   });
 
@@ -143,17 +199,29 @@ describe('merchant events of a checkout (Standard Webhooks, verified by the stan
       await handle.executeUpdate(cancelUpdate, { args: [{ reason: 'Out of stock' }] });
       const expected = ['checkout.completed', 'payment.authorized', 'payment.canceled'];
       // The healthy endpoint gets everything while the other one fails.
-      const onSecond = await waitFor(() => eventsFor(second, checkoutSessionId).length >= 3 && eventsFor(second, checkoutSessionId), 'second endpoint');
+      const onSecond = await waitFor(
+        () => eventsFor(second, checkoutSessionId).length >= 3 && eventsFor(second, checkoutSessionId),
+        'second endpoint',
+      );
       expect(onSecond.map((e) => e.type)).toEqual(expected);
-      await waitFor(() => receiver.received.filter((x) => x.event?.data.checkoutSessionId === checkoutSessionId).length >= 2, 'a retry');
+      await waitFor(
+        () => receiver.received.filter((x) => x.event?.data.checkoutSessionId === checkoutSessionId).length >= 2,
+        'a retry',
+      );
       failing = false;
-      const got = await waitFor(() => eventsFor(receiver, checkoutSessionId).length >= 3 && eventsFor(receiver, checkoutSessionId), 'recovered endpoint');
+      const got = await waitFor(
+        () => eventsFor(receiver, checkoutSessionId).length >= 3 && eventsFor(receiver, checkoutSessionId),
+        'recovered endpoint',
+      );
       expect(got.map((e) => e.type)).toEqual(expected);
       expect(got.map((e) => e.id)).toEqual(onSecond.map((e) => e.id));
       // Never out of order: every request for this checkout, failed or not, came in event order.
-      const tried = receiver.received.filter((x) => x.event?.data.checkoutSessionId === checkoutSessionId).map((x) => x.id);
+      const tried = receiver.received
+        .filter((x) => x.event?.data.checkoutSessionId === checkoutSessionId)
+        .map((x) => x.id);
       const order = onSecond.map((e) => e.id);
-      for (let i = 1; i < tried.length; i++) expect(order.indexOf(tried[i]!)).toBeGreaterThanOrEqual(order.indexOf(tried[i - 1]!));
+      for (let i = 1; i < tried.length; i++)
+        expect(order.indexOf(tried[i]!)).toBeGreaterThanOrEqual(order.indexOf(tried[i - 1]!));
       const listed = await handle.query(eventsQuery);
       const first = listed[0]!.deliveries.find((d) => d.endpointId === 'orders')!;
       expect(first.status).toBe('Delivered');
@@ -168,14 +236,24 @@ describe('merchant events of a checkout (Standard Webhooks, verified by the stan
     receiver.answer = (r) => (r.event?.data.merchantReferenceId === reference ? 503 : 204);
     const reference = `order-${randomUUID()}`;
     try {
-      const { checkoutSessionId, handle } = await paidCheckout(stack, finalAmount('8.00', 'AuthorizeWithCapture', { merchantReferenceId: reference }));
-      const failed = await waitForEvents(handle, (events) => events.some((e) => e.deliveries.some((d) => d.endpointId === 'orders' && d.status === 'Failed')));
-      const first = failed.find((e) => e.type === 'checkout.completed')!.deliveries.find((d) => d.endpointId === 'orders')!;
+      const { checkoutSessionId, handle } = await paidCheckout(
+        stack,
+        finalAmount('8.00', 'AuthorizeWithCapture', { merchantReferenceId: reference }),
+      );
+      const failed = await waitForEvents(handle, (events) =>
+        events.some((e) => e.deliveries.some((d) => d.endpointId === 'orders' && d.status === 'Failed')),
+      );
+      const first = failed
+        .find((e) => e.type === 'checkout.completed')!
+        .deliveries.find((d) => d.endpointId === 'orders')!;
       // The first attempt and one per entry of the schedule (200, 400, 800 ms), then it failed for good.
       expect(first.attempts.map((a) => a.statusCode)).toEqual([503, 503, 503, 503]);
       expect(first.nextAttemptAt).toBeNull();
       // Later events are still tried (in order) after an earlier one failed for good; the healthy endpoint has all.
-      expect(eventsFor(second, checkoutSessionId).map((e) => e.type)).toEqual(['checkout.completed', 'payment.captured']);
+      expect(eventsFor(second, checkoutSessionId).map((e) => e.type)).toEqual([
+        'checkout.completed',
+        'payment.captured',
+      ]);
       const query = `WorkflowId = '${handle.workflowId}' AND WebhookDelivery = 'Failed'`;
       const found = await waitForList(query);
       expect(found).toEqual([handle.workflowId]);
@@ -185,7 +263,10 @@ describe('merchant events of a checkout (Standard Webhooks, verified by the stan
   });
 });
 
-async function waitForEvents(handle: { query: (q: typeof eventsQuery) => Promise<EventView[]> }, until: (e: EventView[]) => boolean): Promise<EventView[]> {
+async function waitForEvents(
+  handle: { query: (q: typeof eventsQuery) => Promise<EventView[]> },
+  until: (e: EventView[]) => boolean,
+): Promise<EventView[]> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     const events = await handle.query(eventsQuery);

@@ -34,20 +34,26 @@ function api(method: string, path: string, headers: Record<string, string> = {})
   return stack.app.request(path, { method, headers: { authorization: `Bearer ${stack.apiKey}`, ...headers } });
 }
 
-
 describe('webhook endpoints and the events API', () => {
   it('an endpoint answering 410 is disabled for every owner, operators find it, and the API enables it again', async () => {
     gone.answer = () => 410;
     const first = await paidCheckout(stack, finalAmount('4.00', 'AuthorizeWithCapture'));
     // The first 410 disables it: nothing after that first request reaches it, from this or any checkout.
     const endpointId = await until(async () => {
-      const events = await (await api('GET', `/v1/checkouts/${first.checkoutSessionId}/events`)).json() as { data: Array<{ deliveries: Array<{ endpointId: string; status: string }> }> };
-      const d = events.data.flatMap((e) => e.deliveries).find((x) => x.endpointId.startsWith('gone-') && x.status === 'EndpointDisabled');
+      const events = (await (await api('GET', `/v1/checkouts/${first.checkoutSessionId}/events`)).json()) as {
+        data: Array<{ deliveries: Array<{ endpointId: string; status: string }> }>;
+      };
+      const d = events.data
+        .flatMap((e) => e.deliveries)
+        .find((x) => x.endpointId.startsWith('gone-') && x.status === 'EndpointDisabled');
       return d?.endpointId;
     }, 'the endpoint disabled');
     expect(gone.received).toHaveLength(1);
     const second = await paidCheckout(stack, finalAmount('5.00', 'AuthorizeWithCapture'));
-    await until(() => orders.delivered().filter((e) => e.data.checkoutSessionId === second.checkoutSessionId).length >= 2, 'the other endpoint');
+    await until(
+      () => orders.delivered().filter((e) => e.data.checkoutSessionId === second.checkoutSessionId).length >= 2,
+      'the other endpoint',
+    );
     expect(gone.received).toHaveLength(1);
 
     const status = await (await api('GET', `/v1/webhook-endpoints/${endpointId}`)).json();
@@ -55,7 +61,10 @@ describe('webhook endpoints and the events API', () => {
     expect((status as { reason: string }).reason).toContain('410');
     const listed = await until(async () => {
       const ids: string[] = [];
-      for await (const w of stack.temporal.workflow.list({ query: `WebhookEndpointStatus = 'Disabled' AND WorkflowId = 'webhook-endpoint-${endpointId}'` })) ids.push(w.workflowId);
+      for await (const w of stack.temporal.workflow.list({
+        query: `WebhookEndpointStatus = 'Disabled' AND WorkflowId = 'webhook-endpoint-${endpointId}'`,
+      }))
+        ids.push(w.workflowId);
       return ids.length > 0 && ids;
     }, 'the endpoint in visibility');
     expect(listed).toEqual([`webhook-endpoint-${endpointId}`]);
@@ -65,11 +74,16 @@ describe('webhook endpoints and the events API', () => {
     expect(await enabled.json()).toMatchObject({ endpointId, status: 'Enabled', disabledAt: null });
     gone.answer = () => 204;
     // Redeliver sends a missed event to it under the same id (after the 5 s status cache of the worker).
-    const missed = orders.delivered().find((e) => e.data.checkoutSessionId === second.checkoutSessionId && e.type === 'checkout.completed')!;
+    const missed = orders
+      .delivered()
+      .find((e) => e.data.checkoutSessionId === second.checkoutSessionId && e.type === 'checkout.completed')!;
     const redelivered = await until(async () => {
       const res = await api('POST', `/v1/events/${missed.id}/redeliver`, { 'idempotency-key': randomUUID() });
       expect(res.status).toBe(200);
-      const body = (await res.json()) as { status: string; event: { deliveries: Array<{ endpointId: string; status: string }> } };
+      const body = (await res.json()) as {
+        status: string;
+        event: { deliveries: Array<{ endpointId: string; status: string }> };
+      };
       return body.event.deliveries.find((d) => d.endpointId === endpointId)?.status === 'Delivered' && body;
     }, 'redelivery to the enabled endpoint');
     expect(redelivered.status).toBe('Done');
@@ -82,7 +96,13 @@ describe('webhook endpoints and the events API', () => {
     await handle.result();
     const res = await api('GET', `/v1/checkouts/${checkoutSessionId}/events`);
     expect(res.status).toBe(200);
-    const { data } = (await res.json()) as { data: Array<{ id: string; type: string; deliveries: Array<{ endpointId: string; status: string; attempts: unknown[] }> }> };
+    const { data } = (await res.json()) as {
+      data: Array<{
+        id: string;
+        type: string;
+        deliveries: Array<{ endpointId: string; status: string; attempts: unknown[] }>;
+      }>;
+    };
     expect(data.map((e) => e.type)).toEqual(['checkout.completed', 'payment.captured', 'order.closed']);
     const closed = data[2]!;
     expect(closed.deliveries.find((d) => d.endpointId === 'orders')).toMatchObject({ status: 'Delivered' });
@@ -109,6 +129,6 @@ describe('webhook endpoints and the events API', () => {
     }
     const unknown = await api('GET', `/v1/checkouts/${randomUUID()}/events`);
     expect(unknown.status).toBe(404);
-    expect(((await api('GET', '/v1/webhook-endpoints/bad%20id')).status)).toBe(400);
+    expect((await api('GET', '/v1/webhook-endpoints/bad%20id')).status).toBe(400);
   });
 });

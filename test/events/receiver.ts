@@ -46,7 +46,14 @@ export async function startReceiver(secret = newSecret()): Promise<Receiver> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
-      const r: Received = { id: String(req.headers['webhook-id']), headers: req.headers, body, event: null, error: null, answered: 0 };
+      const r: Received = {
+        id: String(req.headers['webhook-id']),
+        headers: req.headers,
+        body,
+        event: null,
+        error: null,
+        answered: 0,
+      };
       try {
         r.event = verifier.verify(body, req.headers as Record<string, string>) as MerchantEvent;
       } catch (err) {

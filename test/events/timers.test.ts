@@ -20,7 +20,11 @@ beforeAll(async () => {
   receiver = await startReceiver();
   stack = await startTimeSkippingStack({
     ipn: false,
-    webhooks: { endpoints: [{ id: 'orders', url: receiver.url, secrets: [receiver.secret] }], retryScheduleMs: DEFAULT_RETRY_SCHEDULE_MS, timeoutMs: 5_000 },
+    webhooks: {
+      endpoints: [{ id: 'orders', url: receiver.url, secrets: [receiver.secret] }],
+      retryScheduleMs: DEFAULT_RETRY_SCHEDULE_MS,
+      timeoutMs: 5_000,
+    },
   });
 });
 afterEach(async () => {
@@ -35,7 +39,6 @@ afterAll(async () => {
 
 const forCheckout = (id: string) => receiver.received.filter((r) => r.event?.data.checkoutSessionId === id);
 
-
 describe('merchant events over real durations (time-skipping)', () => {
   it('a receiver answering 500 for six hours then receives everything, in order, with the same ids', async () => {
     receiver.answer = () => 500;
@@ -49,7 +52,10 @@ describe('merchant events over real durations (time-skipping)', () => {
 
     receiver.answer = () => 204;
     await stack.elapse(2 * HOUR); // the retry 5 h after the last failure
-    const all = await until(() => forCheckout(checkoutSessionId).length >= 7 && forCheckout(checkoutSessionId), 'the recovered delivery');
+    const all = await until(
+      () => forCheckout(checkoutSessionId).length >= 7 && forCheckout(checkoutSessionId),
+      'the recovered delivery',
+    );
     const delivered = all.filter((r) => r.answered === 204).map((r) => r.event!);
     expect(delivered.map((e) => e.type)).toEqual(['checkout.completed', 'payment.captured']);
     expect(delivered[0]!.id).toBe(failed[0]!.event!.id);
@@ -65,14 +71,24 @@ describe('merchant events over real durations (time-skipping)', () => {
   it('an unused authorization: payment.authorization_expiring two days before, payment.canceled when Amazon expires it', async () => {
     const { checkoutSessionId } = await paidCheckout(stack, finalAmount('20.00', 'Authorize'));
     await stack.elapse(28 * DAY + HOUR);
-    await until(() => forCheckout(checkoutSessionId).some((r) => r.event!.type === 'payment.authorization_expiring'), 'the warning');
+    await until(
+      () => forCheckout(checkoutSessionId).some((r) => r.event!.type === 'payment.authorization_expiring'),
+      'the warning',
+    );
     await stack.elapse(2 * DAY + HOUR);
     const types = await until(() => {
       const t = forCheckout(checkoutSessionId).map((r) => r.event!.type);
       return t.includes('payment.canceled') && t;
     }, 'the cancellation');
-    expect(types.slice(0, 4)).toEqual(['checkout.completed', 'payment.authorized', 'payment.authorization_expiring', 'payment.canceled']);
-    const warning = forCheckout(checkoutSessionId).find((r) => r.event!.type === 'payment.authorization_expiring')!.event!;
+    expect(types.slice(0, 4)).toEqual([
+      'checkout.completed',
+      'payment.authorized',
+      'payment.authorization_expiring',
+      'payment.canceled',
+    ]);
+    const warning = forCheckout(checkoutSessionId).find(
+      (r) => r.event!.type === 'payment.authorization_expiring',
+    )!.event!;
     expect(warning.data.expiresAt).toBeTruthy();
   });
 
@@ -82,6 +98,10 @@ describe('merchant events over real durations (time-skipping)', () => {
     await stack.elapse(DAY + 2 * HOUR);
     await stack.resultOf(handle);
     expect(forCheckout(checkoutSessionId).map((r) => r.event!.type)).toEqual(['checkout.expired']);
-    expect(forCheckout(checkoutSessionId)[0]!.event!.data).toMatchObject({ status: 'Expired', reasonCode: 'Expired', chargeId: null });
+    expect(forCheckout(checkoutSessionId)[0]!.event!.data).toMatchObject({
+      status: 'Expired',
+      reasonCode: 'Expired',
+      chargeId: null,
+    });
   });
 });

@@ -17,14 +17,17 @@ beforeAll(async () => {
   receiver = await startReceiver();
   stack = await startTestStack({
     worker: false,
-    webhooks: { endpoints: [{ id: 'orders', url: receiver.url, secrets: [receiver.secret] }], retryScheduleMs: [1000, 1000, 1000], timeoutMs: 30_000 },
+    webhooks: {
+      endpoints: [{ id: 'orders', url: receiver.url, secrets: [receiver.secret] }],
+      retryScheduleMs: [1000, 1000, 1000],
+      timeoutMs: 30_000,
+    },
   });
 });
 afterAll(async () => {
   await stack?.[Symbol.asyncDispose]();
   await receiver?.[Symbol.asyncDispose]();
 });
-
 
 describe('worker killed mid-delivery', () => {
   it('the event is sent again under the same id; no event ever has a second id; order holds', async () => {
@@ -45,7 +48,10 @@ describe('worker killed mid-delivery', () => {
     proc.kill();
     await proc.exited;
     release();
-    await stack.temporal.workflowService.resetStickyTaskQueue({ namespace: stack.namespace, execution: { workflowId: handle.workflowId } });
+    await stack.temporal.workflowService.resetStickyTaskQueue({
+      namespace: stack.namespace,
+      execution: { workflowId: handle.workflowId },
+    });
     await stack.worker.start();
 
     await handle.executeUpdate(captureUpdate, { args: [{}] });

@@ -10,12 +10,24 @@ import { sampleSum } from '../support/prometheus';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const blank = {
-  TEMPORAL_ADDRESS: '', AMAZON_PAY_PUBLIC_KEY_ID: '', AMAZON_PAY_PRIVATE_KEY: '', AMAZON_PAY_PRIVATE_KEY_FILE: '', API_KEYS: '', API_KEYS_FILE: '',
-  PAYLOAD_CODEC_KEYS: '', PAYLOAD_CODEC_KEYS_FILE: '', CODEC_SERVER_TOKEN: '', CODEC_SERVER_TOKEN_FILE: '',
+  TEMPORAL_ADDRESS: '',
+  AMAZON_PAY_PUBLIC_KEY_ID: '',
+  AMAZON_PAY_PRIVATE_KEY: '',
+  AMAZON_PAY_PRIVATE_KEY_FILE: '',
+  API_KEYS: '',
+  API_KEYS_FILE: '',
+  PAYLOAD_CODEC_KEYS: '',
+  PAYLOAD_CODEC_KEYS_FILE: '',
+  CODEC_SERVER_TOKEN: '',
+  CODEC_SERVER_TOKEN_FILE: '',
 };
 
 function runEntrypoint(file: string, env: Record<string, string>, until?: (output: string) => boolean) {
-  const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: repoRoot, env: { ...process.env, ...blank, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', file], {
+    cwd: repoRoot,
+    env: { ...process.env, ...blank, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   return new Promise<{ code: number | null; output: string; stop: () => void }>((resolve) => {
     const onData = (c: Buffer) => {
@@ -33,8 +45,15 @@ describe('separate entrypoints', () => {
     it(`${file} refuses to start without configuration and lists every missing variable at once`, async () => {
       const { code, output } = await runEntrypoint(file, {});
       expect(code).toBe(1);
-      for (const name of ['AMAZON_PAY_PUBLIC_KEY_ID', 'AMAZON_PAY_PRIVATE_KEY', 'TEMPORAL_ADDRESS', 'PAYLOAD_CODEC_KEYS']) expect(output).toContain(name);
-      if (file === 'api/main.ts') for (const name of ['API_KEYS', 'AMAZON_PAY_STORE_ID']) expect(output).toContain(name);
+      for (const name of [
+        'AMAZON_PAY_PUBLIC_KEY_ID',
+        'AMAZON_PAY_PRIVATE_KEY',
+        'TEMPORAL_ADDRESS',
+        'PAYLOAD_CODEC_KEYS',
+      ])
+        expect(output).toContain(name);
+      if (file === 'api/main.ts')
+        for (const name of ['API_KEYS', 'AMAZON_PAY_STORE_ID']) expect(output).toContain(name);
       expect(output).not.toMatch(/\n\s+at /); // a message, not a stack trace
     });
   }
@@ -62,16 +81,24 @@ describe('separate entrypoints', () => {
       expect(started.code).toBeNull();
       const res = await fetch(`http://127.0.0.1:${port}/health`);
       expect(res.status).toBe(200);
-      const unauthorized = await fetch(`http://127.0.0.1:${port}/v1/checkouts/x`, { headers: { authorization: 'Bearer wrong' } });
+      const unauthorized = await fetch(`http://127.0.0.1:${port}/v1/checkouts/x`, {
+        headers: { authorization: 'Bearer wrong' },
+      });
       expect(unauthorized.status).toBe(401);
       // The codec endpoint is served, and only with its operator credential.
       const codec = (authorization: string) =>
-        fetch(`http://127.0.0.1:${port}/codec/decode`, { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: '{"payloads":[]}' });
+        fetch(`http://127.0.0.1:${port}/codec/decode`, {
+          method: 'POST',
+          headers: { authorization, 'content-type': 'application/json' },
+          body: '{"payloads":[]}',
+        });
       expect((await codec('Bearer wrong')).status).toBe(401);
       expect(await (await codec('Bearer operator-token-0123456789')).json()).toEqual({ payloads: [] });
       const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       expect(sampleSum(metrics, 'http_requests_total', { route: '/health', status: '200' })).toBe(1);
-      expect(sampleSum(metrics, 'http_requests_total', { route: '/v1/checkouts/:checkoutSessionId', status: '401' })).toBe(1);
+      expect(
+        sampleSum(metrics, 'http_requests_total', { route: '/v1/checkouts/:checkoutSessionId', status: '401' }),
+      ).toBe(1);
     } finally {
       started.stop();
     }
@@ -97,7 +124,12 @@ describe('separate entrypoints', () => {
       expect(started.code).toBeNull();
       const lines = started.output.split('\n').filter((l) => l.startsWith('{'));
       expect(lines.length).toBeGreaterThan(0);
-      for (const line of lines) expect(JSON.parse(line)).toMatchObject({ level: expect.any(String), component: 'worker', msg: expect.any(String) });
+      for (const line of lines)
+        expect(JSON.parse(line)).toMatchObject({
+          level: expect.any(String),
+          component: 'worker',
+          msg: expect.any(String),
+        });
       const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
       expect(sampleSum(metrics, 'temporal_worker_start', { task_queue: `entrypoint-${metricsPort}` })).toBe(1);
     } finally {

@@ -96,7 +96,18 @@ describe('npm start (the embedded default)', () => {
       expect(shop.status).toBe(200);
       expect(await shop.text()).toContain('renderButton');
       // A workflow nobody polls for: it only has to outlive the restart.
-      await run(cli, ['workflow', 'start', '--address', address, '--type', 'persistenceProbe', '--task-queue', 'nobody', '--workflow-id', 'persistence-probe']);
+      await run(cli, [
+        'workflow',
+        'start',
+        '--address',
+        address,
+        '--type',
+        'persistenceProbe',
+        '--task-queue',
+        'nobody',
+        '--workflow-id',
+        'persistence-probe',
+      ]);
     } finally {
       first.child.kill('SIGINT');
     }
@@ -105,7 +116,16 @@ describe('npm start (the embedded default)', () => {
 
     const second = await startMain(env);
     try {
-      const { stdout } = await run(cli, ['workflow', 'describe', '--address', address, '--workflow-id', 'persistence-probe', '-o', 'json']);
+      const { stdout } = await run(cli, [
+        'workflow',
+        'describe',
+        '--address',
+        address,
+        '--workflow-id',
+        'persistence-probe',
+        '-o',
+        'json',
+      ]);
       expect(stdout).toContain('persistence-probe');
       const list = await run(cli, ['workflow', 'list', '--address', address]);
       expect(list.stdout).toContain('persistence-probe');
@@ -144,7 +164,10 @@ describe('npm start (the embedded default)', () => {
       const res = await fetch(`http://127.0.0.1:${apiPort}/v1/checkout-sessions/button-config`, {
         method: 'POST',
         headers: { authorization: 'Bearer attach-key', 'content-type': 'application/json' },
-        body: JSON.stringify({ amount: { amount: '5.00', currencyCode: 'USD' }, checkoutReviewReturnUrl: 'https://shop.example/review' }),
+        body: JSON.stringify({
+          amount: { amount: '5.00', currencyCode: 'USD' },
+          checkoutReviewReturnUrl: 'https://shop.example/review',
+        }),
       });
       expect(res.status).toBe(200);
       expect(((await res.json()) as { publicKeyId: string }).publicKeyId).toBe(key.publicKeyId);

@@ -86,7 +86,9 @@ describe('moving the time-skipping clock', () => {
 
   it("a sleep whose answer is lost moves the clock once, where the SDK's retrying connection moves it twice", async () => {
     // The SDK's connection (its default retry interceptor): the lost answer is retried, a second hour.
-    expect(await skipped([makeGrpcRetryInterceptor(defaultGrpcRetryOptions()), loseFirstSleepAnswer()])).toBeGreaterThanOrEqual(2 * HOUR);
+    expect(
+      await skipped([makeGrpcRetryInterceptor(defaultGrpcRetryOptions()), loseFirstSleepAnswer()]),
+    ).toBeGreaterThanOrEqual(2 * HOUR);
     // Ours: sent once, the lost answer waited out; an hour it is (and a little real time).
     const once = await skipped([loseFirstSleepAnswer()]);
     expect(once).toBeGreaterThanOrEqual(HOUR);

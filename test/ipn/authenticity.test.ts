@@ -2,7 +2,15 @@
 // with a 4xx and a reason, and nothing reaches Temporal.
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSignedNotification, createSigningIdentity, snsHeaders, topicArnFor, type InnerMessage, type SigningIdentity, type SnsEnvelope } from '../../simulator/ipn';
+import {
+  buildSignedNotification,
+  createSigningIdentity,
+  snsHeaders,
+  topicArnFor,
+  type InnerMessage,
+  type SigningIdentity,
+  type SnsEnvelope,
+} from '../../simulator/ipn';
 import { notificationInboxWorkflowId } from '../../workflows/notifications';
 import { startTestStack, type TestStack } from '../support/stack';
 import { inboxView, newChargePermissionId, startIpnSender, startRoutingWorker, eventually } from './support';
@@ -40,9 +48,17 @@ const inner = (cp: string, over: Record<string, unknown> = {}): InnerMessage =>
     ...over,
   }) as InnerMessage;
 
-const envelope = (cp: string, o: { key?: SigningIdentity; certUrl?: string; message?: InnerMessage | string } = {}): SnsEnvelope =>
+const envelope = (
+  cp: string,
+  o: { key?: SigningIdentity; certUrl?: string; message?: InnerMessage | string } = {},
+): SnsEnvelope =>
   buildSignedNotification(
-    { message: o.message ?? inner(cp), topicArn: topicArnFor('A2SIMULATORMRCH'), signingCertUrl: o.certUrl ?? certUrl, timestamp: new Date() },
+    {
+      message: o.message ?? inner(cp),
+      topicArn: topicArnFor('A2SIMULATORMRCH'),
+      signingCertUrl: o.certUrl ?? certUrl,
+      timestamp: new Date(),
+    },
     (o.key ?? simulatorKey).privateKeyPem,
   );
 
@@ -58,7 +74,9 @@ async function post(body: unknown, headers: Record<string, string> = {}) {
 }
 
 async function expectNoInbox(cp: string) {
-  await expect(stack.temporal.workflow.getHandle(notificationInboxWorkflowId(cp)).describe()).rejects.toBeInstanceOf(WorkflowNotFoundError);
+  await expect(stack.temporal.workflow.getHandle(notificationInboxWorkflowId(cp)).describe()).rejects.toBeInstanceOf(
+    WorkflowNotFoundError,
+  );
 }
 
 describe('IPN endpoint authenticity over HTTP', () => {
@@ -66,7 +84,10 @@ describe('IPN endpoint authenticity over HTTP', () => {
     const cp = newChargePermissionId();
     const env = envelope(cp);
     expect((await post(env, snsHeaders(env))).status).toBe(200);
-    await eventually(() => inboxView(stack.temporal, cp), (v) => v.counts.received === 1);
+    await eventually(
+      () => inboxView(stack.temporal, cp),
+      (v) => v.counts.received === 1,
+    );
   });
 
   it('refuses a forged signature (tampered message, or signed with a key that is not the certificate’s)', async () => {
@@ -92,7 +113,10 @@ describe('IPN endpoint authenticity over HTTP', () => {
       }),
     );
     const cp = newChargePermissionId();
-    for (const url of [`${attackerServer.url.replace('127.0.0.1', 'localhost')}/sns/x.pem`, `https://attacker.example/sns/${attackerKey.certName}`]) {
+    for (const url of [
+      `${attackerServer.url.replace('127.0.0.1', 'localhost')}/sns/x.pem`,
+      `https://attacker.example/sns/${attackerKey.certName}`,
+    ]) {
       const res = await post(envelope(cp, { key: attackerKey, certUrl: url }));
       expect(res.status, url).toBe(403);
       expect(res.json.error?.code).toBe('ipn_certificate_untrusted');
@@ -103,7 +127,10 @@ describe('IPN endpoint authenticity over HTTP', () => {
 
   it('refuses a certificate URL on the allowed host that names no certificate with 403 (not 502: SNS need not retry it)', async () => {
     const cp = newChargePermissionId();
-    const missing = certUrl.replace(/SimpleNotificationService-[A-Za-z0-9]+\.pem$/, 'SimpleNotificationService-doesnotexist.pem');
+    const missing = certUrl.replace(
+      /SimpleNotificationService-[A-Za-z0-9]+\.pem$/,
+      'SimpleNotificationService-doesnotexist.pem',
+    );
     expect(missing).not.toBe(certUrl);
     for (const attempt of ['first', 'redelivery']) {
       const res = await post(envelope(cp, { key: attackerKey, certUrl: missing }));

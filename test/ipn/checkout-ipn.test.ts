@@ -9,7 +9,8 @@ import { countOf, finalAmount, hasStatus, paidCheckout, statusOf, waitForStatus 
 import { eventually, inboxView } from './support';
 
 const simulatorDelays = { delays: { pendingAuthorizationMs: 500, captureInitiatedMs: 500, refundMs: 300 } };
-const ipnStats = async (stack: { admin: { ipnStats(): Promise<unknown> } }) => (await stack.admin.ipnStats()) as IpnStats;
+const ipnStats = async (stack: { admin: { ipnStats(): Promise<unknown> } }) =>
+  (await stack.admin.ipnStats()) as IpnStats;
 
 describe.concurrent('checkout and IPN faults', () => {
   it('duplicates: each IPN delivered three times; the checkout acts once', async () => {
@@ -21,7 +22,10 @@ describe.concurrent('checkout and IPN faults', () => {
     const cp = outcome.completed ? outcome.chargePermissionId : '';
     const getsBefore = await countOf(stack, 'getCharge');
     await waitForStatus(handle, hasStatus('Authorized'), { timeoutMs: 20_000 });
-    const stats = await eventually(() => ipnStats(stack), (s) => s.pending === 0 && s.delivered >= 3);
+    const stats = await eventually(
+      () => ipnStats(stack),
+      (s) => s.pending === 0 && s.delivered >= 3,
+    );
     expect(stats.delivered).toBe(stats.sent * 3);
     const view = await inboxView(stack.temporal, cp);
     expect(view.counts.duplicates).toBe(view.counts.received * 2);
@@ -45,7 +49,10 @@ describe.concurrent('checkout and IPN faults', () => {
     expect(stats.delivered).toBe(0);
     expect(stats.droppedBy.loss).toBeGreaterThan(0);
     // The owner registered; its inbox saw nothing.
-    expect(await inboxView(stack.temporal, cp)).toMatchObject({ ownerWorkflowId: handle.workflowId, counts: { received: 0 } });
+    expect(await inboxView(stack.temporal, cp)).toMatchObject({
+      ownerWorkflowId: handle.workflowId,
+      counts: { received: 0 },
+    });
   });
 
   it('delay past the workflow poll: the late IPN changes nothing', async () => {
@@ -56,12 +63,18 @@ describe.concurrent('checkout and IPN faults', () => {
     const cp = outcome.completed ? outcome.chargePermissionId : '';
     const polled = await waitForStatus(handle, hasStatus('Authorized'), { timeoutMs: 90_000, intervalMs: 500 });
     expect((await ipnStats(stack)).delivered).toBe(0);
-    const view = await eventually(() => inboxView(stack.temporal, cp), (v) => v.counts.forwarded >= 1, 90_000);
+    const view = await eventually(
+      () => inboxView(stack.temporal, cp),
+      (v) => v.counts.forwarded >= 1,
+      90_000,
+    );
     expect(view.ownerWorkflowId).toBe(handle.workflowId);
     await new Promise((r) => setTimeout(r, 1000));
     const after = await statusOf(handle);
     expect(after.status).toBe('Authorized');
     expect(after.charge).toEqual(polled.charge);
-    expect((await stack.temporal.workflow.getHandle(notificationInboxWorkflowId(cp)).describe()).status.name).toBe('RUNNING');
+    expect((await stack.temporal.workflow.getHandle(notificationInboxWorkflowId(cp)).describe()).status.name).toBe(
+      'RUNNING',
+    );
   });
 });

@@ -1,7 +1,15 @@
 // A minimal owner for routing tests, standing in for the checkout and subscription workflows: it
 // learns its charge permission id by signal, registers with the inbox, records every
 // notification it receives (deduped on NotificationId) and tells the inbox when it ends.
-import { condition, defineQuery, defineSignal, proxyActivities, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  condition,
+  defineQuery,
+  defineSignal,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { amazonPayNotificationSignal, type AmazonPayNotification } from '../../workflows/notification-messages';
 import { AmazonChargePermissionId } from '../../workflows/search-attributes';

@@ -7,7 +7,16 @@ import { notificationInboxWorkflowId } from '../../workflows/notifications';
 import { startTestStack, type TestStack } from '../support/stack';
 import { recordHistory } from '../checkout/record';
 import { finishOwnerSignal } from './owner-workflow';
-import { eventually, inboxView, newChargePermissionId, ownerReceived, serveApp, startOwner, startIpnSender, startRoutingWorker } from './support';
+import {
+  eventually,
+  inboxView,
+  newChargePermissionId,
+  ownerReceived,
+  serveApp,
+  startOwner,
+  startIpnSender,
+  startRoutingWorker,
+} from './support';
 
 let stack: TestStack;
 let worker: AsyncDisposable;
@@ -25,7 +34,13 @@ afterAll(async () => {
 });
 afterEach(async () => {
   await sender.ipn.idle(10_000);
-  sender.ipn.configure({ url: `${stack.apiUrl}${stack.ipnPath}`, duplicateRate: 0, reorderRate: 0, delayMs: 0, lossRate: 0 });
+  sender.ipn.configure({
+    url: `${stack.apiUrl}${stack.ipnPath}`,
+    duplicateRate: 0,
+    reorderRate: 0,
+    delayMs: 0,
+    lossRate: 0,
+  });
 });
 
 function ipn(cp: string, n: number, objectType: 'CHARGE' | 'REFUND' | 'CHARGE_PERMISSION' = 'CHARGE') {
@@ -57,25 +72,42 @@ describe('IPN routing through the charge permission inbox', () => {
     const cp = newChargePermissionId();
     const owner = await startOwner(stack.temporal, stack.taskQueue);
     await owner.know(cp);
-    await eventually(() => inboxView(stack.temporal, cp), (v) => v.ownerWorkflowId === owner.handle.workflowId);
+    await eventually(
+      () => inboxView(stack.temporal, cp),
+      (v) => v.ownerWorkflowId === owner.handle.workflowId,
+    );
     const ids = ipn(cp, 1);
     const s = await eventually(owner.state, (st) => st.received.length === 1);
     expect(ownerReceived(s)).toEqual(ids);
-    expect(s.received[0]).toMatchObject({ chargePermissionId: cp, objectType: 'CHARGE', notificationType: 'STATE_CHANGE' });
+    expect(s.received[0]).toMatchObject({
+      chargePermissionId: cp,
+      objectType: 'CHARGE',
+      notificationType: 'STATE_CHANGE',
+    });
   });
 
   it('buffers IPNs that arrive before the owner knows the charge permission id', async () => {
     const cp = newChargePermissionId();
     const owner = await startOwner(stack.temporal, stack.taskQueue);
     const ids = ipn(cp, 2);
-    const waiting = await eventually(() => inboxView(stack.temporal, cp), (v) => v.waiting.length === 2);
+    const waiting = await eventually(
+      () => inboxView(stack.temporal, cp),
+      (v) => v.waiting.length === 2,
+    );
     expect(waiting).toMatchObject({ status: 'AwaitingOwner', ownerWorkflowId: null });
     expect((await owner.state()).received).toHaveLength(0);
     await owner.know(cp);
     const s = await eventually(owner.state, (st) => st.received.length === 2);
     expect(ownerReceived(s)).toEqual(ids);
-    expect(await inboxView(stack.temporal, cp)).toMatchObject({ status: 'Routing', waiting: [], counts: { received: 2, forwarded: 2 } });
-    await recordHistory(stack.temporal.workflow.getHandle(notificationInboxWorkflowId(cp)), 'inbox-buffered-then-routed');
+    expect(await inboxView(stack.temporal, cp)).toMatchObject({
+      status: 'Routing',
+      waiting: [],
+      counts: { received: 2, forwarded: 2 },
+    });
+    await recordHistory(
+      stack.temporal.workflow.getHandle(notificationInboxWorkflowId(cp)),
+      'inbox-buffered-then-routed',
+    );
   });
 
   it('duplicates: each IPN delivered three times reaches the owner once', async () => {
@@ -87,7 +119,10 @@ describe('IPN routing through the charge permission inbox', () => {
     const ids = ipn(cp, 3);
     await sender.ipn.idle(20_000);
     expect(sender.ipn.stats().delivered - before).toBe(9);
-    const view = await eventually(() => inboxView(stack.temporal, cp), (v) => v.counts.received + v.counts.duplicates === 9 && v.counts.forwarded === 3);
+    const view = await eventually(
+      () => inboxView(stack.temporal, cp),
+      (v) => v.counts.received + v.counts.duplicates === 9 && v.counts.forwarded === 3,
+    );
     expect(view.counts).toMatchObject({ received: 3, duplicates: 6, forwarded: 3 });
     const s = await owner.state();
     expect(ownerReceived(s)).toEqual(ids);
@@ -99,12 +134,17 @@ describe('IPN routing through the charge permission inbox', () => {
     const cp = newChargePermissionId();
     const owner = await startOwner(stack.temporal, stack.taskQueue);
     await owner.know(cp);
-    await eventually(() => inboxView(stack.temporal, cp), (v) => v.ownerWorkflowId === owner.handle.workflowId);
+    await eventually(
+      () => inboxView(stack.temporal, cp),
+      (v) => v.ownerWorkflowId === owner.handle.workflowId,
+    );
     ipn(cp, 4);
     await eventually(owner.state, (st) => st.received.length === 4);
     const inbox = stack.temporal.workflow.getHandle(notificationInboxWorkflowId(cp));
     const events = (await inbox.fetchHistory()).events ?? [];
-    const attributes = events.flatMap((e) => Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}));
+    const attributes = events.flatMap((e) =>
+      Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}),
+    );
     // Before: a one-day owner check restarted after every IPN (a timer each), and Routing upserted.
     expect(events.filter((e) => e.timerStartedEventAttributes)).toHaveLength(0);
     expect(events.filter((e) => e.activityTaskScheduledEventAttributes)).toHaveLength(0);
@@ -113,7 +153,10 @@ describe('IPN routing through the charge permission inbox', () => {
     expect((await inbox.describe()).searchAttributes.NotificationStatus).toBeUndefined();
     await owner.handle.signal(finishOwnerSignal);
     await owner.handle.result();
-    await eventually(() => inboxView(stack.temporal, cp), (v) => v.ownerClosed);
+    await eventually(
+      () => inboxView(stack.temporal, cp),
+      (v) => v.ownerClosed,
+    );
     await recordHistory(inbox, 'inbox-quiet-routing');
   });
 
@@ -123,17 +166,30 @@ describe('IPN routing through the charge permission inbox', () => {
     sender.ipn.configure({ url: `${server.url}${stack.ipnPath}` });
     const cp = newChargePermissionId();
     ipn(cp, 1); // starts the inbox with the check configured
-    await eventually(() => inboxView(stack.temporal, cp), (v) => v.counts.received === 1);
+    await eventually(
+      () => inboxView(stack.temporal, cp),
+      (v) => v.counts.received === 1,
+    );
     const owner = await startOwner(stack.temporal, stack.taskQueue, { tellInboxOnClose: false });
     await owner.know(cp);
     await eventually(owner.state, (st) => st.received.length === 1);
     await owner.handle.terminate('test');
-    const view = await eventually(() => inboxView(stack.temporal, cp), (v) => v.ownerClosed, 30_000);
+    const view = await eventually(
+      () => inboxView(stack.temporal, cp),
+      (v) => v.ownerClosed,
+      30_000,
+    );
     expect(view).toMatchObject({ status: 'OwnerClosed', counts: { forwarded: 1, late: 0 } });
-    const events = (await stack.temporal.workflow.getHandle(notificationInboxWorkflowId(cp)).fetchHistory()).events ?? [];
-    const checks = events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'describeNotificationOwner').length;
-    const ms = (d: { seconds?: unknown; nanos?: number | null }) => Number(d.seconds ?? 0) * 1000 + (d.nanos ?? 0) / 1e6;
-    const checkTimers = events.filter((e) => e.timerStartedEventAttributes && ms(e.timerStartedEventAttributes.startToFireTimeout ?? {}) === 1500).length;
+    const events =
+      (await stack.temporal.workflow.getHandle(notificationInboxWorkflowId(cp)).fetchHistory()).events ?? [];
+    const checks = events.filter(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'describeNotificationOwner',
+    ).length;
+    const ms = (d: { seconds?: unknown; nanos?: number | null }) =>
+      Number(d.seconds ?? 0) * 1000 + (d.nanos ?? 0) / 1e6;
+    const checkTimers = events.filter(
+      (e) => e.timerStartedEventAttributes && ms(e.timerStartedEventAttributes.startToFireTimeout ?? {}) === 1500,
+    ).length;
     expect(checks).toBeGreaterThanOrEqual(1);
     expect(checkTimers).toBe(checks);
   });
@@ -152,28 +208,46 @@ describe('IPN routing through the charge permission inbox', () => {
     const cp = newChargePermissionId();
     const owner = await startOwner(stack.temporal, stack.taskQueue);
     await owner.know(cp);
-    await eventually(() => inboxView(stack.temporal, cp), (v) => v.ownerWorkflowId !== null);
+    await eventually(
+      () => inboxView(stack.temporal, cp),
+      (v) => v.ownerWorkflowId !== null,
+    );
     await owner.handle.signal(finishOwnerSignal);
     await owner.handle.result();
-    await eventually(() => inboxView(stack.temporal, cp), (v) => v.ownerClosed);
+    await eventually(
+      () => inboxView(stack.temporal, cp),
+      (v) => v.ownerClosed,
+    );
     const [late] = ipn(cp, 1, 'CHARGE_PERMISSION');
-    const view = await eventually(() => inboxView(stack.temporal, cp), (v) => v.counts.late === 1);
+    const view = await eventually(
+      () => inboxView(stack.temporal, cp),
+      (v) => v.counts.late === 1,
+    );
     expect(view).toMatchObject({ status: 'Late', ownerWorkflowId: owner.handle.workflowId, ownerClosed: true });
     expect(view.late[0]?.notification.objectId).toBe(late);
     const inbox = await stack.temporal.workflow.getHandle(notificationInboxWorkflowId(cp)).describe();
     expect(inbox.status.name).toBe('RUNNING');
     expect(inbox.searchAttributes.NotificationStatus).toEqual(['Late']);
-    await recordHistory(stack.temporal.workflow.getHandle(notificationInboxWorkflowId(cp)), 'inbox-late-after-owner-closed');
+    await recordHistory(
+      stack.temporal.workflow.getHandle(notificationInboxWorkflowId(cp)),
+      'inbox-late-after-owner-closed',
+    );
   });
 
   it('records as late when the owner ended without saying so (terminated)', async () => {
     const cp = newChargePermissionId();
     const owner = await startOwner(stack.temporal, stack.taskQueue, { tellInboxOnClose: false });
     await owner.know(cp);
-    await eventually(() => inboxView(stack.temporal, cp), (v) => v.ownerWorkflowId !== null);
+    await eventually(
+      () => inboxView(stack.temporal, cp),
+      (v) => v.ownerWorkflowId !== null,
+    );
     await owner.handle.terminate('test');
     ipn(cp, 1);
-    const view = await eventually(() => inboxView(stack.temporal, cp), (v) => v.counts.late === 1);
+    const view = await eventually(
+      () => inboxView(stack.temporal, cp),
+      (v) => v.counts.late === 1,
+    );
     expect(view).toMatchObject({ status: 'Late', ownerClosed: true, counts: { forwarded: 0 } });
   });
 
@@ -201,11 +275,18 @@ describe('IPNs nobody owns', () => {
     const after = sender.ipn.stats();
     expect(after.delivered - before.delivered).toBe(1);
     expect(after.failedAttempts).toBe(before.failedAttempts);
-    await eventually(() => inboxView(stack.temporal, cp), (v) => v.status === 'Unmatched', 30_000);
+    await eventually(
+      () => inboxView(stack.temporal, cp),
+      (v) => v.status === 'Unmatched',
+      30_000,
+    );
     const listed = await eventually(
       async () => {
         const found: string[] = [];
-        for await (const wf of stack.temporal.workflow.list({ query: `NotificationStatus = 'Unmatched' AND WorkflowId = '${notificationInboxWorkflowId(cp)}'` })) found.push(wf.workflowId);
+        for await (const wf of stack.temporal.workflow.list({
+          query: `NotificationStatus = 'Unmatched' AND WorkflowId = '${notificationInboxWorkflowId(cp)}'`,
+        }))
+          found.push(wf.workflowId);
         return found;
       },
       (f) => f.length === 1,
@@ -233,7 +314,11 @@ describe('IPNs nobody owns', () => {
     const ended = await inbox.result();
     expect(ended).toMatchObject({ endedBecause: 'ownerClosed', counts: { forwarded: 1 } });
     ipn(cp, 1, 'CHARGE_PERMISSION');
-    const view = await eventually(() => inboxView(stack.temporal, cp), (v) => v.counts.late === 1, 30_000);
+    const view = await eventually(
+      () => inboxView(stack.temporal, cp),
+      (v) => v.counts.late === 1,
+      30_000,
+    );
     expect(view).toMatchObject({ status: 'Late', ownerWorkflowId: owner.handle.workflowId });
   });
 });
@@ -250,7 +335,11 @@ describe('Temporal unavailable', () => {
     await owner.know(cp);
     const before = sender.ipn.stats().failedAttempts;
     const ids = ipn(cp, 1);
-    await eventually(async () => sender.ipn.stats().failedAttempts, (n) => n >= before + 2, 20_000);
+    await eventually(
+      async () => sender.ipn.stats().failedAttempts,
+      (n) => n >= before + 2,
+      20_000,
+    );
     const rec = sender.ipn.stats().recent.find((r) => r.chargePermissionId === cp);
     expect(rec?.lastStatus).toBe(503);
     current = ipnRoutes({ temporalTimeoutMs: 1000 });
@@ -260,4 +349,3 @@ describe('Temporal unavailable', () => {
     sender.ipn.configure({ retryBaseMs: 200, retryMaxMs: 2000 });
   });
 });
-

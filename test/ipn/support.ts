@@ -7,15 +7,25 @@ import { Hono } from 'hono';
 import { createIpnDispatcher, type IpnDispatcher, type IpnDispatcherOptions } from '../../simulator/ipn';
 import { inject } from 'vitest';
 import { createNotificationActivities } from '../../activities/notifications';
-import { notificationInboxQuery, notificationInboxWorkflowId, type NotificationInboxView } from '../../workflows/notifications';
+import {
+  notificationInboxQuery,
+  notificationInboxWorkflowId,
+  type NotificationInboxView,
+} from '../../workflows/notifications';
 import { testDataConverter } from '../support/codec';
 import { installTestRuntime, testLogger } from '../support/logs';
 import { bundlerLogger, temporalLogger } from '../../observability/logger';
-import { knowChargePermissionSignal, testNotificationOwner, testOwnerQuery, type TestOwnerState } from './owner-workflow';
+import {
+  knowChargePermissionSignal,
+  testNotificationOwner,
+  testOwnerQuery,
+  type TestOwnerState,
+} from './owner-workflow';
 
 const workflowsPath = fileURLToPath(new URL('./workflows.ts', import.meta.url));
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-export const ipnTestBundle = () => (bundle ??= bundleWorkflowCode({ workflowsPath, logger: bundlerLogger(temporalLogger(testLogger())) }));
+export const ipnTestBundle = () =>
+  (bundle ??= bundleWorkflowCode({ workflowsPath, logger: bundlerLogger(temporalLogger(testLogger())) }));
 
 /**
  * A worker on the stack's task queue running only the inbox and the test owner, so routing tests
@@ -58,7 +68,11 @@ export async function serveApp(app: { fetch: Hono['fetch'] }): Promise<{ url: st
 export const newChargePermissionId = () => `S01-${Math.floor(1e6 + Math.random() * 9e6)}-${randomUUID().slice(0, 7)}`;
 
 export async function startOwner(temporal: Client, taskQueue: string, opts: { tellInboxOnClose?: boolean } = {}) {
-  const handle = await temporal.workflow.start(testNotificationOwner, { workflowId: `test-owner-${randomUUID()}`, taskQueue, args: [opts] });
+  const handle = await temporal.workflow.start(testNotificationOwner, {
+    workflowId: `test-owner-${randomUUID()}`,
+    taskQueue,
+    args: [opts],
+  });
   return {
     handle,
     know: (cp: string) => handle.signal(knowChargePermissionSignal, cp),
@@ -79,7 +93,9 @@ export async function eventually<T>(fn: () => Promise<T>, check: (v: T) => boole
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`condition not met in ${timeoutMs} ms; last value ${JSON.stringify(last)}; last error ${String(lastErr)}`);
+  throw new Error(
+    `condition not met in ${timeoutMs} ms; last value ${JSON.stringify(last)}; last error ${String(lastErr)}`,
+  );
 }
 
 export const inboxView = (temporal: Client, cp: string): Promise<NotificationInboxView> =>
@@ -91,12 +107,30 @@ export const ownerReceived = (s: TestOwnerState) => s.received.map((r) => r.obje
  * The simulator's IPN sender on a port of its own (certificate served under /sns). RunningSimulator
  * does not expose its dispatcher, and routing tests need its idle()/stats() and fault knobs.
  */
-export async function startIpnSender(url: string, options: Partial<IpnDispatcherOptions> = {}): Promise<{ ipn: IpnDispatcher } & AsyncDisposable> {
+export async function startIpnSender(
+  url: string,
+  options: Partial<IpnDispatcherOptions> = {},
+): Promise<{ ipn: IpnDispatcher } & AsyncDisposable> {
   const holder: { dispatcher?: IpnDispatcher } = {};
   const app = new Hono();
-  app.route('/sns', new Hono().all('*', (c) => holder.dispatcher!.routes.fetch(new Request(new URL(c.req.path.replace(/^\/sns/, '') || '/', c.req.url), c.req.raw))));
+  app.route(
+    '/sns',
+    new Hono().all('*', (c) =>
+      holder.dispatcher!.routes.fetch(
+        new Request(new URL(c.req.path.replace(/^\/sns/, '') || '/', c.req.url), c.req.raw),
+      ),
+    ),
+  );
   const server = await serveApp(app);
-  const dispatcher = (holder.dispatcher = createIpnDispatcher({ merchantId: 'A2SIMULATORMRCH', publicBaseUrl: server.url, now: () => new Date(), url, retryBaseMs: 200, retryMaxMs: 2000, ...options }));
+  const dispatcher = (holder.dispatcher = createIpnDispatcher({
+    merchantId: 'A2SIMULATORMRCH',
+    publicBaseUrl: server.url,
+    now: () => new Date(),
+    url,
+    retryBaseMs: 200,
+    retryMaxMs: 2000,
+    ...options,
+  }));
   await dispatcher.identity();
   const ipn = dispatcher;
   return {

@@ -27,7 +27,11 @@ afterAll(async () => {
 function api(method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
   return stack.app.request(path, {
     method,
-    headers: { authorization: `Bearer ${stack.apiKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    headers: {
+      authorization: `Bearer ${stack.apiKey}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...headers,
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
 }
@@ -61,8 +65,13 @@ describe('logs of a full checkout', () => {
       200,
     );
     const { checkoutSessionId: id } = await stack.admin.clickButton(config);
-    const reviewResponse = await api('POST', `/v1/checkouts/${id}/review`, undefined, { 'x-request-id': 'storefront-req-1' });
-    const review = await json<{ buyer: { name: string; email: string } | null; shippingAddress: Record<string, string> | null }>(reviewResponse, 200);
+    const reviewResponse = await api('POST', `/v1/checkouts/${id}/review`, undefined, {
+      'x-request-id': 'storefront-req-1',
+    });
+    const review = await json<{
+      buyer: { name: string; email: string } | null;
+      shippingAddress: Record<string, string> | null;
+    }>(reviewResponse, 200);
     // The buyer's data is really in the flow: the review answers it to the storefront.
     expect(review.buyer).toMatchObject({ name: 'Jane Doe', email: 'jane.doe@example.com' });
     expect(review.shippingAddress).toMatchObject({ addressLine1: '10 Ditka Ave', phoneNumber: '800-000-0000' });
@@ -82,24 +91,62 @@ describe('logs of a full checkout', () => {
     const back = new URL(location);
     await json(await stack.app.request(`${back.pathname}${back.search}`), 200);
     await json(await api('POST', `/v1/checkouts/${id}/capture`, {}, { 'idempotency-key': `capture-${id}` }), 200);
-    await json(await api('POST', `/v1/checkouts/${id}/refunds`, { amount: { amount: '10.00', currencyCode: 'USD' } }, { 'idempotency-key': `refund-${id}` }), 201);
+    await json(
+      await api(
+        'POST',
+        `/v1/checkouts/${id}/refunds`,
+        { amount: { amount: '10.00', currencyCode: 'USD' } },
+        { 'idempotency-key': `refund-${id}` },
+      ),
+      201,
+    );
     // Bad input and a wrong credential are logged too (and must not echo the credential).
-    await json(await api('POST', `/v1/checkouts/${id}/refunds`, { amount: 'ten' }, { 'idempotency-key': `refund-bad-${id}` }), 400);
-    await json(await api('GET', `/v1/checkouts/${id}`, undefined, { authorization: `Bearer ${stack.apiKey}-wrong` }), 401);
+    await json(
+      await api('POST', `/v1/checkouts/${id}/refunds`, { amount: 'ten' }, { 'idempotency-key': `refund-bad-${id}` }),
+      400,
+    );
+    await json(
+      await api('GET', `/v1/checkouts/${id}`, undefined, { authorization: `Bearer ${stack.apiKey}-wrong` }),
+      401,
+    );
     await json(await api('POST', `/v1/checkouts/${id}/close`, { reason: 'Shipped' }), 200);
-    await waitForLine(offset, (l) => l.sdkComponent === 'workflow' && l.msg === 'checkout status' && l.to === 'Closed', 'saying the checkout Closed');
+    await waitForLine(
+      offset,
+      (l) => l.sdkComponent === 'workflow' && l.msg === 'checkout status' && l.to === 'Closed',
+      'saying the checkout Closed',
+    );
 
     const lines = readTestLog(offset);
-    for (const line of lines) expect(line).toMatchObject({ level: expect.any(String), time: expect.any(String), msg: expect.any(String) });
+    for (const line of lines)
+      expect(line).toMatchObject({ level: expect.any(String), time: expect.any(String), msg: expect.any(String) });
 
     // The lines an operator follows a checkout by are there.
     const requests = lines.filter((l) => l.msg === 'request' && l.component === 'api');
-    expect(requests).toContainEqual(expect.objectContaining({ requestId: 'storefront-req-1', method: 'POST', route: '/v1/checkouts/:checkoutSessionId/review', status: 200 }));
-    expect(requests).toContainEqual(expect.objectContaining({ route: '/v1/checkouts/:checkoutSessionId/refunds', status: 400 }));
-    expect(requests).toContainEqual(expect.objectContaining({ route: '/v1/checkouts/:checkoutSessionId', status: 401 }));
+    expect(requests).toContainEqual(
+      expect.objectContaining({
+        requestId: 'storefront-req-1',
+        method: 'POST',
+        route: '/v1/checkouts/:checkoutSessionId/review',
+        status: 200,
+      }),
+    );
+    expect(requests).toContainEqual(
+      expect.objectContaining({ route: '/v1/checkouts/:checkoutSessionId/refunds', status: 400 }),
+    );
+    expect(requests).toContainEqual(
+      expect.objectContaining({ route: '/v1/checkouts/:checkoutSessionId', status: 401 }),
+    );
     expect(requests.every((r) => typeof r.requestId === 'string' && typeof r.durationMs === 'number')).toBe(true);
-    expect(lines).toContainEqual(expect.objectContaining({ sdkComponent: 'workflow', workflowId: `checkout-${id}`, msg: 'checkout status' }));
-    expect(lines).toContainEqual(expect.objectContaining({ sdkComponent: 'worker', activityType: 'getCheckoutReview', workflowId: `checkout-${id}` }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({ sdkComponent: 'workflow', workflowId: `checkout-${id}`, msg: 'checkout status' }),
+    );
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        sdkComponent: 'worker',
+        activityType: 'getCheckoutReview',
+        workflowId: `checkout-${id}`,
+      }),
+    );
     expect(lines).toContainEqual(expect.objectContaining({ subsystem: 'ipn', msg: 'IPN accepted' }));
     expect(lines.some((l) => l.sdkComponent === 'core')).toBe(true);
 

@@ -2,7 +2,11 @@
 // simulator with its clock moved in step: Amazon does no billing, the workflow charges each cycle.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTimeSkippingStack, type TimeSkippingStack } from '../support/time-skipping';
-import { cancelSubscriptionUpdate, pauseSubscriptionUpdate, resumeSubscriptionUpdate } from '../../workflows/subscription-messages';
+import {
+  cancelSubscriptionUpdate,
+  pauseSubscriptionUpdate,
+  resumeSubscriptionUpdate,
+} from '../../workflows/subscription-messages';
 import { eventsQuery } from '../../workflows/events/messages';
 import { notificationInboxQuery, notificationInboxWorkflowId } from '../../workflows/notifications';
 import { startReceiver, type Receiver } from '../events/receiver';
@@ -23,7 +27,11 @@ beforeAll(async () => {
 });
 beforeEach(async () => {
   stack = await startTimeSkippingStack({
-    webhooks: { endpoints: [{ id: 'orders', url: receiver.url, secrets: [receiver.secret] }], retryScheduleMs: [1000, 5000], timeoutMs: 5_000 },
+    webhooks: {
+      endpoints: [{ id: 'orders', url: receiver.url, secrets: [receiver.secret] }],
+      retryScheduleMs: [1000, 5000],
+      timeoutMs: 5_000,
+    },
   });
 });
 afterEach(async () => {
@@ -40,7 +48,11 @@ afterAll(async () => {
 
 const charges = async (chargePermissionId: string) =>
   (await stack.admin.moneyMovements({ chargePermissionId })).movements.filter((m) => m.kind === 'capture');
-const eventsOf = (subscriptionId: string) => receiver.delivered().filter((e) => e.data.subscriptionId === subscriptionId).map((e) => e.type);
+const eventsOf = (subscriptionId: string) =>
+  receiver
+    .delivered()
+    .filter((e) => e.data.subscriptionId === subscriptionId)
+    .map((e) => e.type);
 
 /** Moves both clocks to the next `utc` instant (e.g. '2027-01-31T12:00:00Z'), at least by a minute. */
 async function moveTo(utc: string): Promise<void> {
@@ -67,15 +79,30 @@ describe('subscriptions (time-skipping, real durations)', () => {
     const status = await statusOfSubscription(subscription);
     const paid = status.cycles.filter((c) => c.state === 'Paid').map((c) => c.dueAt.slice(0, 10));
     expect(paid.slice(-12)).toEqual([
-      '2027-03-31', '2027-04-30', '2027-05-31', '2027-06-30', '2027-07-31', '2027-08-31',
-      '2027-09-30', '2027-10-31', '2027-11-30', '2027-12-31', '2028-01-31', '2028-02-29',
+      '2027-03-31',
+      '2027-04-30',
+      '2027-05-31',
+      '2027-06-30',
+      '2027-07-31',
+      '2027-08-31',
+      '2027-09-30',
+      '2027-10-31',
+      '2027-11-30',
+      '2027-12-31',
+      '2028-01-31',
+      '2028-02-29',
     ]);
     expect(status.nextBillingAt).toBe(`2028-03-31${timeOfDay}`);
     // The checkout's charge and 13 cycles: 14 captures of 9.99, never a second one for a cycle.
     const captured = await charges(chargePermissionId);
     expect(captured).toHaveLength(14);
     expect(captured.every((m) => m.amount === '9.99')).toBe(true);
-    const types = await until(() => eventsOf(subscription.workflowId).filter((t) => t === 'subscription.charged').length >= 13 && eventsOf(subscription.workflowId), 'events');
+    const types = await until(
+      () =>
+        eventsOf(subscription.workflowId).filter((t) => t === 'subscription.charged').length >= 13 &&
+        eventsOf(subscription.workflowId),
+      'events',
+    );
     expect(types[0]).toBe('subscription.created');
     expect(types.filter((t) => t === 'subscription.renewal_upcoming').length).toBeGreaterThanOrEqual(13);
     // Continue-as-new after each billed cycle keeps every run small.
@@ -101,7 +128,12 @@ describe('subscriptions (time-skipping, real durations)', () => {
   });
 
   it('a free trial (Confirm): trialing, nothing charged, then the first charge one period later', async () => {
-    const { subscription, chargePermissionId } = await subscribe(stack, { intent: 'Confirm', unit: 'Week', value: 2, amount: '5.00' });
+    const { subscription, chargePermissionId } = await subscribe(stack, {
+      intent: 'Confirm',
+      unit: 'Week',
+      value: 2,
+      amount: '5.00',
+    });
     const trial = await until(() => statusOfSubscription(subscription).catch(() => undefined), 'the subscription');
     expect(trial.status).toBe('trialing');
     expect(await charges(chargePermissionId)).toHaveLength(0);
@@ -139,13 +171,23 @@ describe('subscriptions (time-skipping, real durations)', () => {
     await stack.admin.fixPaymentMethod(chargePermissionId, 'happy');
     await until(async () => (await statusOfSubscription(subscription)).status === 'active', 'resumed by the IPN');
     expect(await charges(chargePermissionId)).toHaveLength(3);
-    const types = await until(() => eventsOf(subscription.workflowId).includes('subscription.recovered') && eventsOf(subscription.workflowId), 'events');
-    expect(types).toEqual(expect.arrayContaining(['subscription.charge_failed', 'subscription.past_due', 'subscription.recovered']));
+    const types = await until(
+      () => eventsOf(subscription.workflowId).includes('subscription.recovered') && eventsOf(subscription.workflowId),
+      'events',
+    );
+    expect(types).toEqual(
+      expect.arrayContaining(['subscription.charge_failed', 'subscription.past_due', 'subscription.recovered']),
+    );
     await subscription.executeUpdate(cancelSubscriptionUpdate, { args: [{ atPeriodEnd: false }] });
   });
 
   it('the grace period runs out while the buyer does nothing: canceled, the permission closed, nothing more charged', async () => {
-    const { subscription, chargePermissionId } = await subscribe(stack, { unit: 'Week', value: 1, amount: '4.00', subscription: { dunning: { graceDays: 5 } } });
+    const { subscription, chargePermissionId } = await subscribe(stack, {
+      unit: 'Week',
+      value: 1,
+      amount: '4.00',
+      subscription: { dunning: { graceDays: 5 } },
+    });
     await until(() => statusOfSubscription(subscription).catch(() => undefined), 'the subscription');
     await stack.admin.fixPaymentMethod(chargePermissionId, 'hardDecline');
     await stack.elapse(7 * DAY + HOUR);
@@ -159,7 +201,12 @@ describe('subscriptions (time-skipping, real durations)', () => {
   });
 
   it('the grace policy can pause instead: paused, nothing charged, the permission open; resume charges again', async () => {
-    const { subscription, chargePermissionId } = await subscribe(stack, { unit: 'Week', value: 1, amount: '4.50', subscription: { dunning: { graceDays: 3, afterGrace: 'pause' } } });
+    const { subscription, chargePermissionId } = await subscribe(stack, {
+      unit: 'Week',
+      value: 1,
+      amount: '4.50',
+      subscription: { dunning: { graceDays: 3, afterGrace: 'pause' } },
+    });
     await until(() => statusOfSubscription(subscription).catch(() => undefined), 'the subscription');
     await stack.admin.fixPaymentMethod(chargePermissionId, 'hardDecline');
     await stack.elapse(7 * DAY + HOUR);
@@ -178,7 +225,14 @@ describe('subscriptions (time-skipping, real durations)', () => {
     const resumed = await subscription.executeUpdate(resumeSubscriptionUpdate);
     await stack.elapse(Date.parse(resumed.nextBillingAt!) - (await stack.env.currentTimeMs()) + HOUR);
     await until(async () => (await charges(chargePermissionId)).length === 2, 'the cycle after resume');
-    expect(eventsOf(subscription.workflowId)).toEqual(expect.arrayContaining(['subscription.past_due', 'subscription.paused', 'subscription.resumed', 'subscription.charged']));
+    expect(eventsOf(subscription.workflowId)).toEqual(
+      expect.arrayContaining([
+        'subscription.past_due',
+        'subscription.paused',
+        'subscription.resumed',
+        'subscription.charged',
+      ]),
+    );
     await subscription.executeUpdate(cancelSubscriptionUpdate, { args: [{ atPeriodEnd: false }] });
   });
 
@@ -193,7 +247,10 @@ describe('subscriptions (time-skipping, real durations)', () => {
     expect(ended).toMatchObject({ endedReason: 'BuyerClosed', nextBillingAt: null });
     await stack.elapse(40 * DAY);
     expect(await charges(chargePermissionId)).toHaveLength(1);
-    expect((await subscription.query(eventsQuery)).map((e) => e.type)).toEqual(['subscription.created', 'subscription.ended']);
+    expect((await subscription.query(eventsQuery)).map((e) => e.type)).toEqual([
+      'subscription.created',
+      'subscription.ended',
+    ]);
     // Started with its status and next billing time, it upserted only the end (before: the start's values again too).
     const upserted = ((await subscription.fetchHistory()).events ?? []).flatMap((e) => {
       const fields = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {};
@@ -218,14 +275,18 @@ describe('subscriptions (time-skipping, real durations)', () => {
     await stack.elapse(6 * DAY + HOUR);
     await until(async () => (await charges(chargePermissionId)).length === 2, 'the cycle after resume');
 
-    const scheduled = await subscription.executeUpdate(cancelSubscriptionUpdate, { args: [{ atPeriodEnd: true, reason: 'buyer asked' }] });
+    const scheduled = await subscription.executeUpdate(cancelSubscriptionUpdate, {
+      args: [{ atPeriodEnd: true, reason: 'buyer asked' }],
+    });
     expect(scheduled).toMatchObject({ cancelAtPeriodEnd: true, nextBillingAt: null, status: 'active' });
     await stack.elapse(7 * DAY + HOUR);
     const ended = await stack.resultOf<Awaited<ReturnType<typeof statusOfSubscription>>>(subscription);
     expect(ended.status).toBe('canceled');
     expect(await charges(chargePermissionId)).toHaveLength(2);
     expect((await stack.amazonPay.getChargePermission(chargePermissionId)).statusDetails.state).toBe('Closed');
-    await expect(subscription.executeUpdate(cancelSubscriptionUpdate, { args: [{ atPeriodEnd: false }] })).rejects.toThrow();
+    await expect(
+      subscription.executeUpdate(cancelSubscriptionUpdate, { args: [{ atPeriodEnd: false }] }),
+    ).rejects.toThrow();
     await recordHistory(subscription, 'subscription-cancel-at-period-end');
   });
 
@@ -233,7 +294,8 @@ describe('subscriptions (time-skipping, real durations)', () => {
     // The simulator's cap is USD 1,000 a month: 400 on the 1st, the 15th and the 29th is 1,200.
     const now = new Date(await stack.env.currentTimeMs());
     let month = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1, 10));
-    while (new Date(Date.UTC(month.getUTCFullYear(), month.getUTCMonth() + 1, 0)).getUTCDate() !== 31) month = new Date(Date.UTC(month.getUTCFullYear(), month.getUTCMonth() + 1, 1, 10));
+    while (new Date(Date.UTC(month.getUTCFullYear(), month.getUTCMonth() + 1, 0)).getUTCDate() !== 31)
+      month = new Date(Date.UTC(month.getUTCFullYear(), month.getUTCMonth() + 1, 1, 10));
     await moveTo(month.toISOString());
     const { subscription, chargePermissionId } = await subscribe(stack, { unit: 'Week', value: 2, amount: '400.00' });
     await until(() => statusOfSubscription(subscription).catch(() => undefined), 'the subscription');
@@ -245,7 +307,10 @@ describe('subscriptions (time-skipping, real durations)', () => {
       return s.cycles.some((c) => c.state === 'Deferred') && s;
     }, 'the deferral');
     expect(deferred).toMatchObject({ status: 'active', lastReasonCode: null });
-    expect(deferred.cycles.find((c) => c.state === 'Deferred')).toMatchObject({ n: 2, reasonCode: 'PeriodicAmountExceeded' });
+    expect(deferred.cycles.find((c) => c.state === 'Deferred')).toMatchObject({
+      n: 2,
+      reasonCode: 'PeriodicAmountExceeded',
+    });
     const nextMonth = new Date(Date.UTC(month.getUTCFullYear(), month.getUTCMonth() + 1, 1)).toISOString();
     expect(deferred.nextBillingAt).toBe(nextMonth);
     expect(await charges(chargePermissionId)).toHaveLength(2);

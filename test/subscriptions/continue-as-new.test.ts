@@ -42,7 +42,10 @@ describe('a subscription continuing as new (dev server)', () => {
     });
     const restarted: SubscriptionHandle = stack.temporal.workflow.getHandle(subscription.workflowId);
     const firstRun = stack.temporal.workflow.getHandle(subscription.workflowId, started.firstExecutionRunId);
-    await until(async () => (await firstRun.describe()).status.name === 'CONTINUED_AS_NEW', 'cycle 1 billed and continued as new');
+    await until(
+      async () => (await firstRun.describe()).status.name === 'CONTINUED_AS_NEW',
+      'cycle 1 billed and continued as new',
+    );
 
     const status = await until(async () => {
       const s = await statusOfSubscription(restarted);
@@ -54,11 +57,16 @@ describe('a subscription continuing as new (dev server)', () => {
     expect(typedSearchAttributes.get(NextBillingAt)?.toISOString()).toBe(status.nextBillingAt);
     const history = await restarted.fetchHistory();
     // Ours, that is: the SDK upserts TemporalChangeVersion with the run's first patched() call.
-    const ours = history.events!.flatMap((e) => Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}));
+    const ours = history.events!.flatMap((e) =>
+      Object.keys(e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {}),
+    );
     expect(ours.filter((key) => key !== 'TemporalChangeVersion')).toEqual([]);
     // Visibility finds it by its status, as an operator's query would.
     await until(async () => {
-      for await (const w of stack.temporal.workflow.list({ query: `WorkflowId = '${subscription.workflowId}' AND SubscriptionStatus = 'active' AND ExecutionStatus = 'Running'` })) return w;
+      for await (const w of stack.temporal.workflow.list({
+        query: `WorkflowId = '${subscription.workflowId}' AND SubscriptionStatus = 'active' AND ExecutionStatus = 'Running'`,
+      }))
+        return w;
       return undefined;
     }, 'the running subscription in visibility');
     await restarted.terminate('done');

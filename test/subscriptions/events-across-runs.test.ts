@@ -24,7 +24,11 @@ beforeAll(async () => {
 });
 beforeEach(async () => {
   // Retries a minute apart: well inside the hour the tests move past each billing time.
-  webhooks = { endpoints: [{ id: 'orders', url: orders.url, secrets: [orders.secret] }], retryScheduleMs: [60_000, 60_000], timeoutMs: 5_000 };
+  webhooks = {
+    endpoints: [{ id: 'orders', url: orders.url, secrets: [orders.secret] }],
+    retryScheduleMs: [60_000, 60_000],
+    timeoutMs: 5_000,
+  };
   // No sticky cache: the Java test server does not hand a stopped worker's sticky tasks to the next one.
   stack = await startTimeSkippingStack({ webhooks, workerTuning: { maxCachedWorkflows: 0 } });
 });
@@ -37,7 +41,11 @@ afterAll(async () => {
   await crm?.[Symbol.asyncDispose]();
 });
 
-const typesAt = (r: Receiver, subscriptionId: string) => r.delivered().filter((e) => e.data.subscriptionId === subscriptionId).map((e) => `${e.type}:${e.data.cycle ?? '-'}`);
+const typesAt = (r: Receiver, subscriptionId: string) =>
+  r
+    .delivered()
+    .filter((e) => e.data.subscriptionId === subscriptionId)
+    .map((e) => `${e.type}:${e.data.cycle ?? '-'}`);
 
 /** Moves both clocks an hour past the next billing time and waits until that cycle is billed. */
 async function billNextCycle(subscription: SubscriptionHandle): Promise<void> {
@@ -60,7 +68,11 @@ describe('merchant events across continue-as-new', () => {
     await until(async () => (await runIdOf(subscription)) !== firstRun, 'continued as new');
     expect(refused).toBeGreaterThanOrEqual(1);
     // Before: the next run sent it only with its next event, the renewal notice about 27 days later.
-    await until(() => typesAt(orders, subscription.workflowId).includes('subscription.charged:1'), 'the retried delivery', 20_000);
+    await until(
+      () => typesAt(orders, subscription.workflowId).includes('subscription.charged:1'),
+      'the retried delivery',
+      20_000,
+    );
     const next = await statusOfSubscription(subscription);
     expect(Date.parse(next.nextBillingAt!) - (await stack.env.currentTimeMs())).toBeGreaterThan(20 * 24 * HOUR);
     await subscription.executeUpdate(cancelSubscriptionUpdate, { args: [{ atPeriodEnd: false }] });
@@ -87,10 +99,16 @@ describe('merchant events across continue-as-new', () => {
     }, 'cycle 2 to crm');
     expect(toCrm).toEqual(['subscription.renewal_upcoming:2', 'subscription.charged:2']);
     // The run that billed cycle 2 took the list from the run before: it never asked for it (before: once a run).
-    const events = (await stack.temporal.workflow.getHandle(subscription.workflowId, cycle2Run).fetchHistory()).events ?? [];
+    const events =
+      (await stack.temporal.workflow.getHandle(subscription.workflowId, cycle2Run).fetchHistory()).events ?? [];
     expect(events.some((e) => e.workflowExecutionContinuedAsNewEventAttributes)).toBe(true);
-    expect(events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'deliverMerchantEvents').length).toBeGreaterThanOrEqual(2);
-    expect(events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'webhookEndpoints')).toHaveLength(0);
+    expect(
+      events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'deliverMerchantEvents')
+        .length,
+    ).toBeGreaterThanOrEqual(2);
+    expect(
+      events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'webhookEndpoints'),
+    ).toHaveLength(0);
     await subscription.executeUpdate(cancelSubscriptionUpdate, { args: [{ atPeriodEnd: false }] });
   });
 });

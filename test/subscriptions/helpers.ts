@@ -1,8 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { PaymentMethodChoice } from '../../simulator/admin-client';
-import { checkoutWorkflowId, completeUpdate, reviewUpdate, type FinalAmountInput } from '../../workflows/checkout-messages';
-import { subscriptionStatusQuery, type FrequencyUnit, type SubscriptionStatus } from '../../workflows/subscription-messages';
+import {
+  checkoutWorkflowId,
+  completeUpdate,
+  reviewUpdate,
+  type FinalAmountInput,
+} from '../../workflows/checkout-messages';
+import {
+  subscriptionStatusQuery,
+  type FrequencyUnit,
+  type SubscriptionStatus,
+} from '../../workflows/subscription-messages';
 import type { checkoutWorkflow } from '../../workflows/checkout';
 import type { subscriptionWorkflow } from '../../workflows/subscription';
 import type { TestStack } from '../support/stack';
@@ -34,7 +43,10 @@ export async function subscribe(
       storeId: STORE_ID,
       webCheckoutDetails: { checkoutReviewReturnUrl: 'https://shop.example/review' },
       chargePermissionType: 'Recurring',
-      recurringMetadata: { frequency: { unit: opts.unit ?? 'Month', value: String(opts.value ?? 1) }, amount: usd(amount) },
+      recurringMetadata: {
+        frequency: { unit: opts.unit ?? 'Month', value: String(opts.value ?? 1) },
+        amount: usd(amount),
+      },
     },
     { idempotencyKey: randomUUID().replace(/-/g, '') },
   );
@@ -47,12 +59,19 @@ export async function subscribe(
   });
   await checkout.executeUpdate(reviewUpdate);
   const intent = opts.intent ?? 'AuthorizeWithCapture';
-  await buyerPays(stack, checkout, finalAmount(amount, intent, opts.subscription ? { subscription: opts.subscription } : {}), opts.method ?? 'happy');
+  await buyerPays(
+    stack,
+    checkout,
+    finalAmount(amount, intent, opts.subscription ? { subscription: opts.subscription } : {}),
+    opts.method ?? 'happy',
+  );
   const outcome = await checkout.executeUpdate(completeUpdate);
   if (!outcome.completed) throw new Error(`not completed: ${JSON.stringify(outcome)}`);
-  const subscription = stack.temporal.workflow.getHandle(`subscription-${outcome.chargePermissionId}`) as SubscriptionHandle;
+  const subscription = stack.temporal.workflow.getHandle(
+    `subscription-${outcome.chargePermissionId}`,
+  ) as SubscriptionHandle;
   return { checkoutSessionId, checkout, outcome, chargePermissionId: outcome.chargePermissionId, subscription };
 }
 
-export const statusOfSubscription = (h: SubscriptionHandle): Promise<SubscriptionStatus> => h.query(subscriptionStatusQuery);
-
+export const statusOfSubscription = (h: SubscriptionHandle): Promise<SubscriptionStatus> =>
+  h.query(subscriptionStatusQuery);

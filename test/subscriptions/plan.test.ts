@@ -16,7 +16,13 @@ let receiver: Receiver;
 
 beforeAll(async () => {
   receiver = await startReceiver();
-  na = await startTimeSkippingStack({ webhooks: { endpoints: [{ id: 'orders', url: receiver.url, secrets: [receiver.secret] }], retryScheduleMs: [1000], timeoutMs: 5_000 } });
+  na = await startTimeSkippingStack({
+    webhooks: {
+      endpoints: [{ id: 'orders', url: receiver.url, secrets: [receiver.secret] }],
+      retryScheduleMs: [1000],
+      timeoutMs: 5_000,
+    },
+  });
 });
 afterAll(async () => {
   await na?.[Symbol.asyncDispose]();
@@ -29,11 +35,16 @@ async function changePlan(stack: TimeSkippingStack, subscriptionId: string, body
     headers: { authorization: `Bearer ${stack.apiKey}`, 'content-type': 'application/json', 'idempotency-key': key },
     body: JSON.stringify(body),
   });
-  return { status: res.status, body: (await res.json()) as SubscriptionStatus & { error?: { code: string; message: string } } };
+  return {
+    status: res.status,
+    body: (await res.json()) as SubscriptionStatus & { error?: { code: string; message: string } },
+  };
 }
 
 const captures = async (stack: TimeSkippingStack, chargePermissionId: string) =>
-  (await stack.admin.moneyMovements({ chargePermissionId })).movements.filter((m) => m.kind === 'capture').map((m) => m.amount);
+  (await stack.admin.moneyMovements({ chargePermissionId })).movements
+    .filter((m) => m.kind === 'capture')
+    .map((m) => m.amount);
 
 /** Moves both clocks past the next charge and waits until it is billed. */
 async function billNext(stack: TimeSkippingStack, subscription: SubscriptionHandle, chargePermissionId: string) {
@@ -54,27 +65,48 @@ describe('changing a plan in NA (Update Charge Permission)', () => {
     const start = await until(() => statusOfSubscription(subscription).catch(() => undefined), 'the subscription');
     const changed = await changePlan(na, subscription.workflowId, { amount: { amount: '12.50', currencyCode: 'USD' } });
     expect(changed.status).toBe(200);
-    expect(changed.body).toMatchObject({ plan: { unit: 'Month', value: 1, amount: { amount: '12.50' } }, nextBillingAt: start.nextBillingAt });
+    expect(changed.body).toMatchObject({
+      plan: { unit: 'Month', value: 1, amount: { amount: '12.50' } },
+      nextBillingAt: start.nextBillingAt,
+    });
     // Amazon knows the new terms.
     const permission = await na.amazonPay.getChargePermission(chargePermissionId);
-    expect(permission.recurringMetadata).toMatchObject({ frequency: { unit: 'Month', value: '1' }, amount: { amount: '12.50', currencyCode: 'USD' } });
+    expect(permission.recurringMetadata).toMatchObject({
+      frequency: { unit: 'Month', value: '1' },
+      amount: { amount: '12.50', currencyCode: 'USD' },
+    });
 
     await billNext(na, subscription, chargePermissionId);
     expect(await captures(na, chargePermissionId)).toEqual(['10.00', '12.50']);
     const notice = await until(
-      () => receiver.delivered().find((e) => e.data.subscriptionId === subscription.workflowId && e.type === 'subscription.renewal_upcoming' && e.data.cycle === 1),
+      () =>
+        receiver
+          .delivered()
+          .find(
+            (e) =>
+              e.data.subscriptionId === subscription.workflowId &&
+              e.type === 'subscription.renewal_upcoming' &&
+              e.data.cycle === 1,
+          ),
       'the renewal notice',
     );
     expect(notice.data.amount).toEqual({ amount: '12.50', currencyCode: 'USD' });
     expect(Date.parse(start.nextBillingAt!) - Date.parse(notice.timestamp)).toBeGreaterThanOrEqual(10 * DAY - HOUR);
-    expect(receiver.delivered().some((e) => e.data.subscriptionId === subscription.workflowId && e.type === 'subscription.plan_changed')).toBe(true);
+    expect(
+      receiver
+        .delivered()
+        .some((e) => e.data.subscriptionId === subscription.workflowId && e.type === 'subscription.plan_changed'),
+    ).toBe(true);
   });
 
   it('an amount changed less than 10 days before a cycle applies from the one after; a new frequency counts from the next billing date', async () => {
     const { subscription, chargePermissionId } = await subscribe(na, { unit: 'Week', value: 1, amount: '5.00' });
     const start = await until(() => statusOfSubscription(subscription).catch(() => undefined), 'the subscription');
     // A week: the next cycle is 7 days away, inside Amazon's 10-day notice: it keeps 5.00.
-    const changed = await changePlan(na, subscription.workflowId, { amount: { amount: '6.00', currencyCode: 'USD' }, frequency: { unit: 'Week', value: 2 } });
+    const changed = await changePlan(na, subscription.workflowId, {
+      amount: { amount: '6.00', currencyCode: 'USD' },
+      frequency: { unit: 'Week', value: 2 },
+    });
     expect(changed.status).toBe(200);
     expect(changed.body.nextBillingAt).toBe(start.nextBillingAt);
     expect(changed.body.anchor).toBe(start.nextBillingAt);
@@ -95,7 +127,9 @@ describe('changing a plan in NA (Update Charge Permission)', () => {
     const same = await changePlan(na, subscription.workflowId, { amount: { amount: '8.00', currencyCode: 'USD' } });
     expect([same.status, same.body.error?.code]).toEqual([422, 'PlanUnchanged']);
     // The same amount written otherwise (before: a change, an Update Charge Permission and a notice).
-    const sameOtherwise = await changePlan(na, subscription.workflowId, { amount: { amount: '8.0', currencyCode: 'USD' } });
+    const sameOtherwise = await changePlan(na, subscription.workflowId, {
+      amount: { amount: '8.0', currencyCode: 'USD' },
+    });
     expect([sameOtherwise.status, sameOtherwise.body.error?.code]).toEqual([422, 'PlanUnchanged']);
     const euro = await changePlan(na, subscription.workflowId, { amount: { amount: '8.00', currencyCode: 'EUR' } });
     expect([euro.status, euro.body.error?.code]).toEqual([422, 'CurrencyMismatch']);
@@ -103,7 +137,10 @@ describe('changing a plan in NA (Update Charge Permission)', () => {
     expect([past.status, past.body.error?.code]).toEqual([422, 'InvalidBillingDate']);
     const empty = await changePlan(na, subscription.workflowId, {});
     expect(empty.status).toBe(400);
-    expect(await statusOfSubscription(subscription)).toMatchObject({ plan: start.plan, nextBillingAt: moved.body.nextBillingAt });
+    expect(await statusOfSubscription(subscription)).toMatchObject({
+      plan: start.plan,
+      nextBillingAt: moved.body.nextBillingAt,
+    });
   });
 
   it('a change retried with its Idempotency-Key after the subscription continued as new answers 200 and changes nothing again', async () => {
@@ -122,7 +159,9 @@ describe('changing a plan in NA (Update Charge Permission)', () => {
     expect([retried.status, retried.body.error?.code]).toEqual([200, undefined]);
     expect(retried.body.plan.amount).toEqual(body.amount);
     expect((await na.admin.requestCounts()).byOperation.updateChargePermission ?? 0).toBe(updatesBefore);
-    const changes = receiver.delivered().filter((e) => e.data.subscriptionId === subscription.workflowId && e.type === 'subscription.plan_changed');
+    const changes = receiver
+      .delivered()
+      .filter((e) => e.data.subscriptionId === subscription.workflowId && e.type === 'subscription.plan_changed');
     expect(changes).toHaveLength(1);
   });
 });
@@ -134,7 +173,10 @@ describe('changing a plan where PSD2 applies (EU)', () => {
     const start = await until(() => statusOfSubscription(subscription).catch(() => undefined), 'the subscription');
     const refused = await changePlan(eu, subscription.workflowId, { amount: { amount: '15.00', currencyCode: 'USD' } });
     expect([refused.status, refused.body.error?.code]).toEqual([409, 'recheckout_required']);
-    expect((await eu.amazonPay.getChargePermission(chargePermissionId)).recurringMetadata?.amount).toEqual({ amount: '10.00', currencyCode: 'USD' });
+    expect((await eu.amazonPay.getChargePermission(chargePermissionId)).recurringMetadata?.amount).toEqual({
+      amount: '10.00',
+      currencyCode: 'USD',
+    });
     expect((await statusOfSubscription(subscription)).plan).toEqual(start.plan);
     // A moved billing date is no new term: allowed there too.
     const target = localDateOf(new Date(Date.parse(start.nextBillingAt!) + 2 * DAY).toISOString(), 'UTC');

@@ -47,9 +47,13 @@ describe('worker killed mid-cycle', () => {
     const paid = await statusOfSubscription(subscription);
     expect(paid.status).toBe('active');
     expect(paid.cycles.find((c) => c.n === 1)).toMatchObject({ state: 'Paid', attempts: 1 });
-    const captures = (await stack.admin.moneyMovements({ chargePermissionId })).movements.filter((m) => m.kind === 'capture');
+    const captures = (await stack.admin.moneyMovements({ chargePermissionId })).movements.filter(
+      (m) => m.kind === 'capture',
+    );
     expect(captures.map((m) => m.amount)).toEqual(['7.00', '7.00']); // the checkout's and cycle 1's, once
     const counts = await stack.admin.requestCounts();
-    expect(counts.byIdempotencyKey[idempotencyKeyFor(`subscription/${chargePermissionId}/cycle/1/attempt/1`)]).toBeGreaterThanOrEqual(2);
+    expect(
+      counts.byIdempotencyKey[idempotencyKeyFor(`subscription/${chargePermissionId}/cycle/1/attempt/1`)],
+    ).toBeGreaterThanOrEqual(2);
   }, 240_000);
 });

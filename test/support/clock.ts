@@ -15,7 +15,11 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
  * and a lost answer is waited out: the server sleeps on, and locks the clock again at the target,
  * whether or not we hear it.
  */
-export async function openClock(env: TestWorkflowEnvironment, interceptors: Interceptor[] = [], warn: (message: string) => void = console.warn) {
+export async function openClock(
+  env: TestWorkflowEnvironment,
+  interceptors: Interceptor[] = [],
+  warn: (message: string) => void = console.warn,
+) {
   const options: InternalConnectionOptions = {
     address: env.address,
     interceptors,
@@ -43,4 +47,3 @@ export async function openClock(env: TestWorkflowEnvironment, interceptors: Inte
     },
   };
 }
-

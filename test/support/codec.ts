@@ -8,7 +8,9 @@ import { createHash } from 'node:crypto';
 import { EncryptionCodec, parseCodecKeys } from '../../temporal/codec';
 import { paymentDataConverter } from '../../temporal/data-converter';
 
-const TEST_ONLY_KEY = createHash('sha256').update('amazon-pay-temporal TEST-ONLY payload key: public, protects nothing').digest('base64');
+const TEST_ONLY_KEY = createHash('sha256')
+  .update('amazon-pay-temporal TEST-ONLY payload key: public, protects nothing')
+  .digest('base64');
 
 /** PAYLOAD_CODEC_KEYS for child processes of the tests (the worker process of the crash tests). */
 export const TEST_CODEC_KEYS = `test-only:${TEST_ONLY_KEY}`;

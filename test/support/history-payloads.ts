@@ -26,7 +26,8 @@ export function payloadsOf(history: unknown): Array<{ path: string; payload: Pay
     if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${path}[${i}]`));
     else if (v && typeof v === 'object') {
       const o = v as Record<string, unknown>;
-      if (o.metadata && typeof o.metadata === 'object' && 'encoding' in o.metadata) found.push({ path, payload: o as PayloadJson });
+      if (o.metadata && typeof o.metadata === 'object' && 'encoding' in o.metadata)
+        found.push({ path, payload: o as PayloadJson });
       else for (const [k, x] of Object.entries(o)) walk(x, `${path}.${k}`);
     }
   };
@@ -40,7 +41,9 @@ export const fromJson = (p: PayloadJson): Payload => ({
 });
 
 export const toJson = (p: Payload): PayloadJson => ({
-  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? new Uint8Array()).toString('base64')])),
+  metadata: Object.fromEntries(
+    Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? new Uint8Array()).toString('base64')]),
+  ),
   data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
 });
 

@@ -32,7 +32,10 @@ export function testLogger(): Logger {
     const file = testLogFile();
     mkdirSync(dirname(file), { recursive: true });
     // Synchronous writes: a line is in the file when the call returns, so a test can read it.
-    logger = createLogger({ level: logLevelOf(process.env, 'debug'), destination: pino.destination({ dest: file, sync: true, append: false }) });
+    logger = createLogger({
+      level: logLevelOf(process.env, 'debug'),
+      destination: pino.destination({ dest: file, sync: true, append: false }),
+    });
   }
   return logger;
 }

@@ -14,7 +14,13 @@ import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
 import { serve, type ServerType } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Runtime, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  NativeConnection,
+  Runtime,
+  type Worker,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import type { Hono } from 'hono';
 import { AmazonPayClient } from '../../amazon-pay';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../simulator';
@@ -207,7 +213,9 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
           AMAZON_PAY_PUBLIC_KEY_ID: merchantKey.publicKeyId,
           AMAZON_PAY_PRIVATE_KEY: merchantKey.privateKeyPem,
           AMAZON_PAY_REGION: options.region ?? 'na',
-          ...(options.workerTuning?.maxCachedWorkflows !== undefined ? { WORKER_MAX_CACHED_WORKFLOWS: String(options.workerTuning.maxCachedWorkflows) } : {}),
+          ...(options.workerTuning?.maxCachedWorkflows !== undefined
+            ? { WORKER_MAX_CACHED_WORKFLOWS: String(options.workerTuning.maxCachedWorkflows) }
+            : {}),
           AMAZON_PAY_SANDBOX: 'true',
           AMAZON_PAY_BASE_URL: simulator.url,
           PAYLOAD_CODEC_KEYS: TEST_CODEC_KEYS,
@@ -215,7 +223,9 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
           ...(options.webhooks
             ? {
                 WEBHOOK_ENDPOINTS: JSON.stringify(options.webhooks.endpoints),
-                WEBHOOK_RETRY_SCHEDULE: options.webhooks.retryScheduleMs.map((ms) => Math.max(1, Math.round(ms / 1000))).join(','),
+                WEBHOOK_RETRY_SCHEDULE: options.webhooks.retryScheduleMs
+                  .map((ms) => Math.max(1, Math.round(ms / 1000)))
+                  .join(','),
                 WEBHOOK_TIMEOUT_MS: String(options.webhooks.timeoutMs),
               }
             : {}),

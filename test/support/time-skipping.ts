@@ -28,7 +28,9 @@ export interface TimeSkippingStack extends TestStack {
   resultOf<T>(handle: WorkflowHandle): Promise<T>;
 }
 
-export async function startTimeSkippingStack(options: Omit<TestStackOptions, 'temporal'> = {}): Promise<TimeSkippingStack> {
+export async function startTimeSkippingStack(
+  options: Omit<TestStackOptions, 'temporal'> = {},
+): Promise<TimeSkippingStack> {
   // Before the environment's connections: they would install the SDK's default Runtime (stderr).
   installTestRuntime();
   const env = await TestWorkflowEnvironment.createTimeSkipping({
@@ -42,15 +44,26 @@ export async function startTimeSkippingStack(options: Omit<TestStackOptions, 'te
       searchAttributes: Object.fromEntries(
         Object.entries(searchAttributeTypes).map(([name, type]) => [
           name,
-          type === 'Datetime' ? temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME : temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+          type === 'Datetime'
+            ? temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_DATETIME
+            : temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
         ]),
       ),
     });
     const clock = await openClock(env);
-    const plain = new Client({ connection: env.connection, namespace: env.namespace ?? 'default', dataConverter: testDataConverter });
+    const plain = new Client({
+      connection: env.connection,
+      namespace: env.namespace ?? 'default',
+      dataConverter: testDataConverter,
+    });
     const stack = await startTestStack({
       ...options,
-      temporal: { client: env.client, nativeConnection: env.nativeConnection, namespace: env.namespace ?? 'default', address: env.address },
+      temporal: {
+        client: env.client,
+        nativeConnection: env.nativeConnection,
+        namespace: env.namespace ?? 'default',
+        address: env.address,
+      },
     });
     return {
       ...stack,

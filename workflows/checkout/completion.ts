@@ -30,7 +30,8 @@ export async function review(o: CheckoutOwner): Promise<CheckoutReview> {
 
 export async function setFinalAmount(o: CheckoutOwner, amount: FinalAmountInput): Promise<FinalAmountResult> {
   const s = o.s;
-  if (s.completion || o.completing || s.final) throw fail('InvalidCheckoutSessionStatus', 'The checkout was already completed or ended');
+  if (s.completion || o.completing || s.final)
+    throw fail('InvalidCheckoutSessionStatus', 'The checkout was already completed or ended');
   let session: CheckoutSessionView;
   try {
     session = await interactive.updateCheckoutSession(o.sid, amount);
@@ -43,7 +44,10 @@ export async function setFinalAmount(o: CheckoutOwner, amount: FinalAmountInput)
     throw fail('InvalidCheckoutSessionStatus', `The checkout session is ${session.state}`);
   }
   if (!samePrice(session.chargeAmount, amount.chargeAmount) || !session.amazonPayRedirectUrl) {
-    throw fail('CheckoutSessionNotReady', 'Amazon Pay did not accept the amount or has no redirect URL yet (has the buyer signed in?)');
+    throw fail(
+      'CheckoutSessionNotReady',
+      'Amazon Pay did not accept the amount or has no redirect URL yet (has the buyer signed in?)',
+    );
   }
   s.finalAmount = amount;
   s.merchantReferenceId = amount.merchantReferenceId;
@@ -80,7 +84,11 @@ function outcomeOf(session: CheckoutSessionView): CompletionOutcome | null {
  * Records the session's final state (Completed or Canceled). Returns null while it is still Open.
  * `via`: the buyer's interactive policy when a complete waits for the answer.
  */
-async function settle(o: CheckoutOwner, session: CheckoutSessionView, via: AmazonPayProxy = reads): Promise<CompletionOutcome | null> {
+async function settle(
+  o: CheckoutOwner,
+  session: CheckoutSessionView,
+  via: AmazonPayProxy = reads,
+): Promise<CompletionOutcome | null> {
   const s = o.s;
   if (session.expiresAt) s.checkoutExpiresAt = session.expiresAt;
   const notCompleted = outcomeOf(session);
@@ -105,11 +113,15 @@ async function settle(o: CheckoutOwner, session: CheckoutSessionView, via: Amazo
     try {
       expiresAt = (await via.getChargePermission(session.chargePermissionId)).expiresAt;
     } catch (err) {
-      log.warn('could not read the charge permission; assuming Amazon’s 180 days', { chargePermissionId: session.chargePermissionId, error: String(err) });
+      log.warn('could not read the charge permission; assuming Amazon’s 180 days', {
+        chargePermissionId: session.chargePermissionId,
+        error: String(err),
+      });
     }
     s.chargePermissionExpiresAt = expiresAt ?? new Date(Date.now() + CHARGE_PERMISSION_LIFETIME_MS).toISOString();
   }
-  if (session.chargePermissionType === 'Recurring' && session.recurringMetadata) await handOverToSubscription(o, session);
+  if (session.chargePermissionType === 'Recurring' && session.recurringMetadata)
+    await handOverToSubscription(o, session);
   s.completion = {
     completed: true,
     chargePermissionId: session.chargePermissionId,
@@ -152,7 +164,10 @@ async function completeOnce(o: CheckoutOwner): Promise<CompletionOutcome> {
             continue;
           } catch (updateErr) {
             // Amazon refuses the update once the buyer approved the other amount: report it below.
-            log.warn('checkout session could not be re-updated', { checkoutSessionId: sid, reasonCode: reasonOf(updateErr) });
+            log.warn('checkout session could not be re-updated', {
+              checkoutSessionId: sid,
+              reasonCode: reasonOf(updateErr),
+            });
           }
         }
         // 422 InvalidCheckoutSessionStatus, CheckoutSessionCanceled, or no answer at all: the
@@ -178,10 +193,15 @@ async function completeOnce(o: CheckoutOwner): Promise<CompletionOutcome> {
     // Complete got no answer (or only a transient one, e.g. a 500) and the session still reads
     // Open: the call may land yet. Not the buyer's doing, so not CheckoutSessionOpen: a 503 to retry.
     s.completionUnknown = true;
-    throw fail('AmazonPayUnavailable', 'Amazon Pay did not answer the Complete call in time; nothing is completed yet: retry this request');
+    throw fail(
+      'AmazonPayUnavailable',
+      'Amazon Pay did not answer the Complete call in time; nothing is completed yet: retry this request',
+    );
   }
   if (lastCode === 'AmountMismatch') {
-    const atAmazon = session?.chargeAmount ? `${session.chargeAmount.amount} ${session.chargeAmount.currencyCode}` : 'unknown';
+    const atAmazon = session?.chargeAmount
+      ? `${session.chargeAmount.amount} ${session.chargeAmount.currencyCode}`
+      : 'unknown';
     throw fail(
       'AmountMismatch',
       `The buyer approved ${atAmazon} at Amazon Pay, but this order is for ${amount.chargeAmount.amount} ${amount.chargeAmount.currencyCode}; ` +
@@ -203,7 +223,12 @@ async function readOutcome(o: CheckoutOwner): Promise<CompletionOutcome | false>
 
 /** Amazon does not know the session (never created, or deleted after 30 days): nothing to wait for. */
 function endAsUnknown(o: CheckoutOwner): CompletionOutcome {
-  o.s.completion = { completed: false, status: 'Canceled', reasonCode: 'ResourceNotFound', message: 'Amazon Pay does not know this checkout session' };
+  o.s.completion = {
+    completed: false,
+    status: 'Canceled',
+    reasonCode: 'ResourceNotFound',
+    message: 'Amazon Pay does not know this checkout session',
+  };
   o.setStatus('Canceled', 'ResourceNotFound');
   o.s.final = true;
   return o.s.completion;
@@ -227,7 +252,10 @@ export async function awaitCompletion(o: CheckoutOwner): Promise<void> {
         endAsUnknown(o);
         return;
       }
-      log.error('could not read the checkout session; timing 24 h from now', { checkoutSessionId: sid, error: String(err) });
+      log.error('could not read the checkout session; timing 24 h from now', {
+        checkoutSessionId: sid,
+        error: String(err),
+      });
     }
     s.checkoutExpiresAt ??= new Date(Date.now() + DAY).toISOString();
     o.publish();
@@ -253,14 +281,21 @@ export async function awaitCompletion(o: CheckoutOwner): Promise<void> {
       continue;
     }
     // In the exclusive section, so a complete arriving now waits for this read and then decides.
-    const outcome = await o.guarded(() => o.exclusive(() => (s.completion ? Promise.resolve(s.completion) : readOutcome(o))));
+    const outcome = await o.guarded(() =>
+      o.exclusive(() => (s.completion ? Promise.resolve(s.completion) : readOutcome(o))),
+    );
     if (outcome || s.completion) break;
     // A complete that started meanwhile decides how this checkout ends, not the deadline.
     if (o.completing) continue;
     if (++graceChecks > DEADLINE_GRACE_CHECKS) {
       // Past the deadline by an hour and Amazon still says Open: we will never complete it, so
       // Amazon cancels it (and any authorization it made) by itself.
-      s.completion = { completed: false, status: 'Expired', reasonCode: 'Expired', message: 'The buyer did not complete the checkout within 24 hours' };
+      s.completion = {
+        completed: false,
+        status: 'Expired',
+        reasonCode: 'Expired',
+        message: 'The buyer did not complete the checkout within 24 hours',
+      };
       o.setStatus('Expired', 'Expired');
       s.final = true;
       break;
@@ -286,7 +321,8 @@ async function handOverToSubscription(o: CheckoutOwner, session: CheckoutSession
     plan: { unit: meta.unit as FrequencyUnit, value: meta.value, amount: meta.amount ?? s.finalAmount!.chargeAmount },
     timeZone: options.timeZone ?? 'UTC',
     anchor: new Date().toISOString(),
-    firstChargeId: s.charge && ['Captured', 'Authorized', 'CaptureInitiated'].includes(s.charge.state) ? s.charge.chargeId : null,
+    firstChargeId:
+      s.charge && ['Captured', 'Authorized', 'CaptureInitiated'].includes(s.charge.state) ? s.charge.chargeId : null,
     ...(options.dunning ? { dunning: options.dunning } : {}),
     ...(options.noticeDays !== undefined ? { noticeDays: options.noticeDays } : {}),
   });

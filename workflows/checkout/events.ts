@@ -50,7 +50,11 @@ const CHARGE_EVENTS: Record<string, MerchantEventType> = {
   Canceled: 'payment.canceled',
   Declined: 'payment.declined',
 };
-const REFUND_EVENTS: Record<string, MerchantEventType> = { RefundInitiated: 'refund.pending', Refunded: 'refund.succeeded', Declined: 'refund.failed' };
+const REFUND_EVENTS: Record<string, MerchantEventType> = {
+  RefundInitiated: 'refund.pending',
+  Refunded: 'refund.succeeded',
+  Declined: 'refund.failed',
+};
 const ENDED_UNCOMPLETED: Record<string, MerchantEventType> = {
   Declined: 'checkout.declined',
   Expired: 'checkout.expired',
@@ -69,39 +73,70 @@ export function checkoutEvents(prev: ObservedCheckout, next: ObservedCheckout, s
   const charge = s.charge;
   if (next.completed && !prev.completed) out.push({ type: 'checkout.completed', data: {} });
   if (!next.completed && next.status !== prev.status && ENDED_UNCOMPLETED[next.status]) {
-    out.push({ type: ENDED_UNCOMPLETED[next.status]!, data: { reasonCode: s.completion?.completed === false ? (s.completion.reasonCode ?? null) : s.lastReasonCode } });
+    out.push({
+      type: ENDED_UNCOMPLETED[next.status]!,
+      data: { reasonCode: s.completion?.completed === false ? (s.completion.reasonCode ?? null) : s.lastReasonCode },
+    });
   }
-  if (charge && next.chargeState && (next.chargeState !== prev.chargeState || next.chargeId !== prev.chargeId) && CHARGE_EVENTS[charge.state]) {
-    out.push({ type: CHARGE_EVENTS[charge.state]!, data: { state: charge.state, reasonCode: charge.reasonCode ?? null, expiresAt: charge.state === 'Authorized' ? charge.expiresAt : null } });
+  if (
+    charge &&
+    next.chargeState &&
+    (next.chargeState !== prev.chargeState || next.chargeId !== prev.chargeId) &&
+    CHARGE_EVENTS[charge.state]
+  ) {
+    out.push({
+      type: CHARGE_EVENTS[charge.state]!,
+      data: {
+        state: charge.state,
+        reasonCode: charge.reasonCode ?? null,
+        expiresAt: charge.state === 'Authorized' ? charge.expiresAt : null,
+      },
+    });
   }
   for (const r of s.refunds) {
     const was = prev.refunds[r.refundId];
     if (was === r.state) continue;
     // A refund first seen already final says only how it ended.
     const type = REFUND_EVENTS[r.state];
-    if (type) out.push({ type, data: { refundId: r.refundId, state: r.state, amount: r.amount, reasonCode: r.reasonCode } });
+    if (type)
+      out.push({ type, data: { refundId: r.refundId, state: r.state, amount: r.amount, reasonCode: r.reasonCode } });
   }
   if (next.expiring && !prev.expiring && charge) {
     out.push({
       type: 'payment.authorization_expiring',
-      data: { state: charge.state, expiresAt: charge.expiresAt, detail: 'The authorization expires unused at expiresAt: capture or cancel it' },
+      data: {
+        state: charge.state,
+        expiresAt: charge.expiresAt,
+        detail: 'The authorization expires unused at expiresAt: capture or cancel it',
+      },
     });
   }
   if (next.givenUp > prev.givenUp) {
     out.push({
       type: 'operator.attention_required',
-      data: { reasonCode: 'UnresolvedAmazonPayCall', detail: 'Amazon Pay never answered a call that may have moved money; check it in Seller Central' },
+      data: {
+        reasonCode: 'UnresolvedAmazonPayCall',
+        detail: 'Amazon Pay never answered a call that may have moved money; check it in Seller Central',
+      },
     });
   }
   if (next.attention && next.attention !== (prev.attention ?? null)) {
-    out.push({ type: 'operator.attention_required', data: { reasonCode: s.lastReasonCode, detail: `A step cannot succeed on its own: ${next.attention}` } });
+    out.push({
+      type: 'operator.attention_required',
+      data: { reasonCode: s.lastReasonCode, detail: `A step cannot succeed on its own: ${next.attention}` },
+    });
   }
-  if (next.status === 'Closed' && prev.status !== 'Closed') out.push({ type: 'order.closed', data: { reasonCode: s.lastReasonCode } });
+  if (next.status === 'Closed' && prev.status !== 'Closed')
+    out.push({ type: 'order.closed', data: { reasonCode: s.lastReasonCode } });
   return out;
 }
 
 /** The fields every checkout event carries, filled from the state after the transition. */
-export function checkoutEventData(s: CheckoutState, status: string, extra: Partial<MerchantEventData>): MerchantEventData {
+export function checkoutEventData(
+  s: CheckoutState,
+  status: string,
+  extra: Partial<MerchantEventData>,
+): MerchantEventData {
   return {
     object: 'checkout',
     checkoutSessionId: s.checkoutSessionId,
@@ -112,7 +147,11 @@ export function checkoutEventData(s: CheckoutState, status: string, extra: Parti
     subscriptionId: null,
     status,
     state: null,
-    amount: s.charge ? (s.charge.state === 'Captured' ? (s.charge.capturedAmount ?? s.charge.chargeAmount) : s.charge.chargeAmount) : (s.finalAmount?.chargeAmount ?? null),
+    amount: s.charge
+      ? s.charge.state === 'Captured'
+        ? (s.charge.capturedAmount ?? s.charge.chargeAmount)
+        : s.charge.chargeAmount
+      : (s.finalAmount?.chargeAmount ?? null),
     reasonCode: null,
     detail: null,
     expiresAt: null,

@@ -1,5 +1,13 @@
 /** The merchant's operations on a completed order: charge (intent Confirm), capture, cancel, refund, close. */
-import type { CaptureInput, ChargeInput, ChargeSummary, CheckoutStatus, Price, RefundInput, RefundSummary } from '../checkout-messages';
+import type {
+  CaptureInput,
+  ChargeInput,
+  ChargeSummary,
+  CheckoutStatus,
+  Price,
+  RefundInput,
+  RefundSummary,
+} from '../checkout-messages';
 import { fromMinor, refundLimitMinor, samePrice, toMinor } from '../payments/money';
 import type { CheckoutOwner } from './owner';
 import { asUpdateFailure, fail, writes } from '../payments/proxies';
@@ -21,22 +29,35 @@ export function validateCharge(o: CheckoutOwner, req: ChargeInput): void {
   const s = o.s;
   requireKey(req);
   if (s.givenUpCharge && !s.charge) {
-    throw fail('UnresolvedAmazonPayCall', 'An earlier charge may have gone through at Amazon Pay without an answer; check Seller Central, then close this order');
+    throw fail(
+      'UnresolvedAmazonPayCall',
+      'An earlier charge may have gone through at Amazon Pay without an answer; check Seller Central, then close this order',
+    );
   }
   if (s.charge && s.chargeRequestId === req.requestId) {
     if (!samePrice(req.amount ?? s.finalAmount?.chargeAmount ?? s.charge.chargeAmount, s.charge.chargeAmount)) {
-      throw fail('idempotency_key_reused', `This Idempotency-Key already charged ${s.charge.chargeAmount.amount} ${s.charge.chargeAmount.currencyCode}`);
+      throw fail(
+        'idempotency_key_reused',
+        `This Idempotency-Key already charged ${s.charge.chargeAmount.amount} ${s.charge.chargeAmount.currencyCode}`,
+      );
     }
     return;
   }
   if (s.status !== 'Confirmed' || !s.completion?.completed || s.charge || s.final || s.closeRequested) {
-    throw fail('InvalidChargePermissionStatus', s.charge ? `This order is already charged (${s.charge.chargeId})` : `Nothing to charge: the checkout is ${s.status}`);
+    throw fail(
+      'InvalidChargePermissionStatus',
+      s.charge
+        ? `This order is already charged (${s.charge.chargeId})`
+        : `Nothing to charge: the checkout is ${s.status}`,
+    );
   }
   const amount = chargeAmountOf(o, req);
   const checkoutAmount = s.finalAmount?.chargeAmount;
-  if (checkoutAmount && amount.currencyCode !== checkoutAmount.currencyCode) throw fail('CurrencyMismatch', 'The charge currency differs from the checkout currency');
+  if (checkoutAmount && amount.currencyCode !== checkoutAmount.currencyCode)
+    throw fail('CurrencyMismatch', 'The charge currency differs from the checkout currency');
   if (toMinor(amount) <= 0) throw fail('InvalidParameterValue', 'The charge amount must be positive');
-  if (req.softDescriptor && !req.captureNow) throw fail('InvalidParameterCombination', 'softDescriptor is only allowed with captureNow');
+  if (req.softDescriptor && !req.captureNow)
+    throw fail('InvalidParameterCombination', 'softDescriptor is only allowed with captureNow');
 }
 
 /**
@@ -45,7 +66,11 @@ export function validateCharge(o: CheckoutOwner, req: ChargeInput): void {
  */
 function chargeAmountOf(o: CheckoutOwner, req: ChargeInput): Price {
   const amount = req.amount ?? o.s.finalAmount?.chargeAmount;
-  if (!amount) throw fail('ChargeAmountNotSet', 'This checkout was completed without an amount set through this service: send the amount to charge');
+  if (!amount)
+    throw fail(
+      'ChargeAmountNotSet',
+      'This checkout was completed without an amount set through this service: send the amount to charge',
+    );
   return amount;
 }
 
@@ -83,7 +108,11 @@ export async function charge(o: CheckoutOwner, req: ChargeInput): Promise<Charge
  */
 function stillUnresolved(o: CheckoutOwner, kind: 'charge' | 'refund') {
   const stored = kind === 'charge' ? o.s.unansweredCharge : o.s.unansweredRefund;
-  if (stored) return fail('AmazonPayUnavailable', `An earlier ${kind} got no answer from Amazon Pay yet; retry this request later with the same Idempotency-Key`);
+  if (stored)
+    return fail(
+      'AmazonPayUnavailable',
+      `An earlier ${kind} got no answer from Amazon Pay yet; retry this request later with the same Idempotency-Key`,
+    );
   return fail(
     'UnresolvedAmazonPayCall',
     `An earlier ${kind} may have gone through at Amazon Pay without an answer and was handed to an operator; check Seller Central before sending another`,
@@ -97,7 +126,10 @@ function stillUnresolved(o: CheckoutOwner, kind: 'charge' | 'refund') {
 function earlierCapture(o: CheckoutOwner, req: CaptureInput): ChargeSummary | undefined {
   const earlier = req.requestId ? o.s.captureRequests?.[req.requestId] : undefined;
   if (earlier && req.amount && !samePrice(req.amount, earlier.amount)) {
-    throw fail('idempotency_key_reused', `This Idempotency-Key already captured ${earlier.amount.amount} ${earlier.amount.currencyCode}`);
+    throw fail(
+      'idempotency_key_reused',
+      `This Idempotency-Key already captured ${earlier.amount.amount} ${earlier.amount.currencyCode}`,
+    );
   }
   return earlier?.charge;
 }
@@ -122,7 +154,10 @@ export async function capture(o: CheckoutOwner, req: CaptureInput): Promise<Char
   }
   const amount = req.amount ?? charge.chargeAmount;
   if (amount.currencyCode !== charge.chargeAmount.currencyCode || toMinor(amount) > toMinor(charge.chargeAmount)) {
-    throw fail('TransactionAmountExceeded', `Capture ${amount.amount} ${amount.currencyCode} exceeds the authorized amount`);
+    throw fail(
+      'TransactionAmountExceeded',
+      `Capture ${amount.amount} ${amount.currencyCode} exceeds the authorized amount`,
+    );
   }
   s.captures++;
   try {
@@ -151,7 +186,12 @@ export async function cancel(o: CheckoutOwner, req: { reason?: string }): Promis
     throw fail('InvalidChargeStatus', `Nothing to cancel: the charge is ${charge?.state ?? 'missing'}`);
   }
   try {
-    o.applyCharge(await writes.cancelCharge({ chargeId: charge.chargeId, cancellationReason: req.reason ?? 'Canceled by merchant' }));
+    o.applyCharge(
+      await writes.cancelCharge({
+        chargeId: charge.chargeId,
+        cancellationReason: req.reason ?? 'Canceled by merchant',
+      }),
+    );
   } catch (err) {
     await o.refreshCharge();
     if (s.charge?.state !== 'Canceled') throw asUpdateFailure(err);
@@ -163,8 +203,14 @@ export async function cancel(o: CheckoutOwner, req: { reason?: string }): Promis
 function earlierRefund(o: CheckoutOwner, req: RefundInput): RefundSummary | undefined {
   const refundId = o.s.refundRequests?.[req.requestId];
   const earlier = refundId ? o.s.refunds.find((r) => r.refundId === refundId) : undefined;
-  if (earlier && (earlier.amount.currencyCode !== req.amount.currencyCode || toMinor(earlier.amount) !== toMinor(req.amount))) {
-    throw fail('idempotency_key_reused', `This Idempotency-Key already refunded ${earlier.amount.amount} ${earlier.amount.currencyCode}`);
+  if (
+    earlier &&
+    (earlier.amount.currencyCode !== req.amount.currencyCode || toMinor(earlier.amount) !== toMinor(req.amount))
+  ) {
+    throw fail(
+      'idempotency_key_reused',
+      `This Idempotency-Key already refunded ${earlier.amount.amount} ${earlier.amount.currencyCode}`,
+    );
   }
   return earlier;
 }
@@ -182,15 +228,22 @@ export function validateRefund(o: CheckoutOwner, req: RefundInput): void {
 export function checkRefundable(o: CheckoutOwner, amount: Price): void {
   const s = o.s;
   const charge = s.charge;
-  if (!charge || charge.state !== 'Captured' || s.final) throw fail('InvalidChargeStatus', `Nothing to refund: the charge is ${charge?.state ?? 'missing'}`);
+  if (!charge || charge.state !== 'Captured' || s.final)
+    throw fail('InvalidChargeStatus', `Nothing to refund: the charge is ${charge?.state ?? 'missing'}`);
   const captured = charge.capturedAmount ?? charge.chargeAmount;
-  if (amount.currencyCode !== captured.currencyCode) throw fail('CurrencyMismatch', 'Refund currency differs from the charge currency');
+  if (amount.currencyCode !== captured.currencyCode)
+    throw fail('CurrencyMismatch', 'Refund currency differs from the charge currency');
   // A refund given up without an answer may have happened: its amount stays held back.
-  const refunded = s.refunds.filter((r) => r.state !== 'Declined').reduce((sum, r) => sum + toMinor(r.amount), s.givenUpRefundMinor ?? 0);
+  const refunded = s.refunds
+    .filter((r) => r.state !== 'Declined')
+    .reduce((sum, r) => sum + toMinor(r.amount), s.givenUpRefundMinor ?? 0);
   const limit = refundLimitMinor(captured);
   if (toMinor(amount) <= 0 || refunded + toMinor(amount) > limit) {
     const left = fromMinor(Math.max(0, limit - refunded), captured.currencyCode);
-    throw fail('TransactionAmountExceeded', `Refund exceeds what Amazon Pay allows for this charge (at most ${left.amount} ${left.currencyCode} left)`);
+    throw fail(
+      'TransactionAmountExceeded',
+      `Refund exceeds what Amazon Pay allows for this charge (at most ${left.amount} ${left.currencyCode} left)`,
+    );
   }
 }
 

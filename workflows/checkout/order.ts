@@ -2,7 +2,15 @@
  * After completion the workflow owns the order until it is final: it reacts to IPNs, merchant
  * requests and Amazon's deadlines, polls pending objects, and closes the charge permission.
  */
-import { allHandlersFinished, condition, continueAsNew, log, patched, upsertMemo, workflowInfo } from '@temporalio/workflow';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  log,
+  patched,
+  upsertMemo,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { ChargeSummary, CheckoutStatusName } from '../checkout-messages';
 import type { checkoutWorkflow } from '../checkout';
 import type { AmazonPayNotification } from '../notification-messages';
@@ -28,7 +36,8 @@ export async function ownOrder(o: CheckoutOwner): Promise<void> {
   if (s.final) return;
   // Without it, polling is the fallback: losing IPNs only slows pending objects down.
   s.notificationOwnerRegistered = await registerNotifications(s.chargePermissionId!, workflowInfo().workflowId);
-  const longHistory = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > (o.input.historyLimit ?? HISTORY_LIMIT);
+  const longHistory = () =>
+    workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > (o.input.historyLimit ?? HISTORY_LIMIT);
   while (!s.final) {
     await o.guarded(() => step(o), { yieldWhen: longHistory });
     if (longHistory() && !s.final) {
@@ -74,7 +83,12 @@ async function step(o: CheckoutOwner): Promise<void> {
       const since = s.pendingSince ? Date.parse(s.pendingSince) : Date.now();
       if (s.charge?.state === 'AuthorizationInitiated' && Date.now() - since > PENDING_AUTHORIZATION_LIMIT_MS) {
         log.error('authorization still pending after 24 h: canceling it', { chargeId: charge.chargeId });
-        o.applyCharge(await writes.cancelCharge({ chargeId: charge.chargeId, cancellationReason: 'Authorization pending too long' }));
+        o.applyCharge(
+          await writes.cancelCharge({
+            chargeId: charge.chargeId,
+            cancellationReason: 'Authorization pending too long',
+          }),
+        );
       }
     });
     return;
@@ -91,14 +105,17 @@ async function step(o: CheckoutOwner): Promise<void> {
     case 'Authorized':
       return awaitCaptureOrExpiry(o, charge, changed);
     case 'Captured': {
-      const windowEnds = Date.parse(s.capturedAt ?? s.updatedAt) + (o.input.refundWindowDays ?? REFUND_WINDOW_DAYS) * DAY;
+      const windowEnds =
+        Date.parse(s.capturedAt ?? s.updatedAt) + (o.input.refundWindowDays ?? REFUND_WINDOW_DAYS) * DAY;
       if (await o.deadlines.until(changed, windowEnds)) return;
       s.closeRequested ??= { reason: 'Refund window ended' };
       return;
     }
     default:
       // Declined or Canceled: nothing can happen any more; release the charge permission.
-      await o.exclusive(() => closeOrder(o, 'Payment ' + charge.state.toLowerCase(), charge.state as CheckoutStatusName));
+      await o.exclusive(() =>
+        closeOrder(o, 'Payment ' + charge.state.toLowerCase(), charge.state as CheckoutStatusName),
+      );
   }
 }
 
@@ -135,13 +152,19 @@ async function awaitCaptureOrExpiry(o: CheckoutOwner, charge: ChargeSummary, cha
     const warnAt = expiresAt - AUTH_EXPIRY_WARNING_MS;
     if (warnAt > Date.now() && (await o.deadlines.until(changed, warnAt))) return;
     s.expiryWarned = true;
-    log.warn('authorization expires soon and is not captured', { chargeId: charge.chargeId, expiresAt: charge.expiresAt });
-    upsertMemo({ authorizationExpiryWarning: { chargeId: charge.chargeId, expiresAt: charge.expiresAt, warnedAt: nowIso() } });
+    log.warn('authorization expires soon and is not captured', {
+      chargeId: charge.chargeId,
+      expiresAt: charge.expiresAt,
+    });
+    upsertMemo({
+      authorizationExpiryWarning: { chargeId: charge.chargeId, expiresAt: charge.expiresAt, warnedAt: nowIso() },
+    });
     o.publish();
     return;
   }
   const left = expiresAt - Date.now();
-  if (left > 0 ? await o.deadlines.until(changed, expiresAt) : await condition(changed, pollDelay(s.pendingPolls++))) return;
+  if (left > 0 ? await o.deadlines.until(changed, expiresAt) : await condition(changed, pollDelay(s.pendingPolls++)))
+    return;
   // Amazon cancels it (Canceled/ExpiredUnused); the GET confirms rather than assumes.
   await o.exclusive(() => o.refreshCharge());
 }
@@ -176,20 +199,31 @@ async function closeOrder(o: CheckoutOwner, reason: string, finalStatus: Checkou
 function closedByAmazon(o: CheckoutOwner): boolean {
   const { charge, finalAmount, chargePermissionType } = o.s;
   const total = finalAmount?.totalOrderAmount ?? finalAmount?.chargeAmount;
-  return chargePermissionType === 'OneTime' && charge?.state === 'Captured' && !!charge.capturedAmount && !!total && samePrice(charge.capturedAmount, total);
+  return (
+    chargePermissionType === 'OneTime' &&
+    charge?.state === 'Captured' &&
+    !!charge.capturedAmount &&
+    !!total &&
+    samePrice(charge.capturedAmount, total)
+  );
 }
 
 /** Close Charge Permission; false when Amazon does not know the permission. */
 async function closeChargePermission(o: CheckoutOwner, cpId: string, reason: string, live: boolean): Promise<boolean> {
   try {
-    await writes.closeChargePermission({ chargePermissionId: cpId, closureReason: reason.slice(0, 255), cancelPendingCharges: live });
+    await writes.closeChargePermission({
+      chargePermissionId: cpId,
+      closureReason: reason.slice(0, 255),
+      cancelPendingCharges: live,
+    });
   } catch (err) {
     const code = reasonOf(err);
     if (code === 'ResourceNotFound') return false;
     // Already closed (Amazon closes a OneTime permission once the order is captured): GET confirms.
     if (code !== 'InvalidChargePermissionStatus') throw err;
     const cp = await reads.getChargePermission(cpId);
-    if (cp.state !== 'Closed' && !live) log.warn('charge permission could not be closed', { chargePermissionId: cpId, state: cp.state });
+    if (cp.state !== 'Closed' && !live)
+      log.warn('charge permission could not be closed', { chargePermissionId: cpId, state: cp.state });
   }
   return true;
 }
@@ -207,7 +241,11 @@ async function processInbox(o: CheckoutOwner): Promise<void> {
       // a few tries it is dropped (it is only a hint; the pending-object poll still reads the truth).
       s.inboxHeadFailures = (s.inboxHeadFailures ?? 0) + 1;
       if (s.inboxHeadFailures < NOTIFICATION_ATTEMPTS) throw err;
-      log.error('dropping a notification whose object could not be read', { objectType: n.objectType, objectId: n.objectId, error: String(err) });
+      log.error('dropping a notification whose object could not be read', {
+        objectType: n.objectType,
+        objectId: n.objectId,
+        error: String(err),
+      });
     }
     s.inboxHeadFailures = 0;
     s.inbox.shift();
@@ -221,7 +259,10 @@ async function applyNotification(o: CheckoutOwner, n: AmazonPayNotification): Pr
   if (n.objectType === 'CHARGE' && s.charge?.chargeId === n.objectId) {
     if (chargeStateKnown(o) && patched(READ_ONLY_THE_UNKNOWN)) {
       s.chargeCreationNoticed = true;
-      log.info('notification about a charge whose state is known; not read', { chargeId: n.objectId, state: s.charge.state });
+      log.info('notification about a charge whose state is known; not read', {
+        chargeId: n.objectId,
+        state: s.charge.state,
+      });
     } else {
       await o.refreshCharge();
     }
@@ -243,7 +284,11 @@ async function applyNotification(o: CheckoutOwner, n: AmazonPayNotification): Pr
     // Only an order without a charge ends by its permission closing; for the others it changes nothing.
     if ((s.charge || s.unansweredCharge || s.final) && patched(READ_ONLY_THE_UNKNOWN)) return;
     const cp = await reads.getChargePermission(n.objectId);
-    log.info('charge permission notification', { chargePermissionId: cp.chargePermissionId, state: cp.state, reasons: cp.reasonCodes });
+    log.info('charge permission notification', {
+      chargePermissionId: cp.chargePermissionId,
+      state: cp.state,
+      reasons: cp.reasonCodes,
+    });
     if (cp.state === 'Closed' && !s.charge && !s.unansweredCharge && !s.final) {
       // Intent Confirm, closed at Amazon (by the buyer, or expired) before anything was charged.
       o.setStatus('Closed', cp.reasonCodes[0] ?? 'Closed');
@@ -256,7 +301,10 @@ async function applyNotification(o: CheckoutOwner, n: AmazonPayNotification): Pr
     upsertMemo({ chargeback: { objectId: n.objectId, receivedAt: n.receivedAt } });
     o.publish();
   } else {
-    log.info('notification for an object this checkout does not track', { objectType: n.objectType, objectId: n.objectId });
+    log.info('notification for an object this checkout does not track', {
+      objectType: n.objectType,
+      objectId: n.objectId,
+    });
   }
 }
 

@@ -1,5 +1,14 @@
 import { RetryState } from '@temporalio/common';
-import { ActivityFailure, ApplicationFailure, condition, log, patched, setCurrentDetails, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  condition,
+  log,
+  patched,
+  setCurrentDetails,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { Mutex } from 'async-mutex';
 import type {
   ChargeSummary,
@@ -18,7 +27,16 @@ import {
   MerchantReferenceId,
   OperatorAttention,
 } from '../search-attributes';
-import { ATTENTION_AFTER_FAILURES, ATTENTION_AFTER_REFUSALS, AUTHORIZATION_LIFETIME_MS, DAY, SEEN_NOTIFICATIONS_KEPT, START_ATTRIBUTES_KEPT, nowIso, pollDelay } from './constants';
+import {
+  ATTENTION_AFTER_FAILURES,
+  ATTENTION_AFTER_REFUSALS,
+  AUTHORIZATION_LIFETIME_MS,
+  DAY,
+  SEEN_NOTIFICATIONS_KEPT,
+  START_ATTRIBUTES_KEPT,
+  nowIso,
+  pollDelay,
+} from './constants';
 import { checkoutWorkflowId } from '../checkout-messages';
 import { emptyOutbox, EventOutbox } from '../events/outbox';
 import { checkoutEventData, checkoutEvents, NOTHING_OBSERVED, observe } from './events';
@@ -158,7 +176,14 @@ export class CheckoutOwner {
     s.updatedAt = nowIso();
     const status = this.shownStatus();
     const attention = this.attention()?.reason ?? null;
-    const attributes = attributesKey(status, this.sid, s.merchantReferenceId, s.chargePermissionId, s.charge?.chargeId, attention);
+    const attributes = attributesKey(
+      status,
+      this.sid,
+      s.merchantReferenceId,
+      s.chargePermissionId,
+      s.charge?.chargeId,
+      attention,
+    );
     // Each upsert is a history event: only when something operators search by changed.
     if (attributes !== this.published) {
       this.published = attributes;
@@ -174,12 +199,16 @@ export class CheckoutOwner {
         ...attentionPair,
       ]);
     }
-    const amount = s.finalAmount ? ` ${s.finalAmount.chargeAmount.amount} ${s.finalAmount.chargeAmount.currencyCode} ${s.finalAmount.paymentIntent}` : '';
+    const amount = s.finalAmount
+      ? ` ${s.finalAmount.chargeAmount.amount} ${s.finalAmount.chargeAmount.currencyCode} ${s.finalAmount.paymentIntent}`
+      : '';
     const charge = s.charge ? `, charge ${s.charge.chargeId} ${s.charge.state}` : '';
     const refunds = s.refunds.length ? `, ${s.refunds.length} refund(s)` : '';
     const reason = s.lastReasonCode ? ` (${s.lastReasonCode})` : '';
     const warning =
-      s.expiryWarned && s.charge?.state === 'Authorized' ? `\n\nWarning: authorization expires unused at ${s.charge.expiresAt}: capture or cancel it` : '';
+      s.expiryWarned && s.charge?.state === 'Authorized'
+        ? `\n\nWarning: authorization expires unused at ${s.charge.expiresAt}: capture or cancel it`
+        : '';
     const operator = attention ? `\n\nNeeds an operator: ${attention}` : '';
     setCurrentDetails(`**${status}**${reason}${amount}${charge}${refunds}${warning}${operator}`);
     this.emitEvents(status);
@@ -189,7 +218,8 @@ export class CheckoutOwner {
   private emitEvents(status: CheckoutStatusName): void {
     const s = this.s;
     const next = observe(s, status);
-    for (const e of checkoutEvents(s.observed ?? NOTHING_OBSERVED, next, s)) this.outbox.emit(e.type, checkoutEventData(s, status, e.data));
+    for (const e of checkoutEvents(s.observed ?? NOTHING_OBSERVED, next, s))
+      this.outbox.emit(e.type, checkoutEventData(s, status, e.data));
     s.observed = next;
   }
 
@@ -222,7 +252,10 @@ export class CheckoutOwner {
     if (next.state === 'Captured' && !s.capturedAt) s.capturedAt = nowIso();
     // Amazon states when an authorization expires; should an answer lack it, count Amazon's 30
     // days from when we first saw it authorized, fixed once, so the deadline cannot drift.
-    const expiresAt = next.expiresAt ?? cur?.expiresAt ?? (next.state === 'Authorized' ? new Date(Date.now() + AUTHORIZATION_LIFETIME_MS).toISOString() : null);
+    const expiresAt =
+      next.expiresAt ??
+      cur?.expiresAt ??
+      (next.state === 'Authorized' ? new Date(Date.now() + AUTHORIZATION_LIFETIME_MS).toISOString() : null);
     s.charge = { ...next, expiresAt };
     const mapped = STATUS_OF_CHARGE[next.state];
     if (mapped && !s.final) this.setStatus(mapped, next.reasonCode);
@@ -235,7 +268,13 @@ export class CheckoutOwner {
     const s = this.s;
     let r = s.refunds.find((x) => x.refundId === view.refundId);
     if (!r) {
-      r = { number: s.refunds.length + 1, refundId: view.refundId, state: 'RefundInitiated', reasonCode: null, amount: view.amount };
+      r = {
+        number: s.refunds.length + 1,
+        refundId: view.refundId,
+        state: 'RefundInitiated',
+        reasonCode: null,
+        amount: view.amount,
+      };
       s.refunds.push(r);
     }
     this.applyRefund(view);
@@ -290,11 +329,16 @@ export class CheckoutOwner {
       } catch (err) {
         if (!(err instanceof ActivityFailure) && !(err instanceof ApplicationFailure)) throw err;
         this.s.lastReasonCode = reasonOf(err) ?? this.s.lastReasonCode;
-        log.error('checkout step failed; retrying', { checkoutSessionId: this.sid, error: err.message, reasonCode: reasonOf(err) });
+        log.error('checkout step failed; retrying', {
+          checkoutSessionId: this.sid,
+          error: err.message,
+          reasonCode: reasonOf(err),
+        });
         // Counted in the state: a run that continues as new meanwhile keeps the count.
         const failures = (this.s.stepFailures = (this.s.stepFailures ?? 0) + 1);
         // Refused, or answered so that the same call cannot do better (an unreadable body): stuck.
-        const stuck = err instanceof ActivityFailure ? err.retryState === RetryState.NON_RETRYABLE_FAILURE : err.nonRetryable;
+        const stuck =
+          err instanceof ActivityFailure ? err.retryState === RetryState.NON_RETRYABLE_FAILURE : err.nonRetryable;
         if (failures >= (stuck ? ATTENTION_AFTER_REFUSALS : ATTENTION_AFTER_FAILURES)) {
           const what = err instanceof ActivityFailure ? err.activityType : 'checkout step';
           this.needsOperator(`${what}: ${(stuck && reasonOf(err)) || 'no answer'}`);
@@ -318,5 +362,12 @@ function attributesAtStart(): string {
   const sa = workflowInfo().typedSearchAttributes;
   const status = sa.get(CheckoutStatusKey);
   if (!status) return '';
-  return attributesKey(status, sa.get(AmazonCheckoutSessionId), sa.get(MerchantReferenceId), sa.get(AmazonChargePermissionId), sa.get(AmazonChargeId), sa.get(OperatorAttention));
+  return attributesKey(
+    status,
+    sa.get(AmazonCheckoutSessionId),
+    sa.get(MerchantReferenceId),
+    sa.get(AmazonChargePermissionId),
+    sa.get(AmazonChargeId),
+    sa.get(OperatorAttention),
+  );
 }

@@ -1,4 +1,12 @@
-import type { ChargeSummary, CheckoutInput, CheckoutStatusName, CompletionOutcome, FinalAmountInput, Price, RefundSummary } from '../checkout-messages';
+import type {
+  ChargeSummary,
+  CheckoutInput,
+  CheckoutStatusName,
+  CompletionOutcome,
+  FinalAmountInput,
+  Price,
+  RefundSummary,
+} from '../checkout-messages';
 import type { OutboxState } from '../events/outbox';
 import type { AmazonPayNotification } from '../notification-messages';
 import type { ObservedCheckout } from './events';

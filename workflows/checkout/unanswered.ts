@@ -51,7 +51,8 @@ export function adoptCharge(o: CheckoutOwner, charge: ChargeSummary): void {
 /** Records a refund learned from its IPN; if it answers the stored call, that call is settled. */
 export function adoptRefund(o: CheckoutOwner, refund: RefundView): void {
   const stored = o.s.unansweredRefund;
-  if (stored && stored.input.chargeId === refund.chargeId && samePrice(stored.input.refundAmount, refund.amount)) refundCreated(o, refund, stored.requestId);
+  if (stored && stored.input.chargeId === refund.chargeId && samePrice(stored.input.refundAmount, refund.amount))
+    refundCreated(o, refund, stored.requestId);
   else o.recordRefund(refund);
 }
 
@@ -95,11 +96,18 @@ function forget(o: CheckoutOwner, kind: 'charge' | 'refund'): void {
 
 function giveUp(o: CheckoutOwner, kind: 'charge' | 'refund', error: string): void {
   const s = o.s;
-  const call = kind === 'charge' ? { operation: 'createCharge', ...s.unansweredCharge } : { operation: 'createRefund', ...s.unansweredRefund };
-  log.error('Amazon Pay never answered a call that may have moved money; check it in Seller Central', { ...call, error });
+  const call =
+    kind === 'charge'
+      ? { operation: 'createCharge', ...s.unansweredCharge }
+      : { operation: 'createRefund', ...s.unansweredRefund };
+  log.error('Amazon Pay never answered a call that may have moved money; check it in Seller Central', {
+    ...call,
+    error,
+  });
   upsertMemo({ unresolvedAmazonPayCall: { ...call, gaveUpAt: nowIso(), error: error.slice(0, 500) } });
   s.lastReasonCode = 'UnresolvedAmazonPayCall';
-  if (kind === 'refund') s.givenUpRefundMinor = (s.givenUpRefundMinor ?? 0) + toMinor(s.unansweredRefund!.input.refundAmount);
+  if (kind === 'refund')
+    s.givenUpRefundMinor = (s.givenUpRefundMinor ?? 0) + toMinor(s.unansweredRefund!.input.refundAmount);
   else s.givenUpCharge = true;
   forget(o, kind);
   s.unansweredResends = 0;

@@ -1,6 +1,11 @@
 import { condition, continueAsNew, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { WebhookEndpointStatus as StatusKey } from '../search-attributes';
-import { disableEndpointSignal, enableEndpointUpdate, endpointStatusQuery, type WebhookEndpointStatus } from './messages';
+import {
+  disableEndpointSignal,
+  enableEndpointUpdate,
+  endpointStatusQuery,
+  type WebhookEndpointStatus,
+} from './messages';
 
 /**
  * One per webhook endpoint (`webhook-endpoint-<id>`), started by the first 410 it answers: the
@@ -9,8 +14,16 @@ import { disableEndpointSignal, enableEndpointUpdate, endpointStatusQuery, type 
  * `temporal workflow list --query "WebhookEndpointStatus='Disabled'"` and enable one again through
  * the API (`POST /v1/webhook-endpoints/{id}/enable`).
  */
-export async function webhookEndpointWorkflow(input: { endpointId: string; resume?: WebhookEndpointStatus }): Promise<void> {
-  const state: WebhookEndpointStatus = input.resume ?? { endpointId: input.endpointId, status: 'Enabled', disabledAt: null, reason: null };
+export async function webhookEndpointWorkflow(input: {
+  endpointId: string;
+  resume?: WebhookEndpointStatus;
+}): Promise<void> {
+  const state: WebhookEndpointStatus = input.resume ?? {
+    endpointId: input.endpointId,
+    status: 'Enabled',
+    disabledAt: null,
+    reason: null,
+  };
   let changes = 0;
   const publish = () => {
     changes++;

@@ -1,4 +1,12 @@
-import { ActivityFailure, condition, log, patched, proxyActivities, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  condition,
+  log,
+  patched,
+  proxyActivities,
+  sleep,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import type { DeliveryAnswer, WebhookConfiguration } from '../../activities/events';
 import { WebhookDelivery } from '../search-attributes';
@@ -63,7 +71,10 @@ const deliveries = proxyActivities<Activities>({
   // recorded with its answer and the next one is a durable timer.
   retry: { maximumAttempts: 1 },
 });
-const config = proxyActivities<Activities>({ startToCloseTimeout: '10s', retry: { initialInterval: '1s', maximumInterval: '30s' } });
+const config = proxyActivities<Activities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '1s', maximumInterval: '30s' },
+});
 
 export class EventOutbox {
   /** From the carried configuration, else learned from the worker's (endpoints can change between runs). */
@@ -96,7 +107,12 @@ export class EventOutbox {
     // Before this patch, transitions emitted nothing: replaying such a history must not schedule.
     if (!patched(MERCHANT_EVENTS)) return;
     this.s.count++;
-    const event: MerchantEvent = { id: merchantEventId(this.ownerWorkflowId, this.s.count), type, timestamp: new Date().toISOString(), data };
+    const event: MerchantEvent = {
+      id: merchantEventId(this.ownerWorkflowId, this.s.count),
+      type,
+      timestamp: new Date().toISOString(),
+      data,
+    };
     this.s.events.push({ event, deliveries: (this.endpoints ?? []).map(pending) });
     this.recordedNow.add(event.id);
     log.info('merchant event', { eventId: event.id, type });
@@ -124,18 +140,23 @@ export class EventOutbox {
     const now = Date.now();
     return (this.endpoints ?? []).every((id) => {
       const head = this.queue(id)[0];
-      return !head || (deliveryOf(head, id).nextAttemptAt !== null && Date.parse(deliveryOf(head, id).nextAttemptAt!) > now);
+      return (
+        !head || (deliveryOf(head, id).nextAttemptAt !== null && Date.parse(deliveryOf(head, id).nextAttemptAt!) > now)
+      );
     });
   }
 
   /** Every recorded event delivered, failed for good or skipped (a disabled endpoint). */
   settled(): boolean {
-    return this.endpoints !== undefined && this.s.events.every((e) => e.deliveries.every((d) => d.status !== 'Pending'));
+    return (
+      this.endpoints !== undefined && this.s.events.every((e) => e.deliveries.every((d) => d.status !== 'Pending'))
+    );
   }
 
   /** Waits until settled; the owner ends only then, so no recorded event is left undelivered. */
   async drain(): Promise<void> {
-    if (this.s.events.some((e) => e.deliveries.length === 0 || e.deliveries.some((d) => d.status === 'Pending'))) this.start();
+    if (this.s.events.some((e) => e.deliveries.length === 0 || e.deliveries.some((d) => d.status === 'Pending')))
+      this.start();
     await condition(() => this.settled() || this.s.events.length === 0);
   }
 
@@ -170,7 +191,8 @@ export class EventOutbox {
     const added = endpointIds.filter((id) => !this.endpoints!.includes(id));
     this.endpoints = [...endpointIds];
     for (const e of this.s.events) {
-      for (const id of added) if (!e.deliveries.some((d) => d.endpointId === id) && gets(e)) e.deliveries.push(pending(id));
+      for (const id of added)
+        if (!e.deliveries.some((d) => d.endpointId === id) && gets(e)) e.deliveries.push(pending(id));
     }
     for (const id of added) this.loop(id);
   }
@@ -229,7 +251,8 @@ export class EventOutbox {
         for (const e of this.queue(endpointId)) deliveryOf(e, endpointId).status = 'EndpointDisabled';
       }
       const now = answer.configuration;
-      if (now && !sameConfiguration(now, this.s.configuration)) this.adopt(now, (e) => this.recordedNow.has(e.event.id));
+      if (now && !sameConfiguration(now, this.s.configuration))
+        this.adopt(now, (e) => this.recordedNow.has(e.event.id));
       this.prune();
       this.publish();
     }
@@ -262,7 +285,14 @@ export class EventOutbox {
 }
 
 const sameConfiguration = (a: WebhookConfiguration, b: WebhookConfiguration | undefined) =>
-  !!b && a.endpointIds.join('\n') === b.endpointIds.join('\n') && a.retryScheduleMs.join(',') === b.retryScheduleMs.join(',');
-const pending = (endpointId: string): EventDelivery => ({ endpointId, status: 'Pending', attempts: [], nextAttemptAt: null });
+  !!b &&
+  a.endpointIds.join('\n') === b.endpointIds.join('\n') &&
+  a.retryScheduleMs.join(',') === b.retryScheduleMs.join(',');
+const pending = (endpointId: string): EventDelivery => ({
+  endpointId,
+  status: 'Pending',
+  attempts: [],
+  nextAttemptAt: null,
+});
 const delivered = (e: StoredEvent) => e.deliveries.length > 0 && e.deliveries.every((d) => d.status !== 'Pending');
 const deliveryOf = (e: StoredEvent, endpointId: string) => e.deliveries.find((d) => d.endpointId === endpointId)!;

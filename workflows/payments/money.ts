@@ -6,7 +6,8 @@ export const decimalsOf = (currencyCode: string): number => (currencyCode === 'J
 export function toMinor(price: Price): number {
   const decimals = decimalsOf(price.currencyCode);
   const m = /^(\d+)(?:\.(\d+))?$/.exec(String(price.amount).trim());
-  if (!m || (m[2] ?? '').length > decimals) throw new RangeError(`invalid amount ${price.amount} ${price.currencyCode}`);
+  if (!m || (m[2] ?? '').length > decimals)
+    throw new RangeError(`invalid amount ${price.amount} ${price.currencyCode}`);
   return Number(m[1]) * 10 ** decimals + Number((m[2] ?? '').padEnd(decimals, '0') || '0');
 }
 
@@ -26,6 +27,8 @@ export const samePrice = (a: Price | null | undefined, b: Price | null | undefin
 export function refundLimitMinor(captured: Price): number {
   const capturedMinor = toMinor(captured);
   const tolerance = Math.floor(capturedMinor * 0.15);
-  const cap = ['USD', 'GBP', 'EUR'].includes(captured.currencyCode) ? 75 * 10 ** decimalsOf(captured.currencyCode) : tolerance;
+  const cap = ['USD', 'GBP', 'EUR'].includes(captured.currencyCode)
+    ? 75 * 10 ** decimalsOf(captured.currencyCode)
+    : tolerance;
   return capturedMinor + Math.min(tolerance, cap);
 }

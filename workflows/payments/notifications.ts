@@ -10,9 +10,17 @@ import { bestEffort } from './proxies';
  */
 
 /** True when the inbox now forwards this charge permission's IPNs (of `objectTypes`, else all) to the owner. */
-export async function registerNotifications(chargePermissionId: string, ownerWorkflowId: string, objectTypes?: NotificationOwnerRegistration['objectTypes']): Promise<boolean> {
+export async function registerNotifications(
+  chargePermissionId: string,
+  ownerWorkflowId: string,
+  objectTypes?: NotificationOwnerRegistration['objectTypes'],
+): Promise<boolean> {
   try {
-    await bestEffort.registerNotificationOwner({ chargePermissionId, ownerWorkflowId, ...(objectTypes ? { objectTypes } : {}) });
+    await bestEffort.registerNotificationOwner({
+      chargePermissionId,
+      ownerWorkflowId,
+      ...(objectTypes ? { objectTypes } : {}),
+    });
     return true;
   } catch (err) {
     log.warn('could not register for notifications; relying on reads', { error: String(err) });

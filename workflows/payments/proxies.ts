@@ -13,7 +13,10 @@ const base: ActivityOptions = { startToCloseTimeout: '30s', heartbeatTimeout: '5
 export const reads = proxyActivities<Activities>({ ...base, scheduleToCloseTimeout: '1h', retry });
 /** POSTs carry an idempotency key; bounded, after which the workflow GETs the object to learn the outcome. */
 export const writes = proxyActivities<Activities>({ ...base, retry: { ...retry, maximumAttempts: 10 } });
-export const bestEffort = proxyActivities<Activities>({ startToCloseTimeout: '30s', retry: { ...retry, maximumAttempts: 5 } });
+export const bestEffort = proxyActivities<Activities>({
+  startToCloseTimeout: '30s',
+  retry: { ...retry, maximumAttempts: 5 },
+});
 /**
  * The buyer's path (review, amount, complete and the reads that decide its answer): a buyer waits,
  * so retries come quickly (200 ms, doubling, at most 1 s apart) and the total is bounded. A hung
@@ -60,9 +63,17 @@ export function asUpdateFailure(err: unknown): ApplicationFailure {
   const final = finalReasonOf(err);
   const detail = cause?.message ?? (err instanceof Error ? err.message : String(err));
   const type = final ?? 'AmazonPayUnavailable';
-  const message = final ? detail : `Amazon Pay did not answer in time (${detail}); retry this request, it is safe to repeat`;
+  const message = final
+    ? detail
+    : `Amazon Pay did not answer in time (${detail}); retry this request, it is safe to repeat`;
   const amazon = cause instanceof ApplicationFailure ? cause.details : undefined;
-  return ApplicationFailure.create({ type, message, nonRetryable: true, ...(amazon ? { details: amazon } : {}), ...(cause ? { cause } : {}) });
+  return ApplicationFailure.create({
+    type,
+    message,
+    nonRetryable: true,
+    ...(amazon ? { details: amazon } : {}),
+    ...(cause ? { cause } : {}),
+  });
 }
 
 export const fail = (type: string, message: string) => ApplicationFailure.create({ type, message, nonRetryable: true });

@@ -1,6 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { NON_RETRYABLE_REASON_CODES, REASON_CODES, httpStatusOf, isRetryableReason, reasonCode, settlesTheCall } from './reason-codes';
+import {
+  NON_RETRYABLE_REASON_CODES,
+  REASON_CODES,
+  httpStatusOf,
+  isRetryableReason,
+  reasonCode,
+  settlesTheCall,
+} from './reason-codes';
 
 describe('the reason-code table', () => {
   it.each(['PeriodicAmountExceeded', 'TransactionCountExceeded', 'PaymentMethodNotAllowed', 'MFANotCompleted'])(
@@ -21,14 +28,20 @@ describe('the reason-code table', () => {
     },
   );
 
-  it.each(['ServiceUnavailable', 'InternalServerError', 'ProcessingFailure', 'TooManyRequests', 'Timeout', 'NetworkError', 'InvalidResponse', 'AmazonPayUnavailable'])(
-    '%s: the outcome is unknown, settles nothing, and the API answers 503 (retry later)',
-    (code) => {
-      expect(settlesTheCall(code)).toBe(false);
-      expect(NON_RETRYABLE_REASON_CODES).not.toContain(code);
-      expect(httpStatusOf(code)).toBe(503);
-    },
-  );
+  it.each([
+    'ServiceUnavailable',
+    'InternalServerError',
+    'ProcessingFailure',
+    'TooManyRequests',
+    'Timeout',
+    'NetworkError',
+    'InvalidResponse',
+    'AmazonPayUnavailable',
+  ])('%s: the outcome is unknown, settles nothing, and the API answers 503 (retry later)', (code) => {
+    expect(settlesTheCall(code)).toBe(false);
+    expect(NON_RETRYABLE_REASON_CODES).not.toContain(code);
+    expect(httpStatusOf(code)).toBe(503);
+  });
 
   it('a call our client never sent is settled; an unknown code is not, and the API calls it a business refusal', () => {
     expect(settlesTheCall('InvalidRequest')).toBe(true);
@@ -49,18 +62,36 @@ describe('the reason-code table', () => {
   });
 
   it('the API statuses: state conflicts 409, unknown objects 404, declines and bad input 422', () => {
-    for (const code of ['InvalidChargeStatus', 'InvalidChargePermissionStatus', 'InvalidCheckoutSessionStatus', 'AmountMismatch', 'CheckoutSessionCanceled', 'ChargeAmountNotSet', 'UnresolvedAmazonPayCall']) {
+    for (const code of [
+      'InvalidChargeStatus',
+      'InvalidChargePermissionStatus',
+      'InvalidCheckoutSessionStatus',
+      'AmountMismatch',
+      'CheckoutSessionCanceled',
+      'ChargeAmountNotSet',
+      'UnresolvedAmazonPayCall',
+    ]) {
       expect([code, httpStatusOf(code)]).toEqual([code, 409]);
     }
     expect(httpStatusOf('ResourceNotFound')).toBe(404);
     expect(httpStatusOf('idempotency_key_required')).toBe(400);
-    for (const code of ['HardDeclined', 'SoftDeclined', 'TransactionAmountExceeded', 'CurrencyMismatch', 'InvalidParameterValue']) {
+    for (const code of [
+      'HardDeclined',
+      'SoftDeclined',
+      'TransactionAmountExceeded',
+      'CurrencyMismatch',
+      'InvalidParameterValue',
+    ]) {
       expect([code, httpStatusOf(code)]).toEqual([code, 422]);
     }
   });
 
-  it("every reason code our Amazon Pay client makes up itself is in the table", async () => {
-    const sources = await Promise.all(['../../amazon-pay/client.ts', '../../amazon-pay/errors.ts'].map((p) => readFile(new URL(p, import.meta.url), 'utf8')));
+  it('every reason code our Amazon Pay client makes up itself is in the table', async () => {
+    const sources = await Promise.all(
+      ['../../amazon-pay/client.ts', '../../amazon-pay/errors.ts'].map((p) =>
+        readFile(new URL(p, import.meta.url), 'utf8'),
+      ),
+    );
     const made = new Set(sources.flatMap((s) => [...s.matchAll(/reasonCode: '([A-Za-z]+)'/g)].map((m) => m[1]!)));
     expect(made.size).toBeGreaterThan(3);
     expect([...made].filter((code) => !(code in REASON_CODES))).toEqual([]);

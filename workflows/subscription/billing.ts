@@ -16,26 +16,40 @@ import type { SubscriptionOwner } from './owner';
 /** Amazon: after these, Get Charge Permission and, if Chargeable, try again later (dunning). */
 const SOFT = new Set(['SoftDeclined', 'ProcessingFailure']);
 /** Amazon: the buyer must update the payment method; wait for the CHARGE_PERMISSION IPN. */
-const BUYER_MUST_FIX = new Set(['HardDeclined', 'PaymentMethodInvalid', 'PaymentMethodExpired', 'PaymentMethodNotAllowed', 'MFANotCompleted']);
+const BUYER_MUST_FIX = new Set([
+  'HardDeclined',
+  'PaymentMethodInvalid',
+  'PaymentMethodExpired',
+  'PaymentMethodNotAllowed',
+  'MFANotCompleted',
+]);
 /** The monthly recurring cap: charge again when the calendar month changes (the cap resets). */
 const DEFER_TO_NEXT_MONTH = new Set(['PeriodicAmountExceeded', 'TransactionCountExceeded']);
 /** Gave up retrying a charge with no answer: the same attempt (same key) is tried again after this. */
 const UNANSWERED_RETRY_MS = 10 * 60 * 1000;
 
-const UPDATE_PAYMENT_HOSTS = { na: 'payments.amazon.com', eu: 'payments.amazon.co.uk', jp: 'payments.amazon.co.jp' } as const;
+const UPDATE_PAYMENT_HOSTS = {
+  na: 'payments.amazon.com',
+  eu: 'payments.amazon.co.uk',
+  jp: 'payments.amazon.co.jp',
+} as const;
 
 export async function runSubscription(o: SubscriptionOwner): Promise<'final' | 'continueAsNew'> {
   const s = o.s;
   // Unregistered, the next cycle's read finds what an IPN would have said; losing IPNs only delays.
   // Only the permission's own IPNs: a cycle's charge is answered at once (captureNow, no pending
   // authorization), so its CHARGE IPNs would be a billed signal a cycle that changes nothing.
-  if (!s.notificationOwnerRegistered) s.notificationOwnerRegistered = await registerNotifications(o.input.chargePermissionId, o.id, ['CHARGE_PERMISSION']);
+  if (!s.notificationOwnerRegistered)
+    s.notificationOwnerRegistered = await registerNotifications(o.input.chargePermissionId, o.id, [
+      'CHARGE_PERMISSION',
+    ]);
   if (!s.created) {
     s.created = true;
     o.publish();
     o.event('subscription.created', { cycle: 0, chargeId: o.input.firstChargeId });
   }
-  const longHistory = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > (o.input.historyLimit ?? 2_000);
+  const longHistory = () =>
+    workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > (o.input.historyLimit ?? 2_000);
   let billedThisRun = 0;
   while (!o.final) {
     const seen = o.version;
@@ -68,7 +82,11 @@ export async function runSubscription(o: SubscriptionOwner): Promise<'final' | '
       const noticeAt = Date.parse(addDays(dueAt, -o.noticeDaysFor(s.nextCycle), o.input.timeZone));
       if (noticeAt > Date.now() && (await o.deadlines.until(changed, noticeAt))) continue;
       s.noticeSentFor = s.nextCycle;
-      o.event('subscription.renewal_upcoming', { cycle: s.nextCycle, nextBillingAt: dueAt, amount: o.amountFor(s.nextCycle) });
+      o.event('subscription.renewal_upcoming', {
+        cycle: s.nextCycle,
+        nextBillingAt: dueAt,
+        amount: o.amountFor(s.nextCycle),
+      });
     }
     const due = Date.parse(dueAt);
     if (due > Date.now() && (await o.deadlines.until(changed, due))) continue;
@@ -114,13 +132,24 @@ async function chargeCycle(o: SubscriptionOwner): Promise<boolean> {
     });
     if (charge.state === 'Captured' || charge.state === 'Authorized' || charge.state === 'CaptureInitiated') {
       const wasPastDue = s.status === 'past_due';
-      o.recordCycle({ ...cycle, state: 'Paid', attempts: cycle.attempts + 1, chargeId: charge.chargeId, reasonCode: null });
+      o.recordCycle({
+        ...cycle,
+        state: 'Paid',
+        attempts: cycle.attempts + 1,
+        chargeId: charge.chargeId,
+        reasonCode: null,
+      });
       s.nextCycle = n + 1;
       s.attempts = 0;
       s.retryAt = null;
       s.pastDueSince = null;
       o.setStatus('active', null);
-      o.event('subscription.charged', { cycle: n, chargeId: charge.chargeId, state: charge.state, amount: charge.chargeAmount });
+      o.event('subscription.charged', {
+        cycle: n,
+        chargeId: charge.chargeId,
+        state: charge.state,
+        amount: charge.chargeAmount,
+      });
       if (wasPastDue) o.event('subscription.recovered', { cycle: n, chargeId: charge.chargeId });
       return true;
     }
@@ -211,10 +240,19 @@ function endAtAmazon(o: SubscriptionOwner, permission: ChargePermissionView): vo
 }
 
 /** Close Charge Permission (merchant cancel, end of period, grace policy), then the subscription is canceled. */
-async function closePermission(o: SubscriptionOwner, closureReason: string, to: 'canceled', reasonCode = 'MerchantCanceled'): Promise<void> {
+async function closePermission(
+  o: SubscriptionOwner,
+  closureReason: string,
+  to: 'canceled',
+  reasonCode = 'MerchantCanceled',
+): Promise<void> {
   if (o.final) return;
   try {
-    await writes.closeChargePermission({ chargePermissionId: o.input.chargePermissionId, closureReason: closureReason.slice(0, 255), cancelPendingCharges: false });
+    await writes.closeChargePermission({
+      chargePermissionId: o.input.chargePermissionId,
+      closureReason: closureReason.slice(0, 255),
+      cancelPendingCharges: false,
+    });
   } catch (err) {
     const code = reasonOfFailure(err);
     // Already closed at Amazon (the buyer was first): the subscription ended there.

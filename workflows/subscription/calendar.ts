@@ -13,11 +13,21 @@ export interface CalendarPlan {
   value: number;
 }
 
-const UNITS: Record<FrequencyUnit, 'days' | 'weeks' | 'months' | 'years'> = { Day: 'days', Week: 'weeks', Month: 'months', Year: 'years' };
+const UNITS: Record<FrequencyUnit, 'days' | 'weeks' | 'months' | 'years'> = {
+  Day: 'days',
+  Week: 'weeks',
+  Month: 'months',
+  Year: 'years',
+};
 
 const DAY_MS = 86_400_000;
 /** Average lengths (Gregorian: 365.2425 days a year), only to estimate a cycle index. */
-const AVERAGE_MS: Record<FrequencyUnit, number> = { Day: DAY_MS, Week: 7 * DAY_MS, Month: (365.2425 / 12) * DAY_MS, Year: 365.2425 * DAY_MS };
+const AVERAGE_MS: Record<FrequencyUnit, number> = {
+  Day: DAY_MS,
+  Week: 7 * DAY_MS,
+  Month: (365.2425 / 12) * DAY_MS,
+  Year: 365.2425 * DAY_MS,
+};
 
 /** True for an IANA zone name the runtime's zone data knows (`Europe/Berlin`, `UTC`, `Etc/GMT+5`); false for offsets like `+01:00`. */
 export const isTimeZone = (tz: unknown): tz is string => {

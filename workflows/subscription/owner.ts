@@ -4,7 +4,12 @@ import { emptyOutbox, EventOutbox } from '../events/outbox';
 import { Deadlines } from '../payments/deadlines';
 import type { MerchantEventData, MerchantEventType } from '../events/messages';
 import type { AmazonPayNotification } from '../notification-messages';
-import { AmazonChargePermissionId, MerchantReferenceId, NextBillingAt, SubscriptionStatus as StatusKey } from '../search-attributes';
+import {
+  AmazonChargePermissionId,
+  MerchantReferenceId,
+  NextBillingAt,
+  SubscriptionStatus as StatusKey,
+} from '../search-attributes';
 import {
   subscriptionWorkflowId,
   type BillingPlan,
@@ -14,7 +19,16 @@ import {
 } from '../subscription-messages';
 import { cycleAt, nextCycleIndex } from './calendar';
 import { AMOUNT_CHANGE_NOTICE_DAYS } from './plan';
-import { CYCLES_KEPT, DEFAULT_DUNNING, DEFAULT_NOTICE_DAYS, initialState, SEEN_NOTIFICATIONS_KEPT, START_ATTRIBUTES_KEPT, type SubscriptionState, type SubscriptionWorkflowInput } from './state';
+import {
+  CYCLES_KEPT,
+  DEFAULT_DUNNING,
+  DEFAULT_NOTICE_DAYS,
+  initialState,
+  SEEN_NOTIFICATIONS_KEPT,
+  START_ATTRIBUTES_KEPT,
+  type SubscriptionState,
+  type SubscriptionWorkflowInput,
+} from './state';
 
 const FINAL: SubscriptionStatusName[] = ['canceled', 'ended'];
 
@@ -37,7 +51,8 @@ export class SubscriptionOwner {
     // Started with its status and next billing time (startSubscription sets them): nothing to upsert.
     const sa = workflowInfo().typedSearchAttributes;
     const [status, next] = [sa.get(StatusKey), sa.get(NextBillingAt)];
-    if (this.s.published === undefined && status && next && patched(START_ATTRIBUTES_KEPT)) this.s.published = [status, next.toISOString()].join('|');
+    if (this.s.published === undefined && status && next && patched(START_ATTRIBUTES_KEPT))
+      this.s.published = [status, next.toISOString()].join('|');
   }
 
   get dunning() {
@@ -125,7 +140,8 @@ export class SubscriptionOwner {
   setStatus(next: SubscriptionStatusName, reasonCode?: string | null): void {
     if (this.final) return;
     if (reasonCode !== undefined) this.s.lastReasonCode = reasonCode;
-    if (next !== this.s.status) log.info('subscription status', { subscriptionId: this.id, from: this.s.status, to: next });
+    if (next !== this.s.status)
+      log.info('subscription status', { subscriptionId: this.id, from: this.s.status, to: next });
     this.s.status = next;
     this.publish();
   }
@@ -143,7 +159,9 @@ export class SubscriptionOwner {
       upsertSearchAttributes([
         { key: StatusKey, value: s.status },
         { key: AmazonChargePermissionId, value: this.input.chargePermissionId },
-        ...(this.input.merchantReferenceId ? [{ key: MerchantReferenceId, value: this.input.merchantReferenceId }] : []),
+        ...(this.input.merchantReferenceId
+          ? [{ key: MerchantReferenceId, value: this.input.merchantReferenceId }]
+          : []),
         // null removes it: nothing more will be charged (or not until the buyer acts).
         { key: NextBillingAt, value: next ? new Date(next) : null },
       ]);

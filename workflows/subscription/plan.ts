@@ -33,12 +33,19 @@ export function validatePlanChange(o: SubscriptionOwner, req: ChangeSubscription
   if (alreadyApplied(o)) return;
   const plan = o.plan;
   const amountChanges = req.amount !== undefined && !samePrice(req.amount, plan.amount);
-  const frequencyChanges = req.frequency !== undefined && (req.frequency.unit !== plan.unit || req.frequency.value !== plan.value);
+  const frequencyChanges =
+    req.frequency !== undefined && (req.frequency.unit !== plan.unit || req.frequency.value !== plan.value);
   if (!amountChanges && !frequencyChanges && req.billingDate === undefined) {
-    throw fail('PlanUnchanged', 'Nothing to change: the amount and the frequency are the current ones and no billing date was given');
+    throw fail(
+      'PlanUnchanged',
+      'Nothing to change: the amount and the frequency are the current ones and no billing date was given',
+    );
   }
   if (req.amount && req.amount.currencyCode !== plan.amount.currencyCode) {
-    throw fail('CurrencyMismatch', `The plan is billed in ${plan.amount.currencyCode}; a charge permission keeps its currency`);
+    throw fail(
+      'CurrencyMismatch',
+      `The plan is billed in ${plan.amount.currencyCode}; a charge permission keeps its currency`,
+    );
   }
   if ((amountChanges || frequencyChanges) && o.input.region === 'eu') {
     throw fail(
@@ -52,14 +59,19 @@ export function validatePlanChange(o: SubscriptionOwner, req: ChangeSubscription
       throw fail('InvalidBillingDate', `billingDate ${req.billingDate} is not in the future in ${o.input.timeZone}`);
     }
   }
-  if (o.s.cancelAtPeriodEnd) throw fail('SubscriptionCancelScheduled', 'The subscription cancels at the end of the paid period');
+  if (o.s.cancelAtPeriodEnd)
+    throw fail('SubscriptionCancelScheduled', 'The subscription cancels at the end of the paid period');
 }
 
 /** The handler, under the owner's lock: Amazon first (the new terms), then our calendar. */
 export async function changePlan(o: SubscriptionOwner, req: ChangeSubscriptionPlanInput): Promise<SubscriptionStatus> {
   const s = o.s;
   // The validator ran before the lock: a cancel may have come first.
-  if (o.final || s.cancelNow || s.cancelAtPeriodEnd) throw fail('SubscriptionEnded', `The subscription is ${s.cancelNow || s.cancelAtPeriodEnd ? 'canceling' : s.status}`);
+  if (o.final || s.cancelNow || s.cancelAtPeriodEnd)
+    throw fail(
+      'SubscriptionEnded',
+      `The subscription is ${s.cancelNow || s.cancelAtPeriodEnd ? 'canceling' : s.status}`,
+    );
   if (alreadyApplied(o)) return o.status();
   // The validator needs no patch: validators do not run when a history is replayed.
   const same: SamePrice = patched(PRICE_IN_MINOR_UNITS) ? samePrice : sameString;
@@ -82,7 +94,8 @@ export async function changePlan(o: SubscriptionOwner, req: ChangeSubscriptionPl
     }
   }
   // The next cycle keeps its date unless the billing date moves; later ones follow the new plan from it.
-  const nextDue = req.billingDate !== undefined ? moveAnchor(o.periodEnd(), req.billingDate, o.input.timeZone) : o.periodEnd();
+  const nextDue =
+    req.billingDate !== undefined ? moveAnchor(o.periodEnd(), req.billingDate, o.input.timeZone) : o.periodEnd();
   const previous = o.amountFor(s.nextCycle);
   s.plan = next;
   s.schedule = { anchor: nextDue, firstCycle: s.nextCycle };

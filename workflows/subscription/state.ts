@@ -1,6 +1,12 @@
 import type { AmazonPayNotification } from '../notification-messages';
 import type { OutboxState } from '../events/outbox';
-import type { BillingPlan, CycleSummary, DunningPolicy, SubscriptionInput, SubscriptionStatusName } from '../subscription-messages';
+import type {
+  BillingPlan,
+  CycleSummary,
+  DunningPolicy,
+  SubscriptionInput,
+  SubscriptionStatusName,
+} from '../subscription-messages';
 
 export const DEFAULT_DUNNING: DunningPolicy = { retryAfterDays: [1, 3, 5], graceDays: 14, afterGrace: 'cancel' };
 export const DEFAULT_NOTICE_DAYS = 3;
