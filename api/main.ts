@@ -19,6 +19,7 @@ import { createLogger } from '../observability/logger';
 import { createApiMetrics, startMetricsServer, type MetricsServer } from '../observability/metrics';
 import { paymentDataConverter } from '../temporal/data-converter';
 import { createApiFromEnv } from './compose';
+import { requestIdClientInterceptors } from '../temporal/request-id';
 
 const logger = createLogger({ component: 'api', level: logLevelOf() });
 try {
@@ -41,7 +42,12 @@ try {
   });
   const dataConverter = paymentDataConverter(codecKeys);
   const connection = await Connection.connect(temporalOptions);
-  const temporal = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE, dataConverter });
+  const temporal = new Client({
+    connection,
+    namespace: env.TEMPORAL_NAMESPACE,
+    dataConverter,
+    interceptors: requestIdClientInterceptors,
+  });
   const metricsAt = metricsAddress(env, env.API_METRICS_PORT);
   const metrics = metricsAt ? createApiMetrics() : undefined;
   let metricsServer: MetricsServer | undefined;

@@ -46,6 +46,7 @@ import { createApiFromEnv } from '../api/compose';
 import { startDevServer, type DevServer } from './dev-server';
 import { generateMerchantKey, type MerchantKeyPair } from './merchant-key';
 import { ensureTemporalCli, ProvisioningError } from './provision';
+import { requestIdClientInterceptors } from '../temporal/request-id';
 
 // What this command is doing and its URLs are its own plain lines; what the parts it runs report
 // (worker, SDK, workflows, activities, API requests, IPNs) are JSON lines of the one logger, at
@@ -150,7 +151,12 @@ try {
   const connectionOptions = env.TEMPORAL_ADDRESS ? temporalConnectionOptions(env) : { address };
   const clientConnection = await Connection.connect(connectionOptions);
   stack.push({ name: 'Temporal client connection', stop: () => clientConnection.close() });
-  const temporal = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE, dataConverter });
+  const temporal = new Client({
+    connection: clientConnection,
+    namespace: env.TEMPORAL_NAMESPACE,
+    dataConverter,
+    interceptors: requestIdClientInterceptors,
+  });
   const nativeConnection = await NativeConnection.connect(connectionOptions);
   stack.push({ name: 'worker connection', stop: () => nativeConnection.close() });
   // Merchant events go where WEBHOOK_ENDPOINTS says; unset, to the demo storefront (with the simulator).

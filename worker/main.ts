@@ -22,6 +22,7 @@ import { amazonPayCallMetrics } from '../observability/metrics';
 import { paymentDataConverter } from '../temporal/data-converter';
 import { installWorkerRuntime } from './runtime';
 import { createPaymentWorker } from './worker';
+import { requestIdClientInterceptors } from '../temporal/request-id';
 
 const logger = createLogger({ component: 'worker', level: logLevelOf() });
 try {
@@ -43,7 +44,12 @@ try {
   const dataConverter = paymentDataConverter(codecKeys);
   const connection = await NativeConnection.connect(connectionOptions);
   const clientConnection = await Connection.connect(connectionOptions);
-  const temporal = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE, dataConverter });
+  const temporal = new Client({
+    connection: clientConnection,
+    namespace: env.TEMPORAL_NAMESPACE,
+    dataConverter,
+    interceptors: requestIdClientInterceptors,
+  });
   const worker = await createPaymentWorker({
     connection,
     namespace: env.TEMPORAL_NAMESPACE,

@@ -1,13 +1,17 @@
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, Runtime, Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import type { Logger } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { AmazonPayClient } from '../amazon-pay';
 import { createActivities, type ActivityDeps } from '../activities';
 import { bundlerLogger } from '../observability/logger';
 import type { WorkerTuning } from '../config';
+import { requestIdActivityInterceptor } from '../temporal/request-id';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+/** Workflow interceptors are compiled into the bundle: a prebuilt bundle ignores WorkerOptions' workflowModules. */
+export const workflowInterceptorModules = [fileURLToPath(new URL('../workflows/interceptors.ts', import.meta.url))];
 
 export interface PaymentWorkerOptions {
   connection: NativeConnection;
@@ -25,10 +29,15 @@ export interface PaymentWorkerOptions {
   webhooks?: ActivityDeps['webhooks'];
   /** IPN_* waits for the inboxes this worker's owner registrations start. */
   inboxOptions?: ActivityDeps['inboxOptions'];
-  /** A prebuilt bundle (tests bundle once per file); otherwise workflows are bundled at start. */
+  /**
+   * A prebuilt bundle (`npm run build:workflows`, the Docker image; tests bundle once per file);
+   * otherwise workflows are bundled at start.
+   */
   workflowBundle?: WorkerOptions['workflowBundle'];
-  /** How long in-flight activities may finish after shutdown is requested. */
+  /** How long in-flight activities may finish after shutdown is requested; then they are cancelled. */
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+  /** After this, a shutdown that still waits on activities ignoring their cancellation gives up on them. */
+  shutdownForceTime?: WorkerOptions['shutdownForceTime'];
   identity?: string;
   /** Cache size, concurrency and the task queue's activity rate (config: WORKER_*). */
   tuning?: WorkerTuning;
@@ -48,7 +57,9 @@ export async function createPaymentWorker(options: PaymentWorkerOptions): Promis
       ...(options.webhooks ? { webhooks: options.webhooks } : {}),
       ...(options.inboxOptions ? { inboxOptions: options.inboxOptions } : {}),
     }),
+    interceptors: { activity: [requestIdActivityInterceptor] },
     shutdownGraceTime: options.shutdownGraceTime ?? '10s',
+    ...(options.shutdownForceTime ? { shutdownForceTime: options.shutdownForceTime } : {}),
     ...(options.identity ? { identity: options.identity } : {}),
     ...options.tuning,
   });
@@ -58,6 +69,6 @@ export async function createPaymentWorker(options: PaymentWorkerOptions): Promis
  * Bundles the workflows with the Runtime's logger, webpack's statistics demoted to debug (Worker.create
  * with workflowsPath would log them at info, on every start).
  */
-export function bundleWorkflows() {
-  return bundleWorkflowCode({ workflowsPath, logger: bundlerLogger(Runtime.instance().logger) });
+export function bundleWorkflows(logger: Logger = Runtime.instance().logger) {
+  return bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger: bundlerLogger(logger) });
 }

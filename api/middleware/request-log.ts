@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { routePath } from 'hono/route';
 import type { Logger } from '../../observability/logger';
+import { withRequestId } from '../../temporal/request-id';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -27,7 +28,8 @@ export function requestLog(logger: Logger): MiddlewareHandler {
     const requestId = offered && REQUEST_ID.test(offered) ? offered : randomUUID();
     c.set('requestId', requestId);
     const started = performance.now();
-    await next();
+    // Temporal calls made while answering carry the id into workflow and activity lines.
+    await withRequestId(requestId, next);
     c.header('x-request-id', requestId);
     const status = c.res.status;
     const route = routePath(c);

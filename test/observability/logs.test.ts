@@ -53,7 +53,7 @@ async function waitForLine(offset: number, predicate: (line: Record<string, unkn
 }
 
 describe('logs of a full checkout', () => {
-  it('carry request ids, workflow, activity and IPN lines, and no buyer data or secret in any line', async () => {
+  it('carry request ids into workflow and activity lines, workflow, activity and IPN lines, and no buyer data or secret in any line', async () => {
     const offset = logOffset();
 
     const config = await json<{ payloadJSON: string; signature: string; publicKeyId: string; algorithm: string }>(
@@ -90,7 +90,15 @@ describe('logs of a full checkout', () => {
     const { location } = await stack.admin.pay(amazonPayRedirectUrl, 'happy');
     const back = new URL(location);
     await json(await stack.app.request(`${back.pathname}${back.search}`), 200);
-    await json(await api('POST', `/v1/checkouts/${id}/capture`, {}, { 'idempotency-key': `capture-${id}` }), 200);
+    await json(
+      await api(
+        'POST',
+        `/v1/checkouts/${id}/capture`,
+        {},
+        { 'idempotency-key': `capture-${id}`, 'x-request-id': 'storefront-capture-1' },
+      ),
+      200,
+    );
     await json(
       await api(
         'POST',
@@ -148,6 +156,38 @@ describe('logs of a full checkout', () => {
       }),
     );
     expect(lines).toContainEqual(expect.objectContaining({ subsystem: 'ipn', msg: 'IPN accepted' }));
+    // The storefront's request id reaches the workflow handler it sent and the activities that
+    // handler ran; the lines of the run's main function name the request that started it.
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        sdkComponent: 'worker',
+        activityType: 'getCheckoutReview',
+        requestId: 'storefront-req-1',
+      }),
+    );
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        sdkComponent: 'worker',
+        activityType: 'captureCharge',
+        requestId: 'storefront-capture-1',
+      }),
+    );
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        sdkComponent: 'workflow',
+        workflowId: `checkout-${id}`,
+        msg: 'checkout status',
+        to: 'Captured',
+        requestId: 'storefront-capture-1',
+      }),
+    );
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        sdkComponent: 'workflow',
+        workflowId: `checkout-${id}`,
+        startRequestId: 'storefront-req-1',
+      }),
+    );
     expect(lines.some((l) => l.sdkComponent === 'core')).toBe(true);
 
     const text = lines.map((l) => JSON.stringify(l)).join('\n');

@@ -14,24 +14,19 @@ import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
 import { serve, type ServerType } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
-import {
-  bundleWorkflowCode,
-  NativeConnection,
-  Runtime,
-  type Worker,
-  type WorkflowBundleWithSourceMap,
-} from '@temporalio/worker';
+import { NativeConnection, Runtime, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Hono } from 'hono';
 import { AmazonPayClient } from '../../amazon-pay';
 import { startSimulator, type RunningSimulator, type SimulatorOptions } from '../../simulator';
 import { SimulatorAdmin } from '../../simulator/admin-client';
 import { createApp } from '../../api/app';
-import { createPaymentWorker, workflowsPath } from '../../worker/worker';
+import { bundleWorkflows, createPaymentWorker } from '../../worker/worker';
 import type { WebhookEndpointConfig, WorkerTuning } from '../../config';
 import { generateMerchantKey, type TestKeyPair } from './keys';
 import { TEST_CODEC_KEYS, testDataConverter } from './codec';
 import { installTestRuntime, testLogFile, testLogger } from './logs';
-import { bundlerLogger, temporalLogger } from '../../observability/logger';
+import { temporalLogger } from '../../observability/logger';
+import { requestIdClientInterceptors } from '../../temporal/request-id';
 import { amazonPayCallMetrics, createApiMetrics, type ApiMetrics } from '../../observability/metrics';
 
 export { testCodec, testDataConverter } from './codec';
@@ -44,7 +39,7 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   // Replay (Worker.runReplayHistories) uses the Runtime too: it logs into this file's log as well.
   installTestRuntime();
-  bundle ??= bundleWorkflowCode({ workflowsPath, logger: bundlerLogger(temporalLogger(testLogger())) });
+  bundle ??= bundleWorkflows(temporalLogger(testLogger()));
   return bundle;
 }
 
@@ -121,7 +116,12 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       const address = inject('temporalAddress');
       const connection = await Connection.connect({ address });
       cleanups.push(() => connection.close());
-      temporal = new Client({ connection, namespace, dataConverter: testDataConverter });
+      temporal = new Client({
+        connection,
+        namespace,
+        dataConverter: testDataConverter,
+        interceptors: requestIdClientInterceptors,
+      });
       nativeConnection = await NativeConnection.connect({ address });
       cleanups.push(() => nativeConnection.close());
     }
