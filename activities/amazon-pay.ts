@@ -201,7 +201,10 @@ export function toApplicationFailure(err: unknown): unknown {
 
 /**
  * Heartbeats while an Amazon call is in flight, so a worker that dies mid-request is noticed
- * after the heartbeat timeout (seconds) rather than the start-to-close timeout.
+ * after the heartbeat timeout (seconds) rather than the start-to-close timeout. Gives the call up
+ * when the activity is cancelled: no workflow cancels these, so that is a worker draining past
+ * WORKER_SHUTDOWN_GRACE_TIME_MS; the retry on another worker sends the same Idempotency-Key and
+ * Amazon answers what it did with this one, whose late answer is dropped.
  */
 async function call<T>(fn: () => Promise<T>): Promise<T> {
   let ctx: Context | undefined;
@@ -212,7 +215,7 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
   }
   const beat = ctx ? setInterval(() => ctx.heartbeat(), 1000) : undefined;
   try {
-    return await fn();
+    return await (ctx ? Promise.race([fn(), ctx.cancelled]) : fn());
   } catch (err) {
     throw toApplicationFailure(err);
   } finally {

@@ -186,6 +186,12 @@ const schema = z
     WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().optional(),
     /** Activities per second across every worker of the task queue: stays under Amazon Pay's throttling quotas. */
     WORKER_MAX_TASK_QUEUE_ACTIVITIES_PER_SECOND: z.coerce.number().positive().optional(),
+    /** On SIGTERM/SIGINT, how long in-flight activities (an Amazon Pay call) may finish before they are cancelled. */
+    WORKER_SHUTDOWN_GRACE_TIME_MS: z.coerce.number().int().min(0).default(10_000),
+    /** After that, how long the worker still waits on activities that ignore cancellation; unset: until they end. */
+    WORKER_SHUTDOWN_FORCE_TIME_MS: z.coerce.number().int().positive().optional(),
+    /** A workflow bundle built ahead of time (`npm run build:workflows`); unset: bundled at start (webpack, seconds). */
+    WORKFLOW_BUNDLE_PATH: z.string().min(1).optional(),
 
     // Embedded default (scripts/start.ts)
     DATA_DIR: z.string().default('.data'),

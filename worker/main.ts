@@ -1,6 +1,7 @@
 // Worker process entrypoint (`npm run start:worker`). Production runs it as its own, independently
-// scaled process; `npm start` composes it with the rest. SIGINT/SIGTERM drain it: polling stops,
-// in-flight activities get the grace time, then the process exits.
+// scaled process; `npm start` composes it with the rest. SIGINT/SIGTERM drain it (the Runtime's
+// shutdown signals): polling stops, in-flight activities get WORKER_SHUTDOWN_GRACE_TIME_MS, then
+// they are cancelled and the process exits. WORKFLOW_BUNDLE_PATH loads a prebuilt bundle.
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime } from '@temporalio/worker';
 import { amazonPayClientFromCredentials } from '../amazon-pay';
@@ -22,6 +23,7 @@ import { amazonPayCallMetrics } from '../observability/metrics';
 import { paymentDataConverter } from '../temporal/data-converter';
 import { installWorkerRuntime } from './runtime';
 import { createPaymentWorker } from './worker';
+import { loadPrebuiltBundle } from './bundle';
 import { requestIdClientInterceptors } from '../temporal/request-id';
 
 const logger = createLogger({ component: 'worker', level: logLevelOf() });
@@ -35,12 +37,22 @@ try {
       { url: `http://${metrics.bindAddress}/metrics` },
       `worker: metrics on http://${metrics.bindAddress}/metrics`,
     );
-  const { credentials, connectionOptions, codecKeys, endpoints } = readAll({
+  const { credentials, connectionOptions, codecKeys, endpoints, bundle } = readAll({
     credentials: () => amazonPayCredentials(env),
     connectionOptions: () => temporalConnectionOptions(env),
     codecKeys: () => requirePayloadCodecKeys(env),
     endpoints: () => webhookEndpoints(env),
+    bundle: () => (env.WORKFLOW_BUNDLE_PATH ? loadPrebuiltBundle(env.WORKFLOW_BUNDLE_PATH) : undefined),
   });
+  if (bundle) {
+    const { codePath, manifest, stale } = bundle;
+    if (stale)
+      logger.warn(
+        { codePath, builtAt: manifest.builtAt },
+        'worker: the workflow bundle is older than the workflow sources next to it',
+      );
+    else logger.info({ codePath, builtAt: manifest.builtAt }, `worker: workflows from the prebuilt bundle ${codePath}`);
+  }
   const dataConverter = paymentDataConverter(codecKeys);
   const connection = await NativeConnection.connect(connectionOptions);
   const clientConnection = await Connection.connect(connectionOptions);
@@ -66,6 +78,9 @@ try {
     },
     tuning: workerTuning(env),
     inboxOptions: inboxOptions(env),
+    ...(bundle ? { workflowBundle: { codePath: bundle.codePath } } : {}),
+    shutdownGraceTime: env.WORKER_SHUTDOWN_GRACE_TIME_MS,
+    ...(env.WORKER_SHUTDOWN_FORCE_TIME_MS ? { shutdownForceTime: env.WORKER_SHUTDOWN_FORCE_TIME_MS } : {}),
   });
   const where = {
     taskQueue: env.TEMPORAL_TASK_QUEUE,
@@ -80,6 +95,8 @@ try {
   await clientConnection.close();
   await connection.close();
   logger.info('worker: stopped');
+  // An Amazon call given up by the drain may still hold a socket open; its retry runs elsewhere.
+  process.exit(0);
 } catch (err) {
   if (err instanceof ConfigError) logger.fatal({ problems: err.problems }, err.message);
   else logger.fatal({ err }, 'worker: cannot start or stopped with an error');

@@ -48,15 +48,20 @@ export interface StackWorker {
   stop(): Promise<void>;
   /** Starts a new in-process worker on the same task queue. */
   start(): Promise<void>;
-  /** Runs worker/main.ts as a child process on the same task queue, for SIGKILL tests. */
-  spawnProcess(): Promise<WorkerProcess>;
+  /** Runs worker/main.ts as a child process on the same task queue (SIGKILL, SIGTERM, prebuilt bundle tests). */
+  spawnProcess(options?: { env?: Record<string, string> }): Promise<WorkerProcess>;
 }
 
 export interface WorkerProcess {
   pid: number;
   /** SIGKILL: no graceful shutdown, in-flight activities are lost mid-request. */
   kill(): void;
-  exited: Promise<unknown>;
+  /** SIGTERM: the worker drains (worker/main.ts). */
+  terminate(): void;
+  /** Resolves with the exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
+  /** Everything it printed so far. */
+  output(): string;
 }
 
 export interface TestStack extends AsyncDisposable {
@@ -201,7 +206,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       await running;
     };
     const children: WorkerProcess[] = [];
-    const spawnProcess = async (): Promise<WorkerProcess> => {
+    const spawnProcess = async (spawnOptions: { env?: Record<string, string> } = {}): Promise<WorkerProcess> => {
       const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
         cwd: repoRoot,
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -231,11 +236,13 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
             : {}),
           // Its "worker: polling" line is what we wait for.
           LOG_LEVEL: 'info',
+          ...spawnOptions.env,
         },
       });
       let output = '';
-      const exited = new Promise((resolve) => child.on('exit', resolve));
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
       await new Promise<void>((resolve, reject) => {
+        // Stays attached: output() is everything the process printed.
         const onData = (chunk: Buffer) => {
           output += chunk.toString();
           if (output.includes('worker: polling')) resolve();
@@ -249,7 +256,13 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       log.write(output);
       child.stdout.pipe(log);
       child.stderr.pipe(log);
-      const handle: WorkerProcess = { pid: child.pid!, kill: () => child.kill('SIGKILL'), exited };
+      const handle: WorkerProcess = {
+        pid: child.pid!,
+        kill: () => child.kill('SIGKILL'),
+        terminate: () => child.kill('SIGTERM'),
+        exited,
+        output: () => output,
+      };
       children.push(handle);
       return handle;
     };
