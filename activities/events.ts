@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { Webhook } from 'standardwebhooks';
 import type { WebhookEndpointConfig } from '../config';
+import { countWebhookDeliveries, type WebhookDeliveryOutcome } from '../observability/metrics';
 import { webhookEndpointWorkflow } from '../workflows/events/endpoint';
 import {
   disableEndpointSignal,
@@ -83,6 +84,12 @@ export function createEventActivities(deps: EventActivityDeps) {
     statusCache.set(endpointId, { disabled: true, until: Date.now() + STATUS_TTL_MS });
   }
 
+  /** Every attempt, by outcome, on the worker's metric meter (Runtime.metricMeter with the activity's tags). */
+  function counted(endpointId: string, result: DeliveryResult, outcome: WebhookDeliveryOutcome): DeliveryResult {
+    countWebhookDeliveries(Context.current().metricMeter, { endpointId, outcome, status: result.statusCode ?? 0 });
+    return result;
+  }
+
   async function post(endpoint: WebhookEndpointConfig, event: MerchantEvent): Promise<DeliveryResult> {
     const body = JSON.stringify(event);
     const now = new Date();
@@ -106,16 +113,14 @@ export function createEventActivities(deps: EventActivityDeps) {
       });
       // The receiver's body is not ours to keep (it could echo anything); drain it and move on.
       await res.body?.cancel().catch(() => undefined);
-      return { statusCode: res.status, error: res.ok ? null : `HTTP ${res.status}` };
+      const result = { statusCode: res.status, error: res.ok ? null : `HTTP ${res.status}` };
+      return counted(endpoint.id, result, res.ok ? 'delivered' : res.status === 410 ? 'gone' : 'rejected');
     } catch (err) {
       const e = err as Error;
-      return {
-        statusCode: null,
-        error:
-          e.name === 'TimeoutError'
-            ? `no answer within ${timeoutMs} ms`
-            : `connection failed: ${(e.cause as Error | undefined)?.message ?? e.message}`.slice(0, 200),
-      };
+      if (e.name === 'TimeoutError')
+        return counted(endpoint.id, { statusCode: null, error: `no answer within ${timeoutMs} ms` }, 'timeout');
+      const error = `connection failed: ${(e.cause as Error | undefined)?.message ?? e.message}`.slice(0, 200);
+      return counted(endpoint.id, { statusCode: null, error }, 'unreachable');
     }
   }
 
@@ -145,10 +150,16 @@ export function createEventActivities(deps: EventActivityDeps) {
       const endpoint = endpoints.find((e) => e.id === endpointId);
       if (!endpoint)
         return answer(
-          events.map(() => ({ statusCode: null, error: 'endpoint no longer configured' })),
+          events.map(() =>
+            counted(endpointId, { statusCode: null, error: 'endpoint no longer configured' }, 'skipped'),
+          ),
           true,
         );
-      if (await disabled(endpointId)) return answer([], true);
+      if (await disabled(endpointId)) {
+        const meter = Context.current().metricMeter;
+        countWebhookDeliveries(meter, { endpointId, outcome: 'skipped', status: 0 }, events.length);
+        return answer([], true);
+      }
       const results: DeliveryResult[] = [];
       for (const event of events) {
         const result = await post(endpoint, event);

@@ -8,13 +8,68 @@
  *   polls, activity and workflow outcomes, request latencies) plus our counters, recorded through
  *   the Runtime's metric meter so that they are served on that same endpoint:
  *   `amazon_pay_api_calls_total` and `amazon_pay_api_call_duration_ms` by operation, HTTP status
- *   and reason code (429s and 5xx visible; status 0 is no answer at all).
+ *   and reason code (429s and 5xx visible; status 0 is no answer at all);
+ *   `amazon_pay_webhook_deliveries_total` by endpoint, outcome and status (activities/events.ts);
+ *   and, from workflow code through the SDK's workflow metric meter, checkouts and subscriptions by
+ *   status and money authorized, captured and refunded by currency (workflows/events/metrics.ts).
+ *
+ * The Core exporter serves a name as given (no `_total` or unit suffix added: runtime.ts), with the
+ * SDK's tags (namespace, task_queue, and activity_type or workflow_type). WORKER_METRICS and
+ * API_METRICS below list what each endpoint serves, as scraped: the dashboard's queries are checked
+ * against them (observability/dashboard.test.ts) and they against a real scrape
+ * (test/observability/metrics.test.ts).
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { MetricMeter } from '@temporalio/common';
 import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
 import type { AmazonPayCallOutcome } from '../amazon-pay/client';
+import {
+  CHECKOUT_TRANSITIONS,
+  MONEY_AUTHORIZED,
+  MONEY_CAPTURED,
+  MONEY_REFUNDED,
+  SUBSCRIPTION_TRANSITIONS,
+} from '../workflows/events/metrics';
+
+/** A histogram as Prometheus scrapes it. */
+const histogram = (name: string) => [`${name}_bucket`, `${name}_count`, `${name}_sum`];
+
+/** The API's endpoint (prom-client), besides Node's process_* and nodejs_* metrics. */
+export const API_METRICS: readonly string[] = [
+  'http_requests_total',
+  ...histogram('http_request_duration_seconds'),
+  'amazon_pay_ipn_messages_total',
+];
+
+/** Ours on the worker's endpoint (the Runtime's metric meter, from activities and workflows). */
+export const WORKER_BUSINESS_METRICS: readonly string[] = [
+  'amazon_pay_api_calls_total',
+  ...histogram('amazon_pay_api_call_duration_ms'),
+  'amazon_pay_webhook_deliveries_total',
+  CHECKOUT_TRANSITIONS,
+  SUBSCRIPTION_TRANSITIONS,
+  MONEY_AUTHORIZED,
+  MONEY_CAPTURED,
+  MONEY_REFUNDED,
+];
+
+/**
+ * The SDK's metrics the dashboard shows (Core names them; see Temporal's SDK metrics reference).
+ * Not all of them: the exporter serves some 40, these are the ones an operator looks at first.
+ */
+export const WORKER_SDK_METRICS: readonly string[] = [
+  ...histogram('temporal_workflow_task_execution_latency'),
+  ...histogram('temporal_workflow_task_schedule_to_start_latency'),
+  ...histogram('temporal_activity_execution_latency'),
+  ...histogram('temporal_activity_schedule_to_start_latency'),
+  'temporal_activity_execution_failed',
+  'temporal_workflow_completed',
+  'temporal_worker_task_slots_available',
+  'temporal_sticky_cache_size',
+];
+
+export const WORKER_METRICS: readonly string[] = [...WORKER_BUSINESS_METRICS, ...WORKER_SDK_METRICS];
 
 export interface ApiMetrics {
   registry: Registry;
@@ -72,6 +127,28 @@ export function amazonPayCallMetrics(meter: MetricMeter): (call: AmazonPayCallOu
     calls.add(1, { operation, status: String(status), reason_code: reasonCode ?? '' });
     duration.record(durationMs, { operation, status: String(status) });
   };
+}
+
+/**
+ * What became of one attempt to send a merchant event: answered 2xx (delivered), answered
+ * otherwise (rejected; 410 is gone, which disables the endpoint), no answer (timeout, unreachable),
+ * or not sent because the endpoint is disabled or no longer configured (skipped).
+ */
+export type WebhookDeliveryOutcome = 'delivered' | 'rejected' | 'gone' | 'timeout' | 'unreachable' | 'skipped';
+
+/** Counts webhook delivery attempts (events, not batches) on the given meter (an activity's Context.metricMeter). */
+export function countWebhookDeliveries(
+  meter: MetricMeter,
+  attempt: { endpointId: string; outcome: WebhookDeliveryOutcome; status: number },
+  events = 1,
+): void {
+  meter
+    .createCounter(
+      'amazon_pay_webhook_deliveries_total',
+      undefined,
+      'Merchant events sent to webhook endpoints, by endpoint id, outcome and HTTP status (0: no answer or not sent)',
+    )
+    .add(events, { endpoint: attempt.endpointId, outcome: attempt.outcome, status: String(attempt.status) });
 }
 
 export interface MetricsServer {

@@ -10,6 +10,7 @@ import {
 import type { Activities } from '../../activities';
 import type { DeliveryAnswer, WebhookConfiguration } from '../../activities/events';
 import { WebhookDelivery } from '../search-attributes';
+import { countEvent } from './metrics';
 import {
   merchantEventId,
   type DeliveryAttempt,
@@ -113,6 +114,8 @@ export class EventOutbox {
       timestamp: new Date().toISOString(),
       data,
     };
+    // Before it is stored: the counters compare it with the events recorded before it.
+    countEvent(event, this.s.events);
     this.s.events.push({ event, deliveries: (this.endpoints ?? []).map(pending) });
     this.recordedNow.add(event.id);
     log.info('merchant event', { eventId: event.id, type });
