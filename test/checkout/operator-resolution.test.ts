@@ -18,6 +18,7 @@ import { OperatorAttention } from '../../workflows/search-attributes';
 import { UNANSWERED_RESENDS } from '../../workflows/checkout/unanswered';
 import { type CheckoutHandle, finalAmount, paidCheckout, statusOf, updateFailure, usd } from './helpers';
 import { recordHistory } from './record';
+import { until } from '../support/until';
 
 // A Create Charge that never got an answer is given up to an operator (workflows/checkout/unanswered.ts).
 // The runbook's way to resolve it: the Temporal CLI, reading and writing payloads through a codec
@@ -136,6 +137,15 @@ describe('an Amazon Pay call given up to an operator', () => {
       lastReasonCode: 'UnresolvedAmazonPayCall',
       attention: { reason: 'UnresolvedAmazonPayCall: createCharge' },
     });
+    // docs/runbook.md's search finds it (visibility is eventually consistent: wait for it).
+    const temporal = await ensureTemporalCli();
+    // prettier-ignore
+    const list = ['workflow', 'list', '--query', 'OperatorAttention IS NOT NULL', '--address', inject('temporalAddress'),
+      '--namespace', stack.namespace, '--output', 'json'];
+    await until(async () => {
+      const { stdout } = await promisify(execFile)(temporal, list, { timeout: 30_000 });
+      return stdout.includes(handle.workflowId);
+    }, 'the runbook query to list the checkout');
     await handle.terminate('test done');
     await recordHistory(handle, 'charge-given-up-searchable');
   });
