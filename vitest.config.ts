@@ -20,7 +20,7 @@ export default defineConfig({
           name: 'unit',
           sequence: { groupOrder: 0 },
           include: [
-            '{amazon-pay,simulator,api,workflows,activities,worker,config,scripts,temporal,observability,chaos}/**/*.test.ts',
+            '{amazon-pay,simulator,api,workflows,activities,worker,config,scripts,temporal,observability,chaos,docs}/**/*.test.ts',
           ],
           testTimeout: 20_000,
         },

@@ -9,6 +9,7 @@ import type { FrequencyUnit } from '../workflows/subscription-messages';
 import type {
   CaptureChargeInput,
   ChargePermissionView,
+  ChargeView,
   CheckoutSessionView,
   CloseChargePermissionInput,
   UpdateChargePermissionInput,
@@ -44,6 +45,7 @@ interface CheckoutSessionLike {
 }
 interface ChargeLike {
   chargeId: string;
+  chargePermissionId?: Nullish<string>;
   chargeAmount: Price;
   captureAmount?: Nullish<Price>;
   refundedAmount?: Nullish<Price>;
@@ -280,8 +282,9 @@ export function createAmazonPayActivities({ amazonPay }: { amazonPay: AmazonPayP
       );
     },
 
-    async getCharge(chargeId: string): Promise<ChargeSummary> {
-      return chargeSummary(await call(() => amazonPay.getCharge(chargeId)));
+    async getCharge(chargeId: string): Promise<ChargeView> {
+      const charge = await call(() => amazonPay.getCharge(chargeId));
+      return { ...chargeSummary(charge), chargePermissionId: charge.chargePermissionId ?? null };
     },
 
     async createCharge(input: CreateChargeInput): Promise<ChargeSummary> {

@@ -172,6 +172,29 @@ export interface CheckoutStatus {
   updatedAt: string;
 }
 
+/**
+ * An operator's answer for an Amazon Pay call the checkout gave up on (memo unresolvedAmazonPayCall,
+ * reason UnresolvedAmazonPayCall), after looking the order up in Seller Central. docs/runbook.md.
+ */
+export interface ResolveAmazonPayCallInput {
+  /** The memo's `operation`. */
+  operation: 'createCharge' | 'createRefund';
+  /**
+   * executed: Seller Central shows the charge / refund; the checkout reads it from Amazon Pay and
+   * records it as if the call had answered. not_executed: it does not exist; the storefront may
+   * send the request again (with a new Idempotency-Key).
+   */
+  outcome: 'executed' | 'not_executed';
+  /** executed createCharge: the Charge id in Seller Central (S01-...-C...). */
+  chargeId?: string;
+  /** executed createRefund: the Refund id in Seller Central (S01-...-R...). */
+  refundId?: string;
+  /** The memo's `requestId`: needed only when several calls of that operation are unresolved. */
+  requestId?: string;
+  /** Who resolved it and why (logged and kept in the memo; no buyer data). */
+  note: string;
+}
+
 export const reviewUpdate = defineUpdate<CheckoutReview>('review');
 export const setFinalAmountUpdate = defineUpdate<FinalAmountResult, [FinalAmountInput]>('setFinalAmount');
 export const completeUpdate = defineUpdate<CompletionOutcome>('complete');
@@ -182,4 +205,8 @@ export const cancelUpdate = defineUpdate<ChargeSummary, [{ reason?: string }]>('
 export const refundUpdate = defineUpdate<RefundSummary, [RefundInput]>('refund');
 /** The merchant says the order is done: close the charge permission and end the workflow. */
 export const closeUpdate = defineUpdate<CheckoutStatus, [{ reason?: string }]>('close');
+/** Operators only: record what Seller Central shows for a given-up call (ResolveAmazonPayCallInput). */
+export const resolveAmazonPayCallUpdate = defineUpdate<CheckoutStatus, [ResolveAmazonPayCallInput]>(
+  'resolveAmazonPayCall',
+);
 export const statusQuery = defineQuery<CheckoutStatus>('status');

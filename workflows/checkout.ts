@@ -18,6 +18,7 @@ import {
   closeUpdate,
   completeUpdate,
   refundUpdate,
+  resolveAmazonPayCallUpdate,
   reviewUpdate,
   setFinalAmountUpdate,
   statusQuery,
@@ -38,6 +39,7 @@ import {
   validateRefund,
 } from './checkout/operations';
 import { ownOrder } from './checkout/order';
+import { resolveAmazonPayCall, validateResolution } from './checkout/resolution';
 import { releaseNotifications } from './payments/notifications';
 import { CheckoutOwner } from './checkout/owner';
 import { fail } from './payments/proxies';
@@ -94,6 +96,13 @@ export async function checkoutWorkflow(input: CheckoutWorkflowInput): Promise<Ch
       if (!s.completion?.completed && !s.final)
         throw fail('NotCompleted', 'Nothing to close before the checkout is completed');
     },
+  });
+
+  // New handler, no patch: registering it adds no command, and a history recorded before it
+  // holds no accepted resolveAmazonPayCall update (the server rejected it as unknown), so no
+  // existing history reaches this code. The validator rejects unless a call is unresolved.
+  setHandler(resolveAmazonPayCallUpdate, (req) => o.exclusive(() => resolveAmazonPayCall(o, req)), {
+    validator: (req) => validateResolution(o, req),
   });
 
   o.publish();

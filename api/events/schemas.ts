@@ -23,6 +23,8 @@ export const EVENT_TYPE_DESCRIPTIONS: Record<MerchantEventType, string> = {
   'order.closed': 'The order is done: the charge permission is closed; no further events for this checkout.',
   'operator.attention_required':
     'Something needs a person: an Amazon Pay call that may have moved money never got an answer, or a step cannot succeed (detail says which).',
+  'operator.call_resolved':
+    'An operator recorded what Seller Central shows for a call that had needed attention (reasonCode UnresolvedAmazonPayCall): detail says whether it was executed; an executed charge or refund also has its own payment.* or refund.* event.',
   'subscription.created':
     'A recurring checkout completed and its subscription started (status trialing or active; nextBillingAt).',
   'subscription.renewal_upcoming':

@@ -38,6 +38,12 @@ export const READ_ONLY_THE_UNKNOWN = 'read-only-the-unknown';
  * carries them over continue-as-new) does not upsert the same values at its first task.
  */
 export const START_ATTRIBUTES_KEPT = 'start-attributes-kept';
+/**
+ * A call given up to an operator sets the OperatorAttention search attribute (operators search by
+ * it) until resolveAmazonPayCall clears it. A history that gave up before (the charge-given-up
+ * fixture) upserted no attribute there: replaying it must not add the upsert.
+ */
+export const UNRESOLVED_CALL_ATTENTION = 'unresolved-call-attention';
 export const SEEN_NOTIFICATIONS_KEPT = 200;
 /**
  * A step of the order loop failing without an answer (5xx, timeouts, after its retries) this many

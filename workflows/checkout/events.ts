@@ -17,6 +17,8 @@ export interface ObservedCheckout {
   givenUp: number;
   /** CheckoutOwner.needsOperator's reason while a step cannot succeed on its own. */
   attention?: string | null;
+  /** Operator resolutions of given-up calls recorded (resolution.ts); absent in older snapshots. */
+  resolutions?: number;
 }
 
 export const observe = (s: CheckoutState, status: string): ObservedCheckout => ({
@@ -30,6 +32,7 @@ export const observe = (s: CheckoutState, status: string): ObservedCheckout => (
   expiring: s.expiryWarned && s.charge?.state === 'Authorized',
   givenUp: (s.givenUpCharge ? 1 : 0) + (s.givenUpRefundMinor ?? 0),
   attention: s.attention?.reason ?? null,
+  resolutions: s.resolutions?.length ?? 0,
 });
 
 export const NOTHING_OBSERVED: ObservedCheckout = {
@@ -124,6 +127,21 @@ export function checkoutEvents(prev: ObservedCheckout, next: ObservedCheckout, s
     out.push({
       type: 'operator.attention_required',
       data: { reasonCode: s.lastReasonCode, detail: `A step cannot succeed on its own: ${next.attention}` },
+    });
+  }
+  const resolved = s.resolutions?.[(next.resolutions ?? 0) - 1];
+  if ((next.resolutions ?? 0) > (prev.resolutions ?? 0) && resolved) {
+    const object = resolved.operation === 'createCharge' ? 'charge' : 'refund';
+    out.push({
+      type: 'operator.call_resolved',
+      data: {
+        reasonCode: 'UnresolvedAmazonPayCall',
+        ...(resolved.operation === 'createRefund' ? { refundId: resolved.objectId } : {}),
+        detail:
+          resolved.outcome === 'executed'
+            ? `An operator found the ${object} ${resolved.objectId} in Seller Central: it is recorded as if the call had answered`
+            : `An operator found that the ${object} was not executed at Amazon Pay: the request may be sent again with a new Idempotency-Key`,
+      },
     });
   }
   if (next.status === 'Closed' && prev.status !== 'Closed')

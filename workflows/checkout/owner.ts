@@ -146,9 +146,12 @@ export class CheckoutOwner {
     return s.closeRequested && !s.final ? 'Closing' : s.status;
   }
 
-  /** What needs an operator, while the order is not final. */
+  /**
+   * What needs an operator, while the order is not final: a step that cannot succeed on its own,
+   * else an Amazon Pay call given up without an answer (resolution.ts clears it).
+   */
   attention(): CheckoutStatus['attention'] {
-    return this.s.final ? null : (this.s.attention ?? null);
+    return this.s.final ? null : (this.s.attention ?? unresolvedAttention(this.s));
   }
 
   /**
@@ -256,7 +259,10 @@ export class CheckoutOwner {
       next.expiresAt ??
       cur?.expiresAt ??
       (next.state === 'Authorized' ? new Date(Date.now() + AUTHORIZATION_LIFETIME_MS).toISOString() : null);
-    s.charge = { ...next, expiresAt };
+    // The summary's fields only: a Get Charge answer also names its charge permission (ChargeView),
+    // which the status does not show.
+    const { chargeId, state, reasonCode, chargeAmount, capturedAmount, refundedAmount } = next;
+    s.charge = { chargeId, state, reasonCode, chargeAmount, capturedAmount, refundedAmount, expiresAt };
     const mapped = STATUS_OF_CHARGE[next.state];
     if (mapped && !s.final) this.setStatus(mapped, next.reasonCode);
     this.publish();
@@ -353,6 +359,15 @@ export class CheckoutOwner {
       }
     }
   }
+}
+
+/**
+ * The first given-up call recorded as searchable (unanswered.ts: a call given up before that
+ * patch never set OperatorAttention, and its replay must not start to).
+ */
+function unresolvedAttention(s: CheckoutState): CheckoutStatus['attention'] {
+  const call = s.unresolvedCalls?.find((c) => c.searchable);
+  return call ? { reason: `UnresolvedAmazonPayCall: ${call.operation}`, since: call.gaveUpAt } : null;
 }
 
 const attributesKey = (...values: (string | null | undefined)[]): string => values.map((v) => v ?? '').join('|');

@@ -6,6 +6,7 @@ import type {
   FinalAmountInput,
   Price,
   RefundSummary,
+  ResolveAmazonPayCallInput,
 } from '../checkout-messages';
 import type { OutboxState } from '../events/outbox';
 import type { AmazonPayNotification } from '../notification-messages';
@@ -46,6 +47,10 @@ export interface CheckoutState {
   /** Given up calls that may have moved money: refund headroom kept back, and no second charge. */
   givenUpRefundMinor?: number;
   givenUpCharge?: boolean;
+  /** The given-up calls themselves, until an operator records what Seller Central shows (resolution.ts). */
+  unresolvedCalls?: UnresolvedCall[];
+  /** What operators recorded for given-up calls (resolveAmazonPayCall), oldest first. */
+  resolutions?: AmazonPayCallResolution[];
   refunds: RefundSummary[];
   /** The caller's idempotency key -> refundId of the refund it created. */
   refundRequests?: Record<string, string>;
@@ -77,6 +82,24 @@ export interface UnansweredCall<T> {
   /** The caller's key: a retry of the request that made the call is recognised by it. */
   requestId: string;
 }
+
+/** A Create Charge / Create Refund given up without an answer (unanswered.ts); the memo's unresolvedAmazonPayCall. */
+export type UnresolvedCall = (
+  { operation: 'createCharge'; input: CreateChargeInput } | { operation: 'createRefund'; input: CreateRefundInput }
+) & {
+  requestId: string;
+  gaveUpAt: string;
+  error: string;
+  /** Shown as the OperatorAttention search attribute (false: given up before it was; see UNRESOLVED_CALL_ATTENTION). */
+  searchable: boolean;
+};
+
+export type AmazonPayCallResolution = Pick<ResolveAmazonPayCallInput, 'operation' | 'outcome' | 'note'> & {
+  requestId: string;
+  /** executed: the charge or refund adopted. */
+  objectId: string | null;
+  resolvedAt: string;
+};
 
 export interface CheckoutWorkflowInput extends CheckoutInput {
   /** Carried over by continueAsNew. */

@@ -6,9 +6,10 @@
  * replays what it did, or does it now. An IPN for the object settles it too (order.ts). Every such
  * call carries its caller's key (requestId), so a retry of the request is recognised by that key.
  */
-import { log, upsertMemo } from '@temporalio/workflow';
+import { log, patched, upsertMemo } from '@temporalio/workflow';
 import type { ChargeSummary, RefundSummary } from '../checkout-messages';
-import { nowIso } from './constants';
+import { nowIso, UNRESOLVED_CALL_ATTENTION } from './constants';
+import type { UnresolvedCall } from './state';
 import { samePrice, toMinor } from '../payments/money';
 import type { CheckoutOwner } from './owner';
 import { settlesTheCall } from '../payments/reason-codes';
@@ -104,7 +105,13 @@ function giveUp(o: CheckoutOwner, kind: 'charge' | 'refund', error: string): voi
     ...call,
     error,
   });
-  upsertMemo({ unresolvedAmazonPayCall: { ...call, gaveUpAt: nowIso(), error: error.slice(0, 500) } });
+  const unresolved = { ...call, gaveUpAt: nowIso(), error: error.slice(0, 500) };
+  upsertMemo({ unresolvedAmazonPayCall: unresolved });
+  // Kept in the state for resolveAmazonPayCall (resolution.ts); state only, no command. Searchable
+  // only behind the patch: publish() below upserts OperatorAttention for it, which a history that
+  // gave up before this change did not do.
+  const searchable = patched(UNRESOLVED_CALL_ATTENTION);
+  (s.unresolvedCalls ??= []).push({ ...unresolved, searchable } as UnresolvedCall);
   s.lastReasonCode = 'UnresolvedAmazonPayCall';
   if (kind === 'refund')
     s.givenUpRefundMinor = (s.givenUpRefundMinor ?? 0) + toMinor(s.unansweredRefund!.input.refundAmount);

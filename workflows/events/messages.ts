@@ -24,6 +24,7 @@ export const MERCHANT_EVENT_TYPES = [
   'refund.failed',
   'order.closed',
   'operator.attention_required',
+  'operator.call_resolved',
   'subscription.created',
   'subscription.renewal_upcoming',
   'subscription.charged',

@@ -1,4 +1,4 @@
-import type { Price } from '../checkout-messages';
+import type { ChargeSummary, Price } from '../checkout-messages';
 import type { FrequencyUnit } from '../subscription-messages';
 
 /**
@@ -21,6 +21,15 @@ export interface CheckoutSessionView {
   amazonPayRedirectUrl: string | null;
   /** The agreed frequency and amount of a Recurring session (Variable frequencies are not billed by us). */
   recurringMetadata?: { unit: string; value: number; amount: Price | null } | null;
+}
+
+/**
+ * Get Charge's answer: the summary the owners record, and the charge permission it belongs to, so
+ * a charge id named by someone else (an operator, resolution.ts) can be checked against the order.
+ */
+export interface ChargeView extends ChargeSummary {
+  /** Optional: histories recorded before it was read answered without it. */
+  chargePermissionId?: string | null;
 }
 
 export interface RefundView {
