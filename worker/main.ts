@@ -7,13 +7,14 @@ import { amazonPayClientFromCredentials } from '../amazon-pay';
 import {
   amazonPayCredentials,
   ConfigError,
+  connectTemporal,
   inboxOptions,
   logLevelOf,
   metricsAddress,
   parseEnv,
   readAll,
   requirePayloadCodecKeys,
-  temporalConnectionOptions,
+  temporalConnection,
   webhookEndpoints,
   workerTuning,
 } from '../config';
@@ -34,19 +35,19 @@ try {
       { url: `http://${metrics.bindAddress}/metrics` },
       `worker: metrics on http://${metrics.bindAddress}/metrics`,
     );
-  const { credentials, connectionOptions, codecKeys, endpoints } = readAll({
+  const { credentials, temporalAt, codecKeys, endpoints } = readAll({
     credentials: () => amazonPayCredentials(env),
-    connectionOptions: () => temporalConnectionOptions(env),
+    temporalAt: () => temporalConnection(),
     codecKeys: () => requirePayloadCodecKeys(env),
     endpoints: () => webhookEndpoints(env),
   });
   const dataConverter = paymentDataConverter(codecKeys);
-  const connection = await NativeConnection.connect(connectionOptions);
-  const clientConnection = await Connection.connect(connectionOptions);
-  const temporal = new Client({ connection: clientConnection, namespace: env.TEMPORAL_NAMESPACE, dataConverter });
+  const connection = await connectTemporal(temporalAt, () => NativeConnection.connect(temporalAt.options));
+  const clientConnection = await connectTemporal(temporalAt, () => Connection.connect(temporalAt.options));
+  const temporal = new Client({ connection: clientConnection, namespace: temporalAt.namespace, dataConverter });
   const worker = await createPaymentWorker({
     connection,
-    namespace: env.TEMPORAL_NAMESPACE,
+    namespace: temporalAt.namespace,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
     amazonPay: amazonPayClientFromCredentials(credentials, {
       onCall: amazonPayCallMetrics(Runtime.instance().metricMeter),
@@ -63,12 +64,13 @@ try {
   });
   const where = {
     taskQueue: env.TEMPORAL_TASK_QUEUE,
-    address: connectionOptions.address,
-    namespace: env.TEMPORAL_NAMESPACE,
+    address: temporalAt.options.address,
+    namespace: temporalAt.namespace,
+    temporalSettings: temporalAt.source,
   };
   logger.info(
     { ...where, encryptingKeyId: dataConverter.payloadCodecs[0].encryptingKeyId },
-    `worker: polling task queue "${where.taskQueue}" on ${where.address} (namespace ${where.namespace})`,
+    `worker: polling task queue "${where.taskQueue}" on ${where.address} (namespace ${where.namespace}, from ${where.temporalSettings})`,
   );
   await worker.run();
   await clientConnection.close();
