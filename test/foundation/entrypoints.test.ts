@@ -49,7 +49,7 @@ describe('separate entrypoints', () => {
       for (const name of [
         'AMAZON_PAY_PUBLIC_KEY_ID',
         'AMAZON_PAY_PRIVATE_KEY',
-        'TEMPORAL_PROFILE: profile "nowhere" not found',
+        'TEMPORAL_PROFILE',
         'PAYLOAD_CODEC_KEYS',
       ])
         expect(output).toContain(name);
