@@ -8,12 +8,13 @@ import {
   apiKeys,
   codecServerToken,
   ConfigError,
+  connectTemporal,
   logLevelOf,
   metricsAddress,
   parseEnv,
   readAll,
   requirePayloadCodecKeys,
-  temporalConnectionOptions,
+  temporalConnection,
 } from '../config';
 import { createLogger } from '../observability/logger';
 import { createApiMetrics, startMetricsServer, type MetricsServer } from '../observability/metrics';
@@ -24,7 +25,7 @@ import { requestIdClientInterceptors } from '../temporal/request-id';
 const logger = createLogger({ component: 'api', level: logLevelOf() });
 try {
   const env = parseEnv();
-  const { keys, credentials, storeId, temporalOptions, codecKeys, codecToken } = readAll({
+  const { keys, credentials, storeId, temporalAt, codecKeys, codecToken } = readAll({
     keys: () => {
       const keys = apiKeys(env);
       if (keys.length === 0)
@@ -36,15 +37,15 @@ try {
     storeId: () =>
       env.AMAZON_PAY_STORE_ID ??
       missing('AMAZON_PAY_STORE_ID: required (the client id of your Amazon Pay store, from Seller Central)'),
-    temporalOptions: () => temporalConnectionOptions(env),
+    temporalAt: () => temporalConnection(),
     codecKeys: () => requirePayloadCodecKeys(env),
     codecToken: () => codecServerToken(env),
   });
   const dataConverter = paymentDataConverter(codecKeys);
-  const connection = await Connection.connect(temporalOptions);
+  const connection = await connectTemporal(temporalAt, () => Connection.connect(temporalAt.options));
   const temporal = new Client({
     connection,
-    namespace: env.TEMPORAL_NAMESPACE,
+    namespace: temporalAt.namespace,
     dataConverter,
     interceptors: requestIdClientInterceptors,
   });
@@ -76,9 +77,11 @@ try {
       {
         url: `http://${info.address}:${info.port}`,
         docs: `http://${info.address}:${info.port}/docs`,
-        namespace: env.TEMPORAL_NAMESPACE,
+        temporal: temporalAt.options.address,
+        namespace: temporalAt.namespace,
+        temporalSettings: temporalAt.source,
       },
-      `api: listening on http://${info.address}:${info.port} (API reference: /docs)`,
+      `api: listening on http://${info.address}:${info.port} (API reference: /docs), Temporal ${temporalAt.options.address} (namespace ${temporalAt.namespace}, from ${temporalAt.source})`,
     ),
   );
   server.once('error', (err) => {

@@ -39,7 +39,6 @@ describe('inboxOptions (read by the API and the worker alike)', () => {
 describe('parseEnv', () => {
   it('applies the embedded defaults', () => {
     const env = parseEnv({});
-    expect(env.TEMPORAL_NAMESPACE).toBe('default');
     expect(env.TEMPORAL_TASK_QUEUE).toBe('amazon-pay');
     expect(env.API_PORT).toBe(3000);
     expect(env.AMAZON_PAY_REGION).toBe('na');

@@ -2,9 +2,12 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseCodecKeys, type CodecKey } from '../temporal/codec';
 import { LOG_LEVELS, type LogLevel } from '../observability/logger';
+import { ConfigError } from './errors';
+import { TEMPORAL_ENV_VARIABLES } from './temporal-connection';
 
 /**
- * The one place that reads the environment. Every variable is documented in `.env.example`.
+ * The one place that reads the environment (the Temporal connection: ./temporal-connection.ts,
+ * through @temporalio/envconfig). Every variable is documented in `.env.example`.
  * `loadConfig` validates everything at once and throws a `ConfigError` listing every missing or
  * invalid variable, so a misconfigured process fails at start-up, not at the first payment.
  */
@@ -66,12 +69,9 @@ const schema = z
     /** The worker's Temporal SDK metrics and Amazon Pay call counters; unset: not served. */
     WORKER_METRICS_PORT: port.optional(),
 
-    // Temporal
-    TEMPORAL_ADDRESS: z.string().min(1).optional(),
-    TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+    // Temporal: the connection (address, namespace, TLS, API key) is read by temporalConnection()
+    // through @temporalio/envconfig, as the temporal CLI reads it. Temporal has no variable for this.
     TEMPORAL_TASK_QUEUE: z.string().min(1).default('amazon-pay'),
-    TEMPORAL_API_KEY: z.string().min(1).optional(),
-    TEMPORAL_TLS: bool.default(false),
 
     // Payload encryption (temporal/codec.ts) and the codec server (temporal/codec-server.ts)
     /** `id:base64key[,id2:base64key]`: the first encrypts, all decrypt. */
@@ -234,14 +234,15 @@ const schema = z
 
 export type Env = z.infer<typeof schema>;
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(readonly problems: string[]) {
-    super(
-      `Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\nSee .env.example for every variable.`,
-    );
-  }
-}
+export { ConfigError };
+export {
+  DEFAULT_TEMPORAL_ADDRESS,
+  DEFAULT_TEMPORAL_NAMESPACE,
+  connectTemporal,
+  temporalConnection,
+  type TemporalConnection,
+  type TemporalConnectionOptions,
+} from './temporal-connection';
 
 export function parseEnv(source: Record<string, string | undefined> = process.env): Env {
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== ''));
@@ -427,16 +428,6 @@ export function webhookEndpoints(env: Env): WebhookEndpointConfig[] {
   return parsed.data;
 }
 
-/** Connection options shared by clients and workers; TEMPORAL_ADDRESS is required here. */
-export function temporalConnectionOptions(env: Env): { address: string; tls?: boolean; apiKey?: string } {
-  if (!env.TEMPORAL_ADDRESS) throw new ConfigError(['TEMPORAL_ADDRESS: required (host:port of the Temporal frontend)']);
-  return {
-    address: env.TEMPORAL_ADDRESS,
-    ...(env.TEMPORAL_TLS || env.TEMPORAL_API_KEY ? { tls: true } : {}),
-    ...(env.TEMPORAL_API_KEY ? { apiKey: env.TEMPORAL_API_KEY } : {}),
-  };
-}
-
 /**
  * LOG_LEVEL alone, for the logger a process needs before the rest of its configuration is read
  * (to report that configuration's problems): `info` when unset or invalid, since parseEnv then
@@ -460,8 +451,8 @@ export function metricsAddress(
   return { host: env.METRICS_HOST, port, bindAddress: `${host}:${port}` };
 }
 
-/** Every variable this module reads (documented in .env.example; checked by a test). */
-export const configKeys: readonly string[] = Object.keys(schema.shape);
+/** Every variable the config reads, ours and Temporal's (documented in .env.example; checked by a test). */
+export const configKeys: readonly string[] = [...Object.keys(schema.shape), ...TEMPORAL_ENV_VARIABLES];
 
 /**
  * Runs several config readers and throws one ConfigError with every problem of every reader, so

@@ -2,7 +2,7 @@
  * The README's first command (`npm start`): the whole service on its embedded default.
  *
  * - Temporal: a dev server with SQLite persistence in $DATA_DIR (state survives a restart) and the
- *   Web UI on :8233, unless TEMPORAL_ADDRESS points at an existing cluster.
+ *   Web UI on :8233, unless a Temporal profile or TEMPORAL_ADDRESS names an existing cluster.
  * - Amazon Pay: the local simulator with a merchant key generated into $DATA_DIR, unless Amazon Pay
  *   credentials are configured (then the real sandbox or live API).
  * - Payload encryption: the keys in PAYLOAD_CODEC_KEYS(_FILE), or a development key generated once
@@ -31,7 +31,8 @@ import {
   metricsAddress,
   parseEnv,
   payloadCodecKeys,
-  temporalConnectionOptions,
+  temporalConnection,
+  type TemporalConnectionOptions,
   webhookEndpoints,
   workerTuning,
   type AmazonPayCredentials,
@@ -98,10 +99,13 @@ try {
   // The Web UI takes only a URL for its codec server: the credential rides in the path.
   const uiCodecEndpoint = `${apiUrl}/codec/${codecToken}`;
 
-  // Temporal
-  let address = env.TEMPORAL_ADDRESS;
+  // Temporal: the profile or TEMPORAL_* variables when they name a server (as for the temporal CLI),
+  // otherwise a dev server of our own.
+  const temporalAt = temporalConnection();
+  const namespace = temporalAt.namespace;
+  let connectionOptions: TemporalConnectionOptions = temporalAt.options;
   let uiUrl: string | undefined;
-  if (!address) {
+  if (!temporalAt.addressConfigured) {
     const cliPath = await ensureTemporalCli((l) => log(l));
     log(`starting the Temporal dev server (${cliPath}), data in ${join(dataDir, 'temporal.db')}`);
     const server: DevServer = await startDevServer({
@@ -110,13 +114,14 @@ try {
       uiPort: env.TEMPORAL_UI_PORT,
       uiCodecEndpoint,
       dbFile: join(dataDir, 'temporal.db'),
-      namespace: env.TEMPORAL_NAMESPACE,
+      namespace,
       logLevel: 'error',
     });
     stack.push({ name: 'Temporal dev server', stop: () => server.stop() });
-    address = server.address;
+    connectionOptions = { address: server.address };
     uiUrl = server.uiUrl;
   }
+  const address = connectionOptions.address;
 
   // Amazon Pay: real credentials, or the simulator with a key of our own.
   let credentials: AmazonPayCredentials;
@@ -148,12 +153,11 @@ try {
   });
 
   // Worker
-  const connectionOptions = env.TEMPORAL_ADDRESS ? temporalConnectionOptions(env) : { address };
   const clientConnection = await Connection.connect(connectionOptions);
   stack.push({ name: 'Temporal client connection', stop: () => clientConnection.close() });
   const temporal = new Client({
     connection: clientConnection,
-    namespace: env.TEMPORAL_NAMESPACE,
+    namespace,
     dataConverter,
     interceptors: requestIdClientInterceptors,
   });
@@ -173,7 +177,7 @@ try {
   log('bundling workflows and starting the worker');
   const worker = await createPaymentWorker({
     connection: nativeConnection,
-    namespace: env.TEMPORAL_NAMESPACE,
+    namespace,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
     amazonPay,
     temporal,
@@ -256,7 +260,7 @@ try {
       hostname: env.API_HOST,
       amazonPayScriptUrl: `${simulator.url}/checkout.js`,
       temporalUiUrl: uiUrl ?? null,
-      temporalNamespace: env.TEMPORAL_NAMESPACE,
+      temporalNamespace: namespace,
       ...(demoWebhookSecret ? { webhookSecret: demoWebhookSecret } : {}),
     });
     demoUrl = demo.url;

@@ -8,13 +8,14 @@ import { amazonPayClientFromCredentials } from '../amazon-pay';
 import {
   amazonPayCredentials,
   ConfigError,
+  connectTemporal,
   inboxOptions,
   logLevelOf,
   metricsAddress,
   parseEnv,
   readAll,
   requirePayloadCodecKeys,
-  temporalConnectionOptions,
+  temporalConnection,
   webhookEndpoints,
   workerTuning,
 } from '../config';
@@ -37,9 +38,9 @@ try {
       { url: `http://${metrics.bindAddress}/metrics` },
       `worker: metrics on http://${metrics.bindAddress}/metrics`,
     );
-  const { credentials, connectionOptions, codecKeys, endpoints, bundle } = readAll({
+  const { credentials, temporalAt, codecKeys, endpoints, bundle } = readAll({
     credentials: () => amazonPayCredentials(env),
-    connectionOptions: () => temporalConnectionOptions(env),
+    temporalAt: () => temporalConnection(),
     codecKeys: () => requirePayloadCodecKeys(env),
     endpoints: () => webhookEndpoints(env),
     bundle: () => (env.WORKFLOW_BUNDLE_PATH ? loadPrebuiltBundle(env.WORKFLOW_BUNDLE_PATH) : undefined),
@@ -54,17 +55,17 @@ try {
     else logger.info({ codePath, builtAt: manifest.builtAt }, `worker: workflows from the prebuilt bundle ${codePath}`);
   }
   const dataConverter = paymentDataConverter(codecKeys);
-  const connection = await NativeConnection.connect(connectionOptions);
-  const clientConnection = await Connection.connect(connectionOptions);
+  const connection = await connectTemporal(temporalAt, () => NativeConnection.connect(temporalAt.options));
+  const clientConnection = await connectTemporal(temporalAt, () => Connection.connect(temporalAt.options));
   const temporal = new Client({
     connection: clientConnection,
-    namespace: env.TEMPORAL_NAMESPACE,
+    namespace: temporalAt.namespace,
     dataConverter,
     interceptors: requestIdClientInterceptors,
   });
   const worker = await createPaymentWorker({
     connection,
-    namespace: env.TEMPORAL_NAMESPACE,
+    namespace: temporalAt.namespace,
     taskQueue: env.TEMPORAL_TASK_QUEUE,
     amazonPay: amazonPayClientFromCredentials(credentials, {
       onCall: amazonPayCallMetrics(Runtime.instance().metricMeter),
@@ -84,12 +85,13 @@ try {
   });
   const where = {
     taskQueue: env.TEMPORAL_TASK_QUEUE,
-    address: connectionOptions.address,
-    namespace: env.TEMPORAL_NAMESPACE,
+    address: temporalAt.options.address,
+    namespace: temporalAt.namespace,
+    temporalSettings: temporalAt.source,
   };
   logger.info(
     { ...where, encryptingKeyId: dataConverter.payloadCodecs[0].encryptingKeyId },
-    `worker: polling task queue "${where.taskQueue}" on ${where.address} (namespace ${where.namespace})`,
+    `worker: polling task queue "${where.taskQueue}" on ${where.address} (namespace ${where.namespace}, from ${where.temporalSettings})`,
   );
   await worker.run();
   await clientConnection.close();
