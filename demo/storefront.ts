@@ -140,59 +140,13 @@ function apiClient(o: DemoStorefrontOptions) {
 }
 
 // ---- pages ----
-const page = (title: string, body: SafeHtml) =>
-  html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <title>${title} - ${STORE_NAME} (demo)</title>
-        <style>
-          body {
-            font-family: sans-serif;
-            max-width: 44rem;
-            margin: 1rem auto;
-            padding: 0 1rem;
-          }
-          .demo {
-            background: #fff3cd;
-            border: 1px solid #e0c060;
-            padding: 0.5rem;
-          }
-          .error {
-            background: #fde2e1;
-            border: 1px solid #d9534f;
-            padding: 0.5rem;
-          }
-          .ok {
-            background: #e3f6e5;
-            border: 1px solid #5cb85c;
-            padding: 0.5rem;
-          }
-          table {
-            border-collapse: collapse;
-          }
-          td,
-          th {
-            border: 1px solid #ccc;
-            padding: 0.25rem 0.5rem;
-            text-align: left;
-          }
-          form.inline {
-            display: inline-block;
-            margin: 0.25rem;
-          }
-        </style>
-      </head>
-      <body>
-        <p class="demo">
-          <strong>Demo storefront</strong> - not part of the product. It plays a merchant's shop and calls the payment
-          API server-side.
-        </p>
-        <h1>${title}</h1>
-        ${body}
-        <p><a href="/">Back to the shop</a></p>
-      </body>
-    </html>`;
+const page = (title: string, body: SafeHtml) => html`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${title} - ${STORE_NAME} (demo)</title>
+<style>body{font-family:sans-serif;max-width:44rem;margin:1rem auto;padding:0 1rem}.demo{background:#fff3cd;border:1px solid #e0c060;padding:.5rem}
+.error{background:#fde2e1;border:1px solid #d9534f;padding:.5rem}.ok{background:#e3f6e5;border:1px solid #5cb85c;padding:.5rem}
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left}form.inline{display:inline-block;margin:.25rem}</style></head>
+<body><p class="demo"><strong>Demo storefront</strong> - not part of the product. It plays a merchant's shop and calls the payment API server-side.</p>
+<h1>${title}</h1>${body}<p><a href="/">Back to the shop</a></p></body></html>`;
 
 const DONE: Record<string, string> = {
   capture: 'Captured.',
@@ -211,58 +165,30 @@ export function createDemoStorefront(options: DemoStorefrontOptions): Hono {
 
   const workflowLink = (id: string) =>
     uiUrl
-      ? html`<p>
-          <a
-            href="${`${uiUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(checkoutWorkflowId(id))}`}"
-            >See the checkout workflow in the Temporal Web UI</a
-          >
-        </p>`
+      ? html`<p><a href="${`${uiUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(namespace)}/workflows/${encodeURIComponent(checkoutWorkflowId(id))}`}">See the checkout workflow in the Temporal Web UI</a></p>`
       : html``;
 
   const actions = (id: string, status: string, final: boolean) => {
     const form = (action: string, label: string, extra: SafeHtml = html``) =>
-      html`<form class="inline" method="POST" action="${orderUrl(id)}/${action}">
-        <input type="hidden" name="idempotencyKey" value="${`demo-${randomUUID()}`}" />${extra}<button type="submit">
-          ${label}
-        </button>
-      </form>`;
+      html`<form class="inline" method="POST" action="${orderUrl(id)}/${action}"><input type="hidden" name="idempotencyKey" value="${`demo-${randomUUID()}`}">${extra}<button type="submit">${label}</button></form>`;
     return html`<div>
-      ${status === 'Authorized' ? form('capture', 'Capture') : ''}
-      ${status === 'Authorized' || status === 'AuthorizationPending' ? form('cancel', 'Cancel authorization') : ''}
-      ${status === 'Captured' ? form('refund', 'Refund', html`<input name="amount" value="5.00" size="6" /> ${CURRENCY} `) : ''}
-      ${final ? '' : form('close', 'Close order')}
-    </div>`;
+${status === 'Authorized' ? form('capture', 'Capture') : ''}
+${status === 'Authorized' || status === 'AuthorizationPending' ? form('cancel', 'Cancel authorization') : ''}
+${status === 'Captured' ? form('refund', 'Refund', html`<input name="amount" value="5.00" size="6"> ${CURRENCY} `) : ''}
+${final ? '' : form('close', 'Close order')}
+</div>`;
   };
 
   const chargeRows = (charge: Charge | null) =>
     charge
-      ? html`<tr>
-            <th>Charge</th>
-            <td>${charge.chargeId}: ${charge.state}${charge.reasonCode ? ` (${charge.reasonCode})` : ''}</td>
-          </tr>
-          <tr>
-            <th>Captured</th>
-            <td>
-              ${charge.capturedAmount ? `${charge.capturedAmount.amount} ${charge.capturedAmount.currencyCode}` : '-'}
-            </td>
-          </tr>
-          <tr>
-            <th>Refunded</th>
-            <td>
-              ${charge.refundedAmount ? `${charge.refundedAmount.amount} ${charge.refundedAmount.currencyCode}` : '-'}
-            </td>
-          </tr>`
-      : html`<tr>
-          <th>Charge</th>
-          <td>-</td>
-        </tr>`;
+      ? html`<tr><th>Charge</th><td>${charge.chargeId}: ${charge.state}${charge.reasonCode ? ` (${charge.reasonCode})` : ''}</td></tr>
+<tr><th>Captured</th><td>${charge.capturedAmount ? `${charge.capturedAmount.amount} ${charge.capturedAmount.currencyCode}` : '-'}</td></tr>
+<tr><th>Refunded</th><td>${charge.refundedAmount ? `${charge.refundedAmount.amount} ${charge.refundedAmount.currencyCode}` : '-'}</td></tr>`
+      : html`<tr><th>Charge</th><td>-</td></tr>`;
   const refundRows = (refunds: Refund[]) =>
     refunds.map(
       (r) =>
-        html`<tr>
-          <th>Refund ${r.number}</th>
-          <td>${r.refundId}: ${r.amount.amount} ${r.amount.currencyCode}, ${r.state}</td>
-        </tr>`,
+        html`<tr><th>Refund ${r.number}</th><td>${r.refundId}: ${r.amount.amount} ${r.amount.currencyCode}, ${r.state}</td></tr>`,
     );
 
   // The webhooks this shop received, newest first, deduplicated by webhook-id (demo: kept in memory).
@@ -270,20 +196,7 @@ export function createDemoStorefront(options: DemoStorefrontOptions): Hono {
   const webhookRows = (checkoutSessionId: string) => {
     const mine = received.filter((e) => e.data.checkoutSessionId === checkoutSessionId).slice(0, 20);
     if (!options.webhookSecret) return html``;
-    return html`<h2>Webhooks received</h2>
-      ${
-        mine.length === 0
-          ? html`<p>None yet.</p>`
-          : html`<table>
-              ${mine.map(
-                (e) =>
-                  html`<tr>
-                    <th>${e.type}</th>
-                    <td>${e.timestamp} <small>${e.id}</small></td>
-                  </tr>`,
-              )}
-            </table>`
-      }`;
+    return html`<h2>Webhooks received</h2>${mine.length === 0 ? html`<p>None yet.</p>` : html`<table>${mine.map((e) => html`<tr><th>${e.type}</th><td>${e.timestamp} <small>${e.id}</small></td></tr>`)}</table>`}`;
   };
 
   const app = new Hono();
@@ -361,43 +274,18 @@ export function createDemoStorefront(options: DemoStorefrontOptions): Hono {
         },
       };
       button = html`<div id="AmazonPayButton"></div>
-        <script type="application/json" id="amazon-pay-button-config">
-          ${jsonForScript(renderButton)}
-        </script>
-        <script src="${options.amazonPayScriptUrl}"></script>
-        <script>
-          amazon.Pay.renderButton(
-            '#AmazonPayButton',
-            JSON.parse(document.getElementById('amazon-pay-button-config').textContent),
-          );
-        </script>`;
+<script type="application/json" id="amazon-pay-button-config">${jsonForScript(renderButton)}</script>
+<script src="${options.amazonPayScriptUrl}"></script>
+<script>amazon.Pay.renderButton('#AmazonPayButton', JSON.parse(document.getElementById('amazon-pay-button-config').textContent));</script>`;
     }
     return c.html(
       page(
         'Shop',
-        html`<form method="GET" action="/">
-            <table>
-              <tr>
-                <th>Product</th>
-                <th>Price</th>
-                <th>Quantity</th>
-              </tr>
-              ${PRODUCTS.map(
-                (p) =>
-                  html`<tr>
-                    <td>${p.name}</td>
-                    <td>${money(p.cents)} ${CURRENCY}</td>
-                    <td><input type="number" name="${p.sku}" min="0" max="10" value="${cart[p.sku] ?? 0}" /></td>
-                  </tr>`,
-              )}
-            </table>
-            <input type="hidden" name="ref" value="${ref}" /><button type="submit">Update cart</button>
-          </form>
-          <p>
-            Order reference <code>${ref}</code> - cart total <strong>${money(subtotal)} ${CURRENCY}</strong> (shipping
-            and tax on the next page)
-          </p>
-          ${button}`,
+        html`<form method="GET" action="/"><table><tr><th>Product</th><th>Price</th><th>Quantity</th></tr>
+${PRODUCTS.map((p) => html`<tr><td>${p.name}</td><td>${money(p.cents)} ${CURRENCY}</td><td><input type="number" name="${p.sku}" min="0" max="10" value="${cart[p.sku] ?? 0}"></td></tr>`)}
+</table><input type="hidden" name="ref" value="${ref}"><button type="submit">Update cart</button></form>
+<p>Order reference <code>${ref}</code> - cart total <strong>${money(subtotal)} ${CURRENCY}</strong> (shipping and tax on the next page)</p>
+${button}`,
       ).toString(),
     );
   });
@@ -411,8 +299,7 @@ export function createDemoStorefront(options: DemoStorefrontOptions): Hono {
       return c.html(
         page(
           'Review',
-          html`<p class="error">This checkout is ${review.state}.</p>
-            <p><a href="${orderUrl(id)}">See the order</a></p>`,
+          html`<p class="error">This checkout is ${review.state}.</p><p><a href="${orderUrl(id)}">See the order</a></p>`,
         ).toString(),
         409,
       );
@@ -435,56 +322,18 @@ export function createDemoStorefront(options: DemoStorefrontOptions): Hono {
       page(
         'Review your order',
         html`<table>
-            <tr>
-              <th>Buyer</th>
-              <td>${review.buyer?.name ?? '-'} ${review.buyer?.email ? `<${review.buyer.email}>` : ''}</td>
-            </tr>
-            <tr>
-              <th>Ship to</th>
-              <td>${addressLines.map((l, i) => html`${i ? html`<br />` : ''}${l}`)}</td>
-            </tr>
-            <tr>
-              <th>Pay with</th>
-              <td>${review.paymentDescriptor ?? '-'}</td>
-            </tr>
-          </table>
-          <h2>Items</h2>
-          <table>
-            ${PRODUCTS.filter((p) => (cart[p.sku] ?? 0) > 0).map(
-              (p) =>
-                html`<tr>
-                  <td>${cart[p.sku]} x ${p.name}</td>
-                  <td>${money(p.cents * (cart[p.sku] ?? 0))}</td>
-                </tr>`,
-            )}
-            <tr>
-              <th>Subtotal</th>
-              <td>${money(t.subtotal)}</td>
-            </tr>
-            <tr>
-              <th>Shipping</th>
-              <td>${money(t.shipping)}</td>
-            </tr>
-            <tr>
-              <th>Tax (8.25 %)</th>
-              <td>${money(t.tax)}</td>
-            </tr>
-            <tr>
-              <th>Total</th>
-              <td><strong>${money(t.total)} ${CURRENCY}</strong></td>
-            </tr>
-          </table>
-          <form method="POST" action="/place-order">
-            <input type="hidden" name="amazonCheckoutSessionId" value="${id}" />
-            <input type="hidden" name="cart" value="${cartParam(cart)}" /><input
-              type="hidden"
-              name="ref"
-              value="${ref}"
-            />
-            <p><button type="submit" ${t.total > 0 ? '' : ' disabled'}>Place order</button></p>
-          </form>
-          <p>Order reference <code>${ref}</code></p>
-          ${workflowLink(id)}`,
+<tr><th>Buyer</th><td>${review.buyer?.name ?? '-'} ${review.buyer?.email ? `<${review.buyer.email}>` : ''}</td></tr>
+<tr><th>Ship to</th><td>${addressLines.map((l, i) => html`${i ? html`<br>` : ''}${l}`)}</td></tr>
+<tr><th>Pay with</th><td>${review.paymentDescriptor ?? '-'}</td></tr>
+</table>
+<h2>Items</h2><table>
+${PRODUCTS.filter((p) => (cart[p.sku] ?? 0) > 0).map((p) => html`<tr><td>${cart[p.sku]} x ${p.name}</td><td>${money(p.cents * (cart[p.sku] ?? 0))}</td></tr>`)}
+<tr><th>Subtotal</th><td>${money(t.subtotal)}</td></tr><tr><th>Shipping</th><td>${money(t.shipping)}</td></tr>
+<tr><th>Tax (8.25 %)</th><td>${money(t.tax)}</td></tr><tr><th>Total</th><td><strong>${money(t.total)} ${CURRENCY}</strong></td></tr></table>
+<form method="POST" action="/place-order"><input type="hidden" name="amazonCheckoutSessionId" value="${id}">
+<input type="hidden" name="cart" value="${cartParam(cart)}"><input type="hidden" name="ref" value="${ref}">
+<p><button type="submit"${t.total > 0 ? '' : ' disabled'}>Place order</button></p></form>
+<p>Order reference <code>${ref}</code></p>${workflowLink(id)}`,
       ).toString(),
     );
   });
@@ -521,32 +370,14 @@ export function createDemoStorefront(options: DemoStorefrontOptions): Hono {
     const current = outcome.completed ? await call<Status>('GET', path(id)) : { status: outcome.status, final: true };
     const body = outcome.completed
       ? html`<p class="ok">Thank you! Payment <strong>${outcome.status}</strong>.</p>
-          <table>
-            <tr>
-              <th>Checkout</th>
-              <td>${id}</td>
-            </tr>
-            <tr>
-              <th>Charge permission</th>
-              <td>${outcome.chargePermissionId}</td>
-            </tr>
-            <tr>
-              <th>Charge</th>
-              <td>${outcome.chargeId ?? '-'} ${outcome.chargeState ? `(${outcome.chargeState})` : ''}</td>
-            </tr>
-          </table>
-          <h2>Merchant actions</h2>
-          ${actions(id, current.status, current.final)}`
-      : html`<p class="error">
-          The payment was not completed:
-          <strong>${outcome.status}</strong>${outcome.reasonCode ? ` (${outcome.reasonCode})` : ''}. ${outcome.message}
-        </p>`;
+<table><tr><th>Checkout</th><td>${id}</td></tr><tr><th>Charge permission</th><td>${outcome.chargePermissionId}</td></tr>
+<tr><th>Charge</th><td>${outcome.chargeId ?? '-'} ${outcome.chargeState ? `(${outcome.chargeState})` : ''}</td></tr></table>
+<h2>Merchant actions</h2>${actions(id, current.status, current.final)}`
+      : html`<p class="error">The payment was not completed: <strong>${outcome.status}</strong>${outcome.reasonCode ? ` (${outcome.reasonCode})` : ''}. ${outcome.message}</p>`;
     return c.html(
       page(
         'Order result',
-        html`${body}
-          <p><a href="${orderUrl(id)}">Order status</a></p>
-          ${workflowLink(id)}`,
+        html`${body}<p><a href="${orderUrl(id)}">Order status</a></p>${workflowLink(id)}`,
       ).toString(),
     );
   });
@@ -558,49 +389,17 @@ export function createDemoStorefront(options: DemoStorefrontOptions): Hono {
     return c.html(
       page(
         'Order status',
-        html`${done ? html`<p class="ok">${done}</p>` : ''}
-          <table>
-            <tr>
-              <th>Checkout</th>
-              <td>${s.checkoutSessionId}</td>
-            </tr>
-            <tr>
-              <th>Status</th>
-              <td><strong>${s.status}</strong>${s.final ? ' (final)' : ''}</td>
-            </tr>
-            <tr>
-              <th>Order reference</th>
-              <td>${s.merchantReferenceId ?? '-'}</td>
-            </tr>
-            <tr>
-              <th>Amount</th>
-              <td>
-                ${s.chargeAmount ? `${s.chargeAmount.amount} ${s.chargeAmount.currencyCode}` : '-'}
-                ${s.paymentIntent ? `(${s.paymentIntent})` : ''}
-              </td>
-            </tr>
-            <tr>
-              <th>Charge permission</th>
-              <td>${s.chargePermissionId ?? '-'}</td>
-            </tr>
-            ${chargeRows(s.charge)}${refundRows(s.refunds)}
-            <tr>
-              <th>Authorization expires</th>
-              <td>${s.deadlines.authorizationExpiresAt ?? '-'}</td>
-            </tr>
-            <tr>
-              <th>Last reason code</th>
-              <td>${s.lastReasonCode ?? '-'}</td>
-            </tr>
-            <tr>
-              <th>Updated</th>
-              <td>${s.updatedAt}</td>
-            </tr>
-          </table>
-          <h2>Merchant actions</h2>
-          ${actions(id, s.status, s.final)}${webhookRows(id)}
-          <p><a href="${orderUrl(id)}">Refresh</a></p>
-          ${workflowLink(id)}`,
+        html`${done ? html`<p class="ok">${done}</p>` : ''}<table>
+<tr><th>Checkout</th><td>${s.checkoutSessionId}</td></tr>
+<tr><th>Status</th><td><strong>${s.status}</strong>${s.final ? ' (final)' : ''}</td></tr>
+<tr><th>Order reference</th><td>${s.merchantReferenceId ?? '-'}</td></tr>
+<tr><th>Amount</th><td>${s.chargeAmount ? `${s.chargeAmount.amount} ${s.chargeAmount.currencyCode}` : '-'} ${s.paymentIntent ? `(${s.paymentIntent})` : ''}</td></tr>
+<tr><th>Charge permission</th><td>${s.chargePermissionId ?? '-'}</td></tr>
+${chargeRows(s.charge)}${refundRows(s.refunds)}
+<tr><th>Authorization expires</th><td>${s.deadlines.authorizationExpiresAt ?? '-'}</td></tr>
+<tr><th>Last reason code</th><td>${s.lastReasonCode ?? '-'}</td></tr>
+<tr><th>Updated</th><td>${s.updatedAt}</td></tr></table>
+<h2>Merchant actions</h2>${actions(id, s.status, s.final)}${webhookRows(id)}<p><a href="${orderUrl(id)}">Refresh</a></p>${workflowLink(id)}`,
       ).toString(),
     );
   });
