@@ -4,7 +4,16 @@ import { refundUpdate, type CheckoutStatus, type RefundSummary } from '../../wor
 import { eventsQuery } from '../../workflows/events/messages';
 import { UNANSWERED_RESENDS } from '../../workflows/checkout/unanswered';
 import { OperatorAttention } from '../../workflows/search-attributes';
-import { type CheckoutHandle, finalAmount, paidCheckout, statusOf, updateFailure, usd, waitForStatus } from './helpers';
+import {
+  type CheckoutHandle,
+  countOf,
+  finalAmount,
+  paidCheckout,
+  statusOf,
+  updateFailure,
+  usd,
+  waitForStatus,
+} from './helpers';
 import { attentionOf, resolve, storefront, unanswered } from './operator-resolution-helpers';
 
 // The refund side of resolveAmazonPayCall (workflows/checkout/resolution.ts): a Create Refund that
@@ -144,8 +153,10 @@ describe('a refund given up to an operator', () => {
     });
 
     // The storefront's retry of its request (original key) gets that refund; Amazon is not asked again.
+    const creates = await countOf(stack, 'createRefund');
     const retried = await refundRequest(checkoutSessionId, '20.00', 'refund-1');
     expect(retried).toMatchObject({ status: 201, body: { refundId, state: 'Refunded', amount: usd('20.00') } });
+    expect(await countOf(stack, 'createRefund')).toBe(creates);
     expect(await refundsAtAmazon(chargeId)).toHaveLength(1);
     expect(await refundMovements(chargePermissionId)).toEqual([{ refundId, amount: '20.00' }]);
 
