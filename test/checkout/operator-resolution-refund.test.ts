@@ -337,4 +337,48 @@ describe('a refund given up to an operator', () => {
     expect(await refundsAtAmazon(chargeId)).toHaveLength(2);
     await handle.terminate('test done');
   });
+
+  it('a given-up refund whose key the storefront retries until it is given up again is one call for the operator: resolved once, both holds released', async () => {
+    const { handle, checkoutSessionId, chargeId } = await capturedCheckout();
+    await giveUpRefund(handle, true, '20.00', 'refund-1');
+    // Nothing refuses a retry of a given-up key (the 503s said: retry with the same key): while
+    // Amazon stays silent, the same call is sent again and given up again.
+    await giveUpRefund(handle, true, '20.00', 'refund-1');
+    const atAmazon = await refundsAtAmazon(chargeId);
+    expect(atAmazon).toHaveLength(1); // one key, one refund
+    const refundId = atAmazon[0]!.refundId;
+    // Held back twice meanwhile: 57.50 - 2 x 20.00 = 17.50 left.
+    expect(await refundRequest(checkoutSessionId, '17.51')).toMatchObject({
+      body: { error: { code: 'TransactionAmountExceeded', message: expect.stringContaining('17.50 USD left') } },
+    });
+    expect((await handle.describe()).memo?.unresolvedAmazonPayCall).toMatchObject({ requestId: 'refund-1' });
+
+    // The operator does what the memo shows: one createRefund, requestId refund-1.
+    const status = await resolve(handle, {
+      operation: 'createRefund',
+      outcome: 'executed',
+      refundId,
+      note: 'ops@shop.example: one refund of 20.00 in Seller Central',
+    });
+    expect(status).toMatchObject({
+      refunds: [{ refundId, amount: usd('20.00') }],
+      lastReasonCode: null,
+      attention: null,
+    });
+    expect(await attentionOf(handle)).toBeUndefined();
+    expect((await handle.describe()).memo?.unresolvedAmazonPayCall).toBeUndefined();
+    // The 20.00 counts once: exactly 37.50 is left.
+    const creates = await countOf(stack, 'createRefund');
+    expect(await refundRequest(checkoutSessionId, '20.00', 'refund-1')).toMatchObject({
+      status: 201,
+      body: { refundId },
+    });
+    expect(await countOf(stack, 'createRefund')).toBe(creates);
+    expect(await refundRequest(checkoutSessionId, '37.50')).toMatchObject({ status: 201, body: { number: 2 } });
+    expect(await refundRequest(checkoutSessionId, '0.01')).toMatchObject({
+      body: { error: { code: 'TransactionAmountExceeded' } },
+    });
+    expect(await refundsAtAmazon(chargeId)).toHaveLength(2);
+    await handle.terminate('test done');
+  });
 });
