@@ -3,20 +3,15 @@ import { randomUUID } from 'node:crypto';
 import { promisify } from 'node:util';
 import { serve, type ServerType } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { AmazonPayError } from '../../amazon-pay';
 import { ensureTemporalCli } from '../../scripts/provision';
 import { createCodecRoutes } from '../../temporal/codec-server';
 import { startTestStack, testCodec, type TestStack } from '../support/stack';
-import {
-  chargeUpdate,
-  resolveAmazonPayCallUpdate,
-  type CheckoutStatus,
-  type ResolveAmazonPayCallInput,
-} from '../../workflows/checkout-messages';
+import { chargeUpdate, type CheckoutStatus, type ResolveAmazonPayCallInput } from '../../workflows/checkout-messages';
 import { eventsQuery } from '../../workflows/events/messages';
 import { OperatorAttention } from '../../workflows/search-attributes';
 import { UNANSWERED_RESENDS } from '../../workflows/checkout/unanswered';
-import { type CheckoutHandle, finalAmount, paidCheckout, statusOf, updateFailure, usd } from './helpers';
+import { finalAmount, paidCheckout, statusOf, updateFailure, usd } from './helpers';
+import { attentionOf, resolve, storefront, unanswered } from './operator-resolution-helpers';
 import { recordHistory } from './record';
 import { until } from '../support/until';
 
@@ -42,36 +37,12 @@ afterAll(async () => {
   await stack?.[Symbol.asyncDispose]();
 });
 
-const timeout = () =>
-  new AmazonPayError({ status: 0, reasonCode: 'Timeout', message: 'answer lost in transit', retryable: false });
-
-/**
- * Amazon never answers Create Charge, however often it is sent (the way test/checkout/timers.test.ts
- * makes it not answer): with `executed`, Amazon does act on it (once: the resends carry the same key)
- * and only the answer is lost; otherwise the request never reaches Amazon. IPNs are lost meanwhile,
- * so nothing but an operator can tell the workflow.
- */
-async function unanswered<T>(executed: boolean, fn: () => Promise<T>): Promise<T> {
-  const original = stack.amazonPay.createCharge.bind(stack.amazonPay);
-  stack.amazonPay.createCharge = async (...args) => {
-    if (executed) await original(...args);
-    throw timeout();
-  };
-  stack.simulator.configureIpn({ lossRate: 1 });
-  try {
-    return await fn();
-  } finally {
-    stack.amazonPay.createCharge = original;
-    stack.simulator.configureIpn({ lossRate: 0 });
-  }
-}
-
 /** A Confirm checkout whose charge (captureNow false) the storefront sent, then retried until it was given up. */
 async function givenUpCharge(executed: boolean, amount = '30.00') {
   const { handle, outcome, checkoutSessionId } = await paidCheckout(stack, finalAmount(amount, 'Confirm'));
   if (!outcome.completed) throw new Error('not completed');
   const send = () => handle.executeUpdate(chargeUpdate, { args: [{ requestId: 'ship-1' }] });
-  const failures = await unanswered(executed, async () => {
+  const failures = await unanswered(stack, 'createCharge', executed, async () => {
     const seen: Array<string | undefined> = [];
     // The first call, then one resend per retry of the same request; the last resend gives it up.
     for (let i = 0; i <= UNANSWERED_RESENDS; i++) seen.push((await updateFailure(send())).type);
@@ -88,18 +59,7 @@ async function chargesAtAmazon(chargePermissionId: string): Promise<Array<{ char
 }
 
 /** The merchant's API, as the storefront calls it. */
-async function api(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
-  const res = await stack.app.request(path, {
-    method,
-    headers: {
-      authorization: `Bearer ${stack.apiKey}`,
-      'idempotency-key': `op-${randomUUID()}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, body: await res.json() };
-}
+const api = (method: string, path: string, body?: unknown) => storefront(stack, method, path, body);
 
 /** docs/runbook.md's command, as an operator runs it (exit code and output). */
 async function cli(workflowId: string, input: ResolveAmazonPayCallInput) {
@@ -118,11 +78,6 @@ async function cli(workflowId: string, input: ResolveAmazonPayCallInput) {
   ];
   return promisify(execFile)(temporal, args, { timeout: 60_000 });
 }
-
-const attentionOf = async (handle: CheckoutHandle) =>
-  (await handle.describe()).typedSearchAttributes.get(OperatorAttention);
-const resolve = (handle: CheckoutHandle, input: ResolveAmazonPayCallInput) =>
-  handle.executeUpdate(resolveAmazonPayCallUpdate, { args: [input] });
 
 describe('an Amazon Pay call given up to an operator', () => {
   it('a charge never answered is given up: refused with UnresolvedAmazonPayCall, in the memo, and searchable by OperatorAttention', async () => {

@@ -52,11 +52,18 @@ export function validateResolution(o: CheckoutOwner, req: ResolveAmazonPayCallIn
   if (r.outcome === 'not_executed' && r[idField] !== undefined)
     throw invalid(`not_executed takes no ${idField}: nothing was created`);
   if (r.requestId !== undefined && typeof r.requestId !== 'string') throw invalid('requestId must be a string');
-  callOf(o, req);
+  callsOf(o, req);
 }
 
-/** The unresolved call the resolution names; refused when there is none, or it is ambiguous. */
-function callOf(o: CheckoutOwner, req: ResolveAmazonPayCallInput): UnresolvedCall {
+/**
+ * The unresolved call the resolution names; refused when there is none, or it is ambiguous. Calls
+ * given up under one requestId are one call at Amazon (the key is Amazon's idempotency key: at most
+ * one charge or refund for it): a given-up key the storefront sent again, and that was given up
+ * again, is listed twice but resolved once. (Before, naming its requestId was refused as ambiguous
+ * too, so such a call could not be resolved at all: no accepted resolution in any history meets
+ * the change.)
+ */
+function callsOf(o: CheckoutOwner, req: ResolveAmazonPayCallInput): UnresolvedCall[] {
   const calls = unresolvedCalls(o).filter(
     (c) => c.operation === req.operation && (req.requestId === undefined || c.requestId === req.requestId),
   );
@@ -65,18 +72,20 @@ function callOf(o: CheckoutOwner, req: ResolveAmazonPayCallInput): UnresolvedCal
       'NothingUnresolved',
       `No ${req.operation}${req.requestId ? ` with requestId ${req.requestId}` : ''} of this checkout waits for an operator`,
     );
-  if (calls.length > 1)
+  const requestIds = [...new Set(calls.map((c) => c.requestId))];
+  if (requestIds.length > 1)
     throw fail(
       'InvalidParameterValue',
-      `${calls.length} ${req.operation} calls are unresolved: name one by its requestId (${calls.map((c) => c.requestId).join(', ')})`,
+      `${requestIds.length} ${req.operation} calls are unresolved: name one by its requestId (${requestIds.join(', ')})`,
     );
-  return calls[0]!;
+  return calls;
 }
 
 /** The update: runs under the owner's lock, so no other step interleaves with the read and the record. */
 export async function resolveAmazonPayCall(o: CheckoutOwner, req: ResolveAmazonPayCallInput): Promise<CheckoutStatus> {
   // Checked again under the lock: another resolution may have run since the validator.
-  const call = callOf(o, req);
+  const calls = callsOf(o, req);
+  const call = calls[0]!;
   let objectId: string | null = null;
   if (req.outcome === 'executed')
     objectId =
@@ -87,7 +96,10 @@ export async function resolveAmazonPayCall(o: CheckoutOwner, req: ResolveAmazonP
   const remaining = unresolvedCalls(o).filter((c) => c.operation !== call.operation || c.requestId !== call.requestId);
   s.unresolvedCalls = remaining;
   if (call.operation === 'createCharge') s.givenUpCharge = false;
-  else s.givenUpRefundMinor = Math.max(0, (s.givenUpRefundMinor ?? 0) - toMinor(call.input.refundAmount));
+  // Each time the call was given up its amount was held back: all of them are released.
+  for (const c of calls)
+    if (c.operation === 'createRefund')
+      s.givenUpRefundMinor = Math.max(0, (s.givenUpRefundMinor ?? 0) - toMinor(c.input.refundAmount));
   if (remaining.length === 0 && s.lastReasonCode === 'UnresolvedAmazonPayCall') s.lastReasonCode = null;
   const resolution: AmazonPayCallResolution = {
     operation: call.operation,
