@@ -192,8 +192,10 @@ export async function ensureTimeSkippingServer(log: Log = defaultLog): Promise<s
   const dir = join(cacheDir(), 'test-server');
   const libDir = join(dir, 'lib');
   const script = join(dir, 'temporal-test-server');
+  // Every jar the pom names (a cache resolved from an older pom is completed, not trusted).
+  const jars = existsSync(libDir) ? readdirSync(libDir) : [];
   const ready =
-    isExecutable(script) && existsSync(libDir) && readdirSync(libDir).some((f) => f.startsWith('temporal-test-server'));
+    isExecutable(script) && ['temporal-test-server', 'slf4j-nop'].every((jar) => jars.some((f) => f.startsWith(jar)));
   if (ready) return script;
 
   const java = onPath('java');

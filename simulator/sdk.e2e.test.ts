@@ -27,6 +27,14 @@ interface WebStoreClientType {
   generateButtonSignature(payload: unknown): string;
 }
 
+// Node warns once on stderr when it meets that setting; here it is the SDK's known behaviour, not
+// news, so that one warning stays off the test console (any other warning still shows).
+const emitWarning = process.emitWarning.bind(process);
+process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+  if (String(warning).includes('NODE_TLS_REJECT_UNAUTHORIZED')) return;
+  (emitWarning as (w: string | Error, ...r: unknown[]) => void)(warning, ...rest);
+}) as typeof process.emitWarning;
+
 const require = createRequire(import.meta.url);
 const { WebStoreClient } = require('@amazonpay/amazon-pay-api-sdk-nodejs') as {
   WebStoreClient: new (config: Record<string, unknown>) => WebStoreClientType;

@@ -11,6 +11,7 @@ import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IllegalStateError } from '@temporalio/common';
+import { setLogger as setGrpcLogger } from '@grpc/grpc-js';
 import pino from 'pino';
 import { expect } from 'vitest';
 import { createLogger, type Logger } from '../../observability/logger';
@@ -42,12 +43,28 @@ export function testLogger(): Logger {
 
 let installed = false;
 /**
+ * grpc-js (the client's connections) logs to console.error by default: a keepalive renegotiation
+ * with the Java test server ("rejected by server because of excess pings") is expected there and
+ * belongs in the file's log, not on the test console. A failed call still fails its test.
+ */
+function routeGrpcLogs(): void {
+  const grpcLog = testLogger().child({ component: 'grpc-js' });
+  const line = (...args: unknown[]) => args.map(String).join(' ');
+  setGrpcLogger({
+    error: (...args: unknown[]) => grpcLog.warn(line(...args)),
+    info: (...args: unknown[]) => grpcLog.info(line(...args)),
+    debug: (...args: unknown[]) => grpcLog.debug(line(...args)),
+  });
+}
+
+/**
  * The Temporal Runtime of this fork, logging into the test file's log. The first call decides:
  * a file that wants the SDK's Prometheus exporter calls it with metricsBindAddress before its stack.
  */
 export function installTestRuntime(options: { metricsBindAddress?: string } = {}): void {
   if (installed) return;
   installed = true;
+  routeGrpcLogs();
   try {
     installWorkerRuntime({
       logger: testLogger().child({ component: 'worker' }),
