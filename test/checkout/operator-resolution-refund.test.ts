@@ -338,18 +338,22 @@ describe('a refund given up to an operator', () => {
     await handle.terminate('test done');
   });
 
-  it('a given-up refund whose key the storefront retries until it is given up again is one call for the operator: resolved once, both holds released', async () => {
+  it('a given-up refund retried with its key is refused without reaching Amazon; the operator resolves it once, and the retry then gets that refund', async () => {
     const { handle, checkoutSessionId, chargeId } = await capturedCheckout();
     await giveUpRefund(handle, true, '20.00', 'refund-1');
-    // Nothing refuses a retry of a given-up key (the 503s said: retry with the same key): while
-    // Amazon stays silent, the same call is sent again and given up again.
-    await giveUpRefund(handle, true, '20.00', 'refund-1');
+    const sent = await countOf(stack, 'createRefund');
+    // Sent again it would be given up again while Amazon stays silent, its 20.00 held back twice.
+    expect(await refundRequest(checkoutSessionId, '20.00', 'refund-1')).toMatchObject({
+      status: 409,
+      body: { error: { code: 'UnresolvedAmazonPayCall', message: expect.stringContaining('resolveAmazonPayCall') } },
+    });
+    expect(await countOf(stack, 'createRefund')).toBe(sent);
     const atAmazon = await refundsAtAmazon(chargeId);
     expect(atAmazon).toHaveLength(1); // one key, one refund
     const refundId = atAmazon[0]!.refundId;
-    // Held back twice meanwhile: 57.50 - 2 x 20.00 = 17.50 left.
-    expect(await refundRequest(checkoutSessionId, '17.51')).toMatchObject({
-      body: { error: { code: 'TransactionAmountExceeded', message: expect.stringContaining('17.50 USD left') } },
+    // Held back once: 57.50 - 20.00 = 37.50 left.
+    expect(await refundRequest(checkoutSessionId, '37.51')).toMatchObject({
+      body: { error: { code: 'TransactionAmountExceeded', message: expect.stringContaining('37.50 USD left') } },
     });
     expect((await handle.describe()).memo?.unresolvedAmazonPayCall).toMatchObject({ requestId: 'refund-1' });
 

@@ -12,6 +12,7 @@ import { fromMinor, refundLimitMinor, samePrice, toMinor } from '../payments/mon
 import type { CheckoutOwner } from './owner';
 import { asUpdateFailure, fail, writes } from '../payments/proxies';
 import { chargeCreated, refundCreated, resolveUnanswered, settles } from './unanswered';
+import { unresolvedCalls } from './resolution';
 import type { CreateChargeInput, CreateRefundInput, RefundView } from '../payments/views';
 
 /**
@@ -31,7 +32,7 @@ export function validateCharge(o: CheckoutOwner, req: ChargeInput): void {
   if (s.givenUpCharge && !s.charge) {
     throw fail(
       'UnresolvedAmazonPayCall',
-      'An earlier charge may have gone through at Amazon Pay without an answer; check Seller Central, then close this order',
+      'An earlier charge may have gone through at Amazon Pay without an answer and was handed to an operator: it is settled by resolveAmazonPayCall after checking Seller Central (docs/runbook.md)',
     );
   }
   if (s.charge && s.chargeRequestId === req.requestId) {
@@ -219,6 +220,14 @@ function earlierRefund(o: CheckoutOwner, req: RefundInput): RefundSummary | unde
 export function validateRefund(o: CheckoutOwner, req: RefundInput): void {
   requireKey(req);
   if (earlierRefund(o, req)) return;
+  // Sent again, a given-up call would be given up again while Amazon stays silent, and its amount
+  // held back twice; its answer is the operator's to record. Only in the validator: it runs for
+  // new requests, never on replay, so recorded histories are unaffected.
+  if (unresolvedCalls(o).some((c) => c.operation === 'createRefund' && c.requestId === req.requestId))
+    throw fail(
+      'UnresolvedAmazonPayCall',
+      'This refund got no answer from Amazon Pay and was handed to an operator: it is settled by resolveAmazonPayCall after checking Seller Central (docs/runbook.md), not by sending it again',
+    );
   // Closing releases the charge permission; a refund started now could outlive the order. (Only
   // here: a refund accepted before the close still runs, and the close waits for it.)
   if (o.s.closeRequested) throw fail('InvalidChargePermissionStatus', 'The order is being closed; no new refunds');
