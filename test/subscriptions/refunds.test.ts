@@ -4,6 +4,7 @@
 // receiver, limited to what the cycle's charge has left, and one Amazon refund per Idempotency-Key
 // whatever the retries, continue-as-new included.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { AmazonPayError } from '../../amazon-pay';
 import { idempotencyKeyFor } from '../../amazon-pay/idempotency';
 import { cancelSubscriptionUpdate, type SubscriptionStatus } from '../../workflows/subscription-messages';
 import { startTimeSkippingStack, type TimeSkippingStack } from '../support/time-skipping';
@@ -127,6 +128,21 @@ async function billNext(s: TimeSkippingStack, subscription: SubscriptionHandle) 
 }
 
 const runIdOf = async (h: SubscriptionHandle) => (await h.describe()).runId;
+
+/** Amazon creates the next refund, but its answer is lost on the way back (no retry: it looks final to us). */
+function loseNextRefundAnswer(s: TimeSkippingStack): () => void {
+  const original = s.amazonPay.createRefund.bind(s.amazonPay);
+  let lost = false;
+  s.amazonPay.createRefund = async (body, opts) => {
+    const answer = await original(body, opts);
+    if (lost) return answer;
+    lost = true;
+    throw new AmazonPayError({ status: 0, reasonCode: 'Timeout', message: 'answer lost in transit', retryable: false });
+  };
+  return () => {
+    s.amazonPay.createRefund = original;
+  };
+}
 
 describe('refunding a cycle of a subscription', () => {
   it('a full refund of a billed cycle is tracked to Refunded by its REFUND IPN, refund.succeeded reaches the receiver, GET shows it', async () => {
@@ -313,6 +329,53 @@ describe('refunding a cycle of a subscription', () => {
     await subscription.executeUpdate(cancelSubscriptionUpdate, { args: [{ atPeriodEnd: false }] });
     await s.resultOf(subscription);
     await recordHistory(subscription, 'subscription-refund-across-continue-as-new');
+  });
+
+  it('a Create Refund whose answer is lost answers 503 and holds its amount back; sent again under its key, Amazon refunds once', async () => {
+    const s = await open({ ipn: false });
+    const { subscription, chargePermissionId } = await signedUp(s, { amount: '9.00' });
+    const id = subscription.workflowId;
+    const restore = loseNextRefundAnswer(s);
+    const lost = await refund(s, id, 0, '9.00', 'lost-answer');
+    restore();
+    expect([lost.status, lost.body.error?.code]).toEqual([503, 'AmazonPayUnavailable']);
+    expect(cycleOf(await getSubscription(s, id), 0).refunds).toMatchObject([{ state: 'Requested', refundId: null }]);
+    // It may have happened (it did): nothing more of the cycle is refundable meanwhile.
+    expect((await refund(s, id, 0, '1.00', 'meanwhile')).body.error?.code).toBe('TransactionAmountExceeded');
+    // No IPN here: the tracker sends it again a minute later, under the same key.
+    await s.elapse(MINUTE + 1_000);
+    const found = await until(async () => {
+      const r = cycleOf(await getSubscription(s, id), 0).refunds?.[0];
+      return r?.refundId ? r : undefined;
+    }, 'the resend answered');
+    const retry = await refund(s, id, 0, '9.00', 'lost-answer');
+    expect(retry).toMatchObject({ status: 201, body: { refundId: found.refundId } });
+    await s.elapse(10 * MINUTE);
+    await refundsSettle(s, id, 0);
+    expect(await refundMovements(s, chargePermissionId)).toEqual(['9.00']);
+    // The lost call and its resend: one key, one refund at Amazon.
+    expect(await sendsOfKey(s, chargePermissionId, 0, 'lost-answer')).toBe(2);
+    expect(((await s.admin.objects()).refunds as unknown[]).length).toBe(1);
+    await subscription.executeUpdate(cancelSubscriptionUpdate, { args: [{ atPeriodEnd: false }] });
+  });
+
+  it("a lost answer is settled by the refund's IPN: the resend under its key names the refund, which is read", async () => {
+    const s = await open();
+    const { subscription, chargePermissionId } = await signedUp(s, { amount: '7.00' });
+    const id = subscription.workflowId;
+    const restore = loseNextRefundAnswer(s);
+    expect((await refund(s, id, 0, '7.00', 'lost-then-ipn')).status).toBe(503);
+    restore();
+    // The creation IPN (or the final one, after 30 s) reaches the subscription while the refund is Requested.
+    await until(
+      async () => cycleOf(await getSubscription(s, id), 0).refunds?.[0]?.refundId,
+      'the refund named by the resend the IPN caused',
+    );
+    await s.elapse(SETTLES_AFTER + 1_000);
+    await refundsSettle(s, id, 0);
+    expect(await refundMovements(s, chargePermissionId)).toEqual(['7.00']);
+    expect(((await s.admin.objects()).refunds as unknown[]).length).toBe(1);
+    await subscription.executeUpdate(cancelSubscriptionUpdate, { args: [{ atPeriodEnd: false }] });
   });
 
   it('without IPNs the poll finds the final state (first Get Refund 10 minutes after creation)', async () => {

@@ -251,11 +251,17 @@ async function onNotification(o: SubscriptionOwner, n: AmazonPayNotification): P
     return;
   }
   const requested = list.filter((r) => r.state === 'Requested');
-  // Sent again now under its own key, Amazon answers which refund it created: matched by the key,
-  // never guessed from the amount (two refunds of a cycle may be of the same amount).
-  for (const r of requested) r.nextCheckAt = nowIso();
   if (requested.length === 0)
     log.info('REFUND notification for a refund this subscription did not make', { refundId: n.objectId });
+  // Sent again now under its own key, Amazon answers which refund it created: matched by the key,
+  // never guessed from the amount (two refunds of a cycle may be of the same amount). The answer
+  // replayed is the first one (RefundInitiated); the IPN may have been its final state: read it.
+  for (const r of requested) {
+    await send(o, r, false);
+    if (r.refundId !== n.objectId) continue;
+    if (refundOpen(r.state)) apply(o, r, await reads.getRefund(n.objectId));
+    return;
+  }
 }
 
 /** Reads (or sends again) every open refund whose check is due. */
