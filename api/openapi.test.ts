@@ -48,6 +48,7 @@ describe('openApiDocument', () => {
         'post /v1/subscriptions/{subscriptionId}/plan',
         'post /v1/subscriptions/{subscriptionId}/pause',
         'post /v1/subscriptions/{subscriptionId}/resume',
+        'post /v1/subscriptions/{subscriptionId}/cycles/{cycle}/refunds',
         'get /v1/checkouts',
         'get /v1/subscriptions',
       ].sort(),

@@ -60,6 +60,34 @@ export interface CycleSummary {
   chargeId: string | null;
   reasonCode: string | null;
   amount: Price;
+  /** In the status only: the cycle's refunds (subscription/refunds.ts), oldest first. */
+  refunds?: CycleRefund[];
+  /** In the status only: what its refunds gave back so far (Refunded ones). */
+  refundedAmount?: Price;
+}
+
+/** A refund of one cycle's charge, as the API answers it. */
+export interface CycleRefund {
+  cycle: number;
+  /** Amazon's refund id; null while Create Refund has not answered (it is sent again under the same key). */
+  refundId: string | null;
+  chargeId: string;
+  amount: Price;
+  /** Requested: sent, not answered yet; RefundInitiated: pending at Amazon; then Refunded or Declined. */
+  state: 'Requested' | 'RefundInitiated' | 'Refunded' | 'Declined';
+  reasonCode: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface RefundCycleInput {
+  cycle: number;
+  amount: Price;
+  /**
+   * Required: the caller's idempotency key (the API's Idempotency-Key). The same key answers the
+   * same refund, also after continue-as-new; the key Amazon sees is derived from it.
+   */
+  requestId: string;
 }
 
 export interface SubscriptionStatus {
@@ -112,3 +140,5 @@ export const resumeSubscriptionUpdate = defineUpdate<SubscriptionStatus, []>('re
 export const changeSubscriptionPlanUpdate = defineUpdate<SubscriptionStatus, [ChangeSubscriptionPlanInput]>(
   'changeSubscriptionPlan',
 );
+/** Refund part or all of one cycle's charge; answered with the refund (usually RefundInitiated). */
+export const refundCycleUpdate = defineUpdate<CycleRefund, [RefundCycleInput]>('refundSubscriptionCycle');

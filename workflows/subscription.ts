@@ -18,6 +18,7 @@ import {
   cancelSubscriptionUpdate,
   changeSubscriptionPlanUpdate,
   pauseSubscriptionUpdate,
+  refundCycleUpdate,
   resumeSubscriptionUpdate,
   subscriptionStatusQuery,
   type SubscriptionStatus,
@@ -25,6 +26,13 @@ import {
 import { runSubscription } from './subscription/billing';
 import { SubscriptionOwner } from './subscription/owner';
 import { changePlan, validatePlanChange } from './subscription/plan';
+import {
+  hasOpenRefunds,
+  receiveRefundNotification,
+  refundCycle,
+  trackRefunds,
+  validateCycleRefund,
+} from './subscription/refunds';
 import { RELEASES_INBOX, type SubscriptionWorkflowInput } from './subscription/state';
 
 export type { SubscriptionWorkflowInput } from './subscription/state';
@@ -39,7 +47,13 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
 
   setHandler(subscriptionStatusQuery, () => o.status());
   setHandler(eventsQuery, () => o.outbox.list());
-  setHandler(amazonPayNotificationSignal, (n) => o.receive(n));
+  setHandler(amazonPayNotificationSignal, (n) => {
+    const queued = s.inbox.length;
+    o.receive(n);
+    // A REFUND IPN still reaches the billing loop's inbox as before (which ignores it), and, once
+    // accepted there (deduplicated), the refund tracker too.
+    if (n.objectType === 'REFUND' && s.inbox.length > queued) receiveRefundNotification(o, n);
+  });
   // Validators refuse before anything is written (a rejected update leaves no history); the
   // handlers take the lock, so a cycle being charged right now finishes first.
   setHandler(
@@ -119,7 +133,15 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
     },
   });
 
+  // A new update handler needs no patch: no recorded history calls it. The validator refuses
+  // before anything is written; the handler takes the lock like the others.
+  setHandler(refundCycleUpdate, (req) => o.lock.runExclusive(() => refundCycle(o, req)), {
+    validator: (req) => validateCycleRefund(o, req),
+  });
+
   o.publish();
+  // Waits on a condition only (no command) until a refund exists: recorded histories are unchanged.
+  void trackRefunds(o);
   const outcome = await runSubscription(o);
   if (outcome === 'continueAsNew') {
     // Every handler finished first, so no update is lost across the hand-over; a delivery on the
@@ -129,6 +151,9 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
     await condition(() => allHandlersFinished() && !o.lock.isLocked() && o.outbox.idle());
     await continueAsNew<typeof subscriptionWorkflow>({ ...input, resume: s });
   }
+  // A refund still pending is tracked to its final state first (checked, so that histories
+  // without one await nothing more here).
+  if (hasOpenRefunds(o)) await condition(() => !hasOpenRefunds(o));
   // Told, the inbox records later IPNs as late and ends after its linger, rather than staying open.
   if (s.notificationOwnerRegistered && patched(RELEASES_INBOX))
     await releaseNotifications(input.chargePermissionId, o.id);

@@ -17,9 +17,10 @@ export const EVENT_TYPE_DESCRIPTIONS: Record<MerchantEventType, string> = {
     'A capture is pending at Amazon (CaptureInitiated); payment.captured or payment.declined follows.',
   'payment.canceled': 'The authorization was canceled (by the merchant, or expired unused); no money moved.',
   'payment.declined': 'Amazon declined the charge (reasonCode says why).',
-  'refund.pending': 'A refund was created and is pending at Amazon (refundId, amount).',
-  'refund.succeeded': 'A refund completed (refundId, amount).',
-  'refund.failed': 'Amazon declined a refund (reasonCode says why).',
+  'refund.pending':
+    "A refund was created and is pending at Amazon (refundId, amount). A subscription's refund (object subscription) also names the cycle and its chargeId.",
+  'refund.succeeded': 'A refund completed (refundId, amount; cycle and chargeId for a subscription).',
+  'refund.failed': 'Amazon declined a refund (reasonCode says why; cycle and chargeId for a subscription).',
   'order.closed': 'The order is done: the charge permission is closed; no further events for this checkout.',
   'operator.attention_required':
     'Something needs a person: an Amazon Pay call that may have moved money never got an answer, or a step cannot succeed (detail says which).',
@@ -76,7 +77,9 @@ export const MerchantEventSchema = z
       detail: z.string().nullable(),
       expiresAt: z.string().nullable(),
       nextBillingAt: z.string().nullable().optional(),
-      cycle: z.number().int().nullable().optional(),
+      cycle: z.number().int().nullable().optional().openapi({
+        description: 'Subscriptions: the billing cycle the event is about (subscription.* and refund.* events).',
+      }),
     }),
   })
   .openapi('MerchantEvent', { description: 'The JSON body of every webhook. No buyer personal data.' });

@@ -7,6 +7,7 @@ import { withTemporal, type CheckoutRouteDeps } from '../checkout/deps';
 import { errorResponses, jsonBody, jsonContent, STOREFRONT_ERRORS } from '../checkout/route-helpers';
 import { OptionalIdempotencyHeadersSchema } from '../checkout/schemas';
 import { EventListSchema } from '../events/schemas';
+import { registerSubscriptionRefundRoutes } from './refund-routes';
 import { eventsQuery } from '../../workflows/events/messages';
 import {
   cancelSubscriptionUpdate,
@@ -41,7 +42,7 @@ export function registerSubscriptionRoutes(app: OpenAPIHono, deps: CheckoutRoute
       throw err;
     }
   };
-  const update = (id: string, send: () => Promise<SubscriptionStatus>) =>
+  const update = <T = SubscriptionStatus>(id: string, send: () => Promise<T>) =>
     call(id, async () => {
       try {
         return await send();
@@ -134,6 +135,8 @@ export function registerSubscriptionRoutes(app: OpenAPIHono, deps: CheckoutRoute
     );
     return c.json(result, 200);
   });
+
+  registerSubscriptionRefundRoutes(app, guard, { handle, update });
 
   for (const [action, def, summary] of [
     ['pause', pauseSubscriptionUpdate, 'Pause: no cycle is charged until resumed'],

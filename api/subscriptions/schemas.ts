@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { PriceSchema as PriceInputSchema } from '../checkout/schemas';
+import { CycleRefundSchema } from './refund-schemas';
 
 /** As answered (the currency is whatever the plan was agreed in). */
 const PriceSchema = z.object({ amount: z.string(), currencyCode: z.string() });
@@ -22,6 +23,8 @@ const CycleSchema = z.object({
   chargeId: z.string().nullable(),
   reasonCode: z.string().nullable(),
   amount: PriceSchema,
+  refunds: z.array(CycleRefundSchema).optional().openapi({ description: "The cycle's refunds, oldest first." }),
+  refundedAmount: PriceSchema.optional().openapi({ description: 'What its refunds gave back so far (Refunded).' }),
 });
 
 export const SubscriptionStatusSchema = z

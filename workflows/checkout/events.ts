@@ -1,4 +1,5 @@
 import type { MerchantEventData, MerchantEventType } from '../events/messages';
+import { REFUND_EVENTS } from '../payments/refunds';
 import type { CheckoutState } from './state';
 
 /**
@@ -52,11 +53,6 @@ const CHARGE_EVENTS: Record<string, MerchantEventType> = {
   Captured: 'payment.captured',
   Canceled: 'payment.canceled',
   Declined: 'payment.declined',
-};
-const REFUND_EVENTS: Record<string, MerchantEventType> = {
-  RefundInitiated: 'refund.pending',
-  Refunded: 'refund.succeeded',
-  Declined: 'refund.failed',
 };
 const ENDED_UNCOMPLETED: Record<string, MerchantEventType> = {
   Declined: 'checkout.declined',

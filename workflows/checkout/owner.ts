@@ -43,6 +43,7 @@ import { checkoutEventData, checkoutEvents, NOTHING_OBSERVED, observe } from './
 import { Deadlines } from '../payments/deadlines';
 import { reads, reasonOf } from '../payments/proxies';
 import { initialState, type CheckoutState, type CheckoutWorkflowInput } from './state';
+import { refundAdvances } from '../payments/refunds';
 import type { RefundView } from '../payments/views';
 
 const FINAL_STATUSES: CheckoutStatusName[] = ['Declined', 'BuyerCanceled', 'Expired', 'Canceled', 'Closed'];
@@ -292,7 +293,7 @@ export class CheckoutOwner {
     const s = this.s;
     const r = s.refunds.find((x) => x.refundId === view.refundId);
     if (!r) return undefined;
-    if (r.state === 'RefundInitiated' && view.state !== 'RefundInitiated') {
+    if (refundAdvances(r.state, view.state)) {
       r.state = view.state;
       r.reasonCode = view.reasonCode;
       if (view.state === 'Declined') s.lastReasonCode = view.reasonCode ?? 'RefundDeclined';

@@ -85,6 +85,8 @@ export const REASON_CODES = {
   idempotency_key_required: ours(400),
   /** A subscription's new amount or frequency where PSD2 applies: Amazon wants a new checkout. */
   recheckout_required: ours(409),
+  /** A subscription refund names a cycle the subscription does not know (not yet, or no longer kept). */
+  CycleNotFound: ours(404),
 } as const satisfies Record<string, ReasonCode>;
 
 export type ReasonCodeName = keyof typeof REASON_CODES;

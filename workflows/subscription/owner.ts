@@ -19,6 +19,7 @@ import {
 } from '../subscription-messages';
 import { cycleAt, nextCycleIndex } from './calendar';
 import { AMOUNT_CHANGE_NOTICE_DAYS } from './plan';
+import { cyclesWithRefunds } from './refunds';
 import {
   CYCLES_KEPT,
   DEFAULT_DUNNING,
@@ -131,7 +132,7 @@ export class SubscriptionOwner {
       updatePaymentMethodUrl: s.awaitingBuyer ? s.updatePaymentMethodUrl : null,
       cancelAtPeriodEnd: s.cancelAtPeriodEnd,
       lastReasonCode: s.lastReasonCode,
-      cycles: s.cycles,
+      cycles: cyclesWithRefunds(this),
       endedReason: s.endedReason,
       updatedAt: s.updatedAt,
     };

@@ -1,5 +1,6 @@
 import type { AmazonPayNotification } from '../notification-messages';
 import type { OutboxState } from '../events/outbox';
+import type { RefundsState } from './refunds';
 import type {
   BillingPlan,
   CycleSummary,
@@ -60,6 +61,8 @@ export interface SubscriptionState {
    * answer as the first did rather than 422 PlanUnchanged.
    */
   appliedPlanChanges?: string[];
+  /** Cycle refunds and their tracking (subscription/refunds.ts); absent until the first refund. */
+  refunds?: RefundsState;
   /** The search attributes last upserted (status and next billing time); absent: none yet this run. */
   published?: string;
   updatedAt: string;
