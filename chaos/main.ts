@@ -192,7 +192,7 @@ async function run(options: ChaosOptions): Promise<number> {
     .catch(() => undefined);
   if (!options.dropIpn)
     await admin.configureIpn({ duplicateRate: 0, reorderRate: 0, delayMs: 0 }).catch(() => undefined);
-  for (const w of s.workers) if (!w.running) await w.start();
+  for (const w of s.workers) if (!w.running) await w.startSupervised();
   const settleStart = Date.now();
   const observed = new Map<number, Observed>();
   const withSession = checkouts.filter((c) => c.checkoutSessionId);
