@@ -121,8 +121,8 @@ async function inject(deps: FaultDeps, fault: FaultClass, dropIpn: boolean): Pro
       const pauseMs = 3000 + Math.floor(random() * 7000);
       await sleep(pauseMs);
       if (hold) await admin.setFaults({ holdResponses: null });
-      await worker.start();
-      return `SIGKILL ${worker.name}${hold ? ` while ${hold} answers were held` : ''}, restarted after ${Math.round(pauseMs / 1000)} s`;
+      const attempts = await worker.startSupervised();
+      return `SIGKILL ${worker.name}${hold ? ` while ${hold} answers were held` : ''}, restarted after ${Math.round(pauseMs / 1000)} s${attempts > 1 ? ` (${attempts} starts: Temporal was down)` : ''}`;
     }
     case 'R2': {
       if (!stack.temporal.restart) return 'skipped: attached to an external Temporal';

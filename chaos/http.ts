@@ -55,6 +55,8 @@ export function routeOf(path: string): string {
 export interface Answer {
   status: number;
   json: Record<string, unknown>;
+  /** How many times the storefront sent it (more than 1: retried after a 5xx or no answer). */
+  attempts: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -108,7 +110,7 @@ export class StorefrontClient {
         } catch {
           json = { raw: text.slice(0, 200) };
         }
-        return { status, json };
+        return { status, json, attempts: attempt };
       }
       if (Date.now() > giveUpAt)
         throw new Error(

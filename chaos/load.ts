@@ -1,11 +1,12 @@
 // Storefronts driving checkouts through the public HTTP API, as a shop's backend and its buyers do:
 // button config -> the buyer clicks at Amazon -> review -> final amount -> the buyer pays at Amazon
 // -> complete -> capture / partial capture / cancel / refund / charge / close, and recurring
-// sign-ups. Each checkout records what the storefront asked for, which the reconciler compares
-// with the simulator's money movements at the end.
+// sign-ups (chaos/subscriptions.ts runs their lives). Each checkout records what the storefront
+// asked for, which the reconciler compares with the simulator's money movements at the end.
 import { SimulatorAdmin, type PaymentMethodChoice } from '../simulator/admin-client';
 import { retrying, StorefrontClient, type Answer } from './http';
 import { pickWeighted, type Scenario } from './options';
+import { pickLifecycle, runSubscriptionLife, type SubscriptionRecord } from './subscriptions';
 
 export interface CheckoutRecord {
   n: number;
@@ -27,6 +28,8 @@ export interface CheckoutRecord {
   };
   /** Each money-moving request's Idempotency-Key, by operation. */
   keys: Record<string, string>;
+  /** Recurring sign-ups: what the storefront did with the subscription (chaos/subscriptions.ts). */
+  subscription?: SubscriptionRecord;
   /** Set when the storefront got an answer it did not expect (the reconciler reports it). */
   problem: string | null;
   /** The load ended (or the storefront gave up) before the scenario finished; not reconciled as a failure. */
@@ -35,11 +38,11 @@ export interface CheckoutRecord {
   finishedAt: string | null;
 }
 
-const money = (minor: number) => ({ amount: (minor / 100).toFixed(2), currencyCode: 'USD' });
+export const money = (minor: number) => ({ amount: (minor / 100).toFixed(2), currencyCode: 'USD' });
 
-class Unexpected extends Error {}
+export class Unexpected extends Error {}
 
-function expectOk(what: string, a: Answer, statuses: number[] = [200, 201]): Record<string, unknown> {
+export function expectOk(what: string, a: Answer, statuses: number[] = [200, 201]): Record<string, unknown> {
   if (!statuses.includes(a.status))
     throw new Unexpected(`${what}: ${a.status} ${JSON.stringify(a.json).slice(0, 300)}`);
   return a.json;
@@ -51,6 +54,8 @@ export interface LoadDeps {
   random: () => number;
   runId: string;
   mix: Record<Scenario, number>;
+  /** drop-ipn: no IPN arrives, so what only an IPN tells (a buyer's close at Amazon) is learned later. */
+  ipnsDropped?: boolean;
 }
 
 /** One checkout of the given scenario, start to end. Never throws: problems go into the record. */
@@ -78,14 +83,46 @@ export async function runCheckout(
   };
   const key = (op: string) => (record.keys[op] = `chaos-${deps.runId}-${n}-${op}`);
   const ref = `chaos-${deps.runId}-order-${n}`;
-  const recurring = scenario === 'subscription';
+  const recurring = scenario === 'subscription' || scenario === 'trial';
+  // A trial signs up with Confirm: nothing is charged until cycle 1.
   const intent =
-    scenario === 'refund' || recurring
+    scenario === 'refund' || scenario === 'subscription'
       ? 'AuthorizeWithCapture'
-      : scenario === 'confirmCharge'
+      : scenario === 'confirmCharge' || scenario === 'trial'
         ? 'Confirm'
         : 'Authorize';
-  const method: PaymentMethodChoice = scenario === 'declined' ? 'declinedAtAmazon' : 'happy';
+  const frequency = (
+    [
+      { unit: 'Day', value: 1 },
+      { unit: 'Week', value: 1 },
+      { unit: 'Month', value: 1 },
+    ] as const
+  )[Math.floor(random() * 3)]!;
+  if (recurring) {
+    const lifecycle = pickLifecycle(random);
+    record.subscription = {
+      lifecycle,
+      trial: intent === 'Confirm',
+      // The buyer's instrument: later merchant charges soft/hard decline (dunning), or the checkout itself does.
+      paymentMethod:
+        lifecycle === 'declined'
+          ? 'declinedAtAmazon'
+          : lifecycle === 'buyerFixesMethod'
+            ? random() < 0.5
+              ? 'softDecline'
+              : 'hardDecline'
+            : 'happy',
+      frequency,
+      planAmountsMinor: [amountMinor],
+      chargePermissionId: null,
+      actions: [],
+      expected: { statuses: [] },
+      noChargeAfter: null,
+      pausedWindows: [],
+    };
+  }
+  const method: PaymentMethodChoice =
+    scenario === 'declined' ? 'declinedAtAmazon' : (record.subscription?.paymentMethod ?? 'happy');
   try {
     const button = expectOk(
       'button-config',
@@ -96,7 +133,7 @@ export async function runCheckout(
         ...(recurring
           ? {
               chargePermissionType: 'Recurring',
-              recurringMetadata: { frequency: { unit: 'Month', value: 1 }, amount: money(amountMinor) },
+              recurringMetadata: { frequency, amount: money(amountMinor) },
             }
           : {}),
       }),
@@ -113,13 +150,16 @@ export async function runCheckout(
         canHandlePendingAuthorization: false,
         merchantReferenceId: ref,
         checkoutResultReturnUrl: 'https://shop.example/result',
+        ...(recurring
+          ? { subscription: { timeZone: ['UTC', 'Europe/Berlin', 'America/New_York'][Math.floor(random() * 3)] } }
+          : {}),
       }),
       [200],
     );
     await retrying('pay', () => admin.pay(amount.amazonPayRedirectUrl as string, method));
     const outcome = expectOk('complete', await client.send('POST', `/v1/checkouts/${id}/complete`), [200]);
 
-    if (scenario === 'declined') {
+    if (scenario === 'declined' || record.subscription?.lifecycle === 'declined') {
       if (outcome.completed !== false)
         throw new Unexpected(`complete of a declined payment: ${JSON.stringify(outcome)}`);
       record.expected.statuses = ['Declined'];
@@ -165,26 +205,19 @@ export async function runCheckout(
         record.expected.charges = 1;
         record.expected.capturedMinor = amountMinor;
         break;
-      case 'subscription': {
+      case 'subscription':
+      case 'trial': {
         const status = expectOk('status', await client.send('GET', `/v1/checkouts/${id}`), [200]);
         const sub = status.subscriptionId;
         if (typeof sub !== 'string')
           throw new Unexpected(`recurring checkout without subscriptionId: ${JSON.stringify(status).slice(0, 300)}`);
         record.subscriptionId = sub;
-        expectOk('subscription', await client.send('GET', `/v1/subscriptions/${encodeURIComponent(sub)}`), [200]);
-        expectOk(
-          'cancel subscription',
-          await client.send(
-            'POST',
-            `/v1/subscriptions/${encodeURIComponent(sub)}/cancel`,
-            { atPeriodEnd: false, reason: 'chaos' },
-            key('cancel-subscription'),
-          ),
-        );
-        record.expected.subscriptionStatuses = ['canceled', 'ended'];
+        record.subscription!.chargePermissionId =
+          typeof status.chargePermissionId === 'string' ? status.chargePermissionId : null;
         // The checkout hands the permission to the subscription and ends.
         record.expected.statuses = [];
         record.expected.final = true;
+        await runSubscriptionLife(deps, record, key, shouldStop);
         return done(record);
       }
       default:
@@ -222,7 +255,11 @@ function unfinishedButSettling(record: CheckoutRecord, intent: string, recurring
       : intent === 'Confirm'
         ? ['Confirmed']
         : ['Authorized'];
-  if (recurring) record.expected.subscriptionStatuses = ['active'];
+  if (record.subscription) {
+    // Signed up, nothing more asked: it runs on as it started.
+    record.subscription.lifecycle = 'keepActive';
+    record.subscription.expected = { statuses: [record.subscription.trial ? 'trialing' : 'active'] };
+  }
   return done(record);
 }
 

@@ -14,7 +14,8 @@ import { SIMULATOR_BUYER_PII } from './pii';
 import { HELP, parseOptions, seededRandom, type ChaosOptions } from './options';
 import { startChaosStack, type ChaosStack } from './processes';
 import { reconcile, type ObservedCheckout } from './reconcile';
-import { byScenario, summaryTable, writeReport, type ChaosReport } from './report';
+import type { ObservedEvent, ObservedSubscription } from './reconcile-subscriptions';
+import { byScenario, subscriptionSummary, summaryTable, writeReport, type ChaosReport } from './report';
 
 const log = (line: string) => console.log(`[chaos ${new Date().toISOString().slice(11, 19)}] ${line}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -29,16 +30,34 @@ async function cleanup(keep: boolean) {
   if (dataDir && !keep) rmSync(dataDir, { recursive: true, force: true });
 }
 
-function settledAs(r: CheckoutRecord, o: ObservedCheckout | null): boolean {
+interface Observed extends ObservedCheckout {
+  subscription?: ObservedSubscription | null;
+  events?: ObservedEvent[] | null;
+}
+
+function settledAs(r: CheckoutRecord, o: Observed | null): boolean {
   if (!o || o.error) return false;
   if (r.problem) return o.final === true;
   const { statuses, subscriptionStatuses, final } = r.expected;
   if (statuses.length > 0 && !statuses.includes(o.status ?? '')) return false;
   if (final && o.final !== true) return false;
+  const sub = r.subscription;
+  if (sub && r.subscriptionId) {
+    if (!o.subscription || !o.events) return false;
+    if (sub.expected.statuses.length > 0 && !sub.expected.statuses.includes(o.subscription.status)) return false;
+    if (
+      sub.expected.cancelAtPeriodEnd !== undefined &&
+      o.subscription.cancelAtPeriodEnd !== sub.expected.cancelAtPeriodEnd
+    )
+      return false;
+    // The final status's event is emitted with it; wait for the outbox to list it too.
+    const finalEvent = { canceled: 'subscription.canceled', ended: 'subscription.ended' }[o.subscription.status];
+    if (finalEvent && !o.events.some((e) => e.type === finalEvent)) return false;
+  }
   return !subscriptionStatuses || subscriptionStatuses.includes(o.subscriptionStatus ?? '');
 }
 
-async function observe(client: StorefrontClient, r: CheckoutRecord): Promise<ObservedCheckout> {
+async function observe(client: StorefrontClient, r: CheckoutRecord): Promise<Observed> {
   try {
     const s = await client.send('GET', `/v1/checkouts/${r.checkoutSessionId}`);
     if (s.status !== 200)
@@ -47,14 +66,22 @@ async function observe(client: StorefrontClient, r: CheckoutRecord): Promise<Obs
     // A sign-up cut by the end of load before the storefront read its subscription id.
     if (r.scenario === 'subscription' && !r.subscriptionId && typeof s.json.subscriptionId === 'string')
       r.subscriptionId = s.json.subscriptionId;
-    const o: ObservedCheckout = {
+    const o: Observed = {
       status: String(s.json.status),
       final: s.json.final === true,
       chargePermissionId: typeof cp === 'string' ? cp : null,
     };
+    if (r.subscription && !r.subscription.chargePermissionId && typeof cp === 'string')
+      r.subscription.chargePermissionId = cp;
     if (r.subscriptionId) {
-      const sub = await client.send('GET', `/v1/subscriptions/${encodeURIComponent(r.subscriptionId)}`);
+      const path = `/v1/subscriptions/${encodeURIComponent(r.subscriptionId)}`;
+      const sub = await client.send('GET', path);
       o.subscriptionStatus = sub.status === 200 ? String(sub.json.status) : `HTTP ${sub.status}`;
+      o.subscription = sub.status === 200 ? (sub.json as unknown as ObservedSubscription) : null;
+      const events = await client.send('GET', `${path}/events`);
+      o.events = events.status === 200 ? ((events.json.data as ObservedEvent[] | undefined) ?? []) : null;
+      if (sub.status !== 200 || events.status !== 200)
+        o.error = `subscription ${sub.status}, events ${events.status}: ${JSON.stringify(sub.json).slice(0, 200)}`;
     }
     return o;
   } catch (err) {
@@ -132,7 +159,7 @@ async function run(options: ChaosOptions): Promise<number> {
   let finished = 0;
   const [load, faults] = await Promise.all([
     runLoad(
-      { client, admin, random: loadRandom, runId, mix: options.mix },
+      { client, admin, random: loadRandom, runId, mix: options.mix, ipnsDropped: options.dropIpn },
       {
         storefronts: options.storefronts,
         ratePerSecond: options.ratePerSecond,
@@ -165,9 +192,9 @@ async function run(options: ChaosOptions): Promise<number> {
     .catch(() => undefined);
   if (!options.dropIpn)
     await admin.configureIpn({ duplicateRate: 0, reorderRate: 0, delayMs: 0 }).catch(() => undefined);
-  for (const w of s.workers) if (!w.running) await w.start();
+  for (const w of s.workers) if (!w.running) await w.startSupervised();
   const settleStart = Date.now();
-  const observed = new Map<number, ObservedCheckout>();
+  const observed = new Map<number, Observed>();
   const withSession = checkouts.filter((c) => c.checkoutSessionId);
   let pending = withSession;
   let lastReport = Date.now();
@@ -181,7 +208,7 @@ async function run(options: ChaosOptions): Promise<number> {
       const byStatus = new Map<string, number>();
       for (const r of pending) {
         const o = observed.get(r.n);
-        const k = `${r.scenario}:${o?.status ?? o?.error ?? '?'}${o?.subscriptionStatus ? `/${o.subscriptionStatus}` : ''}`;
+        const k = `${r.scenario}${r.subscription ? `/${r.subscription.lifecycle}` : ''}:${o?.status ?? o?.error ?? '?'}${o?.subscriptionStatus ? `/${o.subscriptionStatus}` : ''}`;
         byStatus.set(k, (byStatus.get(k) ?? 0) + 1);
       }
       log(`settling: ${pending.length} not yet (${[...byStatus].map(([k, n]) => `${k} x${n}`).join(', ')})`);
@@ -221,6 +248,20 @@ async function run(options: ChaosOptions): Promise<number> {
     notable: ledger.notable,
     texts,
     pii: SIMULATOR_BUYER_PII,
+    // Per cycle: every movement on the subscription's charge permission.
+    subscriptions: withSession
+      .filter((r) => r.subscription)
+      .map((record) => {
+        const o = observed.get(record.n);
+        const cp = record.subscription!.chargePermissionId ?? o?.chargePermissionId;
+        return {
+          record,
+          observed: o?.subscription ?? null,
+          events: o?.events ?? null,
+          movements: cp ? all.movements.filter((m) => m.chargePermissionId === cp) : [],
+          ...(o?.error ? { error: o.error } : {}),
+        };
+      }),
   });
   const anomalies = [...verdict.anomalies];
   if (texts.some((t) => t.source === 'temporal (unreadable)'))
@@ -257,8 +298,11 @@ async function run(options: ChaosOptions): Promise<number> {
       checkoutsFinished: checkouts.filter((c) => !c.problem && !c.unfinished).length,
       checkoutsPerMinute: Math.round((checkouts.length / Math.max(1, loadSeconds)) * 600) / 10,
       byScenario: byScenario(checkouts),
-      subscriptions: checkouts.filter((c) => c.subscriptionId).length,
-      subscriptionCycles: 0,
+      subscriptions: subscriptionSummary(
+        checkouts,
+        verdict.cycles,
+        (c) => observed.get(c.n)?.subscription?.status ?? null,
+      ),
     },
     settle: { seconds: settleSeconds, settled: pending.length === 0 },
     faults: { injected, failed: faults.filter((e) => e.error).length, events: faults },

@@ -12,6 +12,7 @@ export const SCENARIOS = [
   'confirmCharge',
   'declined',
   'subscription',
+  'trial',
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
@@ -22,10 +23,20 @@ export const DEFAULT_MIX: Record<Scenario, number> = {
   refund: 2,
   confirmCharge: 2,
   declined: 1,
-  subscription: 1,
+  subscription: 3,
+  trial: 2,
 };
 
+export const PROFILES = {
+  /** No flags: a few minutes on a 2-core machine, checkouts and subscriptions, every fault class. */
+  default: { duration: '3m', load: '4', settle: '5m' },
+  /** The long run: 30 minutes of load, faults again and again. */
+  soak: { duration: '30m', load: '4', settle: '10m' },
+} as const;
+export type Profile = keyof typeof PROFILES;
+
 export interface ChaosOptions {
+  profile: Profile;
   durationMs: number;
   /** Concurrent storefronts (each runs one checkout after another). */
   storefronts: number;
@@ -44,11 +55,19 @@ export interface ChaosOptions {
 export const HELP = `npm run chaos -- [options]
 
 Starts the Temporal dev server (SQLite in a temp dir), the Amazon Pay simulator, the API and two
-workers as separate processes, drives storefront checkouts through the public HTTP API while faults
-hit the system, then reconciles every checkout against the simulator's money movements. Exits 1 on
-any anomaly.
+workers as separate processes, drives storefront checkouts and recurring sign-ups (then cancels,
+pauses, resumes, plan changes, buyers fixing or closing the agreement at Amazon) through the public
+HTTP API while faults hit the system, then reconciles every checkout, and every subscription per
+cycle, against the simulator's money movements. Prints a summary table, writes it as JSON, exits 1
+on any anomaly. No flags: the default profile.
 
-  --duration <d>   how long load runs: 90s, 10m, 1h (default 3m); settling comes on top
+  --profile <p>    default (what no flags run): 3 minutes of load by 4 storefronts, checkouts and
+                   subscriptions, every fault class R1-R6; about 6-8 minutes in all on 2 cores
+                   soak: 30 minutes of load by 4 storefronts (each fault class again and again:
+                   R1 about every 90 s, R2 every 4 min, R3/R4 every 3 min, R5/R6 every minute),
+                   settling up to 10 minutes; about 35-40 minutes in all
+                   the options below override the profile's values
+  --duration <d>   how long load runs: 90s, 10m, 1h (default: the profile's, 3m); settling comes on top
   --load <n>       concurrent storefronts, each running one checkout after another (default 4);
                    "<n>/s" starts n checkouts per second instead (open loop, as many storefronts
                    as that needs, at most 200), e.g. --load 0.5/s
@@ -57,7 +76,15 @@ any anomaly.
                    part, close), cancel (Authorize, cancel, close), refund (AuthorizeWithCapture,
                    partial refund, close), confirmCharge (Confirm, charge captureNow, close),
                    declined (the buyer's payment is declined at Amazon), subscription (Recurring
-                   sign-up charged at checkout, read, canceled; no later cycles)
+                   sign-up, AuthorizeWithCapture: cycle 0 charged at checkout), trial (Recurring
+                   sign-up, Confirm: a free trial, nothing charged until cycle 1). A sign-up then
+                   lives one of: cancelNow, cancelAtPeriodEnd, pauseResume, pausedThenCanceled,
+                   planChange (a new amount), buyerFixesMethod (its card soft/hard declines later
+                   charges; the buyer puts a good one on the agreement at Amazon's account page),
+                   buyerCloses (the buyer ends the agreement at Amazon), declined (the sign-up is
+                   declined at Amazon), keepActive. Plans are every Day, Week or Month; later
+                   cycles fall due a day or more after sign-up on Temporal's clock, so a run of
+                   minutes bills cycle 0 only (see the README); every cycle found is reconciled
                    default: ${Object.entries(DEFAULT_MIX)
                      .map(([k, v]) => `${k}=${v}`)
                      .join(',')}
@@ -72,7 +99,8 @@ any anomaly.
                    drop-ipn: every IPN is dropped for the whole run (combine: all,drop-ipn)
   --seed <n>       seed of every random choice of the load and the fault schedule (default: time)
   --json <file>    report file (default test-results/chaos/<timestamp>.json)
-  --settle <d>     how long to wait at the end for every checkout to settle (default 5m)
+  --settle <d>     how long to wait at the end for every checkout and subscription to settle
+                   (default: the profile's, 5m; soak 10m)
   --attach         use the Temporal at TEMPORAL_ADDRESS (TEMPORAL_NAMESPACE, search attributes
                    registered) instead of starting a dev server; R2 is then skipped
   --keep-data      keep the temp dir (SQLite file, process logs) after the run
@@ -127,6 +155,7 @@ export function parseOptions(argv: string[], now = new Date()): ChaosOptions | '
     args: argv,
     strict: true,
     options: {
+      profile: { type: 'string' },
       duration: { type: 'string' },
       load: { type: 'string' },
       mix: { type: 'string' },
@@ -140,17 +169,22 @@ export function parseOptions(argv: string[], now = new Date()): ChaosOptions | '
     },
   });
   if (values.help) return 'help';
+  const profile = (values.profile ?? 'default') as Profile;
+  if (!(profile in PROFILES))
+    throw new Error(`unknown --profile: ${values.profile} (${Object.keys(PROFILES).join(', ')})`);
+  const defaults = PROFILES[profile];
   let storefronts = 4;
   let ratePerSecond: number | undefined;
-  if (values.load) {
-    const rate = /^(\d+(?:\.\d+)?)\/s$/.exec(values.load);
+  const load = values.load ?? defaults.load;
+  {
+    const rate = /^(\d+(?:\.\d+)?)\/s$/.exec(load);
     if (rate) {
       ratePerSecond = Number(rate[1]);
       if (!(ratePerSecond > 0)) throw new Error('--load <n>/s: n must be > 0');
       // A checkout takes seconds to minutes under faults: enough storefronts to keep the rate.
       storefronts = Math.min(200, Math.max(2, Math.ceil(ratePerSecond * 60)));
     } else {
-      storefronts = Number(values.load);
+      storefronts = Number(load);
       if (!Number.isInteger(storefronts) || storefronts < 1 || storefronts > 200)
         throw new Error('--load: 1..200 storefronts, or <n>/s');
     }
@@ -160,7 +194,8 @@ export function parseOptions(argv: string[], now = new Date()): ChaosOptions | '
   if (!Number.isInteger(seed)) throw new Error('--seed must be an integer');
   const stamp = now.toISOString().replace(/[:.]/g, '-');
   return {
-    durationMs: parseDuration(values.duration ?? '3m'),
+    profile,
+    durationMs: parseDuration(values.duration ?? defaults.duration),
     storefronts,
     ratePerSecond,
     mix: values.mix ? parseMix(values.mix) : { ...DEFAULT_MIX },
@@ -169,7 +204,7 @@ export function parseOptions(argv: string[], now = new Date()): ChaosOptions | '
     seed,
     jsonFile: values.json ?? `test-results/chaos/${stamp}.json`,
     attach: values.attach ?? false,
-    settleMs: parseDuration(values.settle ?? '5m'),
+    settleMs: parseDuration(values.settle ?? defaults.settle),
     keepData: values['keep-data'] ?? false,
   };
 }

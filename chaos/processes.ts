@@ -79,6 +79,25 @@ export class NodeService {
     });
   }
 
+  /**
+   * As a supervisor does: start again when the process exits before it is ready (a worker refuses
+   * to start while the dev server is down, e.g. an R1 restart during an R2 restart), for at most
+   * `withinMs`. Resolves with the number of attempts.
+   */
+  async startSupervised(withinMs = 120_000): Promise<number> {
+    const giveUpAt = Date.now() + withinMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.start();
+        return attempt;
+      } catch (err) {
+        if (this.running || Date.now() > giveUpAt) throw err;
+        this.log.write(`\n# chaos: ${this.name} exited before it was ready; starting it again in 2 s\n`);
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    }
+  }
+
   /** SIGKILL: no drain, in-flight activities and Amazon calls are lost mid-request. */
   async kill(): Promise<void> {
     if (!this.running) return;

@@ -5,6 +5,7 @@
 import type { MoneyMovementView } from '../simulator/admin-client';
 import type { NotableAnswer } from './http';
 import type { CheckoutRecord } from './load';
+import { reconcileSubscriptions, type CycleTotals, type SubscriptionInput } from './reconcile-subscriptions';
 
 export interface ObservedCheckout {
   /** GET /v1/checkouts/{id}, after settling. */
@@ -25,6 +26,8 @@ export interface ReconcileInput {
   texts: Array<{ source: string; text: string }>;
   /** The buyer personal data the simulator hands out (name, email, address lines, phone). */
   pii: string[];
+  /** Recurring sign-ups, judged per cycle (chaos/reconcile-subscriptions.ts). */
+  subscriptions?: SubscriptionInput[];
 }
 
 export type AnomalyKind =
@@ -35,7 +38,11 @@ export type AnomalyKind =
   | 'foreign_money_movement'
   | 'server_error_to_valid_request'
   | 'hostile_input_not_refused'
-  | 'personal_data_leak';
+  | 'personal_data_leak'
+  | 'charge_after_cancel'
+  | 'charge_while_paused'
+  | 'subscription_state'
+  | 'subscription_events';
 
 export interface Anomaly {
   kind: AnomalyKind;
@@ -54,7 +61,11 @@ export interface MoneyTotals {
 const minor = (amount: string) => Math.round(Number(amount) * 100);
 const fmt = (m: number) => (m / 100).toFixed(2);
 
-export function reconcile(input: ReconcileInput): { anomalies: Anomaly[]; money: MoneyTotals } {
+export function reconcile(input: ReconcileInput): {
+  anomalies: Anomaly[];
+  money: MoneyTotals;
+  cycles: CycleTotals;
+} {
   const anomalies: Anomaly[] = [];
   const add = (kind: AnomalyKind, detail: string, checkoutSessionId?: string) =>
     anomalies.push({ kind, detail, ...(checkoutSessionId ? { checkoutSessionId } : {}) });
@@ -93,6 +104,10 @@ export function reconcile(input: ReconcileInput): { anomalies: Anomaly[]; money:
         }
       }
     }
+
+    // A recurring sign-up's money is its subscription's, judged per cycle below (cycle 0 is this
+    // checkout's charge; later cycles' charges carry this session id too).
+    if (record.subscription) continue;
 
     // Money: exactly what was asked (or, for a storefront that stopped early, never more).
     const of = (kind: MoneyMovementView['kind']) => movements.filter((m) => m.kind === kind);
@@ -156,6 +171,17 @@ export function reconcile(input: ReconcileInput): { anomalies: Anomaly[]; money:
     }
   }
 
+  const subs = reconcileSubscriptions(input.subscriptions ?? []);
+  anomalies.push(...subs.anomalies);
+  for (const sub of input.subscriptions ?? []) {
+    for (const m of sub.movements) permissions.add(m.chargePermissionId);
+    money.movements += sub.movements.length;
+    money.authorizedMinor += sub.movements
+      .filter((m) => m.kind === 'authorization')
+      .reduce((t, m) => t + minor(m.amount), 0);
+    money.capturedMinor += sub.movements.filter((m) => m.kind === 'capture').reduce((t, m) => t + minor(m.amount), 0);
+  }
+
   // Nothing moved that no storefront asked for (hostile input, forged IPNs, a later cycle).
   const foreign = input.allMovements.filter(
     (m) => !(m.checkoutSessionId && ours.has(m.checkoutSessionId)) && !permissions.has(m.chargePermissionId),
@@ -197,5 +223,5 @@ export function reconcile(input: ReconcileInput): { anomalies: Anomaly[]; money:
     const line = text.split('\n').find((l) => hits.some((h) => l.includes(h))) ?? '';
     add('personal_data_leak', `${source}: ${hits.join(', ')} in: ${line.slice(0, 240)}`);
   }
-  return { anomalies, money };
+  return { anomalies, money, cycles: subs.totals };
 }

@@ -5,6 +5,7 @@ import type { FaultEvent } from './faults';
 import type { CheckoutRecord } from './load';
 import type { ChaosOptions } from './options';
 import type { Anomaly, MoneyTotals } from './reconcile';
+import type { CycleTotals } from './reconcile-subscriptions';
 
 export interface ChaosReport {
   version: 1;
@@ -20,8 +21,7 @@ export interface ChaosReport {
     checkoutsFinished: number;
     checkoutsPerMinute: number;
     byScenario: Record<string, { finished: number; problems: number; unfinished: number }>;
-    subscriptions: number;
-    subscriptionCycles: 0;
+    subscriptions: SubscriptionSummary;
   };
   settle: { seconds: number; settled: boolean };
   faults: { injected: Record<string, number>; failed: number; events: FaultEvent[] };
@@ -39,6 +39,34 @@ export interface ChaosReport {
   anomalies: Anomaly[];
   passed: boolean;
   dataDir: string | null;
+}
+
+export interface SubscriptionSummary extends CycleTotals {
+  /** Recurring checkouts started (declined sign-ups included). */
+  signUps: number;
+  byLifecycle: Record<string, number>;
+  /** Storefront requests on subscriptions (and the buyer's acts at Amazon), by operation. */
+  actions: Record<string, number>;
+  /** Final subscription statuses. */
+  byStatus: Record<string, number>;
+}
+
+export function subscriptionSummary(
+  checkouts: CheckoutRecord[],
+  totals: CycleTotals,
+  finalStatus: (c: CheckoutRecord) => string | null = () => null,
+): SubscriptionSummary {
+  const out: SubscriptionSummary = { ...totals, signUps: 0, byLifecycle: {}, actions: {}, byStatus: {} };
+  for (const c of checkouts) {
+    const sub = c.subscription;
+    if (!sub) continue;
+    out.signUps++;
+    out.byLifecycle[sub.lifecycle] = (out.byLifecycle[sub.lifecycle] ?? 0) + 1;
+    for (const a of sub.actions) out.actions[a.op] = (out.actions[a.op] ?? 0) + 1;
+    const st = finalStatus(c);
+    if (st) out.byStatus[st] = (out.byStatus[st] ?? 0) + 1;
+  }
+  return out;
 }
 
 export function byScenario(checkouts: CheckoutRecord[]): ChaosReport['load']['byScenario'] {
@@ -66,7 +94,28 @@ export function summaryTable(r: ChaosReport): string {
       `  ${s}`,
       `${v.finished} finished, ${v.unfinished} cut by the end of load, ${v.problems} with problems`,
     ]),
-    ['subscriptions', `${r.load.subscriptions} signed up and canceled (no later cycles are run)`],
+    [
+      'subscriptions',
+      `${r.load.subscriptions.signUps} recurring checkouts, ${r.load.subscriptions.subscriptions} subscriptions (${r.load.subscriptions.trials} free trials), ${r.load.subscriptions.cyclesCharged} cycles charged (${(r.load.subscriptions.chargedMinor / 100).toFixed(2)} USD, ${r.load.subscriptions.movements} movements reconciled per cycle)`,
+    ],
+    [
+      '  lives',
+      Object.entries(r.load.subscriptions.byLifecycle)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ') || 'none',
+    ],
+    [
+      '  requests',
+      Object.entries(r.load.subscriptions.actions)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ') || 'none',
+    ],
+    [
+      '  final',
+      Object.entries(r.load.subscriptions.byStatus)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ') || 'none',
+    ],
     ['settle', `${r.settle.seconds} s${r.settle.settled ? '' : ' (timed out)'}`],
     [
       'faults',
