@@ -52,10 +52,13 @@ step('tests (vitest: unit + integration)');
 const resultsFile = 'test-results/vitest.json';
 mkdirSync('test-results', { recursive: true });
 rmSync(resultsFile, { force: true });
+// A dot per test and every failure in full: a green run stays a screenful however many files
+// there are (`npm test -- --reporter=default` lists each file instead).
+const consoleReporter = process.argv.slice(2).some((a) => a.startsWith('--reporter')) ? [] : ['--reporter=dot'];
 const vitestCode = await run('npx', [
   'vitest',
   'run',
-  '--reporter=default',
+  ...consoleReporter,
   '--reporter=json',
   `--outputFile.json=${resultsFile}`,
   ...process.argv.slice(2),
