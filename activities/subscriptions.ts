@@ -1,5 +1,11 @@
 import { Context } from '@temporalio/activity';
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import {
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
+  type Client,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import {
   AmazonChargePermissionId,
   MerchantReferenceId,
@@ -8,8 +14,10 @@ import {
 } from '../workflows/search-attributes';
 import { cycleAt } from '../workflows/subscription/calendar';
 import {
+  replaceChargePermissionUpdate,
   subscriptionSummary,
   subscriptionWorkflowId,
+  type ReplaceChargePermissionInput,
   type SubscriptionInput,
 } from '../workflows/subscription-messages';
 
@@ -48,6 +56,40 @@ export function createSubscriptionActivities(deps: SubscriptionActivityDeps) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       }
       return { subscriptionId: workflowId };
+    },
+
+    /**
+     * Called by a completed re-checkout (workflows/checkout/recheckout.ts): the subscription bills
+     * the new charge permission from its next cycle. The update id names the checkout session, so a
+     * retried activity joins the first update; the subscription answers a hand-over it applied in an
+     * earlier run with its status. An ended subscription refuses: SubscriptionEnded, not retried.
+     */
+    async replaceSubscriptionChargePermission(
+      input: ReplaceChargePermissionInput & { subscriptionId: string },
+    ): Promise<{ subscriptionId: string; chargePermissionId: string }> {
+      const { subscriptionId, ...args } = input;
+      try {
+        const status = await deps.temporal.workflow
+          .getHandle(subscriptionId)
+          .executeUpdate(replaceChargePermissionUpdate, {
+            args: [args],
+            updateId: `recheckout:${input.checkoutSessionId}`,
+          });
+        return { subscriptionId, chargePermissionId: status.chargePermissionId };
+      } catch (err) {
+        // Temporal answers NotFound for an ended workflow as for an unknown one: neither bills again.
+        const ended =
+          err instanceof WorkflowNotFoundError ||
+          (err instanceof WorkflowUpdateFailedError &&
+            err.cause instanceof ApplicationFailure &&
+            err.cause.type === 'SubscriptionEnded');
+        if (!ended) throw err;
+        throw ApplicationFailure.create({
+          type: 'SubscriptionEnded',
+          message: `subscription ${subscriptionId} has ended`,
+          nonRetryable: true,
+        });
+      }
     },
   };
 }

@@ -22,6 +22,8 @@ export interface CreateCheckoutSessionWorkflowInput {
     };
     merchantMetadata?: { merchantReferenceId?: string; merchantStoreName?: string };
   };
+  /** A re-checkout: the checkout hands its charge permission to this subscription (CheckoutInput). */
+  replacesSubscription?: string;
 }
 
 export interface CreatedCheckoutSession {
@@ -46,6 +48,8 @@ export async function createCheckoutSessionWorkflow(
       {
         checkoutSessionId: created.checkoutSessionId,
         ...(merchantReferenceId ? { merchantReferenceId } : {}),
+        // Absent in every recorded creation; a child's input is not compared on replay anyway.
+        ...(input.replacesSubscription ? { replacesSubscription: input.replacesSubscription } : {}),
       },
     ],
     parentClosePolicy: ParentClosePolicy.ABANDON,

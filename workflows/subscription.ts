@@ -17,7 +17,9 @@ import { fail } from './payments/proxies';
 import {
   cancelSubscriptionUpdate,
   changeSubscriptionPlanUpdate,
+  offerRecheckoutUpdate,
   pauseSubscriptionUpdate,
+  replaceChargePermissionUpdate,
   resumeSubscriptionUpdate,
   subscriptionStatusQuery,
   type SubscriptionStatus,
@@ -25,6 +27,12 @@ import {
 import { runSubscription } from './subscription/billing';
 import { SubscriptionOwner } from './subscription/owner';
 import { changePlan, validatePlanChange } from './subscription/plan';
+import {
+  recheckoutTerms,
+  replaceChargePermission,
+  validateRecheckout,
+  validateReplacement,
+} from './subscription/recheckout';
 import { RELEASES_INBOX, type SubscriptionWorkflowInput } from './subscription/state';
 
 export type { SubscriptionWorkflowInput } from './subscription/state';
@@ -119,6 +127,20 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
     },
   });
 
+  // New handlers, no patch: registering a handler adds no command, and no recorded history holds
+  // an accepted offerRecheckout or replaceChargePermission (the server refused them as unknown).
+  setHandler(offerRecheckoutUpdate, (req) => Promise.resolve(recheckoutTerms(o, req)), {
+    validator: (req) => {
+      ended();
+      validateRecheckout(o, req);
+    },
+  });
+  setHandler(
+    replaceChargePermissionUpdate,
+    (req) => o.lock.runExclusive(() => Promise.resolve(replaceChargePermission(o, req))),
+    { validator: (req) => validateReplacement(o, req) },
+  );
+
   o.publish();
   const outcome = await runSubscription(o);
   if (outcome === 'continueAsNew') {
@@ -130,8 +152,7 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
     await continueAsNew<typeof subscriptionWorkflow>({ ...input, resume: s });
   }
   // Told, the inbox records later IPNs as late and ends after its linger, rather than staying open.
-  if (s.notificationOwnerRegistered && patched(RELEASES_INBOX))
-    await releaseNotifications(input.chargePermissionId, o.id);
+  if (s.notificationOwnerRegistered && patched(RELEASES_INBOX)) await releaseNotifications(o.chargePermissionId, o.id); // the sign-up's, or a re-checkout's
   await o.outbox.drain();
   await condition(allHandlersFinished);
   return o.status();

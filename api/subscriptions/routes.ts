@@ -7,6 +7,7 @@ import { withTemporal, type CheckoutRouteDeps } from '../checkout/deps';
 import { errorResponses, jsonBody, jsonContent, STOREFRONT_ERRORS } from '../checkout/route-helpers';
 import { OptionalIdempotencyHeadersSchema } from '../checkout/schemas';
 import { EventListSchema } from '../events/schemas';
+import { registerRecheckoutRoutes, withRecheckoutOffer } from './recheckout-routes';
 import { eventsQuery } from '../../workflows/events/messages';
 import {
   cancelSubscriptionUpdate,
@@ -41,7 +42,7 @@ export function registerSubscriptionRoutes(app: OpenAPIHono, deps: CheckoutRoute
       throw err;
     }
   };
-  const update = (id: string, send: () => Promise<SubscriptionStatus>) =>
+  const update = <T = SubscriptionStatus>(id: string, send: () => Promise<T>) =>
     call(id, async () => {
       try {
         return await send();
@@ -115,7 +116,7 @@ export function registerSubscriptionRoutes(app: OpenAPIHono, deps: CheckoutRoute
     tags: TAG,
     summary: 'Change the amount, the frequency or the billing date',
     description:
-      'Applies from the next cycle: Amazon Pay gets the new terms (Update Charge Permission) first. A new amount is charged from the first cycle at least 10 days away (the buyer is told: subscription.renewal_upcoming); a new frequency counts from the next billing date; billingDate moves the next cycle. Where PSD2 applies (EU, UK) a new amount or frequency needs the buyer to check out again: 409 recheckout_required.',
+      'Applies from the next cycle: Amazon Pay gets the new terms (Update Charge Permission) first. A new amount is charged from the first cycle at least 10 days away (the buyer is told: subscription.renewal_upcoming); a new frequency counts from the next billing date; billingDate moves the next cycle. Where PSD2 applies (EU, UK) a new amount or frequency needs the buyer to check out again: 409 recheckout_required, whose details.recheckout names POST /v1/subscriptions/{subscriptionId}/recheckout.',
     security: apiKeySecurity,
     middleware: guard,
     request: {
@@ -131,9 +132,12 @@ export function registerSubscriptionRoutes(app: OpenAPIHono, deps: CheckoutRoute
     const updateId = updateIdFor('plan', c.req.valid('header')['idempotency-key']);
     const result = await update(subscriptionId, () =>
       handle(subscriptionId).executeUpdate(changeSubscriptionPlanUpdate, { args: [body], updateId }),
-    );
+    ).catch((err: unknown) => {
+      throw withRecheckoutOffer(err, subscriptionId, body); // 409 recheckout_required: details.recheckout
+    });
     return c.json(result, 200);
   });
+  registerRecheckoutRoutes(app, deps, guard, update);
 
   for (const [action, def, summary] of [
     ['pause', pauseSubscriptionUpdate, 'Pause: no cycle is charged until resumed'],
