@@ -6,8 +6,11 @@ import {
   type Client,
 } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
+import { checkoutSummary, checkoutWorkflowId } from '../workflows/checkout-messages';
 import {
   AmazonChargePermissionId,
+  AmazonCheckoutSessionId,
+  CheckoutStatus,
   MerchantReferenceId,
   NextBillingAt,
   SubscriptionStatus,
@@ -56,6 +59,30 @@ export function createSubscriptionActivities(deps: SubscriptionActivityDeps) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
       }
       return { subscriptionId: workflowId };
+    },
+
+    /**
+     * Starts a re-checkout's checkout workflow (workflows/checkout-session-creation.ts says why not
+     * as a child). Its id is the session's, and a finished one is never started again.
+     */
+    async startRecheckout(input: { checkoutSessionId: string; replacesSubscription: string }): Promise<void> {
+      try {
+        await deps.temporal.workflow.start('checkoutWorkflow', {
+          workflowId: checkoutWorkflowId(input.checkoutSessionId),
+          taskQueue: Context.current().info.taskQueue,
+          args: [input],
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          workflowIdConflictPolicy: 'USE_EXISTING',
+          staticSummary: checkoutSummary(input.checkoutSessionId),
+          // What the workflow would upsert at its first task, as the API's review route starts one.
+          typedSearchAttributes: [
+            { key: CheckoutStatus, value: 'AwaitingBuyer' },
+            { key: AmazonCheckoutSessionId, value: input.checkoutSessionId },
+          ],
+        });
+      } catch (err) {
+        if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+      }
     },
 
     /**
