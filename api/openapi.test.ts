@@ -46,6 +46,7 @@ describe('openApiDocument', () => {
         'get /v1/subscriptions/{subscriptionId}/events',
         'post /v1/subscriptions/{subscriptionId}/cancel',
         'post /v1/subscriptions/{subscriptionId}/plan',
+        'post /v1/subscriptions/{subscriptionId}/recheckout',
         'post /v1/subscriptions/{subscriptionId}/pause',
         'post /v1/subscriptions/{subscriptionId}/resume',
         'post /v1/subscriptions/{subscriptionId}/cycles/{cycle}/refunds',

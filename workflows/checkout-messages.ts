@@ -25,6 +25,12 @@ export interface CheckoutInput {
   checkoutSessionId: string;
   /** Set when the session was created server-side, so the Web UI shows it from the start. */
   merchantReferenceId?: string;
+  /**
+   * A re-checkout (workflows/checkout/recheckout.ts): once completed, this subscription bills the
+   * new charge permission instead of a new subscription starting. Set by the API's
+   * POST /v1/subscriptions/{subscriptionId}/recheckout, which creates the session.
+   */
+  replacesSubscription?: string;
 }
 
 export type CheckoutStatusName =

@@ -22,6 +22,8 @@ export interface CreateCheckoutSessionWorkflowInput {
     };
     merchantMetadata?: { merchantReferenceId?: string; merchantStoreName?: string };
   };
+  /** A re-checkout: the checkout hands its charge permission to this subscription (CheckoutInput). */
+  replacesSubscription?: string;
 }
 
 export interface CreatedCheckoutSession {
@@ -29,7 +31,7 @@ export interface CreatedCheckoutSession {
   amazonPayRedirectUrl: string | null;
 }
 
-const { createCheckoutSession } = proxyActivities<Activities>({
+const { createCheckoutSession, startRecheckout } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 10 },
 });
@@ -39,6 +41,17 @@ export async function createCheckoutSessionWorkflow(
 ): Promise<CreatedCheckoutSession> {
   const created = await createCheckoutSession(input.payload, `${workflowInfo().workflowId}/create`);
   const merchantReferenceId = input.payload.merchantMetadata?.merchantReferenceId;
+  if (input.replacesSubscription) {
+    // A re-checkout's checkout is started by an activity, as startSubscription starts a
+    // subscription, not as a child: its close would be reported to this long-closed parent, which
+    // the Java time-skipping server mishandles (its clock stalls: sdk-java#2392), and the
+    // subscription's tests run at real durations there. No recorded creation has this input.
+    await startRecheckout({
+      checkoutSessionId: created.checkoutSessionId,
+      replacesSubscription: input.replacesSubscription,
+    });
+    return created;
+  }
   await startChild(checkoutWorkflow, {
     workflowId: checkoutWorkflowId(created.checkoutSessionId),
     staticSummary: checkoutSummary(created.checkoutSessionId, merchantReferenceId),

@@ -42,6 +42,7 @@ import { ownOrder } from './checkout/order';
 import { resolveAmazonPayCall, validateResolution } from './checkout/resolution';
 import { releaseNotifications } from './payments/notifications';
 import { CheckoutOwner } from './checkout/owner';
+import { validateRecheckoutAmount } from './checkout/recheckout';
 import { fail } from './payments/proxies';
 import type { CheckoutWorkflowInput } from './checkout/state';
 
@@ -63,6 +64,7 @@ export async function checkoutWorkflow(input: CheckoutWorkflowInput): Promise<Ch
         throw fail('InvalidCheckoutSessionStatus', 'The checkout was already completed or ended');
       validAmount(amount.chargeAmount);
       if (amount.totalOrderAmount) validAmount(amount.totalOrderAmount);
+      validateRecheckoutAmount(o, amount);
     },
   });
   setHandler(completeUpdate, () => complete(o), {

@@ -110,6 +110,8 @@ export interface SubscriptionStatus {
   cycles: CycleSummary[];
   endedReason: string | null;
   updatedAt: string;
+  /** Permissions this subscription billed before a re-checkout moved it on (closed at Amazon), oldest first. */
+  previousChargePermissionIds?: string[];
 }
 
 export const subscriptionStatusQuery = defineQuery<SubscriptionStatus>('subscriptionStatus');
@@ -142,3 +144,34 @@ export const changeSubscriptionPlanUpdate = defineUpdate<SubscriptionStatus, [Ch
 );
 /** Refund part or all of one cycle's charge; answered with the refund (usually RefundInitiated). */
 export const refundCycleUpdate = defineUpdate<CycleRefund, [RefundCycleInput]>('refundSubscriptionCycle');
+
+// --- Re-checkout (workflows/subscription/recheckout.ts): where PSD2 applies (EU, UK) a new amount
+// or frequency needs a new recurring checkout, whose charge permission then replaces the old one.
+
+/** The new terms a re-checkout asks the buyer to agree to (at least one of them changes). */
+export interface RecheckoutRequest {
+  amount?: Price;
+  frequency?: { unit: FrequencyUnit; value: number };
+}
+
+/** What the subscription agrees to be moved to: the API puts it in the new checkout's recurringMetadata. */
+export interface RecheckoutTerms {
+  subscriptionId: string;
+  /** The permission billed now, which the completed re-checkout's permission replaces. */
+  chargePermissionId: string;
+  plan: BillingPlan;
+}
+
+/** Sent by a completed re-checkout (activity replaceSubscriptionChargePermission), update id `recheckout:<checkoutSessionId>`. */
+export interface ReplaceChargePermissionInput {
+  chargePermissionId: string;
+  checkoutSessionId: string;
+  /** The completed session's recurringMetadata: what the buyer agreed to at Amazon. */
+  plan: BillingPlan;
+}
+
+/** Validates a re-checkout (the same refusals as a plan change) and answers its terms; changes nothing. */
+export const offerRecheckoutUpdate = defineUpdate<RecheckoutTerms, [RecheckoutRequest]>('offerRecheckout');
+export const replaceChargePermissionUpdate = defineUpdate<SubscriptionStatus, [ReplaceChargePermissionInput]>(
+  'replaceChargePermission',
+);

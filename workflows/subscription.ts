@@ -17,8 +17,10 @@ import { fail } from './payments/proxies';
 import {
   cancelSubscriptionUpdate,
   changeSubscriptionPlanUpdate,
+  offerRecheckoutUpdate,
   pauseSubscriptionUpdate,
   refundCycleUpdate,
+  replaceChargePermissionUpdate,
   resumeSubscriptionUpdate,
   subscriptionStatusQuery,
   type SubscriptionStatus,
@@ -33,6 +35,12 @@ import {
   trackRefunds,
   validateCycleRefund,
 } from './subscription/refunds';
+import {
+  recheckoutTerms,
+  replaceChargePermission,
+  validateRecheckout,
+  validateReplacement,
+} from './subscription/recheckout';
 import { RELEASES_INBOX, type SubscriptionWorkflowInput } from './subscription/state';
 
 export type { SubscriptionWorkflowInput } from './subscription/state';
@@ -138,6 +146,19 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
   setHandler(refundCycleUpdate, (req) => o.lock.runExclusive(() => refundCycle(o, req)), {
     validator: (req) => validateCycleRefund(o, req),
   });
+  // New handlers, no patch: registering a handler adds no command, and no recorded history holds
+  // an accepted offerRecheckout or replaceChargePermission (the server refused them as unknown).
+  setHandler(offerRecheckoutUpdate, (req) => Promise.resolve(recheckoutTerms(o, req)), {
+    validator: (req) => {
+      ended();
+      validateRecheckout(o, req);
+    },
+  });
+  setHandler(
+    replaceChargePermissionUpdate,
+    (req) => o.lock.runExclusive(() => Promise.resolve(replaceChargePermission(o, req))),
+    { validator: (req) => validateReplacement(o, req) },
+  );
 
   o.publish();
   // Waits on a condition only (no command) until a refund exists: recorded histories are unchanged.
@@ -155,8 +176,7 @@ export async function subscriptionWorkflow(input: SubscriptionWorkflowInput): Pr
   // without one await nothing more here).
   if (hasOpenRefunds(o)) await condition(() => !hasOpenRefunds(o));
   // Told, the inbox records later IPNs as late and ends after its linger, rather than staying open.
-  if (s.notificationOwnerRegistered && patched(RELEASES_INBOX))
-    await releaseNotifications(input.chargePermissionId, o.id);
+  if (s.notificationOwnerRegistered && patched(RELEASES_INBOX)) await releaseNotifications(o.chargePermissionId, o.id); // the sign-up's, or a re-checkout's
   await o.outbox.drain();
   await condition(allHandlersFinished);
   return o.status();

@@ -47,6 +47,8 @@ export const EVENT_TYPE_DESCRIPTIONS: Record<MerchantEventType, string> = {
     'Canceled by the merchant or the grace policy: the charge permission is closed, nothing more is charged.',
   'subscription.ended':
     'Ended at Amazon (the buyer closed the permission, Amazon closed it or it expired): reasonCode says which; nothing more is charged.',
+  'subscription.charge_permission_replaced':
+    'A re-checkout (EU, UK: new terms need a new checkout) completed: the subscription bills chargePermissionId from its next cycle, and previousChargePermissionId is closed at Amazon (reasonCode set: Amazon refused the close). The subscription keeps its id.',
 };
 
 const AmountSchema = z.object({ amount: z.string(), currencyCode: z.string() }).openapi('EventAmount');
@@ -80,6 +82,11 @@ export const MerchantEventSchema = z
       cycle: z.number().int().nullable().optional().openapi({
         description: 'Subscriptions: the billing cycle the event is about (subscription.* and refund.* events).',
       }),
+      previousChargePermissionId: z
+        .string()
+        .nullable()
+        .optional()
+        .openapi({ description: 'subscription.charge_permission_replaced: the permission the re-checkout replaced.' }),
     }),
   })
   .openapi('MerchantEvent', { description: 'The JSON body of every webhook. No buyer personal data.' });

@@ -8,6 +8,7 @@ import { errorResponses, jsonBody, jsonContent, STOREFRONT_ERRORS } from '../che
 import { OptionalIdempotencyHeadersSchema } from '../checkout/schemas';
 import { EventListSchema } from '../events/schemas';
 import { registerSubscriptionRefundRoutes } from './refund-routes';
+import { registerRecheckoutRoutes, withRecheckoutOffer } from './recheckout-routes';
 import { eventsQuery } from '../../workflows/events/messages';
 import {
   cancelSubscriptionUpdate,
@@ -116,7 +117,7 @@ export function registerSubscriptionRoutes(app: OpenAPIHono, deps: CheckoutRoute
     tags: TAG,
     summary: 'Change the amount, the frequency or the billing date',
     description:
-      'Applies from the next cycle: Amazon Pay gets the new terms (Update Charge Permission) first. A new amount is charged from the first cycle at least 10 days away (the buyer is told: subscription.renewal_upcoming); a new frequency counts from the next billing date; billingDate moves the next cycle. Where PSD2 applies (EU, UK) a new amount or frequency needs the buyer to check out again: 409 recheckout_required.',
+      'Applies from the next cycle: Amazon Pay gets the new terms (Update Charge Permission) first. A new amount is charged from the first cycle at least 10 days away (the buyer is told: subscription.renewal_upcoming); a new frequency counts from the next billing date; billingDate moves the next cycle. Where PSD2 applies (EU, UK) a new amount or frequency needs the buyer to check out again: 409 recheckout_required, whose details.recheckout names POST /v1/subscriptions/{subscriptionId}/recheckout.',
     security: apiKeySecurity,
     middleware: guard,
     request: {
@@ -132,9 +133,12 @@ export function registerSubscriptionRoutes(app: OpenAPIHono, deps: CheckoutRoute
     const updateId = updateIdFor('plan', c.req.valid('header')['idempotency-key']);
     const result = await update(subscriptionId, () =>
       handle(subscriptionId).executeUpdate(changeSubscriptionPlanUpdate, { args: [body], updateId }),
-    );
+    ).catch((err: unknown) => {
+      throw withRecheckoutOffer(err, subscriptionId, body); // 409 recheckout_required: details.recheckout
+    });
     return c.json(result, 200);
   });
+  registerRecheckoutRoutes(app, deps, guard, update);
 
   registerSubscriptionRefundRoutes(app, guard, { handle, update });
 

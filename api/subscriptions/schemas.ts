@@ -53,6 +53,10 @@ export const SubscriptionStatusSchema = z
     cycles: z.array(CycleSchema).openapi({ description: 'The 12 most recent cycles, oldest first.' }),
     endedReason: z.string().nullable(),
     updatedAt: z.string(),
+    previousChargePermissionIds: z.array(z.string()).optional().openapi({
+      description:
+        'Permissions billed before a re-checkout moved the subscription on (closed at Amazon), oldest first; chargePermissionId is the one billed now.',
+    }),
   })
   .openapi('SubscriptionStatus');
 

@@ -166,6 +166,31 @@ describe('changing a plan in NA (Update Charge Permission)', () => {
   });
 });
 
+describe('the re-checkout outside PSD2 (NA)', () => {
+  it('is refused: 422 RecheckoutNotRequired, the plan route changes the plan', async () => {
+    const { subscription } = await subscribe(na, { unit: 'Month', value: 1, amount: '9.00' });
+    const start = await until(() => statusOfSubscription(subscription).catch(() => undefined), 'the subscription');
+    const res = await na.app.request(`/v1/subscriptions/${subscription.workflowId}/recheckout`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${na.apiKey}`,
+        'content-type': 'application/json',
+        'idempotency-key': crypto.randomUUID(),
+      },
+      body: JSON.stringify({
+        amount: { amount: '11.00', currencyCode: 'USD' },
+        checkoutReviewReturnUrl: 'https://shop.example/review',
+      }),
+    });
+    const body = (await res.json()) as { error?: { code: string } };
+    expect([res.status, body.error?.code]).toEqual([422, 'RecheckoutNotRequired']);
+    expect(await statusOfSubscription(subscription)).toMatchObject({
+      plan: start.plan,
+      previousChargePermissionIds: [],
+    });
+  });
+});
+
 describe('changing a plan where PSD2 applies (EU)', () => {
   it('answers 409 recheckout_required; Amazon and the subscription keep the old terms', async () => {
     await using eu = await startTimeSkippingStack({ region: 'eu' });

@@ -88,7 +88,14 @@ export interface TestStackOptions {
   /** Deliver the simulator's IPNs to our API (default true). */
   ipn?: boolean;
   /** Use this Temporal client/connection instead of the dev server (time-skipping stack); the client must use testDataConverter. */
-  temporal?: { client: Client; nativeConnection: NativeConnection; namespace: string; address: string };
+  temporal?: {
+    client: Client;
+    nativeConnection: NativeConnection;
+    namespace: string;
+    address: string;
+    /** The API's client, when it must differ from the tests' (the time-skipping stack: see there). */
+    apiClient?: Client;
+  };
   /** Merchant webhook endpoints of the worker (in-process and spawned). */
   webhooks?: { endpoints: WebhookEndpointConfig[]; retryScheduleMs: number[]; timeoutMs: number };
   /** The in-process and spawned workers' tuning (e.g. maxCachedWorkflows 0: no sticky queue to hand over). */
@@ -156,7 +163,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       logger: testLogger().child({ component: 'api' }),
       metrics: apiMetrics,
       checkout: {
-        temporal,
+        temporal: options.temporal?.apiClient ?? temporal,
         taskQueue,
         apiKeys: [apiKey],
         buttonSigner: amazonPay,

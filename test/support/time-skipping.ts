@@ -63,6 +63,9 @@ export async function startTimeSkippingStack(
         nativeConnection: env.nativeConnection,
         namespace: env.namespace ?? 'default',
         address: env.address,
+        // A plain client for the API: a request that awaits a workflow's result (server-side
+        // session creation, the re-checkout) must not let the test server skip Temporal's clock.
+        apiClient: plain,
       },
     });
     return {

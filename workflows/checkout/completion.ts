@@ -8,6 +8,7 @@ import type { CheckoutReview, CompletionOutcome, FinalAmountInput, FinalAmountRe
 import { CHARGE_PERMISSION_LIFETIME_MS, DAY, DEADLINE_GRACE_CHECKS, READ_ONLY_THE_UNKNOWN, msUntil } from './constants';
 import { samePrice } from '../payments/money';
 import type { CheckoutOwner } from './owner';
+import { handOverToReplacedSubscription } from './recheckout';
 import { reasonCode } from '../payments/reason-codes';
 import { asUpdateFailure, fail, interactive, reads, reasonOf, writes, type AmazonPayProxy } from '../payments/proxies';
 import type { CheckoutSessionView } from '../payments/views';
@@ -120,8 +121,11 @@ async function settle(
     }
     s.chargePermissionExpiresAt = expiresAt ?? new Date(Date.now() + CHARGE_PERMISSION_LIFETIME_MS).toISOString();
   }
-  if (session.chargePermissionType === 'Recurring' && session.recurringMetadata)
-    await handOverToSubscription(o, session);
+  if (session.chargePermissionType === 'Recurring' && session.recurringMetadata) {
+    if (!o.input.replacesSubscription) await handOverToSubscription(o, session);
+    // A re-checkout moves its subscription to this permission instead (checkout/recheckout.ts).
+    else if (await handOverToReplacedSubscription(o, session)) return s.completion;
+  }
   s.completion = {
     completed: true,
     chargePermissionId: session.chargePermissionId,

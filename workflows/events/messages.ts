@@ -38,6 +38,7 @@ export const MERCHANT_EVENT_TYPES = [
   'subscription.plan_changed',
   'subscription.canceled',
   'subscription.ended',
+  'subscription.charge_permission_replaced',
 ] as const;
 
 export type MerchantEventType = (typeof MERCHANT_EVENT_TYPES)[number];
@@ -71,6 +72,8 @@ export interface MerchantEventData {
   nextBillingAt?: string | null;
   /** Subscriptions: the billing cycle the event is about (0 = the checkout's own charge or the trial). */
   cycle?: number | null;
+  /** subscription.charge_permission_replaced: the permission a re-checkout replaced (chargePermissionId: the new one). */
+  previousChargePermissionId?: string | null;
 }
 
 /** The JSON body every endpoint receives; `id` is also the `webhook-id` header. */

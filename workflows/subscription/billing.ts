@@ -6,6 +6,7 @@ import { reasonCode } from '../payments/reason-codes';
 import type { CycleSummary } from '../subscription-messages';
 import { addDays, startOfNextMonth } from './calendar';
 import type { SubscriptionOwner } from './owner';
+import { finishRecheckout } from './recheckout';
 
 /**
  * The subscription's loop: react to IPNs and merchant requests, tell the merchant before each
@@ -40,9 +41,7 @@ export async function runSubscription(o: SubscriptionOwner): Promise<'final' | '
   // Only the permission's own IPNs: a cycle's charge is answered at once (captureNow, no pending
   // authorization), so its CHARGE IPNs would be a billed signal a cycle that changes nothing.
   if (!s.notificationOwnerRegistered)
-    s.notificationOwnerRegistered = await registerNotifications(o.input.chargePermissionId, o.id, [
-      'CHARGE_PERMISSION',
-    ]);
+    s.notificationOwnerRegistered = await registerNotifications(o.chargePermissionId, o.id, ['CHARGE_PERMISSION']);
   if (!s.created) {
     s.created = true;
     o.publish();
@@ -56,6 +55,7 @@ export async function runSubscription(o: SubscriptionOwner): Promise<'final' | '
     const changed = () => o.version !== seen || s.inbox.length > 0;
     await processInbox(o);
     if (o.final) break;
+    await finishRecheckout(o); // after a re-checkout: close the replaced permission (recheckout.ts)
     if (s.cancelNow) {
       await o.lock.runExclusive(() => closePermission(o, s.cancelNow!.reason, 'canceled'));
       break;
@@ -124,11 +124,11 @@ async function chargeCycle(o: SubscriptionOwner): Promise<boolean> {
     // The key names the subscription, the cycle and the attempt: every retry of this attempt (a
     // worker killed mid-request included) reuses it, so Amazon charges the cycle at most once.
     const charge = await writes.createCharge({
-      chargePermissionId: o.input.chargePermissionId,
+      chargePermissionId: o.chargePermissionId,
       chargeAmount: cycle.amount,
       captureNow: true,
       canHandlePendingAuthorization: false,
-      operationId: `subscription/${o.input.chargePermissionId}/cycle/${n}/attempt/${s.attempts + 1}`,
+      operationId: `subscription/${o.chargePermissionId}/cycle/${n}/attempt/${s.attempts + 1}`,
     });
     if (charge.state === 'Captured' || charge.state === 'Authorized' || charge.state === 'CaptureInitiated') {
       const wasPastDue = s.status === 'past_due';
@@ -202,7 +202,7 @@ function pastDue(o: SubscriptionOwner, code: string, buyerCanFix: boolean): void
   s.retryAt = null;
   s.pastDueSince ??= new Date().toISOString();
   const host = UPDATE_PAYMENT_HOSTS[o.input.region ?? 'na'];
-  s.updatePaymentMethodUrl = buyerCanFix ? `https://${host}/jr/your-account/ba/${o.input.chargePermissionId}` : null;
+  s.updatePaymentMethodUrl = buyerCanFix ? `https://${host}/jr/your-account/ba/${o.chargePermissionId}` : null;
   o.setStatus('past_due', code);
   o.event('subscription.past_due', {
     cycle: s.nextCycle,
@@ -227,7 +227,7 @@ async function graceRunsOut(o: SubscriptionOwner): Promise<void> {
 }
 
 async function readPermission(o: SubscriptionOwner): Promise<ChargePermissionView> {
-  return reads.getChargePermission(o.input.chargePermissionId);
+  return reads.getChargePermission(o.chargePermissionId);
 }
 
 /** The buyer or Amazon closed the permission: nothing more can be charged. */
@@ -249,7 +249,7 @@ async function closePermission(
   if (o.final) return;
   try {
     await writes.closeChargePermission({
-      chargePermissionId: o.input.chargePermissionId,
+      chargePermissionId: o.chargePermissionId,
       closureReason: closureReason.slice(0, 255),
       cancelPendingCharges: false,
     });

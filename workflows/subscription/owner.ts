@@ -56,6 +56,19 @@ export class SubscriptionOwner {
       this.s.published = [status, next.toISOString()].join('|');
   }
 
+  /**
+   * The charge permission billed: the sign-up's, or since a re-checkout its (subscription/recheckout.ts).
+   * The workflow id stays the sign-up's; the AmazonChargePermissionId search attribute follows this.
+   */
+  get chargePermissionId(): string {
+    return this.s.chargePermission?.id ?? this.input.chargePermissionId;
+  }
+
+  /** The checkout session that made chargePermissionId. */
+  get checkoutSessionId(): string {
+    return this.s.chargePermission?.checkoutSessionId ?? this.input.checkoutSessionId;
+  }
+
   get dunning() {
     return { ...DEFAULT_DUNNING, ...this.input.dunning };
   }
@@ -120,8 +133,8 @@ export class SubscriptionOwner {
     const s = this.s;
     return {
       subscriptionId: this.id,
-      chargePermissionId: this.input.chargePermissionId,
-      checkoutSessionId: this.input.checkoutSessionId,
+      chargePermissionId: this.chargePermissionId,
+      checkoutSessionId: this.checkoutSessionId,
       merchantReferenceId: this.input.merchantReferenceId,
       status: s.status,
       plan: this.plan,
@@ -135,6 +148,7 @@ export class SubscriptionOwner {
       cycles: cyclesWithRefunds(this),
       endedReason: s.endedReason,
       updatedAt: s.updatedAt,
+      previousChargePermissionIds: (s.recheckouts ?? []).map((r) => r.previousChargePermissionId),
     };
   }
 
@@ -159,7 +173,7 @@ export class SubscriptionOwner {
       s.published = key;
       upsertSearchAttributes([
         { key: StatusKey, value: s.status },
-        { key: AmazonChargePermissionId, value: this.input.chargePermissionId },
+        { key: AmazonChargePermissionId, value: this.chargePermissionId },
         ...(this.input.merchantReferenceId
           ? [{ key: MerchantReferenceId, value: this.input.merchantReferenceId }]
           : []),
@@ -186,9 +200,9 @@ export class SubscriptionOwner {
   event(type: MerchantEventType, extra: Partial<MerchantEventData> = {}): void {
     this.outbox.emit(type, {
       object: 'subscription',
-      checkoutSessionId: this.input.checkoutSessionId,
+      checkoutSessionId: this.checkoutSessionId,
       merchantReferenceId: this.input.merchantReferenceId,
-      chargePermissionId: this.input.chargePermissionId,
+      chargePermissionId: this.chargePermissionId,
       chargeId: null,
       refundId: null,
       subscriptionId: this.id,

@@ -50,7 +50,7 @@ export function validatePlanChange(o: SubscriptionOwner, req: ChangeSubscription
   if ((amountChanges || frequencyChanges) && o.input.region === 'eu') {
     throw fail(
       'recheckout_required',
-      'Where PSD2 applies (EU, UK) Amazon Pay requires the buyer to check out again to agree a new amount or frequency: start a recurring checkout with the new plan',
+      'Where PSD2 applies (EU, UK) Amazon Pay requires the buyer to check out again to agree a new amount or frequency: POST /v1/subscriptions/{subscriptionId}/recheckout with the new plan',
     );
   }
   if (req.billingDate !== undefined) {
@@ -86,7 +86,7 @@ export async function changePlan(o: SubscriptionOwner, req: ChangeSubscriptionPl
     try {
       // A PATCH that sets the whole recurringMetadata: repeating it (a retry, a retried request) is harmless.
       await interactive.updateChargePermission({
-        chargePermissionId: o.input.chargePermissionId,
+        chargePermissionId: o.chargePermissionId,
         recurringMetadata: { frequency: { unit: next.unit, value: next.value }, amount: next.amount },
       });
     } catch (err) {

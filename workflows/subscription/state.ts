@@ -66,6 +66,22 @@ export interface SubscriptionState {
   /** The search attributes last upserted (status and next billing time); absent: none yet this run. */
   published?: string;
   updatedAt: string;
+  /** Since a re-checkout (subscription/recheckout.ts): the permission billed, and the checkout that made it. */
+  chargePermission?: { id: string; checkoutSessionId: string };
+  /** Permissions a re-checkout replaced that are still to close at Amazon (and their inboxes to release). */
+  retiring?: RetiringPermission[];
+  /** The re-checkouts applied (the last few), so that a retried hand-over changes nothing twice. */
+  recheckouts?: { checkoutSessionId: string; chargePermissionId: string; previousChargePermissionId: string }[];
+}
+
+export interface RetiringPermission {
+  chargePermissionId: string;
+  /** Its inbox forwarded to this workflow: released once the permission is closed. */
+  inboxRegistered: boolean;
+  /** The permission that replaced it. */
+  replacedBy: string;
+  /** Close Charge Permission got no final answer this many times (tried again at the loop's next turn). */
+  closeAttempts: number;
 }
 
 export interface SubscriptionWorkflowInput extends SubscriptionInput {
