@@ -17,6 +17,7 @@ import {
 import type { checkoutWorkflow } from '../../workflows/checkout';
 import { replaceChargePermissionUpdate, type SubscriptionStatus } from '../../workflows/subscription-messages';
 import { statusOfSubscription, subscribe, until, type SubscriptionHandle } from './helpers';
+import { unanswered } from '../checkout/operator-resolution-helpers';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -220,6 +221,52 @@ describe('re-checkout where PSD2 applies (EU)', () => {
       stack.temporal.workflow.getHandle(`recheckout-${subscription.workflowId}-${key}`),
       'create-recheckout-session',
     );
+  });
+
+  it('a cycle charge left without an answer is sent again on the old permission under its key, which closes only after: one charge for the cycle', async () => {
+    const { subscription, chargePermissionId: oldCp } = await subscribe(stack, { unit: 'Month', amount: '10.00' });
+    const start = await until(() => statusOfSubscription(subscription).catch(() => undefined), 'the subscription');
+    // Cycle 1 is charged at Amazon, but its answer is lost on every attempt.
+    await unanswered(stack, 'createCharge', true, async () => {
+      await stack.elapse(Date.parse(start.nextBillingAt!) - (await stack.env.currentTimeMs()) + MINUTE);
+      await until(async () => {
+        const c = (await statusOfSubscription(subscription)).cycles.find((x) => x.n === 1);
+        return c?.state === 'Scheduled' && c.reasonCode !== null;
+      }, 'cycle 1 without an answer');
+    });
+    expect(await captures(oldCp)).toEqual(['10.00', '10.00']);
+
+    const { created } = await offerRecheckout(subscription.workflowId, '15.00');
+    const sid = created.checkoutSessionId;
+    await stack.admin.signIn(sid);
+    await stack.temporal.workflow
+      .getHandle<typeof checkoutWorkflow>(checkoutWorkflowId(sid))
+      .executeUpdate(reviewUpdate);
+    const amount = await api<{ amazonPayRedirectUrl: string }>(
+      'POST',
+      `/v1/checkouts/${sid}/amount`,
+      finalAmount('15.00', 'Confirm'),
+    );
+    await stack.admin.pay(amount.body.amazonPayRedirectUrl, 'happy');
+    const completed = await api<{ chargePermissionId: string }>('POST', `/v1/checkouts/${sid}/complete`);
+    const newCp = completed.body.chargePermissionId;
+    await until(
+      async () => (await statusOfSubscription(subscription)).chargePermissionId === newCp,
+      'the subscription on the new permission',
+    );
+    // The unanswered cycle still belongs to the old permission: it stays open until it is answered.
+    expect(await stateAtAmazon(oldCp)).toBe('Chargeable');
+
+    // The resend (10 minutes on) goes where the first send went, under its key: Amazon answers the
+    // charge it made, and only then is the old permission closed.
+    await stack.elapse(15 * MINUTE);
+    const paid = await until(async () => {
+      const s = await statusOfSubscription(subscription);
+      return s.cycles.find((c) => c.n === 1)?.state === 'Paid' && (await stateAtAmazon(oldCp)) === 'Closed' && s;
+    }, 'cycle 1 paid, the old permission closed');
+    expect(paid.cycles.find((c) => c.n === 1)).toMatchObject({ amount: usd('10.00') });
+    expect(await captures(oldCp)).toEqual(['10.00', '10.00']);
+    expect(await captures(newCp)).toEqual([]);
   });
 
   it('a re-checkout the buyer abandons changes nothing: a later cycle still bills the old permission at the old amount', async () => {

@@ -119,17 +119,21 @@ async function chargeCycle(o: SubscriptionOwner): Promise<boolean> {
   };
   cycle.state = 'Charging';
   o.recordCycle(cycle);
+  // An unanswered attempt is sent again on the permission it went to (state.ts unansweredCharge).
+  const pinned = s.unansweredCharge?.cycle === n ? s.unansweredCharge.chargePermissionId : null;
+  const chargePermissionId = pinned ?? o.chargePermissionId;
   let code: string | null;
   try {
     // The key names the subscription, the cycle and the attempt: every retry of this attempt (a
     // worker killed mid-request included) reuses it, so Amazon charges the cycle at most once.
     const charge = await writes.createCharge({
-      chargePermissionId: o.chargePermissionId,
+      chargePermissionId,
       chargeAmount: cycle.amount,
       captureNow: true,
       canHandlePendingAuthorization: false,
-      operationId: `subscription/${o.chargePermissionId}/cycle/${n}/attempt/${s.attempts + 1}`,
+      operationId: `subscription/${chargePermissionId}/cycle/${n}/attempt/${s.attempts + 1}`,
     });
+    s.unansweredCharge = null;
     if (charge.state === 'Captured' || charge.state === 'Authorized' || charge.state === 'CaptureInitiated') {
       const wasPastDue = s.status === 'past_due';
       o.recordCycle({
@@ -159,12 +163,14 @@ async function chargeCycle(o: SubscriptionOwner): Promise<boolean> {
     if (code === null || !(SOFT.has(code) || reasonCode(code)?.category === 'business')) {
       // No answer after the activity's retries: the charge may have happened. The same attempt,
       // under the same key, is sent again later; Amazon answers it once.
+      s.unansweredCharge = { cycle: n, chargePermissionId };
       o.recordCycle({ ...cycle, state: 'Scheduled', reasonCode: code ?? 'NoAnswer' });
       s.retryAt = new Date(Date.now() + UNANSWERED_RETRY_MS).toISOString();
       o.publish();
       return false;
     }
   }
+  s.unansweredCharge = null; // answered: refused
   s.attempts++;
   const failed: CycleSummary = { ...cycle, attempts: cycle.attempts + 1, reasonCode: code };
   if (DEFER_TO_NEXT_MONTH.has(code!)) {

@@ -157,6 +157,8 @@ export async function finishRecheckout(o: SubscriptionOwner): Promise<void> {
     if (!s.notificationOwnerRegistered)
       s.notificationOwnerRegistered = await registerNotifications(o.chargePermissionId, o.id, ['CHARGE_PERMISSION']);
     for (const r of [...(s.retiring ?? [])]) {
+      // A cycle's charge sent there without an answer is sent again there first (billing.ts).
+      if (s.unansweredCharge?.chargePermissionId === r.chargePermissionId) continue;
       const outcome = await closeChargePermissionOnce(r.chargePermissionId, CLOSURE_REASON);
       if (!outcome.closed && outcome.reasonCode === null) {
         r.closeAttempts++;

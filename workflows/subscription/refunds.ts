@@ -157,7 +157,7 @@ export async function refundCycle(o: SubscriptionOwner, req: RefundCycleInput): 
     // IPN only exists for a refund, so it costs nothing while none is open (narrowing it again
     // would be an activity per refund). At sign-up the subscription registers CHARGE_PERMISSION
     // only, unchanged, so no recorded history meets this.
-    r.registered = await registerNotifications(o.input.chargePermissionId, o.id, ['CHARGE_PERMISSION', 'REFUND']);
+    r.registered = await registerNotifications(o.chargePermissionId, o.id, ['CHARGE_PERMISSION', 'REFUND']);
     if (r.registered) o.s.notificationOwnerRegistered = true;
   }
   const now = nowIso();

@@ -70,6 +70,13 @@ export interface SubscriptionState {
   chargePermission?: { id: string; checkoutSessionId: string };
   /** Permissions a re-checkout replaced that are still to close at Amazon (and their inboxes to release). */
   retiring?: RetiringPermission[];
+  /**
+   * A cycle's Create Charge that got no answer, and the permission it was sent on: it is sent
+   * again there, under its key, even if a re-checkout moved the subscription meanwhile (under the
+   * new permission the key would differ and a charge that did land would be charged again), and
+   * that permission is not closed until it is answered.
+   */
+  unansweredCharge?: { cycle: number; chargePermissionId: string } | null;
   /** The re-checkouts applied (the last few), so that a retried hand-over changes nothing twice. */
   recheckouts?: { checkoutSessionId: string; chargePermissionId: string; previousChargePermissionId: string }[];
 }
