@@ -16,7 +16,14 @@
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import type { z } from 'zod';
 import type { AmazonPayCredentials } from '../config';
-import { AmazonPayConfigError, AmazonPayError, isRetryableStatus } from './errors';
+import {
+  AmazonPayConfigError,
+  AmazonPayError,
+  errorFromResponse,
+  formatIssues,
+  invalidResponse,
+  preview,
+} from './errors';
 import { assertIdempotencyKey } from './idempotency';
 import {
   cancelChargeRequestSchema,
@@ -29,7 +36,6 @@ import {
   createChargeRequestSchema,
   createCheckoutSessionRequestSchema,
   createRefundRequestSchema,
-  errorBodySchema,
   refundSchema,
   updateChargePermissionRequestSchema,
   updateCheckoutSessionRequestSchema,
@@ -48,14 +54,15 @@ import {
   type UpdateCheckoutSessionRequest,
 } from './schemas';
 import { amzDate, buttonSignature, signRequest, type SigningAlgorithm } from './signing';
+import { resolveEndpoint, type AmazonPayRegion, type Endpoint } from './endpoint';
 
-export type AmazonPayRegion = 'na' | 'eu' | 'jp';
-
-export const REGION_HOSTS: Readonly<Record<AmazonPayRegion, string>> = {
-  na: 'pay-api.amazon.com',
-  eu: 'pay-api.amazon.eu',
-  jp: 'pay-api.amazon.jp',
-};
+export {
+  isEnvironmentSpecificKeyId,
+  REGION_HOSTS,
+  resolveEndpoint,
+  type AmazonPayRegion,
+  type Endpoint,
+} from './endpoint';
 
 export interface AmazonPayClientConfig {
   publicKeyId: string;
@@ -95,46 +102,6 @@ export interface ButtonConfig {
   signature: string;
   publicKeyId: string;
   algorithm: SigningAlgorithm;
-}
-
-export interface Endpoint {
-  /** scheme://host[:port] */
-  origin: string;
-  /** Value of x-amz-pay-host. */
-  host: string;
-  /** '/v2', '/sandbox/v2' or '/live/v2', after any base path of a baseUrl override. */
-  pathPrefix: string;
-}
-
-/** Key ids starting with LIVE-/SANDBOX- (any case) select the environment themselves; the SDKs test only the prefix word. */
-export function isEnvironmentSpecificKeyId(publicKeyId: string): boolean {
-  const upper = publicKeyId.toUpperCase();
-  return upper.startsWith('LIVE') || upper.startsWith('SANDBOX');
-}
-
-export function resolveEndpoint(
-  config: Pick<AmazonPayClientConfig, 'publicKeyId' | 'region' | 'sandbox' | 'baseUrl'>,
-): Endpoint {
-  const envPrefix = isEnvironmentSpecificKeyId(config.publicKeyId)
-    ? '/v2'
-    : config.sandbox
-      ? '/sandbox/v2'
-      : '/live/v2';
-  if (config.baseUrl !== undefined) {
-    let url: URL;
-    try {
-      url = new URL(config.baseUrl);
-    } catch {
-      throw new AmazonPayConfigError(`baseUrl is not a URL: ${config.baseUrl}`);
-    }
-    if (url.protocol !== 'http:' && url.protocol !== 'https:')
-      throw new AmazonPayConfigError(`baseUrl must be http(s): ${config.baseUrl}`);
-    const basePath = url.pathname.replace(/\/+$/, '');
-    return { origin: url.origin, host: url.host, pathPrefix: `${basePath}${envPrefix}` };
-  }
-  const host = REGION_HOSTS[config.region];
-  if (!host) throw new AmazonPayConfigError(`unknown region ${String(config.region)}; expected na, eu or jp`);
-  return { origin: `https://${host}`, host, pathPrefix: envPrefix };
 }
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
@@ -489,65 +456,6 @@ function resourceId(id: string): string {
     });
   }
   return id;
-}
-
-function errorFromResponse(
-  operation: string,
-  status: number,
-  text: string,
-  requestId: string | undefined,
-): AmazonPayError {
-  let body: z.infer<typeof errorBodySchema> | undefined;
-  try {
-    const parsed = errorBodySchema.safeParse(JSON.parse(text));
-    if (parsed.success) body = parsed.data;
-  } catch {
-    // a gateway page or an empty body: classified by status below
-  }
-  // A gateway's HTML 502 is still transient: retryability follows the status even when the body is unusable.
-  const retryable = isRetryableStatus(status);
-  if (!body) {
-    return new AmazonPayError({
-      status,
-      requestId,
-      retryable,
-      reasonCode: 'InvalidResponse',
-      message: `${operation}: HTTP ${status} without an Amazon Pay error body: ${preview(text)}`,
-    });
-  }
-  return new AmazonPayError({
-    status,
-    requestId,
-    retryable,
-    reasonCode: body.reasonCode,
-    message: body.message ?? body.reasonCode,
-  });
-}
-
-function invalidResponse(
-  operation: string,
-  status: number,
-  requestId: string | undefined,
-  detail: string,
-): AmazonPayError {
-  return new AmazonPayError({
-    status,
-    requestId,
-    retryable: false,
-    reasonCode: 'InvalidResponse',
-    message: `${operation}: unexpected response: ${detail}`,
-  });
-}
-
-function formatIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 5)
-    .map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`)
-    .join('; ');
-}
-
-function preview(text: string): string {
-  return text.length > 200 ? `${text.slice(0, 200)}…` : text || '(empty)';
 }
 
 export function amazonPayClientFromCredentials(

@@ -1,3 +1,6 @@
+import type { z } from 'zod';
+import { errorBodySchema } from './schemas';
+
 /** Reason codes the client itself produces when Amazon's answer is missing or unusable. */
 export type ClientReasonCode =
   'NetworkError' | 'Timeout' | 'InvalidResponse' | 'InvalidRequest' | 'InvalidIdempotencyKey';
@@ -48,4 +51,64 @@ export class AmazonPayConfigError extends Error {
 /** Statuses Amazon and every official SDK treat as transient: retry with the same idempotency key. */
 export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 425 || status === 429 || status >= 500;
+}
+
+/** Amazon's error answer (or whatever came instead) as an AmazonPayError; retryability follows the status. */
+export function errorFromResponse(
+  operation: string,
+  status: number,
+  text: string,
+  requestId: string | undefined,
+): AmazonPayError {
+  let body: z.infer<typeof errorBodySchema> | undefined;
+  try {
+    const parsed = errorBodySchema.safeParse(JSON.parse(text));
+    if (parsed.success) body = parsed.data;
+  } catch {
+    // a gateway page or an empty body: classified by status below
+  }
+  // A gateway's HTML 502 is still transient: retryability follows the status even when the body is unusable.
+  const retryable = isRetryableStatus(status);
+  if (!body) {
+    return new AmazonPayError({
+      status,
+      requestId,
+      retryable,
+      reasonCode: 'InvalidResponse',
+      message: `${operation}: HTTP ${status} without an Amazon Pay error body: ${preview(text)}`,
+    });
+  }
+  return new AmazonPayError({
+    status,
+    requestId,
+    retryable,
+    reasonCode: body.reasonCode,
+    message: body.message ?? body.reasonCode,
+  });
+}
+
+export function invalidResponse(
+  operation: string,
+  status: number,
+  requestId: string | undefined,
+  detail: string,
+): AmazonPayError {
+  return new AmazonPayError({
+    status,
+    requestId,
+    retryable: false,
+    reasonCode: 'InvalidResponse',
+    message: `${operation}: unexpected response: ${detail}`,
+  });
+}
+
+export function formatIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 5)
+    .map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`)
+    .join('; ');
+}
+
+export function preview(text: string): string {
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text || '(empty)';
 }
