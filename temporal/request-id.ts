@@ -9,9 +9,9 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ClientInterceptors, WorkflowClientInterceptor } from '@temporalio/client';
-import { defaultPayloadConverter, type Headers } from '@temporalio/common';
+import type { Headers } from '@temporalio/common';
 import type { ActivityInterceptorsFactory } from '@temporalio/worker';
-import { REQUEST_ID_HEADER } from './request-id-header';
+import { requestIdOf, withRequestIdHeader } from './request-id-header';
 
 const current = new AsyncLocalStorage<string>();
 
@@ -24,19 +24,7 @@ export function currentRequestId(): string | undefined {
   return current.getStore();
 }
 
-function withHeader(headers: Headers): Headers {
-  const requestId = current.getStore();
-  return requestId === undefined
-    ? headers
-    : { ...headers, [REQUEST_ID_HEADER]: defaultPayloadConverter.toPayload(requestId) };
-}
-
-export function requestIdOf(headers: Headers): string | undefined {
-  const payload = headers[REQUEST_ID_HEADER];
-  if (!payload) return undefined;
-  const value: unknown = defaultPayloadConverter.fromPayload(payload);
-  return typeof value === 'string' ? value : undefined;
-}
+const withHeader = (headers: Headers): Headers => withRequestIdHeader(headers, current.getStore());
 
 const workflowClient: WorkflowClientInterceptor = {
   start: (input, next) => next({ ...input, headers: withHeader(input.headers) }),

@@ -8,13 +8,8 @@
  * included) were not caused by any one later request, so they do not claim one. Headers are not
  * part of what replay compares, so adding them to activity commands changes no history.
  */
-import {
-  AsyncLocalStorage,
-  defaultPayloadConverter,
-  type Headers,
-  type WorkflowInterceptorsFactory,
-} from '@temporalio/workflow';
-import { REQUEST_ID_HEADER } from '../temporal/request-id-header';
+import { AsyncLocalStorage, type Headers, type WorkflowInterceptorsFactory } from '@temporalio/workflow';
+import { requestIdOf, withRequestIdHeader } from '../temporal/request-id-header';
 
 interface RequestContext {
   requestId?: string;
@@ -24,22 +19,12 @@ interface RequestContext {
 // The SDK's AsyncLocalStorage (the one cancellation scopes use): follows a handler through its awaits.
 const context = new AsyncLocalStorage<RequestContext>();
 
-function requestIdOf(headers: Headers): string | undefined {
-  const payload = headers[REQUEST_ID_HEADER];
-  if (!payload) return undefined;
-  const value: unknown = defaultPayloadConverter.fromPayload(payload);
-  return typeof value === 'string' ? value : undefined;
-}
-
 function within<T>(key: keyof RequestContext, headers: Headers, fn: () => T): T {
   const id = requestIdOf(headers);
   return id === undefined ? fn() : context.run({ [key]: id }, fn);
 }
 
-function withRequestHeader(headers: Headers): Headers {
-  const id = context.getStore()?.requestId;
-  return id === undefined ? headers : { ...headers, [REQUEST_ID_HEADER]: defaultPayloadConverter.toPayload(id) };
-}
+const withRequestHeader = (headers: Headers): Headers => withRequestIdHeader(headers, context.getStore()?.requestId);
 
 export const interceptors: WorkflowInterceptorsFactory = () => ({
   inbound: [
